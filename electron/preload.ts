@@ -1,0 +1,31 @@
+// Runs sandboxed: only 'electron' (contextBridge, ipcRenderer) is available. It exposes one typed object built from the
+// contract and nothing else; the raw ipcRenderer never reaches the page.
+import { contextBridge, ipcRenderer } from 'electron';
+import type { IpcRendererEvent } from 'electron';
+import type { Envelope } from '../shared/errors';
+
+const INVOKE_CHANNEL = 'pawprint:invoke';
+const EVENT_CHANNEL = 'pawprint:event';
+
+type Listener = (payload: unknown) => void;
+const listeners = new Map<string, Set<Listener>>();
+
+ipcRenderer.on(EVENT_CHANNEL, (_event: IpcRendererEvent, name: string, payload: unknown) => {
+  for (const listener of listeners.get(name) ?? []) listener(payload);
+});
+
+const bridge = {
+  /** Returns the envelope; the renderer's transport rebuilds errors from it. */
+  invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
+    return ipcRenderer.invoke(INVOKE_CHANNEL, String(channel), payload) as Promise<Envelope<unknown>>;
+  },
+  subscribe(event: string, listener: Listener): () => void {
+    const set = listeners.get(event) ?? new Set<Listener>();
+    set.add(listener);
+    listeners.set(event, set);
+    return () => set.delete(listener);
+  },
+  mediaBase: 'pawprint-media://media/',
+};
+
+contextBridge.exposeInMainWorld('pawprintBridge', bridge);

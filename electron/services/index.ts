@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { openDatabase } from '../catalogue/database';
+import { resolvePaths } from '../paths';
+import type { AppPaths } from '../paths';
+import { parseRequest } from '../../shared/contract/validate';
+import { toErrorInfo } from '../../shared/errors';
+import type { Envelope } from '../../shared/errors';
+import type { Channel, Requests, Result } from '../../shared/contract/index';
+import type { AppContext, HostCapabilities } from './context';
+import { EventBus } from './event-bus';
+import { MediaRegistry } from './media';
+import { systemHandlers } from './system';
+import type { DomainHandlers } from './types';
+
+export type ServiceHandlers = DomainHandlers<Requests>;
+
+export interface Services {
+  readonly app: AppContext;
+  /** The handler table, looked up at call time (tests replace entries with spies). */
+  readonly handlers: ServiceHandlers;
+  /** Validates the payload, runs the handler, and always answers with an envelope (never throws). */
+  call(channel: unknown, payload: unknown): Promise<Envelope<unknown>>;
+  /** Typed, throwing access for the CLI and tests (payload still validated). */
+  request<C extends Channel>(channel: C, payload: unknown): Promise<Result<C>>;
+  close(): Promise<void>;
+}
+
+function readAppVersion(): string {
+  for (const candidate of ['../../package.json', '../package.json', './package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pawprint' && pkg.version) return pkg.version;
+    } catch {
+      // try the next location: the layout differs between sources and the bundled dist/ folder
+    }
+  }
+  return '0.0.0';
+}
+
+export interface CreateServicesOptions {
+  db?: string;
+  paths?: AppPaths;
+  host: HostCapabilities;
+}
+
+export function createServices(options: CreateServicesOptions): Services {
+  const paths = options.paths ?? resolvePaths({ db: options.db });
+  const db = openDatabase(paths.databasePath);
+  const cleanups: Array<() => void | Promise<void>> = [];
+  const app: AppContext = {
+    db,
+    paths,
+    events: new EventBus(),
+    host: options.host,
+    appVersion: readAppVersion(),
+    backend: { active: null, requested: null, fallbackReasons: [], versions: {} },
+    media: new MediaRegistry(),
+    onClose: (cleanup) => cleanups.push(cleanup),
+  };
+  const handlers: ServiceHandlers = {
+    ...systemHandlers(app),
+  };
+  const table = handlers as unknown as Record<string, (payload: unknown) => Promise<unknown>>;
+
+  async function request<C extends Channel>(channel: C, payload: unknown): Promise<Result<C>> {
+    const parsed = parseRequest(channel, payload);
+    const handler = table[parsed.channel];
+    if (!handler) throw new Error(`No handler for ${parsed.channel}`);
+    return (await handler(parsed.payload)) as Result<C>;
+  }
+
+  return {
+    app,
+    handlers,
+    request,
+    async call(channel, payload) {
+      try {
+        return { ok: true, value: await request(channel as Channel, payload) };
+      } catch (error) {
+        return { ok: false, error: toErrorInfo(error) };
+      }
+    },
+    async close() {
+      for (const cleanup of cleanups.reverse()) await cleanup();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import { readdir, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { AppError } from '../../shared/errors';
+import type { systemRequests } from '../../shared/contract/index';
+import type { AppContext } from './context';
+import type { DomainHandlers } from './types';
+
+export function systemHandlers(app: AppContext): DomainHandlers<typeof systemRequests> {
+  return {
+    'system.info': async () => ({
+      appVersion: app.appVersion,
+      host: app.host.kind,
+      databasePath: app.paths.databasePath,
+      dataDirectory: app.paths.dataDirectory,
+      nativeDialogs: app.host.pickFolder !== undefined,
+      backend: app.backend,
+    }),
+    'system.probeBackend': async () => app.backend,
+    'system.listDirectory': async ({ path }) => {
+      const target = resolve(path ?? homedir());
+      let entries;
+      try {
+        const info = await stat(target);
+        if (!info.isDirectory()) throw new AppError('invalid-payload', `Not a folder: ${target}`);
+        entries = await readdir(target, { withFileTypes: true });
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        throw new AppError('not-found', `Cannot open folder ${target}: ${(error as Error).message}`);
+      }
+      const listed = entries
+        .filter((entry) => !entry.name.startsWith('.'))
+        .map((entry) => ({ name: entry.name, path: join(target, entry.name), isDirectory: entry.isDirectory() }))
+        .sort((a, b) => Number(b.isDirectory) - Number(a.isDirectory) || a.name.localeCompare(b.name));
+      const parent = dirname(target);
+      return { path: target, parent: parent === target ? null : parent, entries: listed };
+    },
+    'system.pickFolder': async ({ title }) => {
+      if (!app.host.pickFolder) {
+        throw new AppError('unsupported', 'Native folder dialogs exist only in the desktop app; type or browse a path instead.');
+      }
+      return app.host.pickFolder(title);
+    },
+    'system.openExternal': async ({ url }) => {
+      if (!app.host.openExternal) throw new AppError('unsupported', 'Opening links is handled by the browser here.');
+      await app.host.openExternal(url);
+      return null;
+    },
+  };
+}
