@@ -10,6 +10,10 @@ import type { AppContext, HostCapabilities } from './context';
 import { EventBus } from './event-bus';
 import { MediaRegistry } from './media';
 import { systemHandlers } from './system';
+import { datasetHandlers } from './datasets';
+import { trainingHandlers } from './training';
+import { runHandlers } from './runs';
+import { exportHandlers } from './export';
 import type { DomainHandlers } from './types';
 
 export type ServiceHandlers = DomainHandlers<Requests>;
@@ -59,6 +63,10 @@ export function createServices(options: CreateServicesOptions): Services {
   };
   const handlers: ServiceHandlers = {
     ...systemHandlers(app),
+    ...datasetHandlers(app),
+    ...trainingHandlers(app),
+    ...runHandlers(app),
+    ...exportHandlers(app),
   };
   const table = handlers as unknown as Record<string, (payload: unknown) => Promise<unknown>>;
 

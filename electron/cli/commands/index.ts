@@ -1,5 +1,9 @@
 import type { Command } from '../command';
 import { serveCommand } from './serve';
+import { datasetsCommands } from './datasets';
+import { trainingCommands } from './training';
+import { runsCommands } from './runs';
+import { exportCommands } from './export';
 
-/** Every CLI command; a new command is a file in this folder and a line here. */
-export const commands: Command[] = [serveCommand];
+/** Every CLI command, in help order; each domain lists its own in commands/<domain>.ts. */
+export const commands: Command[] = [serveCommand, ...datasetsCommands, ...trainingCommands, ...runsCommands, ...exportCommands];

@@ -1,0 +1,4 @@
+import type { Command } from '../command';
+
+// CLI commands of the datasets domain.
+export const datasetsCommands: Command[] = [];
