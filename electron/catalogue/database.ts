@@ -48,7 +48,10 @@ export function migrate(db: Database, list: readonly Migration[] = defaultMigrat
 
 export function openDatabase(path: string, list: readonly Migration[] = defaultMigrations): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new BetterSqlite3(path);
+  // Under `npm start` the desktop app loads a copy of the native module built for Electron's ABI (scripts/start.mjs);
+  // packaged apps get theirs rebuilt by electron-builder, and plain Node uses the one npm install built.
+  const nativeBinding = process.versions.electron ? process.env.PAWPRINT_SQLITE_BINDING : undefined;
+  const db = new BetterSqlite3(path, nativeBinding ? { nativeBinding } : {});
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
