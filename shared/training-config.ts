@@ -182,7 +182,8 @@ export function presetDefaults(preset: PresetName): TrainingConfig {
     classWeights: 'none',
     earlyStopping: { enabled: false, monitor: 'val_loss', patience: 3, minDelta: 0, restoreBest: true },
     customLayers: [],
-    mobilenet: { alpha: 0.35, headPooling: 'average', extraDense: 0, fineTuneBlocks: 0, fineTuneEpochs: 0 },
+    // The tutorial's transfer model: alpha 1.00 base, frozen, GlobalMaxPooling2D head.
+    mobilenet: { alpha: 1, headPooling: 'max', extraDense: 0, fineTuneBlocks: 0, fineTuneEpochs: 0 },
   };
   switch (preset) {
     case 'cnn':
@@ -201,8 +202,8 @@ export function presetDefaults(preset: PresetName): TrainingConfig {
         customLayers: presetLayers('cnn-normalize'),
       };
     case 'mobilenetv2':
-      // MobileNetV2 expects [-1,1] inputs; its other settings belong to the transfer-learning module.
-      return { ...base, preprocessing: 'symmetric', augmentation: { ...NO_AUGMENTATION, flip: 'horizontal' } };
+      // MobileNetV2 expects [-1,1] inputs; flips and rotation as the transfer-learning issue specifies.
+      return { ...base, preprocessing: 'symmetric', augmentation: { ...NO_AUGMENTATION, flip: 'both', rotation: 0.25 } };
     case 'custom':
       return {
         ...base,
