@@ -1,5 +1,238 @@
+import { z } from 'zod';
 import { defineEvents, defineRequests } from './define';
 
-// Filled in by the dataset issue.
-export const datasetRequests = defineRequests({});
-export const datasetEvents = defineEvents({});
+// The datasets domain: folder import, classes and labels (with undo), splits, label export, the tutorial download.
+
+const Id = z.number().int().positive();
+const Color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #3b6fd8');
+const ClassName = z
+  .string()
+  .trim()
+  .min(1, 'a class needs a name')
+  .max(64)
+  // Class names become folder names on export: no path separators, no control characters.
+  .refine((name) => !/[/\\]/.test(name) && ![...name].some((char) => char.charCodeAt(0) < 32), 'class names cannot contain slashes or control characters');
+
+export const ImageStatus = z.enum(['ok', 'rejected', 'duplicate', 'missing']);
+export type ImageStatus = z.infer<typeof ImageStatus>;
+export const Subset = z.enum(['train', 'val', 'test']);
+export type Subset = z.infer<typeof Subset>;
+export const Layout = z.enum(['folders', 'tutorial', 'flat']);
+
+export const ClassInfo = z.object({ id: Id, name: z.string(), color: z.string(), position: z.number().int(), count: z.number().int() });
+export type ClassInfo = z.infer<typeof ClassInfo>;
+
+export const SplitInfo = z.object({
+  id: Id,
+  method: z.enum(['stratified', 'tutorial']),
+  seed: z.number().int(),
+  trainFraction: z.number(),
+  valFraction: z.number(),
+  testFraction: z.number(),
+  dataHash: z.string(),
+  createdAt: z.string(),
+  counts: z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int() }),
+  /** Per class and subset: { cats: { train: 700, val: 200, test: 100 } }. */
+  perClass: z.record(z.string(), z.object({ train: z.number().int(), val: z.number().int(), test: z.number().int() })),
+});
+export type SplitInfo = z.infer<typeof SplitInfo>;
+
+export const DatasetCounts = z.object({
+  ok: z.number().int(),
+  rejected: z.number().int(),
+  duplicate: z.number().int(),
+  missing: z.number().int(),
+  labelled: z.number().int(),
+  unlabelled: z.number().int(),
+});
+
+export const DatasetSummary = z.object({
+  id: Id,
+  name: z.string(),
+  rootPath: z.string(),
+  layout: Layout,
+  createdAt: z.string(),
+  lastImportAt: z.string().nullable(),
+  counts: DatasetCounts,
+  classes: z.array(ClassInfo),
+  latestSplit: SplitInfo.nullable(),
+});
+export type DatasetSummary = z.infer<typeof DatasetSummary>;
+
+export const RejectedFile = z.object({ path: z.string(), reason: z.string() });
+export type RejectedFile = z.infer<typeof RejectedFile>;
+
+export const ImportSummary = z.object({
+  importId: Id,
+  datasetId: Id,
+  status: z.enum(['running', 'completed', 'cancelled', 'failed']),
+  /** Files that entered the catalogue in this import (new or changed). */
+  imported: z.number().int(),
+  unchanged: z.number().int(),
+  duplicates: z.number().int(),
+  missing: z.number().int(),
+  /** Every file of the dataset currently rejected, with its reason. */
+  rejected: z.array(RejectedFile),
+  /** Images per class (decodable, not duplicates) after the import. */
+  classes: z.record(z.string(), z.number().int()),
+  error: z.string().nullable(),
+  seconds: z.number(),
+});
+export type ImportSummary = z.infer<typeof ImportSummary>;
+
+export const ImportProgress = z.object({
+  importId: Id,
+  datasetId: Id,
+  phase: z.enum(['scanning', 'processing', 'finishing']),
+  scanned: z.number().int(),
+  /** Files to look at (known once scanning ends). */
+  total: z.number().int(),
+  processed: z.number().int(),
+  rejected: z.number().int(),
+  duplicates: z.number().int(),
+  imagesPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+});
+export type ImportProgress = z.infer<typeof ImportProgress>;
+
+export const ImageFilter = z.object({
+  classId: Id.optional(),
+  subset: Subset.optional(),
+  unlabelled: z.boolean().optional(),
+  /** Which rows: decodable ones by default; 'rejected', 'duplicate', 'missing' show the others. */
+  status: z.enum(['ok', 'rejected', 'duplicate', 'missing', 'all']).default('ok'),
+});
+export type ImageFilter = z.input<typeof ImageFilter>;
+
+export const ImageItem = z.object({
+  id: Id,
+  relPath: z.string(),
+  status: ImageStatus,
+  reason: z.string().nullable(),
+  classId: z.number().int().nullable(),
+  labelSource: z.enum(['folder', 'manual']).nullable(),
+  subset: Subset.nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+});
+export type ImageItem = z.infer<typeof ImageItem>;
+
+export const ImageDetail = ImageItem.extend({
+  datasetId: Id,
+  path: z.string(),
+  byteSize: z.number().int(),
+  format: z.string().nullable(),
+  colorSpace: z.string().nullable(),
+  channels: z.number().int().nullable(),
+  hasAlpha: z.boolean().nullable(),
+  orientation: z.number().int().nullable(),
+  contentHash: z.string().nullable(),
+  duplicateOf: z.number().int().nullable(),
+  folderLabel: z.string().nullable(),
+  className: z.string().nullable(),
+  importedAt: z.string(),
+  history: z.array(z.object({ className: z.string().nullable(), source: z.string(), at: z.string() })),
+});
+export type ImageDetail = z.infer<typeof ImageDetail>;
+
+export const LabelChange = z.object({ imageId: Id, before: z.number().int().nullable(), after: z.number().int().nullable() });
+export type LabelChange = z.infer<typeof LabelChange>;
+
+export const DownloadProgress = z.object({
+  jobId: Id,
+  phase: z.enum(['download', 'extract', 'import']),
+  received: z.number().int(),
+  total: z.number().int().nullable(),
+});
+export type DownloadProgress = z.infer<typeof DownloadProgress>;
+
+const DatasetRef = z.object({ datasetId: Id });
+
+export const datasetRequests = defineRequests({
+  'datasets.list': { payload: z.object({}), result: z.array(DatasetSummary) },
+  'datasets.get': { payload: DatasetRef, result: DatasetSummary },
+  /** Finds a dataset by id or name (the CLI's <dataset> argument). */
+  'datasets.resolve': { payload: z.object({ ref: z.string().min(1) }), result: DatasetSummary },
+  /** Starts an import (new dataset, or a re-import when the folder or datasetId is known) and answers at once. */
+  'datasets.import': {
+    payload: z.object({ path: z.string().min(1), name: z.string().trim().min(1).max(100).optional(), datasetId: Id.optional() }),
+    result: z.object({ importId: Id, datasetId: Id }),
+  },
+  'datasets.cancelImport': { payload: z.object({ importId: Id }), result: z.object({ cancelled: z.boolean() }) },
+  /** The summary of an import (running or finished). */
+  'datasets.importSummary': { payload: z.object({ importId: Id }), result: ImportSummary },
+  'datasets.rename': { payload: z.object({ datasetId: Id, name: z.string().trim().min(1).max(100) }), result: DatasetSummary },
+  /** Forgets the dataset (catalogue rows only; the photos on disk are never touched). */
+  'datasets.delete': { payload: DatasetRef, result: z.null() },
+
+  'images.query': {
+    payload: z.object({
+      datasetId: Id,
+      filter: ImageFilter.default({ status: 'ok' }),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(1000).default(200),
+    }),
+    result: z.object({ total: z.number().int(), offset: z.number().int(), items: z.array(ImageItem) }),
+  },
+  /** Ids of every image matching a filter, in grid order ("select all filtered"). */
+  'images.ids': { payload: z.object({ datasetId: Id, filter: ImageFilter.default({ status: 'ok' }) }), result: z.array(Id) },
+  'images.detail': { payload: z.object({ imageId: Id }), result: ImageDetail },
+  /** Up to `perClass` random decodable images of each class (seeded), for the preview grid. */
+  'images.sample': {
+    payload: z.object({ datasetId: Id, perClass: z.number().int().min(1).max(20).default(6), seed: z.number().int().default(0) }),
+    result: z.array(z.object({ classId: Id, className: z.string(), imageIds: z.array(Id) })),
+  },
+
+  'classes.create': { payload: z.object({ datasetId: Id, name: ClassName, color: Color.optional() }), result: ClassInfo },
+  'classes.rename': { payload: z.object({ classId: Id, name: ClassName }), result: ClassInfo },
+  'classes.recolour': { payload: z.object({ classId: Id, color: Color }), result: ClassInfo },
+  /** Deletes the class; its images become unlabelled. */
+  'classes.delete': { payload: z.object({ classId: Id }), result: z.object({ unlabelled: z.number().int() }) },
+
+  /** Gives every listed image the class (null = unlabel); answers what changed so the UI can undo it. */
+  'labels.assign': {
+    payload: z.object({ datasetId: Id, imageIds: z.array(Id).min(1).max(100_000), classId: Id.nullable() }),
+    result: z.object({ changes: z.array(LabelChange) }),
+  },
+  /** Sets labels to exactly these values (idempotent: undo and redo replay it). */
+  'labels.set': {
+    payload: z.object({ datasetId: Id, labels: z.array(z.object({ imageId: Id, classId: Id.nullable() })).min(1).max(100_000) }),
+    result: z.object({ changes: z.array(LabelChange) }),
+  },
+  'labels.exportCsv': { payload: z.object({ datasetId: Id, file: z.string().min(1) }), result: z.object({ file: z.string(), rows: z.number().int() }) },
+  'labels.exportFolders': {
+    payload: z.object({ datasetId: Id, directory: z.string().min(1), link: z.boolean().default(false) }),
+    result: z.object({ directory: z.string(), files: z.number().int(), classes: z.record(z.string(), z.number().int()) }),
+  },
+
+  'splits.create': {
+    payload: z.object({
+      datasetId: Id,
+      preset: z.enum(['stratified', 'tutorial']).default('stratified'),
+      train: z.number().min(0).max(1).default(0.7),
+      val: z.number().min(0).max(1).default(0.2),
+      test: z.number().min(0).max(1).default(0.1),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+    }),
+    result: SplitInfo,
+  },
+  'splits.list': { payload: DatasetRef, result: z.array(SplitInfo) },
+
+  /** Downloads, extracts and imports the tutorial cats-vs-dogs data; answers at once with a job id. */
+  'datasets.downloadTutorial': { payload: z.object({}), result: z.object({ jobId: Id }) },
+  'datasets.cancelDownload': { payload: z.object({ jobId: Id }), result: z.object({ cancelled: z.boolean() }) },
+});
+
+export const datasetEvents = defineEvents({
+  'datasets.importProgress': ImportProgress,
+  'datasets.importFinished': ImportSummary,
+  'datasets.changed': z.object({ datasetId: Id }),
+  'datasets.downloadProgress': DownloadProgress,
+  'datasets.downloadFinished': z.object({
+    jobId: Id,
+    status: z.enum(['completed', 'cancelled', 'failed']),
+    datasetId: Id.nullable(),
+    importId: Id.nullable(),
+    error: z.string().nullable(),
+  }),
+});

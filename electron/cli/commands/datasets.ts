@@ -1,4 +1,220 @@
-import type { Command } from '../command';
+import type { Command, CommandContext, ParsedValues } from '../command';
+import { UsageError } from '../command';
+import type { DatasetSummary, ImportProgress, ImportSummary, SplitInfo } from '../../../shared/contract/datasets';
+import type { Services } from '../../services/index';
+import { AppError } from '../../../shared/errors';
+
+function stringFlag(values: ParsedValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function fraction(values: ParsedValues, name: string, fallback: number): number {
+  const text = stringFlag(values, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`--${name} must be a number from 0 to 1, not "${text}"`);
+  return value;
+}
+
+function onePositional(positionals: string[], what: string, command: string): string {
+  if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one ${what}${positionals.length > 1 ? ` (got ${positionals.length})` : ''}`);
+  return positionals[0]!;
+}
+
+/** Runs an import through the services and waits for it, printing throttled progress lines to stderr. */
+async function importAndWait(services: Services, context: CommandContext, start: () => Promise<{ importId: number }>): Promise<ImportSummary> {
+  let importId: number | null = null;
+  const early: ImportSummary[] = [];
+  let resolveDone: (summary: ImportSummary) => void = () => undefined;
+  const done = new Promise<ImportSummary>((resolve) => (resolveDone = resolve));
+  let lastLine = 0;
+  const stop = services.app.events.onAny((name, payload) => {
+    if (name === 'datasets.importProgress') {
+      const progress = payload as ImportProgress;
+      const now = Date.now();
+      if (progress.importId !== importId || now - lastLine < 2000) return;
+      lastLine = now;
+      context.log(
+        progress.phase === 'scanning'
+          ? `scanning: ${progress.scanned} files`
+          : `${progress.processed}/${progress.total} files, ${progress.rejected} rejected, ${progress.imagesPerSecond.toFixed(0)} images/s` +
+              (progress.etaSeconds !== null ? `, ~${Math.ceil(progress.etaSeconds)} s left` : ''),
+      );
+    } else if (name === 'datasets.importFinished') {
+      const summary = payload as ImportSummary;
+      if (summary.importId === importId) resolveDone(summary);
+      else early.push(summary);
+    }
+  });
+  const cancel = () => {
+    if (importId !== null) void services.request('datasets.cancelImport', { importId });
+  };
+  context.signal.addEventListener('abort', cancel, { once: true });
+  try {
+    importId = (await start()).importId;
+    const already = early.find((summary) => summary.importId === importId);
+    if (already) resolveDone(already);
+    return await done;
+  } finally {
+    stop();
+    context.signal.removeEventListener('abort', cancel);
+  }
+}
+
+function printImport(summary: ImportSummary, context: CommandContext): number {
+  if (summary.status === 'failed') throw new AppError('failed', `Import failed: ${summary.error ?? 'unknown error'}`);
+  const document = { imported: summary.imported, duplicates: summary.duplicates, rejected: summary.rejected, classes: summary.classes };
+  context.output(document, () => {
+    const lines = [
+      `${summary.status === 'cancelled' ? 'Cancelled after importing' : 'Imported'} ${summary.imported} new images (${summary.unchanged} unchanged, ${summary.duplicates} duplicates, ${summary.missing} missing) in ${summary.seconds.toFixed(1)} s into dataset ${summary.datasetId}.`,
+      `Classes: ${Object.entries(summary.classes).map(([name, count]) => `${name} ${count}`).join(', ') || 'none (no subfolders)'}`,
+    ];
+    if (summary.rejected.length > 0) {
+      lines.push(`Rejected ${summary.rejected.length}:`);
+      for (const file of summary.rejected) lines.push(`  ${file.path}: ${file.reason}`);
+    }
+    return lines.join('\n');
+  });
+  return summary.status === 'cancelled' ? 1 : 0;
+}
+
+const importCommand: Command = {
+  name: 'import',
+  summary: 'Import a folder of photos (one subfolder per class) into the catalogue',
+  usage: 'pawprint import <folder> [--name N] [--json]',
+  options: { name: { type: 'string', description: 'dataset name (default: the folder name; re-importing a folder updates its dataset)' } },
+  async run({ positionals, values }, context) {
+    const folder = onePositional(positionals, 'folder', 'import');
+    const services = context.services();
+    const summary = await importAndWait(services, context, () => services.request('datasets.import', { path: folder, name: stringFlag(values, 'name') }));
+    return printImport(summary, context);
+  },
+};
+
+function describeDataset(dataset: DatasetSummary): string {
+  const c = dataset.counts;
+  const classes = dataset.classes.map((cls) => `${cls.name} ${cls.count}`).join(', ') || 'no classes';
+  const split = dataset.latestSplit ? `split ${dataset.latestSplit.id} (${dataset.latestSplit.counts.train}/${dataset.latestSplit.counts.val}/${dataset.latestSplit.counts.test})` : 'no split';
+  return `${String(dataset.id).padStart(3)}  ${dataset.name}  ${c.ok} images (${c.unlabelled} unlabelled, ${c.rejected} rejected, ${c.duplicate} duplicates, ${c.missing} missing)  ${classes}  ${split}\n     ${dataset.rootPath}`;
+}
+
+const datasetsCommand: Command = {
+  name: 'datasets',
+  summary: 'List the datasets in the catalogue',
+  usage: 'pawprint datasets [--json]',
+  options: {},
+  async run({ positionals }, context) {
+    if (positionals.length > 0) throw new UsageError('datasets takes no arguments');
+    const list = await context.services().request('datasets.list', {});
+    context.output(list, () => (list.length === 0 ? 'No datasets yet: run `pawprint import <folder>` or `pawprint download-tutorial`.' : list.map(describeDataset).join('\n')));
+  },
+};
+
+function describeSplit(split: SplitInfo): string {
+  const lines = [`Split ${split.id} (${split.method}, seed ${split.seed}): train ${split.counts.train}, val ${split.counts.val}, test ${split.counts.test}`];
+  for (const [name, counts] of Object.entries(split.perClass)) lines.push(`  ${name}: ${counts.train}/${counts.val}/${counts.test}`);
+  lines.push(`data hash ${split.dataHash}`);
+  return lines.join('\n');
+}
+
+const splitCommand: Command = {
+  name: 'split',
+  summary: 'Make a seeded, stratified train/validation/test split of a dataset',
+  usage: 'pawprint split <dataset> [--train 0.7 --val 0.2 --test 0.1] [--seed 1] [--preset tutorial] [--json]',
+  options: {
+    train: { type: 'string', description: 'training fraction (default 0.7)' },
+    val: { type: 'string', description: 'validation fraction (default 0.2)' },
+    test: { type: 'string', description: 'test fraction (default 0.1)' },
+    seed: { type: 'string', description: 'random seed (default 1)' },
+    preset: { type: 'string', description: '"tutorial": train/ stays train, 1/5 of validation/ becomes test' },
+  },
+  async run({ positionals, values }, context) {
+    const ref = onePositional(positionals, 'dataset (id or name)', 'split');
+    const preset = stringFlag(values, 'preset') ?? 'stratified';
+    if (preset !== 'stratified' && preset !== 'tutorial') throw new UsageError(`--preset must be "tutorial" or "stratified", not "${preset}"`);
+    const seedText = stringFlag(values, 'seed') ?? '1';
+    if (!/^\d+$/.test(seedText)) throw new UsageError(`--seed must be a non-negative integer, not "${seedText}"`);
+    const services = context.services();
+    const dataset = await services.request('datasets.resolve', { ref });
+    const split = await services.request('splits.create', {
+      datasetId: dataset.id,
+      preset,
+      train: fraction(values, 'train', 0.7),
+      val: fraction(values, 'val', 0.2),
+      test: fraction(values, 'test', 0.1),
+      seed: Number(seedText),
+    });
+    context.output(split, () => describeSplit(split));
+  },
+};
+
+const downloadCommand: Command = {
+  name: 'download-tutorial',
+  summary: 'Download the TensorFlow tutorial cats-vs-dogs data (68.6 MB) and import it',
+  usage: 'pawprint download-tutorial [--json]',
+  options: {},
+  async run({ positionals }, context) {
+    if (positionals.length > 0) throw new UsageError('download-tutorial takes no arguments');
+    const services = context.services();
+    let jobId: number | null = null;
+    let lastLine = 0;
+    let resolveDone: (value: { status: string; importId: number | null; error: string | null }) => void = () => undefined;
+    const done = new Promise<{ status: string; importId: number | null; error: string | null }>((resolve) => (resolveDone = resolve));
+    const stop = services.app.events.onAny((name, payload) => {
+      const event = payload as { jobId?: number; phase?: string; received?: number; total?: number | null; status?: string; importId?: number | null; error?: string | null };
+      if (name === 'datasets.downloadProgress' && event.jobId === jobId && Date.now() - lastLine > 2000) {
+        lastLine = Date.now();
+        const total = event.total ? ` of ${event.phase === 'download' ? (event.total / 1e6).toFixed(1) + ' MB' : event.total}` : '';
+        context.log(`${event.phase}: ${event.phase === 'download' ? ((event.received ?? 0) / 1e6).toFixed(1) + ' MB' : event.received}${total}`);
+      }
+      if (name === 'datasets.downloadFinished' && event.jobId === jobId) {
+        resolveDone({ status: event.status!, importId: event.importId ?? null, error: event.error ?? null });
+      }
+    });
+    const cancel = () => {
+      if (jobId !== null) void services.request('datasets.cancelDownload', { jobId });
+    };
+    context.signal.addEventListener('abort', cancel, { once: true });
+    try {
+      jobId = (await services.request('datasets.downloadTutorial', {})).jobId;
+      const result = await done;
+      if (result.status === 'failed') throw new AppError('unavailable', result.error ?? 'the download failed');
+      if (result.importId === null) throw new AppError('cancelled', 'Cancelled.');
+      return printImport(await services.request('datasets.importSummary', { importId: result.importId }), context);
+    } finally {
+      stop();
+      context.signal.removeEventListener('abort', cancel);
+    }
+  },
+};
+
+const labelsExportCommand: Command = {
+  name: 'labels-export',
+  summary: 'Export the labels of a dataset as a CSV file or as one folder per class',
+  usage: 'pawprint labels-export <dataset> (--csv FILE | --folders DIR [--link]) [--json]',
+  options: {
+    csv: { type: 'string', description: 'write path,relative_path,label,subset,sha256 rows to FILE' },
+    folders: { type: 'string', description: 'copy the images into DIR/<class>/ (DIR must be new or empty)' },
+    link: { type: 'boolean', description: 'with --folders: symbolic links instead of copies' },
+  },
+  async run({ positionals, values }, context) {
+    const ref = onePositional(positionals, 'dataset (id or name)', 'labels-export');
+    const csv = stringFlag(values, 'csv');
+    const folders = stringFlag(values, 'folders');
+    if ((csv === undefined) === (folders === undefined)) throw new UsageError('give exactly one of --csv FILE or --folders DIR');
+    if (values.link && folders === undefined) throw new UsageError('--link only applies to --folders');
+    const services = context.services();
+    const dataset = await services.request('datasets.resolve', { ref });
+    if (csv !== undefined) {
+      const result = await services.request('labels.exportCsv', { datasetId: dataset.id, file: csv });
+      context.output(result, () => `Wrote ${result.rows} rows to ${result.file}`);
+    } else {
+      const result = await services.request('labels.exportFolders', { datasetId: dataset.id, directory: folders!, link: values.link === true });
+      context.output(result, () => `${values.link ? 'Linked' : 'Copied'} ${result.files} images into ${result.directory} (${Object.entries(result.classes).map(([n, c]) => `${n} ${c}`).join(', ')})`);
+    }
+  },
+};
 
 // CLI commands of the datasets domain.
-export const datasetsCommands: Command[] = [];
+export const datasetsCommands: Command[] = [importCommand, datasetsCommand, splitCommand, downloadCommand, labelsExportCommand];

@@ -1,0 +1,195 @@
+import { AppError } from '../../shared/errors';
+import type { DatasetSummary, ImportSummary, RejectedFile } from '../../shared/contract/datasets';
+import type { Database } from './database';
+import { listClasses } from './labels';
+import { latestSplit } from './splits';
+
+export type Layout = 'folders' | 'tutorial' | 'flat';
+
+export interface DatasetRow {
+  id: number;
+  name: string;
+  root_path: string;
+  layout: Layout;
+  created_at: string;
+  last_import_at: string | null;
+}
+
+export function getDatasetRow(db: Database, datasetId: number): DatasetRow {
+  const row = db.prepare('SELECT * FROM datasets WHERE id = ?').get(datasetId) as DatasetRow | undefined;
+  if (!row) throw new AppError('not-found', `Dataset ${datasetId} does not exist.`);
+  return row;
+}
+
+export function findDatasetByRoot(db: Database, rootPath: string): DatasetRow | undefined {
+  return db.prepare('SELECT * FROM datasets WHERE root_path = ? ORDER BY id LIMIT 1').get(rootPath) as DatasetRow | undefined;
+}
+
+/** By id ("3") or by exact name; the CLI's <dataset> argument. */
+export function resolveDataset(db: Database, ref: string): DatasetRow {
+  const byName = db.prepare('SELECT * FROM datasets WHERE name = ?').get(ref) as DatasetRow | undefined;
+  if (byName) return byName;
+  if (/^\d+$/.test(ref)) {
+    const byId = db.prepare('SELECT * FROM datasets WHERE id = ?').get(Number(ref)) as DatasetRow | undefined;
+    if (byId) return byId;
+  }
+  const names = (db.prepare('SELECT name FROM datasets ORDER BY id').all() as Array<{ name: string }>).map((row) => row.name);
+  throw new AppError('not-found', `No dataset "${ref}"${names.length > 0 ? ` (have: ${names.join(', ')})` : ' (import a folder first)'}.`);
+}
+
+/** A free name based on `wanted` ("pets", "pets (2)", ...). */
+export function uniqueDatasetName(db: Database, wanted: string): string {
+  const taken = db.prepare('SELECT 1 FROM datasets WHERE name = ?');
+  if (!taken.get(wanted)) return wanted;
+  for (let n = 2; ; n++) if (!taken.get(`${wanted} (${n})`)) return `${wanted} (${n})`;
+}
+
+export function createDataset(db: Database, name: string, rootPath: string, layout: Layout): DatasetRow {
+  if (db.prepare('SELECT 1 FROM datasets WHERE name = ?').get(name)) {
+    throw new AppError('conflict', `A dataset named "${name}" already exists; choose another name.`);
+  }
+  const info = db.prepare('INSERT INTO datasets (name, root_path, layout) VALUES (?, ?, ?)').run(name, rootPath, layout);
+  return getDatasetRow(db, Number(info.lastInsertRowid));
+}
+
+export function setDatasetLayout(db: Database, datasetId: number, layout: Layout): void {
+  db.prepare('UPDATE datasets SET layout = ? WHERE id = ?').run(layout, datasetId);
+}
+
+export function renameDataset(db: Database, datasetId: number, name: string): void {
+  getDatasetRow(db, datasetId);
+  const clash = db.prepare('SELECT id FROM datasets WHERE name = ? AND id <> ?').get(name, datasetId);
+  if (clash) throw new AppError('conflict', `A dataset named "${name}" already exists.`);
+  db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, datasetId);
+}
+
+export function deleteDataset(db: Database, datasetId: number): void {
+  getDatasetRow(db, datasetId);
+  db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId);
+}
+
+export function datasetSummary(db: Database, datasetId: number): DatasetSummary {
+  const row = getDatasetRow(db, datasetId);
+  const counts = db
+    .prepare(
+      `SELECT
+         COALESCE(SUM(status = 'ok'), 0) AS ok,
+         COALESCE(SUM(status = 'rejected'), 0) AS rejected,
+         COALESCE(SUM(status = 'duplicate'), 0) AS duplicate,
+         COALESCE(SUM(status = 'missing'), 0) AS missing,
+         COALESCE(SUM(status = 'ok' AND l.image_id IS NOT NULL), 0) AS labelled,
+         COALESCE(SUM(status = 'ok' AND l.image_id IS NULL), 0) AS unlabelled
+       FROM images i LEFT JOIN labels l ON l.image_id = i.id WHERE i.dataset_id = ?`,
+    )
+    .get(datasetId) as DatasetSummary['counts'];
+  return {
+    id: row.id,
+    name: row.name,
+    rootPath: row.root_path,
+    layout: row.layout,
+    createdAt: row.created_at,
+    lastImportAt: row.last_import_at,
+    counts,
+    classes: listClasses(db, datasetId),
+    latestSplit: latestSplit(db, datasetId),
+  };
+}
+
+export function listDatasets(db: Database): DatasetSummary[] {
+  const ids = db.prepare('SELECT id FROM datasets ORDER BY id').all() as Array<{ id: number }>;
+  return ids.map(({ id }) => datasetSummary(db, id));
+}
+
+// ---- import bookkeeping -------------------------------------------------------------------------------------------
+
+export interface ImportCounters {
+  scanned: number;
+  imported: number;
+  unchanged: number;
+  duplicates: number;
+  rejected: number;
+  missing: number;
+}
+
+export function startImportRow(db: Database, datasetId: number): number {
+  const info = db
+    .prepare(`INSERT INTO imports (dataset_id, started_at, status) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'running')`)
+    .run(datasetId);
+  return Number(info.lastInsertRowid);
+}
+
+export function updateImportRow(db: Database, importId: number, counters: ImportCounters): void {
+  db.prepare(
+    `UPDATE imports SET scanned = @scanned, imported = @imported, unchanged = @unchanged, duplicates = @duplicates,
+       rejected = @rejected, missing = @missing WHERE id = @id`,
+  ).run({ ...counters, id: importId });
+}
+
+export function finishImportRow(
+  db: Database,
+  importId: number,
+  status: 'completed' | 'cancelled' | 'failed',
+  counters: ImportCounters,
+  error: string | null,
+): void {
+  db.transaction(() => {
+    updateImportRow(db, importId, counters);
+    db.prepare(`UPDATE imports SET status = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(
+      status,
+      error,
+      importId,
+    );
+    if (status === 'completed') {
+      db.prepare(
+        `UPDATE datasets SET last_import_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = (SELECT dataset_id FROM imports WHERE id = ?)`,
+      ).run(importId);
+    }
+  })();
+}
+
+/** Imports left 'running' by a crash or a killed process can never finish: say so instead of showing them as live. */
+export function failStaleImports(db: Database): void {
+  db.prepare(
+    `UPDATE imports SET status = 'failed', error = 'interrupted (Pawprint stopped during the import)',
+       finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'`,
+  ).run();
+}
+
+export function rejectedFiles(db: Database, datasetId: number): RejectedFile[] {
+  return db
+    .prepare(`SELECT rel_path AS path, COALESCE(reason, 'rejected') AS reason FROM images WHERE dataset_id = ? AND status = 'rejected' ORDER BY rel_path`)
+    .all(datasetId) as RejectedFile[];
+}
+
+export function classCounts(db: Database, datasetId: number): Record<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT c.name, COUNT(i.id) AS n FROM classes c
+         LEFT JOIN labels l ON l.class_id = c.id
+         LEFT JOIN images i ON i.id = l.image_id AND i.status = 'ok'
+        WHERE c.dataset_id = ? GROUP BY c.id ORDER BY c.position, c.id`,
+    )
+    .all(datasetId) as Array<{ name: string; n: number }>;
+  return Object.fromEntries(rows.map((row) => [row.name, row.n]));
+}
+
+export function importSummary(db: Database, importId: number): ImportSummary {
+  const row = db.prepare('SELECT * FROM imports WHERE id = ?').get(importId) as
+    | (ImportCounters & { id: number; dataset_id: number; status: ImportSummary['status']; error: string | null; started_at: string; finished_at: string | null })
+    | undefined;
+  if (!row) throw new AppError('not-found', `Import ${importId} does not exist.`);
+  const end = row.finished_at ? Date.parse(row.finished_at) : Date.now();
+  return {
+    importId: row.id,
+    datasetId: row.dataset_id,
+    status: row.status,
+    imported: row.imported,
+    unchanged: row.unchanged,
+    duplicates: row.duplicates,
+    missing: row.missing,
+    rejected: rejectedFiles(db, row.dataset_id),
+    classes: classCounts(db, row.dataset_id),
+    error: row.error,
+    seconds: Math.max(0, (end - Date.parse(row.started_at)) / 1000),
+  };
+}

@@ -1,0 +1,160 @@
+import { AppError } from '../../shared/errors';
+import type { ClassInfo, LabelChange } from '../../shared/contract/datasets';
+import type { Database } from './database';
+
+// Distinct, colour-blind friendly defaults (Okabe-Ito first), cycled by class position.
+const PALETTE = ['#e69f00', '#56b4e9', '#009e73', '#f0e442', '#0072b2', '#d55e00', '#cc79a7', '#7f7f7f', '#9467bd', '#8c564b'];
+
+export function defaultColor(position: number): string {
+  return PALETTE[position % PALETTE.length]!;
+}
+
+interface ClassRow {
+  id: number;
+  dataset_id: number;
+  name: string;
+  color: string;
+  position: number;
+}
+
+export function listClasses(db: Database, datasetId: number): ClassInfo[] {
+  return db
+    .prepare(
+      `SELECT c.id, c.name, c.color, c.position,
+              (SELECT COUNT(*) FROM labels l JOIN images i ON i.id = l.image_id WHERE l.class_id = c.id AND i.status = 'ok') AS count
+         FROM classes c WHERE c.dataset_id = ? ORDER BY c.position, c.id`,
+    )
+    .all(datasetId) as ClassInfo[];
+}
+
+export function getClass(db: Database, classId: number): ClassInfo & { datasetId: number } {
+  const row = db.prepare('SELECT * FROM classes WHERE id = ?').get(classId) as ClassRow | undefined;
+  if (!row) throw new AppError('not-found', `Class ${classId} does not exist.`);
+  const count = (
+    db.prepare(`SELECT COUNT(*) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE l.class_id = ? AND i.status = 'ok'`).get(classId) as {
+      n: number;
+    }
+  ).n;
+  return { id: row.id, name: row.name, color: row.color, position: row.position, count, datasetId: row.dataset_id };
+}
+
+/** Case-insensitive lookup: "Cats" and "cats" are one class to a person, so they must not become two. */
+function findClassByName(db: Database, datasetId: number, name: string): ClassRow | undefined {
+  return db.prepare('SELECT * FROM classes WHERE dataset_id = ? AND name = ? COLLATE NOCASE').get(datasetId, name) as ClassRow | undefined;
+}
+
+export function createClass(db: Database, datasetId: number, name: string, color?: string): ClassInfo {
+  if (!db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) throw new AppError('not-found', `Dataset ${datasetId} does not exist.`);
+  if (findClassByName(db, datasetId, name)) throw new AppError('conflict', `There is already a class named "${name}".`);
+  const position = (db.prepare('SELECT COALESCE(MAX(position) + 1, 0) AS p FROM classes WHERE dataset_id = ?').get(datasetId) as { p: number }).p;
+  const info = db
+    .prepare('INSERT INTO classes (dataset_id, name, color, position) VALUES (?, ?, ?, ?)')
+    .run(datasetId, name, color ?? defaultColor(position), position);
+  return getClass(db, Number(info.lastInsertRowid));
+}
+
+/** The id of the class with this name, created when missing (folder labels on import). */
+export function ensureClass(db: Database, datasetId: number, name: string): number {
+  return findClassByName(db, datasetId, name)?.id ?? createClass(db, datasetId, name).id;
+}
+
+export function renameClass(db: Database, classId: number, name: string): ClassInfo {
+  const current = getClass(db, classId);
+  const clash = findClassByName(db, current.datasetId, name);
+  if (clash && clash.id !== classId) throw new AppError('conflict', `There is already a class named "${clash.name}".`);
+  db.prepare('UPDATE classes SET name = ? WHERE id = ?').run(name, classId);
+  return getClass(db, classId);
+}
+
+export function recolourClass(db: Database, classId: number, color: string): ClassInfo {
+  getClass(db, classId);
+  db.prepare('UPDATE classes SET color = ? WHERE id = ?').run(color, classId);
+  return getClass(db, classId);
+}
+
+/** Deletes a class; its images become unlabelled, and each loses its label in its history too. */
+export function deleteClass(db: Database, classId: number): number {
+  getClass(db, classId);
+  return db.transaction(() => {
+    const images = db.prepare('SELECT image_id FROM labels WHERE class_id = ?').all(classId) as Array<{ image_id: number }>;
+    const history = db.prepare(`INSERT INTO label_history (image_id, class_name, source) VALUES (?, NULL, 'manual')`);
+    for (const { image_id } of images) history.run(image_id);
+    db.prepare('DELETE FROM classes WHERE id = ?').run(classId);
+    return images.length;
+  })();
+}
+
+export interface LabelRow {
+  image_id: number;
+  class_id: number;
+  source: 'folder' | 'manual';
+}
+
+export function labelOf(db: Database, imageId: number): LabelRow | undefined {
+  return db.prepare('SELECT image_id, class_id, source FROM labels WHERE image_id = ?').get(imageId) as LabelRow | undefined;
+}
+
+/**
+ * Sets each image's label to exactly the given class (null = unlabelled) as a person's decision; rows already at that
+ * value are left alone, so replaying the same call (undo, redo, a retry) changes nothing. One transaction.
+ */
+export function setLabels(db: Database, datasetId: number, wanted: Array<{ imageId: number; classId: number | null }>): LabelChange[] {
+  const imageDataset = db.prepare('SELECT dataset_id FROM images WHERE id = ?');
+  const classDataset = db.prepare('SELECT dataset_id, name FROM classes WHERE id = ?');
+  const current = db.prepare('SELECT class_id, source FROM labels WHERE image_id = ?');
+  const upsert = db.prepare(
+    `INSERT INTO labels (image_id, class_id, source) VALUES (?, ?, 'manual')
+       ON CONFLICT (image_id) DO UPDATE SET class_id = excluded.class_id, source = 'manual',
+         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+  );
+  const remove = db.prepare('DELETE FROM labels WHERE image_id = ?');
+  const history = db.prepare(`INSERT INTO label_history (image_id, class_name, source) VALUES (?, ?, 'manual')`);
+  return db.transaction(() => {
+    const classNames = new Map<number, string>();
+    const changes: LabelChange[] = [];
+    const seen = new Set<number>();
+    for (const { imageId, classId } of wanted) {
+      if (seen.has(imageId)) continue;
+      seen.add(imageId);
+      const image = imageDataset.get(imageId) as { dataset_id: number } | undefined;
+      if (!image || image.dataset_id !== datasetId) throw new AppError('not-found', `Image ${imageId} is not in dataset ${datasetId}.`);
+      if (classId !== null && !classNames.has(classId)) {
+        const cls = classDataset.get(classId) as { dataset_id: number; name: string } | undefined;
+        if (!cls || cls.dataset_id !== datasetId) throw new AppError('not-found', `Class ${classId} is not in dataset ${datasetId}.`);
+        classNames.set(classId, cls.name);
+      }
+      const before = current.get(imageId) as { class_id: number; source: string } | undefined;
+      const beforeId = before?.class_id ?? null;
+      if (beforeId === classId) {
+        // Confirming a folder label by hand makes it a manual one: a later re-import must keep it.
+        if (before && before.source !== 'manual') upsert.run(imageId, classId);
+        continue;
+      }
+      if (classId === null) remove.run(imageId);
+      else upsert.run(imageId, classId);
+      history.run(imageId, classId === null ? null : classNames.get(classId)!);
+      changes.push({ imageId, before: beforeId, after: classId });
+    }
+    return changes;
+  })();
+}
+
+/** Folder label from an import: never replaces a label a person set (source 'manual'). */
+export function applyFolderLabel(db: Database, imageId: number, classId: number, className: string): boolean {
+  const before = labelOf(db, imageId);
+  if (before && (before.source === 'manual' || before.class_id === classId)) return false;
+  // A person who removed or changed this image's label decided; the folder name must not undo that.
+  if (db.prepare(`SELECT 1 FROM label_history WHERE image_id = ? AND source = 'manual' LIMIT 1`).get(imageId)) return false;
+  db.prepare(
+    `INSERT INTO labels (image_id, class_id, source) VALUES (?, ?, 'folder')
+       ON CONFLICT (image_id) DO UPDATE SET class_id = excluded.class_id, source = 'folder', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+  ).run(imageId, classId);
+  db.prepare(`INSERT INTO label_history (image_id, class_name, source) VALUES (?, ?, 'folder')`).run(imageId, className);
+  return true;
+}
+
+export function labelHistory(db: Database, imageId: number): Array<{ className: string | null; source: string; at: string }> {
+  return db
+    .prepare('SELECT class_name AS className, source, at FROM label_history WHERE image_id = ? ORDER BY id')
+    .all(imageId) as Array<{ className: string | null; source: string; at: string }>;
+}

@@ -1,0 +1,319 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { ImportProgress } from '../../shared/contract/datasets';
+import type { Database } from '../catalogue/database';
+import { finishImportRow, setDatasetLayout, updateImportRow } from '../catalogue/datasets';
+import type { ImportCounters } from '../catalogue/datasets';
+import { hashOwners, knownImages, markMissing, moveImage, upsertImage } from '../catalogue/images';
+import type { ImageRecord, KnownImage } from '../catalogue/images';
+import { applyFolderLabel, ensureClass } from '../catalogue/labels';
+import { latestSplitId } from '../catalogue/splits';
+import { detectLayout, folderLabel } from './layout';
+import type { Layout } from './layout';
+import { createSplit } from './split';
+import { probeImage } from './validate';
+import type { WalkedFile } from './walk';
+import { walkFolder } from './walk';
+
+export interface ImportOptions {
+  db: Database;
+  datasetId: number;
+  importId: number;
+  root: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: ImportProgress) => void;
+  /** Files decoded at once; sharp runs each on a libuv thread, so about the core count keeps them all busy. */
+  concurrency?: number;
+  /** Test seam: runs after the scan, before any file is read (to change or delete files "during" an import). */
+  afterScan?: (files: readonly WalkedFile[]) => Promise<void> | void;
+  /** Test seam: runs after each committed batch with the number of files read so far (to cancel mid-import). */
+  afterBatch?: (read: number) => void;
+}
+
+export interface ImportOutcome {
+  status: 'completed' | 'cancelled' | 'failed';
+  counters: ImportCounters;
+  layout: Layout;
+  error: string | null;
+}
+
+/** Reasons that describe a moment, not the file: such files are read again on the next import. */
+const TRANSIENT = /^(changed during import|deleted during import|could not read)/;
+
+interface Processed {
+  file: WalkedFile;
+  record: ImageRecord;
+}
+
+function baseRecord(file: WalkedFile, layout: Layout): ImageRecord {
+  const folder = folderLabel(file.relPath, layout);
+  return {
+    relPath: file.relPath,
+    contentHash: null,
+    byteSize: file.size,
+    mtimeMs: file.mtimeMs,
+    width: null,
+    height: null,
+    format: null,
+    colorSpace: null,
+    channels: null,
+    hasAlpha: null,
+    orientation: null,
+    status: 'rejected',
+    reason: null,
+    duplicateOf: null,
+    folderLabel: folder.label,
+    folderSplit: folder.split,
+  };
+}
+
+/** Reads, hashes and decodes one file. Never throws: every failure becomes a reason. */
+async function processFile(file: WalkedFile, layout: Layout, owners: Map<string, number>, ownId: number | undefined): Promise<Processed> {
+  const record = baseRecord(file, layout);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file.absPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    record.reason = code === 'ENOENT' ? 'deleted during import' : `could not read the file (${code ?? (error as Error).message})`;
+    return { file, record };
+  }
+  record.contentHash = createHash('sha256').update(bytes).digest('hex');
+  // The walk's size/mtime are the "before"; compare them with what was read and with the file now.
+  let after;
+  try {
+    after = await stat(file.absPath);
+  } catch {
+    record.reason = 'deleted during import';
+    return { file, record };
+  }
+  if (bytes.length !== file.size || after.size !== file.size || after.mtimeMs !== file.mtimeMs) {
+    record.reason = 'changed during import (size or modification time differ before and after reading it): import again';
+    record.byteSize = after.size;
+    record.mtimeMs = after.mtimeMs;
+    return { file, record };
+  }
+  const owner = owners.get(record.contentHash);
+  if (owner !== undefined && owner !== ownId) {
+    // An exact copy of an image already in the catalogue: no need to decode it again.
+    record.status = 'duplicate';
+    record.duplicateOf = owner;
+    record.reason = 'exact duplicate';
+    return { file, record };
+  }
+  const probe = await probeImage(bytes);
+  if (!probe.ok) {
+    record.reason = probe.reason;
+    return { file, record };
+  }
+  Object.assign(record, {
+    status: 'ok',
+    width: probe.facts.width,
+    height: probe.facts.height,
+    format: probe.facts.format,
+    colorSpace: probe.facts.colorSpace,
+    channels: probe.facts.channels,
+    hasAlpha: probe.facts.hasAlpha,
+    orientation: probe.facts.orientation,
+  } satisfies Partial<ImageRecord>);
+  return { file, record };
+}
+
+function isUnchanged(known: KnownImage | undefined, file: WalkedFile, reason: string | null): boolean {
+  if (!known || known.status === 'missing') return false;
+  if (known.byteSize !== file.size || known.mtimeMs !== file.mtimeMs) return false;
+  return !(known.status === 'rejected' && reason !== null && TRANSIENT.test(reason));
+}
+
+/**
+ * Imports (or re-imports) a folder into an existing dataset row. Work is committed in small transactions in path
+ * order, so a cancel or a crash leaves every committed file complete and the rest untouched. Unchanged files (same
+ * size and mtime) are skipped without reading them; files no longer on disk are marked missing (completed imports only).
+ */
+export async function runImport(options: ImportOptions): Promise<ImportOutcome> {
+  const { db, datasetId, importId, signal } = options;
+  const counters: ImportCounters = { scanned: 0, imported: 0, unchanged: 0, duplicates: 0, rejected: 0, missing: 0 };
+  const started = performance.now();
+  let processingStarted = started;
+  let lastEmit = 0;
+  let layout: Layout = 'folders';
+  let total = 0;
+  let processed = 0;
+  // Rate and ETA count only files that are actually read (unchanged ones cost nothing).
+  let toRead = 0;
+  let read = 0;
+
+  const emit = (phase: ImportProgress['phase'], force = false) => {
+    const now = performance.now();
+    if (!force && now - lastEmit < 200) return;
+    lastEmit = now;
+    const seconds = (now - processingStarted) / 1000;
+    const rate = phase !== 'scanning' && seconds > 0 ? read / seconds : 0;
+    options.onProgress?.({
+      importId,
+      datasetId,
+      phase,
+      scanned: counters.scanned,
+      total,
+      processed,
+      rejected: counters.rejected,
+      duplicates: counters.duplicates,
+      imagesPerSecond: Number(rate.toFixed(2)),
+      etaSeconds: phase === 'finishing' ? 0 : rate > 0 ? Number(((toRead - read) / rate).toFixed(1)) : null,
+    });
+  };
+
+  try {
+    emit('scanning', true);
+    const walk = await walkFolder(options.root, {
+      signal,
+      onProgress: (scanned) => {
+        counters.scanned = scanned;
+        emit('scanning');
+      },
+    });
+    counters.scanned = walk.files.length;
+    total = walk.files.length;
+    layout = detectLayout(walk.files.map((file) => file.relPath));
+    setDatasetLayout(db, datasetId, layout);
+    await options.afterScan?.(walk.files);
+
+    const known = knownImages(db, datasetId);
+    const owners = hashOwners(db, datasetId);
+    const reasons = new Map(
+      (db.prepare(`SELECT rel_path, reason FROM images WHERE dataset_id = ? AND reason IS NOT NULL`).all(datasetId) as Array<{ rel_path: string; reason: string }>).map(
+        (row) => [row.rel_path, row.reason],
+      ),
+    );
+    const seen = new Set<string>();
+    const todo: WalkedFile[] = [];
+    for (const file of walk.files) {
+      seen.add(file.relPath);
+      const previous = known.get(file.relPath);
+      if (isUnchanged(previous, file, reasons.get(file.relPath) ?? null)) {
+        counters.unchanged++;
+        if (previous!.status === 'rejected') counters.rejected++;
+        if (previous!.status === 'duplicate') counters.duplicates++;
+        processed++;
+      } else todo.push(file);
+    }
+
+    // Folders the walk could not enter (loops, unreadable) are listed as rejected so the user sees why.
+    db.transaction(() => {
+      for (const problem of walk.problems) {
+        seen.add(problem.relPath);
+        upsertImage(db, datasetId, {
+          ...baseRecord({ relPath: problem.relPath, absPath: '', size: 0, mtimeMs: 0 }, 'flat'),
+          folderLabel: null,
+          reason: problem.reason,
+        });
+        counters.rejected++;
+      }
+    })();
+
+    // Rows whose path is gone; one whose content shows up at a new path was moved, not lost.
+    const vanishedByHash = new Map<string, KnownImage>();
+    for (const row of known.values()) {
+      if (!seen.has(row.relPath) && row.status === 'ok' && row.contentHash) vanishedByHash.set(row.contentHash, row);
+    }
+    const moved = new Set<number>();
+
+    toRead = todo.length;
+    processingStarted = performance.now();
+    emit('processing', true);
+    const concurrency = Math.max(1, options.concurrency ?? 3);
+    const chunkSize = Math.max(16, concurrency * 8);
+    const classIds = new Map<string, number>();
+    const classId = (name: string) => {
+      let id = classIds.get(name);
+      if (id === undefined) {
+        id = ensureClass(db, datasetId, name);
+        classIds.set(name, id);
+      }
+      return id;
+    };
+
+    for (let start = 0; start < todo.length; start += chunkSize) {
+      if (signal?.aborted) break;
+      const chunk = todo.slice(start, start + chunkSize);
+      const results: Processed[] = new Array(chunk.length);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, chunk.length) }, async () => {
+          while (next < chunk.length) {
+            const index = next++;
+            results[index] = await processFile(chunk[index]!, layout, owners, known.get(chunk[index]!.relPath)?.id);
+          }
+        }),
+      );
+      db.transaction(() => {
+        for (const result of results) {
+          const record = result.record;
+          const movedFrom = record.contentHash && record.status !== 'rejected' ? vanishedByHash.get(record.contentHash) : undefined;
+          if (movedFrom) {
+            vanishedByHash.delete(record.contentHash!);
+            moved.add(movedFrom.id);
+            moveImage(db, movedFrom.id, record);
+            owners.set(record.contentHash!, movedFrom.id);
+            counters.imported++;
+            if (record.folderLabel) applyFolderLabel(db, movedFrom.id, classId(record.folderLabel), record.folderLabel);
+            continue;
+          }
+          // Within a chunk two new copies can both decode; the first in path order stays the original.
+          if (record.status === 'ok' && record.contentHash && owners.has(record.contentHash)) {
+            const owner = owners.get(record.contentHash)!;
+            const ownRow = known.get(record.relPath);
+            if (ownRow?.id !== owner) {
+              record.status = 'duplicate';
+              record.duplicateOf = owner;
+              record.reason = 'exact duplicate';
+            }
+          }
+          const id = upsertImage(db, datasetId, record);
+          if (record.status === 'ok' && record.contentHash) owners.set(record.contentHash, id);
+          if (record.status === 'ok') counters.imported++;
+          else if (record.status === 'duplicate') counters.duplicates++;
+          else counters.rejected++;
+          if ((record.status === 'ok' || record.status === 'duplicate') && record.folderLabel) {
+            applyFolderLabel(db, id, classId(record.folderLabel), record.folderLabel);
+          }
+        }
+        updateImportRow(db, importId, counters);
+      })();
+      processed += chunk.length;
+      read += chunk.length;
+      emit('processing');
+      options.afterBatch?.(read);
+      // Let queued requests (the UI paging the grid, a cancel) run between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    if (signal?.aborted) {
+      finishImportRow(db, importId, 'cancelled', counters, null);
+      return { status: 'cancelled', counters, layout, error: null };
+    }
+    emit('finishing', true);
+    db.transaction(() => {
+      const vanished = [...known.values()].filter((row) => !seen.has(row.relPath) && row.status !== 'missing' && !moved.has(row.id)).map((row) => row.id);
+      markMissing(db, vanished);
+      counters.missing = vanished.length;
+      if (layout === 'tutorial' && latestSplitId(db, datasetId) === null) {
+        // The tutorial layout carries its split in the folders: record it at once, like the tutorial does.
+        try {
+          createSplit(db, datasetId, { preset: 'tutorial', seed: 1, train: 0, val: 0, test: 0 });
+        } catch {
+          // No labelled images under train/ and validation/: nothing to split yet.
+        }
+      }
+    })();
+    finishImportRow(db, importId, 'completed', counters, null);
+    processed = total;
+    emit('finishing', true);
+    return { status: 'completed', counters, layout, error: null };
+  } catch (error) {
+    const aborted = signal?.aborted === true;
+    const message = aborted ? null : (error as Error).message;
+    finishImportRow(db, importId, aborted ? 'cancelled' : 'failed', counters, message);
+    return { status: aborted ? 'cancelled' : 'failed', counters, layout, error: message };
+  }
+}

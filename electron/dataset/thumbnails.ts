@@ -1,0 +1,48 @@
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeThumbnail } from './validate';
+
+/** Thumbnails are keyed by content hash: identical files share one, and a renamed file keeps its thumbnail. */
+export function thumbnailPath(directory: string, contentHash: string): string {
+  return join(directory, contentHash.slice(0, 2), `${contentHash}.jpg`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes atomically (temp file + rename) so a crash never leaves half a thumbnail behind a valid name. */
+export async function storeThumbnail(directory: string, contentHash: string, bytes: Buffer): Promise<string> {
+  const path = thumbnailPath(directory, contentHash);
+  if (await exists(path)) return path;
+  await mkdir(join(directory, contentHash.slice(0, 2)), { recursive: true });
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, path);
+  return path;
+}
+
+/**
+ * The thumbnail of an image, made on first request and cached by content hash (imports only validate, so importing
+ * stays close to raw decode speed and thumbnails are paid for only when shown); null when the file is unreadable.
+ */
+export async function ensureThumbnail(directory: string, contentHash: string, sourcePath: string): Promise<string | null> {
+  const path = thumbnailPath(directory, contentHash);
+  if (await exists(path)) return path;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(sourcePath);
+  } catch {
+    return null;
+  }
+  try {
+    return await storeThumbnail(directory, contentHash, await makeThumbnail(bytes));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,102 @@
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface WalkedFile {
+  /** Path under the root with '/' separators (what the catalogue stores). */
+  relPath: string;
+  absPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface WalkProblem {
+  relPath: string;
+  reason: string;
+}
+
+export interface WalkResult {
+  files: WalkedFile[];
+  problems: WalkProblem[];
+}
+
+// Files operating systems and tools drop into photo folders; never photos.
+const SYSTEM_NAMES = new Set(['thumbs.db', 'desktop.ini', 'ehthumbs.db', 'icon\r', '__macosx', '$recycle.bin', 'system volume information', 'lost+found']);
+
+export function isHiddenOrSystem(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('~$') || SYSTEM_NAMES.has(name.toLowerCase());
+}
+
+/**
+ * Lists every regular file under `root` (sorted, so imports are deterministic). Uses lstat and follows symbolic links
+ * itself, keeping the real path of every directory it entered: a link back to an ancestor (a loop) or to a folder
+ * already walked is reported once and not followed, unlike fs.readdir({ recursive }) which loops.
+ */
+export async function walkFolder(
+  root: string,
+  options: { signal?: AbortSignal; onProgress?: (scanned: number) => void } = {},
+): Promise<WalkResult> {
+  const files: WalkedFile[] = [];
+  const problems: WalkProblem[] = [];
+  const visited = new Set<string>([await realpath(root)]);
+  let lastReport = 0;
+
+  async function visit(absDir: string, relDir: string): Promise<void> {
+    options.signal?.throwIfAborted();
+    let entries;
+    try {
+      entries = await readdir(absDir, { withFileTypes: true });
+    } catch (error) {
+      problems.push({ relPath: relDir || '.', reason: `cannot read folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (isHiddenOrSystem(entry.name)) continue;
+      const absPath = join(absDir, entry.name);
+      const relPath = relDir ? `${relDir}/${entry.name}` : entry.name;
+      let info;
+      try {
+        info = await lstat(absPath);
+        if (info.isSymbolicLink()) {
+          let real: string;
+          try {
+            real = await realpath(absPath);
+            info = await stat(absPath);
+          } catch (error) {
+            const code = (error as NodeJS.ErrnoException).code;
+            problems.push({ relPath, reason: code === 'ELOOP' ? 'symbolic link loop' : `broken symbolic link (${code ?? 'unreadable'})` });
+            continue;
+          }
+          if (info.isDirectory()) {
+            if (visited.has(real)) {
+              problems.push({ relPath, reason: 'symbolic link loop: points to a folder already scanned' });
+              continue;
+            }
+            visited.add(real);
+            await visit(absPath, relPath);
+            continue;
+          }
+        } else if (info.isDirectory()) {
+          const real = await realpath(absPath);
+          if (visited.has(real)) continue;
+          visited.add(real);
+          await visit(absPath, relPath);
+          continue;
+        }
+      } catch (error) {
+        problems.push({ relPath, reason: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
+        continue;
+      }
+      if (!info.isFile()) continue;
+      files.push({ relPath, absPath, size: info.size, mtimeMs: info.mtimeMs });
+      if (options.onProgress && files.length - lastReport >= 200) {
+        lastReport = files.length;
+        options.onProgress(files.length);
+      }
+    }
+  }
+
+  await visit(root, '');
+  options.onProgress?.(files.length);
+  return { files, problems };
+}

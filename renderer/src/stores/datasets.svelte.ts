@@ -1,0 +1,480 @@
+import { SvelteSet } from 'svelte/reactivity';
+import { transport } from '../lib/transport';
+import { appStore } from './app.svelte';
+import type {
+  ClassInfo,
+  DatasetSummary,
+  DirectoryListing,
+  DownloadProgress,
+  ImageDetail,
+  ImageFilter,
+  ImageItem,
+  ImportProgress,
+  ImportSummary,
+  LabelChange,
+  SplitInfo,
+} from '../../../shared/contract/index';
+
+const PAGE = 200;
+const UNDO_LIMIT = 200;
+
+export type GridFilter = { classId?: number; subset?: 'train' | 'val' | 'test'; unlabelled?: boolean; status: 'ok' | 'rejected' | 'duplicate' | 'missing' | 'all' };
+
+/**
+ * Datasets, the image grid (paged on demand: only pages near the visible rows are fetched), selection, labelling
+ * with undo/redo, imports and the tutorial download. The only renderer code that talks to the datasets domain.
+ */
+class DatasetStore {
+  datasets = $state<DatasetSummary[]>([]);
+  loaded = $state(false);
+  currentId = $state<number | null>(null);
+  current = $derived(this.datasets.find((dataset) => dataset.id === this.currentId) ?? null);
+  classes = $derived<ClassInfo[]>(this.current?.classes ?? []);
+
+  importing = $state<{ importId: number; datasetId: number; progress: ImportProgress | null } | null>(null);
+  lastImport = $state<ImportSummary | null>(null);
+  download = $state<{ jobId: number; progress: DownloadProgress | null } | null>(null);
+  downloadError = $state<string | null>(null);
+
+  filter = $state<GridFilter>({ status: 'ok' });
+  total = $state(0);
+  /** Page index → rows; replaced wholesale so the grid re-renders. */
+  pages = $state<Record<number, ImageItem[]>>({});
+  gridVersion = $state(0);
+  focusIndex = $state(0);
+  selected = new SvelteSet<number>();
+  anchorIndex = $state<number | null>(null);
+  detail = $state<ImageDetail | null>(null);
+  sample = $state<Array<{ classId: number; className: string; imageIds: number[] }>>([]);
+  sampleSeed = $state(0);
+  splits = $state<SplitInfo[]>([]);
+
+  undoStack = $state<LabelChange[][]>([]);
+  redoStack = $state<LabelChange[][]>([]);
+  busy = $state(false);
+
+  private loading = new Map<number, Promise<void>>();
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor() {
+    transport.subscribe('datasets.importProgress', (progress) => {
+      if (this.importing?.importId === progress.importId) this.importing = { ...this.importing, progress };
+      else if (!this.importing) this.importing = { importId: progress.importId, datasetId: progress.datasetId, progress };
+    });
+    transport.subscribe('datasets.importFinished', (summary) => {
+      if (this.importing?.importId === summary.importId) this.importing = null;
+      this.lastImport = summary;
+      void this.refresh().then(() => {
+        if (this.currentId === null || this.currentId === summary.datasetId) this.select(summary.datasetId);
+      });
+    });
+    transport.subscribe('datasets.changed', () => this.scheduleRefresh());
+    transport.subscribe('datasets.downloadProgress', (progress) => {
+      if (this.download?.jobId === progress.jobId) this.download = { ...this.download, progress };
+    });
+    transport.subscribe('datasets.downloadFinished', (event) => {
+      if (this.download?.jobId !== event.jobId) return;
+      this.download = null;
+      if (event.status === 'failed') this.downloadError = event.error ?? 'The download failed.';
+    });
+    transport.onStateChange((state) => {
+      if (state === 'open') void this.refresh();
+    });
+    void this.refresh();
+  }
+
+  // ---- datasets ------------------------------------------------------------------------------------------------
+
+  async refresh(): Promise<void> {
+    try {
+      this.datasets = await transport.invoke('datasets.list', {});
+      this.loaded = true;
+      if (this.currentId !== null && !this.datasets.some((dataset) => dataset.id === this.currentId)) this.currentId = null;
+      if (this.currentId === null && this.datasets.length > 0) this.select(this.datasets.at(-1)!.id);
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => void this.refresh(), 150);
+  }
+
+  select(datasetId: number): void {
+    if (this.currentId !== datasetId) {
+      this.currentId = datasetId;
+      this.filter = { status: 'ok' };
+      this.undoStack = [];
+      this.redoStack = [];
+      this.detail = null;
+    }
+    this.reloadGrid();
+    void this.loadSample();
+    void this.loadSplits();
+  }
+
+  async rename(name: string): Promise<void> {
+    if (this.currentId === null) return;
+    await this.run(() => transport.invoke('datasets.rename', { datasetId: this.currentId!, name }));
+    await this.refresh();
+  }
+
+  async remove(): Promise<void> {
+    if (this.currentId === null) return;
+    const id = this.currentId;
+    await this.run(() => transport.invoke('datasets.delete', { datasetId: id }));
+    this.currentId = null;
+    await this.refresh();
+  }
+
+  // ---- import and download -------------------------------------------------------------------------------------
+
+  async startImport(path: string, name?: string): Promise<void> {
+    this.lastImport = null;
+    await this.run(async () => {
+      const started = await transport.invoke('datasets.import', { path, ...(name ? { name } : {}) });
+      this.importing = { ...started, progress: null };
+    });
+  }
+
+  async cancelImport(): Promise<void> {
+    if (!this.importing) return;
+    await this.run(() => transport.invoke('datasets.cancelImport', { importId: this.importing!.importId }));
+  }
+
+  async reimport(): Promise<void> {
+    if (!this.current) return;
+    await this.startImport(this.current.rootPath);
+  }
+
+  async downloadTutorial(): Promise<void> {
+    this.downloadError = null;
+    await this.run(async () => {
+      const { jobId } = await transport.invoke('datasets.downloadTutorial', {});
+      this.download = { jobId, progress: null };
+    });
+  }
+
+  async cancelDownload(): Promise<void> {
+    if (!this.download) return;
+    await this.run(() => transport.invoke('datasets.cancelDownload', { jobId: this.download!.jobId }));
+  }
+
+  async listDirectory(path?: string): Promise<DirectoryListing | null> {
+    try {
+      return await transport.invoke('system.listDirectory', path ? { path } : {});
+    } catch (error) {
+      appStore.report(error);
+      return null;
+    }
+  }
+
+  async pickFolder(): Promise<string | null> {
+    try {
+      return await transport.invoke('system.pickFolder', { title: 'Choose a folder of photos' });
+    } catch (error) {
+      appStore.report(error);
+      return null;
+    }
+  }
+
+  // ---- grid ------------------------------------------------------------------------------------------------------
+
+  setFilter(filter: GridFilter): void {
+    this.filter = filter;
+    this.focusIndex = 0;
+    this.anchorIndex = null;
+    this.selected.clear();
+    this.reloadGrid();
+  }
+
+  private apiFilter(): ImageFilter {
+    const { classId, subset, unlabelled, status } = this.filter;
+    return { status, ...(classId !== undefined ? { classId } : {}), ...(subset ? { subset } : {}), ...(unlabelled ? { unlabelled } : {}) };
+  }
+
+  reloadGrid(): void {
+    this.pages = {};
+    this.loading.clear();
+    this.gridVersion++;
+    void this.loadPage(0);
+  }
+
+  itemAt(index: number): ImageItem | undefined {
+    return this.pages[Math.floor(index / PAGE)]?.[index % PAGE];
+  }
+
+  /** Makes sure rows [start, end) are loaded (or loading); the grid calls this for its visible window. */
+  ensureRange(start: number, end: number): void {
+    const first = Math.floor(Math.max(0, start) / PAGE);
+    const last = Math.floor(Math.max(0, Math.min(end, this.total) - 1) / PAGE);
+    for (let page = first; page <= last; page++) void this.loadPage(page);
+  }
+
+  private loadPage(page: number): Promise<void> {
+    if (this.currentId === null) return Promise.resolve();
+    if (this.pages[page] || this.loading.has(page)) return this.loading.get(page) ?? Promise.resolve();
+    const version = this.gridVersion;
+    const datasetId = this.currentId;
+    const promise = transport
+      .invoke('images.query', { datasetId, filter: this.apiFilter(), offset: page * PAGE, limit: PAGE })
+      .then((result) => {
+        if (version !== this.gridVersion) return;
+        this.total = result.total;
+        this.pages = { ...this.pages, [page]: result.items };
+      })
+      .catch((error: unknown) => appStore.report(error))
+      .finally(() => {
+        if (version === this.gridVersion) this.loading.delete(page);
+      });
+    this.loading.set(page, promise);
+    return promise;
+  }
+
+  /** Loads the row at `index` if needed and returns it. */
+  async fetchItem(index: number): Promise<ImageItem | undefined> {
+    await this.loadPage(Math.floor(index / PAGE));
+    return this.itemAt(index);
+  }
+
+  thumbUrl(imageId: number): string {
+    return transport.mediaUrl('thumb', imageId);
+  }
+
+  imageUrl(imageId: number): string {
+    return transport.mediaUrl('image', imageId);
+  }
+
+  // ---- selection -----------------------------------------------------------------------------------------------
+
+  /** Plain click: focus and select one; ctrl/cmd: toggle; shift: range from the last anchor. */
+  click(index: number, modifiers: { shift: boolean; toggle: boolean }): void {
+    const item = this.itemAt(index);
+    if (!item) return;
+    if (modifiers.shift && this.anchorIndex !== null) {
+      const [from, to] = this.anchorIndex < index ? [this.anchorIndex, index] : [index, this.anchorIndex];
+      if (!modifiers.toggle) this.selected.clear();
+      for (let i = from; i <= to; i++) {
+        const row = this.itemAt(i);
+        if (row) this.selected.add(row.id);
+      }
+    } else if (modifiers.toggle) {
+      if (this.selected.has(item.id)) this.selected.delete(item.id);
+      else this.selected.add(item.id);
+      this.anchorIndex = index;
+    } else {
+      this.selected.clear();
+      this.selected.add(item.id);
+      this.anchorIndex = index;
+    }
+    this.focusIndex = index;
+    void this.loadDetail(item.id);
+  }
+
+  async moveFocus(delta: number, extend = false): Promise<void> {
+    if (this.total === 0) return;
+    const index = Math.min(this.total - 1, Math.max(0, this.focusIndex + delta));
+    const item = await this.fetchItem(index);
+    if (!item) return;
+    this.focusIndex = index;
+    if (extend) this.selected.add(item.id);
+    else {
+      this.selected.clear();
+      this.selected.add(item.id);
+      this.anchorIndex = index;
+    }
+    void this.loadDetail(item.id);
+  }
+
+  async selectAllFiltered(): Promise<void> {
+    if (this.currentId === null) return;
+    try {
+      const ids = await transport.invoke('images.ids', { datasetId: this.currentId, filter: this.apiFilter() });
+      this.selected.clear();
+      for (const id of ids) this.selected.add(id);
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  clearSelection(): void {
+    this.selected.clear();
+  }
+
+  /** Focus the next unlabelled image after the focused one (wrapping), loading pages as it goes. */
+  async nextUnlabelled(): Promise<boolean> {
+    for (let step = 1; step <= this.total; step++) {
+      const index = (this.focusIndex + step) % this.total;
+      const item = await this.fetchItem(index);
+      if (item && item.status === 'ok' && item.classId === null) {
+        this.focusIndex = index;
+        this.selected.clear();
+        this.selected.add(item.id);
+        this.anchorIndex = index;
+        void this.loadDetail(item.id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  async loadDetail(imageId: number): Promise<void> {
+    try {
+      this.detail = await transport.invoke('images.detail', { imageId });
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async loadSample(seed = this.sampleSeed): Promise<void> {
+    if (this.currentId === null) return;
+    this.sampleSeed = seed;
+    try {
+      this.sample = await transport.invoke('images.sample', { datasetId: this.currentId, perClass: 6, seed });
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  // ---- labels and undo -----------------------------------------------------------------------------------------
+
+  /** Labels the selection (or the focused image when nothing is selected); every change is saved at once. */
+  async assign(classId: number | null): Promise<void> {
+    if (this.currentId === null) return;
+    let ids = [...this.selected];
+    if (ids.length === 0) {
+      const focused = this.itemAt(this.focusIndex);
+      if (!focused) return;
+      ids = [focused.id];
+    }
+    const datasetId = this.currentId;
+    await this.run(async () => {
+      const { changes } = await transport.invoke('labels.assign', { datasetId, imageIds: ids, classId });
+      this.applyChanges(changes, 'after');
+      if (changes.length > 0) {
+        this.undoStack = [...this.undoStack.slice(-(UNDO_LIMIT - 1)), changes];
+        this.redoStack = [];
+      }
+    });
+  }
+
+  async undo(): Promise<void> {
+    const changes = this.undoStack.at(-1);
+    if (!changes || this.currentId === null) return;
+    const datasetId = this.currentId;
+    await this.run(async () => {
+      await transport.invoke('labels.set', { datasetId, labels: changes.map((change) => ({ imageId: change.imageId, classId: change.before })) });
+      this.applyChanges(changes, 'before');
+      this.undoStack = this.undoStack.slice(0, -1);
+      this.redoStack = [...this.redoStack, changes];
+    });
+  }
+
+  async redo(): Promise<void> {
+    const changes = this.redoStack.at(-1);
+    if (!changes || this.currentId === null) return;
+    const datasetId = this.currentId;
+    await this.run(async () => {
+      await transport.invoke('labels.set', { datasetId, labels: changes.map((change) => ({ imageId: change.imageId, classId: change.after })) });
+      this.applyChanges(changes, 'after');
+      this.redoStack = this.redoStack.slice(0, -1);
+      this.undoStack = [...this.undoStack, changes];
+    });
+  }
+
+  /** Updates loaded rows in place so the grid shows the new labels without refetching. */
+  private applyChanges(changes: LabelChange[], side: 'before' | 'after'): void {
+    if (changes.length === 0) return;
+    const byId = new Map(changes.map((change) => [change.imageId, change[side]]));
+    const pages: Record<number, ImageItem[]> = {};
+    for (const [key, items] of Object.entries(this.pages)) {
+      pages[Number(key)] = items.map((item) => (byId.has(item.id) ? { ...item, classId: byId.get(item.id)!, labelSource: byId.get(item.id) === null ? null : 'manual' } : item));
+    }
+    this.pages = pages;
+    if (this.detail && byId.has(this.detail.id)) void this.loadDetail(this.detail.id);
+  }
+
+  // ---- classes and splits ----------------------------------------------------------------------------------------
+
+  async createClass(name: string, color?: string): Promise<void> {
+    if (this.currentId === null) return;
+    const datasetId = this.currentId;
+    await this.run(() => transport.invoke('classes.create', { datasetId, name, ...(color ? { color } : {}) }));
+    await this.refresh();
+  }
+
+  async renameClass(classId: number, name: string): Promise<void> {
+    await this.run(() => transport.invoke('classes.rename', { classId, name }));
+    await this.refresh();
+  }
+
+  async recolourClass(classId: number, color: string): Promise<void> {
+    await this.run(() => transport.invoke('classes.recolour', { classId, color }));
+    await this.refresh();
+  }
+
+  async deleteClass(classId: number): Promise<void> {
+    await this.run(() => transport.invoke('classes.delete', { classId }));
+    // Undo entries naming the deleted class can no longer be replayed.
+    this.undoStack = [];
+    this.redoStack = [];
+    await this.refresh();
+    this.reloadGrid();
+  }
+
+  async loadSplits(): Promise<void> {
+    if (this.currentId === null) return;
+    try {
+      this.splits = await transport.invoke('splits.list', { datasetId: this.currentId });
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async createSplit(options: { preset: 'stratified' | 'tutorial'; train: number; val: number; test: number; seed: number }): Promise<void> {
+    if (this.currentId === null) return;
+    const datasetId = this.currentId;
+    await this.run(() => transport.invoke('splits.create', { datasetId, ...options }));
+    await this.refresh();
+    await this.loadSplits();
+    if (this.filter.subset) this.reloadGrid();
+  }
+
+  // ---- label export ------------------------------------------------------------------------------------------------
+
+  exportMessage = $state<string | null>(null);
+
+  async exportCsv(file: string): Promise<void> {
+    if (this.currentId === null) return;
+    const datasetId = this.currentId;
+    this.exportMessage = null;
+    await this.run(async () => {
+      const result = await transport.invoke('labels.exportCsv', { datasetId, file });
+      this.exportMessage = `Wrote ${result.rows} rows to ${result.file}`;
+    });
+  }
+
+  async exportFolders(directory: string, link: boolean): Promise<void> {
+    if (this.currentId === null) return;
+    const datasetId = this.currentId;
+    this.exportMessage = null;
+    await this.run(async () => {
+      const result = await transport.invoke('labels.exportFolders', { datasetId, directory, link });
+      this.exportMessage = `${link ? 'Linked' : 'Copied'} ${result.files} images into ${result.directory}`;
+    });
+  }
+
+  private async run(action: () => Promise<unknown>): Promise<void> {
+    this.busy = true;
+    try {
+      await action();
+    } catch (error) {
+      appStore.report(error);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+export const datasetStore = new DatasetStore();
