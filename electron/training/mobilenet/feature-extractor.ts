@@ -1,0 +1,235 @@
+// Frozen-base features for head-only training. The base runs in inference mode (never inside fit: tfjs
+// BatchNormalization ignores `trainable` and would use batch statistics), by default as the BN-folded fused
+// network. Each image view yields one pooled vector [globalMax(1280) | globalAvg(1280)] of the `out_relu`
+// map: every head the preset offers (max or average pooling, optional dense layer) starts from one of the two
+// halves, and the pair costs 10 KB per view instead of 128 KB for the 5x5x1280 map at 160 px.
+import { tf, type LayersModel } from '../tf';
+import type { Tensor4D } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
+import type { BaseWeights } from './base-weights';
+import { createMobileNetV2Base } from './base-weights';
+import { buildFoldedMobileNetV2, type FoldedMobileNetV2 } from './fold-batchnorm';
+import { MOBILENET_FEATURE_CHANNELS, type MobileNetAlpha, type PoolingType } from './mobilenet-v2';
+import type { FeatureCache, FeatureKey } from './feature-cache';
+import type { ExampleSource } from '../data-pipeline';
+
+/** Layout of a feature row: the max-pooled vector, then the average-pooled vector. */
+export const POOLED_LAYOUT = 'max+avg';
+export const POOLED_FEATURE_DIM = 2 * MOBILENET_FEATURE_CHANNELS;
+
+export interface FeatureExtractorOptions {
+  imageSize: number;
+  /** Fold BatchNorm into fused conv + ReLU6 ops (default). `false` runs the Keras-layer model's predict. */
+  folded?: boolean;
+}
+
+export class MobileNetFeatureExtractor {
+  readonly featureDim = POOLED_FEATURE_DIM;
+  readonly layout = POOLED_LAYOUT;
+  private disposed = false;
+
+  private constructor(
+    readonly weightsId: string,
+    readonly alpha: MobileNetAlpha,
+    readonly imageSize: number,
+    readonly folded: boolean,
+    private readonly net: FoldedMobileNetV2 | LayersModel,
+  ) {}
+
+  static create(weights: BaseWeights, opts: FeatureExtractorOptions): MobileNetFeatureExtractor {
+    const folded = opts.folded ?? true;
+    const net = folded ? buildFoldedMobileNetV2(weights, opts.imageSize) : createMobileNetV2Base(weights, opts.imageSize);
+    return new MobileNetFeatureExtractor(weights.weightsId, weights.alpha, opts.imageSize, folded, net);
+  }
+
+  /** Cache parameters for features from this extractor. */
+  get cacheParams() {
+    return { weightsId: this.weightsId, imageSize: this.imageSize, featureDim: this.featureDim, layout: this.layout };
+  }
+
+  /**
+   * `pixels`: `count` RGB images of imageSize x imageSize, uint8, row-major HWC, already resized (and augmented).
+   * Returns count x featureDim floats in the POOLED_LAYOUT. MobileNetV2 preprocessing ([-1, 1]) happens here.
+   */
+  async embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
+    if (this.disposed) throw new Error('The feature extractor was disposed');
+    const s = this.imageSize;
+    if (pixels.length !== count * s * s * 3) {
+      throw new Error(`embed: expected ${count} x ${s} x ${s} x 3 = ${count * s * s * 3} bytes, got ${pixels.length}`);
+    }
+    const input = new Float32Array(pixels.length);
+    for (let i = 0; i < pixels.length; i++) input[i] = pixels[i] / 127.5 - 1;
+    const pooled = tf.tidy(() => {
+      const x = tf.tensor4d(input, [count, s, s, 3]);
+      const map = (this.folded
+        ? (this.net as FoldedMobileNetV2).predict(x)
+        : (this.net as LayersModel).predict(x, { batchSize: count })) as Tensor4D;
+      return tf.concat([tf.max(map, [1, 2]), tf.mean(map, [1, 2])], 1);
+    });
+    try {
+      return (await pooled.data()) as Float32Array;
+    } finally {
+      pooled.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.net.dispose();
+  }
+}
+
+/** The half of a POOLED_LAYOUT feature matrix a head with this pooling uses (rows x 1280). */
+export function selectPooling(features: Float32Array, count: number, pooling: PoolingType): Float32Array {
+  const c = MOBILENET_FEATURE_CHANNELS;
+  if (features.length !== count * 2 * c) throw new Error(`selectPooling: expected ${count} x ${2 * c} values, got ${features.length}`);
+  const out = new Float32Array(count * c);
+  const offset = pooling === 'max' ? 0 : c;
+  for (let r = 0; r < count; r++) out.set(features.subarray(r * 2 * c + offset, r * 2 * c + offset + c), r * c);
+  return out;
+}
+
+export interface ExtractionProgress {
+  total: number;
+  /** Views done so far, from the cache or computed. */
+  done: number;
+  fromCache: number;
+  computed: number;
+  elapsedSeconds: number;
+  /** Computed views per second (cache hits excluded); 0 until the first batch is done. */
+  imagesPerSecond: number;
+  /** Estimated seconds left, or null before the first computed batch. */
+  etaSeconds: number | null;
+}
+
+export interface ExtractOptions {
+  /**
+   * Returns the pixels of these views (uint8 RGB HWC at the extractor's size, concatenated in order). Called
+   * only for views not in the cache, so cached images are never decoded or augmented.
+   */
+  loadPixels: (keys: FeatureKey[], signal?: AbortSignal) => Promise<Uint8Array | Uint8ClampedArray>;
+  cache?: FeatureCache;
+  batchSize?: number;
+  onProgress?: (p: ExtractionProgress) => void;
+  /** Cancels between batches; finished batches are already in the cache, so a later call resumes. */
+  signal?: AbortSignal;
+}
+
+export interface ExtractedFeatures {
+  count: number;
+  featureDim: number;
+  layout: string;
+  /** count x featureDim, rows in the order of the keys given. */
+  data: Float32Array;
+  fromCache: number;
+  computed: number;
+}
+
+export class FeatureExtractionCancelled extends Error {
+  override name = 'AbortError';
+  constructor(readonly done: number, readonly total: number) {
+    super(`Feature extraction cancelled after ${done} of ${total} views; the finished ones are cached.`);
+  }
+}
+
+/** Features for `keys`, from the cache where present, otherwise computed in batches and appended to it. */
+export async function extractFeatures(extractor: MobileNetFeatureExtractor, keys: FeatureKey[], opts: ExtractOptions): Promise<ExtractedFeatures> {
+  const dim = extractor.featureDim;
+  const { cache, signal } = opts;
+  if (cache) {
+    const p = cache.params;
+    if (p.weightsId !== extractor.weightsId || p.imageSize !== extractor.imageSize || p.featureDim !== dim || p.layout !== extractor.layout) {
+      throw new Error('extractFeatures: the cache was opened for another base, input size or layout');
+    }
+  }
+  const batchSize = Math.max(1, opts.batchSize ?? 32);
+  const total = keys.length;
+  const data = new Float32Array(total * dim);
+  const found = cache ? await cache.readInto(keys, data) : keys.map(() => false);
+  const fromCache = found.filter(Boolean).length;
+  const todo = keys.map((_, i) => i).filter((i) => !found[i]);
+  const started = performance.now();
+  let computed = 0;
+  const report = () => {
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = computed > 0 && elapsed > 0 ? computed / elapsed : 0;
+    opts.onProgress?.({
+      total,
+      done: fromCache + computed,
+      fromCache,
+      computed,
+      elapsedSeconds: elapsed,
+      imagesPerSecond: rate,
+      etaSeconds: rate > 0 ? (todo.length - computed) / rate : todo.length === 0 ? 0 : null,
+    });
+  };
+  report();
+
+  const batches: number[][] = [];
+  for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
+  const load = (b: number[]) => opts.loadPixels(b.map((i) => keys[i]), signal);
+  // Decode the next batch (sharp works off the main thread) while the base runs on this one.
+  let next = batches.length ? load(batches[0]) : undefined;
+  for (let bi = 0; bi < batches.length; bi++) {
+    const batch = batches[bi];
+    if (signal?.aborted) {
+      next?.catch(() => undefined);
+      throw new FeatureExtractionCancelled(fromCache + computed, total);
+    }
+    const pixels = await next!;
+    next = bi + 1 < batches.length ? load(batches[bi + 1]) : undefined;
+    let feats: Float32Array;
+    try {
+      feats = await extractor.embed(pixels, batch.length);
+    } catch (e) {
+      next?.catch(() => undefined);
+      throw e;
+    }
+    batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
+    if (cache) await cache.append(batch.map((i) => keys[i]), feats);
+    computed += batch.length;
+    report();
+  }
+  return { count: total, featureDim: dim, layout: extractor.layout, data, fromCache, computed };
+}
+
+export interface FeatureSourceOptions {
+  /** Class index per example. */
+  labels: ArrayLike<number>;
+  /** Identity per example (as the image pipeline's keys). */
+  keys: readonly string[];
+  /** Pooled features of the unaugmented images, size x channels (selectPooling output). */
+  original: Float32Array;
+  /**
+   * Pooled features of the K cached augmented views, each size x channels; view k must be the augmentation the
+   * image pipeline applies at epoch k (augmentVariants' variant k). Empty = no augmentation.
+   */
+  augmented?: Float32Array[];
+  channels?: number;
+}
+
+/**
+ * The trainer's ExampleSource over cached base features: training epoch e reads augmented view e mod K (so
+ * epochs 0..K-1 see exactly what image training would), evaluation reads the original view. Inputs are
+ * [b, channels] for a head from buildFeatureHead.
+ */
+export function featureExampleSource(opts: FeatureSourceOptions): ExampleSource {
+  const c = opts.channels ?? MOBILENET_FEATURE_CHANNELS;
+  const size = opts.keys.length;
+  const views = opts.augmented ?? [];
+  for (const f of [opts.original, ...views]) {
+    if (f.length !== size * c) throw new Error(`featureExampleSource: expected ${size} x ${c} features, got ${f.length} values`);
+  }
+  if (opts.labels.length !== size) throw new Error('featureExampleSource: labels and keys differ in length');
+  return {
+    size,
+    labels: opts.labels,
+    keys: opts.keys,
+    inputs(indices, { epoch, training }) {
+      const src = training && views.length ? views[epoch % views.length] : opts.original;
+      const out = new Float32Array(indices.length * c);
+      for (let j = 0; j < indices.length; j++) out.set(src.subarray(indices[j] * c, (indices[j] + 1) * c), j * c);
+      return tf.tensor2d(out, [indices.length, c]);
+    },
+  };
+}
