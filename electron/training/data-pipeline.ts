@@ -4,7 +4,7 @@
 // Decoding mirrors Keras image_dataset_from_directory: EXIF orientation applied, resized to exactly h x w
 // (aspect ratio not kept, no crop) with a linear kernel, 3 channels (grey expanded, alpha dropped, CMYK and
 // other spaces converted to sRGB). sharp's resampler is not TF's bilinear, so pixels differ slightly from Keras.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -138,8 +138,9 @@ export async function decodeImageFile(
   caches.memoryCache?.set(key, pixels);
   if (diskPath && caches.cacheDir) {
     await mkdir(caches.cacheDir, { recursive: true });
-    // Write then rename, so a concurrent reader never sees a half-written file.
-    const tmp = `${diskPath}.${process.pid}.tmp`;
+    // Write then rename, so a concurrent reader never sees a half-written file; the random part keeps two decodes of
+    // the same image (same process or not) from sharing a temporary file.
+    const tmp = `${diskPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, pixels);
     await rename(tmp, diskPath);
   }

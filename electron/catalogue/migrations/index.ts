@@ -1,7 +1,8 @@
 import { migration001 } from './001-initial';
+import { migration003 } from './003-run-owner';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
 /** Registered in order; a new migration is a new numbered file added at the end of this list. */
-export const migrations: readonly Migration[] = [migration001];
+export const migrations: readonly Migration[] = [migration001, migration003];

@@ -1,4 +1,186 @@
-import type { Command } from '../command';
+import { readFile } from 'node:fs/promises';
+import type { Command, CommandContext, ParsedValues } from '../command';
+import { UsageError } from '../command';
+import { AppError } from '../../../shared/errors';
+import { PRESET_NAMES } from '../../../shared/training-config';
+import type { EpochMetrics, RunDetail, TrainingFinished } from '../../../shared/contract/index';
+
+function num(values: ParsedValues, name: string, check: (n: number) => boolean, what: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${what}, not "${String(raw)}"`);
+  return n;
+}
+
+function choice<T extends string>(values: ParsedValues, name: string, allowed: readonly T[]): T | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, not "${String(raw)}"`);
+  return raw as T;
+}
+
+const isInt = (min: number, max = Number.MAX_SAFE_INTEGER) => (n: number) => Number.isInteger(n) && n >= min && n <= max;
+
+/** The config the flags describe: the --config file's JSON, overridden by individual flags. */
+export async function configFromFlags(values: ParsedValues): Promise<Record<string, unknown>> {
+  let config: Record<string, unknown> = {};
+  if (typeof values.config === 'string') {
+    let text: string;
+    try {
+      text = await readFile(values.config, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --config ${values.config}: ${(error as Error).message}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('it is not a JSON object');
+      config = parsed as Record<string, unknown>;
+    } catch (error) {
+      throw new UsageError(`--config ${values.config} is not a training config: ${(error as Error).message}`);
+    }
+  }
+  const preset = choice(values, 'preset', PRESET_NAMES);
+  if (preset) config.preset = preset;
+  if (!config.preset) config.preset = 'cnn';
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) config[key] = value;
+  };
+  set('epochs', num(values, 'epochs', isInt(1, 10000), 'a whole number from 1 to 10000'));
+  set('batchSize', num(values, 'batch-size', isInt(1, 4096), 'a whole number from 1 to 4096'));
+  const size = num(values, 'image-size', isInt(8, 1024), 'a whole number of pixels from 8 to 1024');
+  if (size !== undefined) config.imageSize = { height: size, width: size };
+  set('optimizer', choice(values, 'optimizer', ['adam', 'sgd', 'rmsprop'] as const));
+  set('learningRate', num(values, 'lr', (n) => n > 0, 'a positive number'));
+  set('seed', num(values, 'seed', isInt(0, 0xffffffff), 'a whole number from 0 to 4294967295'));
+  set('backend', choice(values, 'backend', ['auto', 'node', 'wasm', 'cpu'] as const));
+  const mobilenet: Record<string, unknown> = { ...(config.mobilenet as Record<string, unknown> | undefined) };
+  const alpha = choice(values, 'alpha', ['0.35', '0.5', '0.50', '0.75', '1', '1.0', '1.00'] as const);
+  if (alpha !== undefined) mobilenet.alpha = Number(alpha);
+  if (typeof values.base === 'string') mobilenet.baseSource = values.base;
+  const blocks = num(values, 'fine-tune-blocks', isInt(0, 17), 'a whole number from 0 to 17');
+  if (blocks !== undefined) mobilenet.fineTuneBlocks = blocks;
+  const fineEpochs = num(values, 'fine-tune-epochs', isInt(0, 1000), 'a whole number from 0 to 1000');
+  if (fineEpochs !== undefined) mobilenet.fineTuneEpochs = fineEpochs;
+  if (Object.keys(mobilenet).length > 0) config.mobilenet = mobilenet;
+  return config;
+}
+
+const pct = (v: number | null) => (v === null ? '   -  ' : `${(v * 100).toFixed(1).padStart(5)}%`);
+const fix = (v: number | null) => (v === null ? '  -   ' : v.toFixed(4));
+
+export function formatEpoch(m: EpochMetrics, total: number): string {
+  return `epoch ${String(m.epoch).padStart(String(total).length)}/${total}${m.phase === 'fine-tune' ? ' (fine-tune)' : ''}  ` +
+    `loss ${fix(m.loss)}  acc ${pct(m.accuracy)}  val_loss ${fix(m.valLoss)}  val_acc ${pct(m.valAccuracy)}  ${(m.durationMs / 1000).toFixed(1)} s`;
+}
+
+async function runTrain(positionals: string[], values: ParsedValues, context: CommandContext): Promise<number> {
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give the dataset to train on (its id or name)' : `train takes one dataset, got ${positionals.length} arguments`);
+  const splitId = num(values, 'split', isInt(1), 'a split id');
+  const config = await configFromFlags(values);
+  const services = context.services();
+  const dataset = await services.request('datasets.resolve', { ref: positionals[0] });
+
+  // Listen before starting, so no event of the run is missed; events of other runs are ignored.
+  let runId: number | null = null;
+  let total = 0;
+  const early: TrainingFinished[] = [];
+  let resolveFinished!: (event: TrainingFinished) => void;
+  const finished = new Promise<TrainingFinished>((resolve) => (resolveFinished = resolve));
+  const off = services.app.events.onAny((name, payload) => {
+    const ofRun = runId !== null && (payload as { runId?: number }).runId === runId;
+    if (name === 'training.finished') {
+      const event = payload as TrainingFinished;
+      if (runId === null) early.push(event);
+      else if (ofRun) resolveFinished(event);
+    } else if (ofRun && name === 'training.epoch') {
+      context.log(formatEpoch(payload as EpochMetrics, total));
+    } else if (ofRun && name === 'training.log') {
+      context.log((payload as { message: string }).message);
+    } else if (runId !== null && name === 'system.backendChanged') {
+      const backend = payload as { active: string | null; fallbackReasons: string[] };
+      context.log(`backend: ${backend.active}${backend.fallbackReasons.length ? ` (${backend.fallbackReasons.join(' ')})` : ''}`);
+    }
+  });
+  try {
+    const started = await services.request('training.start', {
+      datasetId: dataset.id, splitId, name: typeof values.name === 'string' ? values.name : undefined, config,
+    });
+    runId = started.runId;
+  } catch (error) {
+    off();
+    throw error;
+  }
+  const planned = await services.request('runs.get', { runId });
+  total = planned.epochsPlanned;
+  context.log(`run ${runId}: ${planned.preset} on "${dataset.name}" (split ${planned.splitId}), ${total} epochs, ` +
+    `${planned.config.imageSize.width}x${planned.config.imageSize.height}, batch ${planned.config.batchSize}, ${planned.config.optimizer} ${planned.config.learningRate}`);
+  const already = early.find((event) => event.runId === runId);
+  if (already) resolveFinished(already);
+
+  const onAbort = () => {
+    context.log('cancelling (the run is kept as cancelled; press Ctrl+C again to quit at once)…');
+    services.request('training.cancel', { runId: runId! }).catch(() => undefined);
+  };
+  if (context.signal.aborted) onAbort();
+  else context.signal.addEventListener('abort', onAbort, { once: true });
+  const result = await finished;
+  off();
+  context.signal.removeEventListener('abort', onAbort);
+
+  const run: RunDetail = await services.request('runs.get', { runId: runId! });
+  const summary = {
+    runId,
+    status: run.status,
+    backend: run.backend,
+    versions: run.versions,
+    datasetId: run.datasetId,
+    splitId: run.splitId,
+    preset: run.preset,
+    epochs: run.epochs,
+    bestEpoch: run.bestEpoch,
+    bestValAccuracy: run.bestValAccuracy,
+    testAccuracy: run.testAccuracy,
+    testLoss: run.testLoss,
+    modelPath: run.modelPath,
+    durationMs: run.durationMs,
+    error: run.error,
+  };
+  context.output(summary, () =>
+    `run ${runId} ${run.status}${run.error ? `: ${run.error}` : ''}\n` +
+    `backend ${run.backend ?? '-'}, best epoch ${run.bestEpoch ?? '-'} (val acc ${pct(run.bestValAccuracy).trim()}), test acc ${pct(run.testAccuracy).trim()}\n` +
+    `model: ${run.modelPath ?? 'not saved'}`);
+  if (result.status === 'failed') throw new AppError('failed', `run ${runId} failed: ${result.error ?? 'unknown error'}`);
+  return result.status === 'completed' ? 0 : 130;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'Train a model on a dataset\'s split (presets: cnn, cnn-augment, cnn-normalize, mobilenetv2, custom)',
+  usage: 'pawprint train <dataset> --preset cnn|cnn-augment|cnn-normalize|mobilenetv2|custom [--config FILE] [--epochs N] [--batch-size N] ' +
+    '[--image-size N] [--optimizer adam|sgd|rmsprop] [--lr X] [--seed N] [--backend auto|node|wasm|cpu] [--alpha A] [--base URL|PATH] ' +
+    '[--fine-tune-blocks N] [--fine-tune-epochs N] [--split ID] [--name TEXT] [--json]',
+  options: {
+    preset: { type: 'string', description: 'model preset (default cnn, or the --config file\'s)' },
+    config: { type: 'string', description: 'JSON training config (any subset; flags override it)' },
+    epochs: { type: 'string', description: 'epochs (tutorial: 20)' },
+    'batch-size': { type: 'string', description: 'batch size (tutorial: 32)' },
+    'image-size': { type: 'string', description: 'square input size in pixels (tutorial: 160)' },
+    optimizer: { type: 'string', description: 'adam | sgd | rmsprop' },
+    lr: { type: 'string', description: 'learning rate (tutorial: 0.001)' },
+    seed: { type: 'string', description: 'seed for shuffling, augmentation and initial weights' },
+    backend: { type: 'string', description: 'auto | node | wasm | cpu' },
+    alpha: { type: 'string', description: 'mobilenetv2 width: 0.35 | 0.50 | 0.75 | 1.00' },
+    base: { type: 'string', description: 'mobilenetv2 base weights: a model.json URL, or a local folder / model.json' },
+    'fine-tune-blocks': { type: 'string', description: 'mobilenetv2: top blocks to unfreeze for fine-tuning' },
+    'fine-tune-epochs': { type: 'string', description: 'mobilenetv2: fine-tuning epochs' },
+    split: { type: 'string', description: 'split id (default: the dataset\'s latest split)' },
+    name: { type: 'string', description: 'run name' },
+  },
+  async run({ positionals, values }, context) {
+    return runTrain(positionals, values, context);
+  },
+};
 
 // CLI commands of the training domain.
-export const trainingCommands: Command[] = [];
+export const trainingCommands: Command[] = [trainCommand];

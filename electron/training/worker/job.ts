@@ -1,0 +1,193 @@
+// One training run inside the worker process: backend, data, training, best model saved with its metadata, test
+// evaluation. Transport-free (the entry wires `emit` and the cancel signal), so it can also run in-process.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { selectBackend, type BackendRequest } from '../backend/select-backend';
+import { decodeImages, imageExampleSource, type DecodedImages, type ImageItem } from '../data-pipeline';
+import { evaluateModel, imageTrainData, train, type TrainCallbacks, type TrainResult } from '../trainer';
+import { loadModelFromFolder } from '../model-files';
+import { NO_AUGMENTATION, type TrainingConfig } from '../../../shared/training-config';
+import type { DoneMessage, StartMessage, WorkerImage, WorkerOutbound, WorkerProgress } from './messages';
+import { runTransfer } from './transfer';
+
+export const METADATA_FILE = 'pawprint.json';
+
+export type Emit = (message: WorkerOutbound) => void;
+
+/** What an exported/saved model folder says about itself (read by export and evaluation). */
+export interface ModelMetadata {
+  format: 'pawprint-model';
+  version: 1;
+  runId: number;
+  /** Output order of the model: index i of the logits is classNames[i] (one logit = P(classNames[1])). */
+  classNames: string[];
+  imageSize: { height: number; width: number };
+  /** The model takes raw RGB pixels 0..255, [1, h, w, 3]; this scaling happens inside it (a Rescaling layer). */
+  preprocessing: TrainingConfig['preprocessing'];
+  input: { range: [0, 255]; channels: 3; layout: 'NHWC' };
+  /** The model outputs logits: apply this to get probabilities. */
+  output: { activation: 'sigmoid' | 'softmax'; units: number };
+  bestEpoch: number | null;
+  metrics: { valAccuracy: number | null; valLoss: number | null; testAccuracy: number | null; testLoss: number | null };
+  backend: string;
+  versions: Record<string, string>;
+  config: TrainingConfig;
+  savedAt: string;
+}
+
+/** Sends batch progress as it comes, and other stages at most every `intervalMs` (plus their last value). */
+export function progressSender(emit: Emit, intervalMs: number): (progress: WorkerProgress, force?: boolean) => void {
+  let last = -Infinity;
+  return (progress, force = false) => {
+    const now = performance.now();
+    if (!force && progress.stage !== 'training' && now - last < intervalMs) return;
+    last = now;
+    emit({ type: 'progress', progress });
+  };
+}
+
+export function toImageItems(images: readonly WorkerImage[]): ImageItem[] {
+  return images.map((image) => ({ key: image.key, path: image.path, label: image.label }));
+}
+
+export function trainerCallbacks(emit: Emit, sendProgress: ReturnType<typeof progressSender>): TrainCallbacks {
+  return {
+    onBatchEnd(p) {
+      sendProgress({
+        stage: 'training', phase: p.phase, epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches,
+        loss: Number.isFinite(p.loss) ? p.loss : null, accuracy: p.accuracy, imagesPerSecond: p.imagesPerSecond, etaSeconds: p.runEtaSeconds,
+      });
+    },
+    onEpochEnd(m) {
+      emit({ type: 'epoch', metrics: { ...m, loss: Number.isFinite(m.loss) ? m.loss : null } });
+    },
+    onLog(message) {
+      emit({ type: 'log', level: 'info', message });
+    },
+  };
+}
+
+export function bestValAccuracy(result: TrainResult): number | null {
+  if (result.bestEpoch === null) return null;
+  return result.epochs.find((e) => e.epoch === result.bestEpoch)?.valAccuracy ?? null;
+}
+
+export async function writeMetadata(dir: string, metadata: ModelMetadata): Promise<void> {
+  await writeFile(join(dir, METADATA_FILE), JSON.stringify(metadata, null, 2));
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.message.includes('aborted'));
+}
+
+/** Runs the job and always resolves with the final message (never throws). */
+export async function runTrainingJob(start: StartMessage, emit: Emit, signal: AbortSignal): Promise<DoneMessage> {
+  const failed = (error: string): DoneMessage => ({
+    type: 'done', status: 'failed', error, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null,
+  });
+  const { config } = start;
+  let backendName: string;
+  let versions: Record<string, string>;
+  try {
+    const backend = await selectBackend(config.backend as BackendRequest);
+    backendName = backend.name;
+    versions = { ...backend.versions, pawprint: start.appVersion };
+    emit({
+      type: 'backend',
+      backend: { name: backend.name, requested: backend.requested, fallbackReasons: backend.fallbackReasons, versions, threads: backend.threads },
+    });
+    if (backend.name === 'cpu' && config.preset !== 'mobilenetv2') {
+      emit({ type: 'log', level: 'warn', message: 'Training on the plain CPU backend: convolutions are very slow here (minutes per batch at 160x160).' });
+    }
+  } catch (error) {
+    return failed(`no usable TensorFlow.js backend: ${(error as Error).message}`);
+  }
+
+  try {
+    if (config.preset === 'mobilenetv2') {
+      return await runTransfer(start, { emit, signal, backend: backendName, versions, sendProgress: progressSender(emit, start.progressIntervalMs ?? 250) });
+    }
+    return await runImageTraining(start, emit, signal, backendName, versions);
+  } catch (error) {
+    if (signal.aborted && isAbort(error)) {
+      return { type: 'done', status: 'cancelled', error: null, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null };
+    }
+    return failed((error as Error).message);
+  }
+}
+
+async function decodeAll(start: StartMessage, emit: Emit, signal: AbortSignal, sendProgress: ReturnType<typeof progressSender>) {
+  const { height, width } = start.config.imageSize;
+  const subsets = [start.data.train, start.data.val, start.data.test];
+  const total = subsets.reduce((n, s) => n + s.length, 0);
+  let before = 0;
+  const started = performance.now();
+  const decoded: DecodedImages[] = [];
+  for (const subset of subsets) {
+    const offset = before;
+    decoded.push(await decodeImages(toImageItems(subset), {
+      height, width, signal, cacheDir: join(start.paths.cacheDir, 'decoded'),
+      onProgress(done) {
+        const all = offset + done;
+        const rate = all / Math.max(1e-3, (performance.now() - started) / 1000);
+        sendProgress({
+          stage: 'decoding', phase: 'train', epoch: 0, epochs: start.config.epochs, batch: all, batches: total,
+          loss: null, accuracy: null, imagesPerSecond: rate, etaSeconds: (total - all) / Math.max(rate, 1e-6),
+        }, all === total);
+      },
+    }));
+    before += subset.length;
+  }
+  emit({ type: 'log', level: 'info', message: `decoded ${total} images at ${width}x${height}` });
+  return { train: decoded[0], val: decoded[1], test: decoded[2] };
+}
+
+async function runImageTraining(
+  start: StartMessage, emit: Emit, signal: AbortSignal, backend: string, versions: Record<string, string>,
+): Promise<DoneMessage> {
+  const { config, data, paths } = start;
+  const sendProgress = progressSender(emit, start.progressIntervalMs ?? 250);
+  sendProgress({ stage: 'decoding', phase: 'train', epoch: 0, epochs: config.epochs, batch: 0, batches: data.train.length + data.val.length + data.test.length, loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
+  const images = await decodeAll(start, emit, signal, sendProgress);
+  const trainData = imageTrainData(config, images.train, images.val.pixels.length ? images.val : null, data.classNames, data.splitId);
+  if (data.dataHash) trainData.dataHash = data.dataHash;
+
+  // The trainer writes the best epoch's model here (model.json + weights.bin + checkpoint.json) on each improvement.
+  await mkdir(paths.modelDir, { recursive: true });
+  const result = await train(config, trainData, trainerCallbacks(emit, sendProgress), {
+    signal, checkpointDir: paths.modelDir, progressIntervalMs: start.progressIntervalMs ?? 250, versions,
+  });
+  result.model?.dispose();
+  const saved = result.checkpointDir !== null;
+
+  let testAccuracy: number | null = null;
+  let testLoss: number | null = null;
+  const bestEpochMetrics = result.epochs.find((e) => e.epoch === result.bestEpoch) ?? null;
+  if (saved && images.test.pixels.length > 0 && result.status !== 'failed') {
+    sendProgress({ stage: 'evaluating', phase: 'train', epoch: result.epochs.length, epochs: config.epochs, batch: 0, batches: images.test.pixels.length, loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
+    const best = await loadModelFromFolder(paths.modelDir);
+    try {
+      const source = imageExampleSource(images.test, { augmentation: NO_AUGMENTATION, seed: config.seed });
+      const evaluation = await evaluateModel(best, source, data.classNames.length, config.batchSize);
+      testAccuracy = evaluation.accuracy;
+      testLoss = evaluation.loss;
+      emit({ type: 'log', level: 'info', message: `test accuracy ${(evaluation.accuracy * 100).toFixed(1)}% on ${source.size} images (epoch ${result.bestEpoch} weights)` });
+    } finally {
+      best.dispose();
+    }
+  }
+  if (saved) {
+    await writeMetadata(paths.modelDir, {
+      format: 'pawprint-model', version: 1, runId: start.runId, classNames: data.classNames, imageSize: config.imageSize,
+      preprocessing: config.preprocessing, input: { range: [0, 255], channels: 3, layout: 'NHWC' },
+      output: { activation: data.classNames.length <= 2 ? 'sigmoid' : 'softmax', units: data.classNames.length <= 2 ? 1 : data.classNames.length },
+      bestEpoch: result.bestEpoch,
+      metrics: { valAccuracy: bestEpochMetrics?.valAccuracy ?? null, valLoss: bestEpochMetrics?.valLoss ?? null, testAccuracy, testLoss },
+      backend, versions, config, savedAt: new Date().toISOString(),
+    });
+  }
+  return {
+    type: 'done', status: result.status, error: result.error ?? null, bestEpoch: saved ? result.bestEpoch : null,
+    bestValAccuracy: bestValAccuracy(result), modelPath: saved ? paths.modelDir : null, testAccuracy, testLoss,
+  };
+}

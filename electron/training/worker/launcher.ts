@@ -1,0 +1,158 @@
+// Starts the training worker process: Electron's utilityProcess inside the desktop app (the run-as-node fuse stays
+// off, so the Electron binary cannot be forked as Node), a Node child process in the browser host, the CLI and tests.
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isWorkerOutbound, type WorkerInbound, type WorkerOutbound } from './messages';
+
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+  /** Last lines the worker wrote to stderr (a stack trace when it crashed). */
+  stderrTail: string;
+}
+
+export interface WorkerHandle {
+  readonly pid: number | undefined;
+  readonly kind: 'utility' | 'child';
+  send(message: WorkerInbound): void;
+  onMessage(listener: (message: WorkerOutbound) => void): void;
+  /** Called once, whatever the reason the process ended. */
+  onExit(listener: (exit: WorkerExit) => void): void;
+  kill(): void;
+}
+
+const ENTRY_NAME = 'training-worker-entry';
+
+/** The worker script: the .ts source next to this file under tsx (tests, scripts), the bundled .js from dist/. */
+export function workerEntry(): { path: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    return { path: fileURLToPath(new URL(`./${ENTRY_NAME}.ts`, import.meta.url)), execArgv: ['--import', 'tsx'] };
+  }
+  const bundled = fileURLToPath(new URL(`./${ENTRY_NAME}.js`, import.meta.url));
+  if (!existsSync(bundled)) throw new Error(`the training worker is missing (${bundled}); run \`npm run build\``);
+  return { path: bundled, execArgv: [] };
+}
+
+class TailBuffer {
+  private text = '';
+  constructor(private readonly max = 4000) {}
+  push(chunk: string): void {
+    this.text = (this.text + chunk).slice(-this.max);
+  }
+  toString(): string {
+    return this.text.trim();
+  }
+}
+
+function childWorker(): WorkerHandle {
+  const entry = workerEntry();
+  const child: ChildProcess = fork(entry.path, [], {
+    execArgv: entry.execArgv,
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    serialization: 'json',
+  });
+  const tail = new TailBuffer();
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    tail.push(chunk);
+    process.stderr.write(chunk);
+  });
+  const exitListeners: Array<(exit: WorkerExit) => void> = [];
+  let exited: WorkerExit | null = null;
+  child.on('exit', (code, signal) => {
+    // stderr may still hold the last lines: let it drain first.
+    const finish = () => {
+      if (exited) return;
+      exited = { code, signal, stderrTail: tail.toString() };
+      for (const listener of exitListeners) listener(exited);
+    };
+    if (child.stderr && !child.stderr.readableEnded) {
+      child.stderr.once('end', finish);
+      setTimeout(finish, 200).unref();
+    } else finish();
+  });
+  child.on('error', (error) => tail.push(`\n${error.message}`));
+  return {
+    pid: child.pid,
+    kind: 'child',
+    send(message) {
+      if (child.connected) child.send(message);
+    },
+    onMessage(listener) {
+      child.on('message', (message) => {
+        if (isWorkerOutbound(message)) listener(message);
+      });
+    },
+    onExit(listener) {
+      if (exited) listener(exited);
+      else exitListeners.push(listener);
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function utilityWorker(): Promise<WorkerHandle> {
+  // Lazy: electron exists only inside the desktop app.
+  const { utilityProcess } = await import('electron');
+  const entry = workerEntry();
+  const child = utilityProcess.fork(entry.path, [], { serviceName: 'Pawprint training', stdio: ['ignore', 'inherit', 'pipe'] });
+  const tail = new TailBuffer();
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    tail.push(chunk);
+    process.stderr.write(chunk);
+  });
+  const exitListeners: Array<(exit: WorkerExit) => void> = [];
+  let exited: WorkerExit | null = null;
+  let alive = true;
+  child.on('exit', (code) => {
+    alive = false;
+    exited = { code, signal: null, stderrTail: tail.toString() };
+    for (const listener of exitListeners) listener(exited);
+  });
+  // pid is known once the process has spawned.
+  await new Promise<void>((resolve) => {
+    if (child.pid !== undefined) resolve();
+    else child.once('spawn', () => resolve());
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    kind: 'utility',
+    send(message) {
+      if (alive) child.postMessage(message);
+    },
+    onMessage(listener) {
+      child.on('message', (message: unknown) => {
+        if (isWorkerOutbound(message)) listener(message);
+      });
+    },
+    onExit(listener) {
+      if (exited) listener(exited);
+      else exitListeners.push(listener);
+    },
+    kill() {
+      if (alive) child.kill();
+    },
+  };
+}
+
+/** Launches one training worker (one per run). */
+export async function launchTrainingWorker(): Promise<WorkerHandle> {
+  return process.versions.electron ? utilityWorker() : childWorker();
+}
+
+/** Words for the run's error when the worker ended without reporting. */
+export function describeUnexpectedExit(exit: WorkerExit): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+  const lastLine = exit.stderrTail.split('\n').filter((line) => line.trim()).slice(-3).join(' | ');
+  const hint = exit.signal === 'SIGKILL' || exit.code === 137
+    ? ' (killed, possibly by the system running out of memory; try a smaller batch size or image size)'
+    : '';
+  return `training process exited unexpectedly (${how})${hint}${lastLine ? `: ${lastLine.slice(0, 500)}` : ''}`;
+}

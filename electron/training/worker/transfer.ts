@@ -1,0 +1,362 @@
+// The mobilenetv2 preset's training path: frozen ImageNet base, features computed once with predict (never inside
+// training: tfjs BatchNormalization would use batch statistics) and cached on disk, the head trained on the cached
+// pooled features (K fixed augmented views per training image, the plain view for validation and test), then base
+// and head assembled into one inference model (raw pixels in, logits out) and saved.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tf, type LayersModel } from '../tf';
+import { decodeImageFile, DecodeCache } from '../data-pipeline';
+import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
+import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';
+import { loadModelFromFolder, saveModelToFolder } from '../model-files';
+import { resolveBaseWeights, createMobileNetV2Base, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
+import {
+  MobileNetFeatureExtractor, extractFeatures, featureExampleSource, selectPooling, type ExtractionProgress,
+} from '../mobilenet/feature-extractor';
+import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
+import { buildFeatureHead, buildTransferModel, copyHeadWeights, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
+import { mixSeeds } from '../../../shared/random';
+import { logitUnits } from '../../../shared/model-validation';
+import type { TrainingConfig } from '../../../shared/training-config';
+import type { DoneMessage, StartMessage, WorkerImage } from './messages';
+import { bestValAccuracy, trainerCallbacks, writeMetadata, type Emit, type progressSender } from './job';
+import { assembleFineTuned, bottomMaps, bottomModel, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
+
+/** Fixed augmented views cached per training image; epoch e trains on view e mod K (issue 5's default). */
+export const AUGMENTED_VIEWS = 4;
+
+export interface TransferContext {
+  emit: Emit;
+  signal: AbortSignal;
+  backend: string;
+  versions: Record<string, string>;
+  sendProgress: ReturnType<typeof progressSender>;
+}
+
+/** Where the base weights come from: the config's local path or URL, else the ImageNet weights for the alpha. */
+export function weightsSourceFor(config: TrainingConfig): WeightsSource {
+  const source = config.mobilenet.baseSource;
+  if (!source) return { kind: 'imagenet', alpha: config.mobilenet.alpha };
+  return /^https?:\/\//i.test(source) ? { kind: 'url', url: source } : { kind: 'local', path: source };
+}
+
+/** Identifies everything that changes the augmented pixels, so other settings never reuse stale features. */
+export function augmentationSignature(config: TrainingConfig): string {
+  const a = config.augmentation;
+  return `v1;seed=${config.seed};flip=${a.flip};rot=${a.rotation};zoom=${a.zoom};bri=${a.brightness};con=${a.contrast}`;
+}
+
+/** Seeded Glorot-uniform kernels and zero biases, so the same seed starts the head from the same weights. */
+function seedHead(head: LayersModel, seed: number): void {
+  head.layers.forEach((layer, i) => {
+    if (layer.weights.length === 0) return;
+    const values = layer.weights.map((w, j) => {
+      const shape = w.shape as number[];
+      return j === 0 && shape.length === 2
+        ? tf.initializers.glorotUniform({ seed: mixSeeds(seed, 'head', i) }).apply(shape)
+        : tf.zeros(shape);
+    });
+    layer.setWeights(values);
+    tf.dispose(values);
+  });
+}
+
+export async function runTransfer(start: StartMessage, ctx: TransferContext): Promise<DoneMessage> {
+  const { config, data, paths } = start;
+  const { emit, signal, sendProgress } = ctx;
+  const size = config.imageSize.height;
+  if (config.imageSize.width !== size) throw new Error(`MobileNetV2 needs a square input; got ${config.imageSize.width}x${size}`);
+  const numClasses = data.classNames.length;
+  const progress = (stage: 'weights' | 'features' | 'evaluating' | 'saving', done: number, total: number, rate: number | null, eta: number | null, force = false) =>
+    sendProgress({ stage, phase: 'train', epoch: 0, epochs: config.epochs, batch: done, batches: total, loss: null, accuracy: null, imagesPerSecond: rate, etaSeconds: eta }, force);
+
+  // 1. Base weights: downloaded once into the cache (offline afterwards), verified; never a random fallback.
+  progress('weights', 0, 1, null, null, true);
+  let weights;
+  try {
+    const source = weightsSourceFor(config);
+    weights = await resolveBaseWeights(source, {
+      cacheDir: join(paths.cacheDir, 'base-weights'),
+      expectedAlpha: source.kind === 'imagenet' ? config.mobilenet.alpha : undefined,
+      signal,
+      onProgress: (p) => progress('weights', p.loadedBytes, Math.max(p.totalBytes, p.loadedBytes), null, null),
+    });
+  } catch (error) {
+    if (error instanceof BaseWeightsError && error.code === 'cancelled') throw Object.assign(new Error(error.message), { name: 'AbortError' });
+    throw new Error(`MobileNetV2 base weights: ${(error as Error).message}`);
+  }
+  if (weights.alpha !== config.mobilenet.alpha) {
+    emit({ type: 'log', level: 'warn', message: `the base weights (${weights.source}) are MobileNetV2 alpha ${weights.alpha}; using that instead of ${config.mobilenet.alpha}` });
+  }
+  emit({ type: 'log', level: 'info', message: `base weights ${weights.weightsId.slice(0, 12)} (alpha ${weights.alpha}) from ${weights.source}` });
+
+  // 2. Features for every view, from the cache where present.
+  const extractor = MobileNetFeatureExtractor.create(weights, { imageSize: size });
+  const cache = await FeatureCache.open(join(paths.cacheDir, 'features'), extractor.cacheParams);
+  const decodeCache = new DecodeCache(512 * 1024 ** 2);
+  const byHash = new Map<string, WorkerImage>();
+  for (const image of [...data.train, ...data.val, ...data.test]) byHash.set(image.contentHash, image);
+  const augment = !isIdentityConfig(config.augmentation);
+  const signature = augmentationSignature(config);
+  const viewIndex = new Map<string, number>();
+  const views = augment ? AUGMENTED_VIEWS : 0;
+  for (let k = 0; k < views; k++) viewIndex.set(augmentedViewKey(signature, k), k);
+
+  // One decode per image even when its plain and augmented views are in the same batch (concurrent decodes of one
+  // file would race on the disk cache's temporary file).
+  const decoding = new Map<string, Promise<Uint8Array>>();
+  const decode = (image: WorkerImage): Promise<Uint8Array> => {
+    let pending = decoding.get(image.contentHash);
+    if (!pending) {
+      pending = decodeImageFile(image.path, size, size, { memoryCache: decodeCache, cacheDir: join(paths.cacheDir, 'decoded') })
+        .then((r) => r.pixels)
+        .finally(() => decoding.delete(image.contentHash));
+      decoding.set(image.contentHash, pending);
+    }
+    return pending;
+  };
+  const loadPixels = async (keys: FeatureKey[]): Promise<Uint8Array> => {
+    const per = size * size * 3;
+    const out = new Uint8Array(keys.length * per);
+    await Promise.all(keys.map(async (key, i) => {
+      const image = byHash.get(key.imageHash);
+      if (!image) throw new Error(`no image with hash ${key.imageHash}`);
+      const pixels = await decode(image);
+      if (key.view === ORIGINAL_VIEW) {
+        out.set(pixels, i * per);
+        return;
+      }
+      const k = viewIndex.get(key.view);
+      if (k === undefined) throw new Error(`unknown feature view ${key.view}`);
+      // View k is exactly what image training would see at epoch k (same seed, same image key).
+      out.set(toUint8(augmentImage(pixels, size, size, 3, config.augmentation, config.seed, k, image.key).pixels), i * per);
+    }));
+    return out;
+  };
+
+  const trainKeys: FeatureKey[] = [];
+  for (const image of data.train) trainKeys.push({ imageHash: image.contentHash, view: ORIGINAL_VIEW });
+  for (let k = 0; k < views; k++) for (const image of data.train) trainKeys.push({ imageHash: image.contentHash, view: augmentedViewKey(signature, k) });
+  const plain = (images: WorkerImage[]) => images.map((image) => ({ imageHash: image.contentHash, view: ORIGINAL_VIEW }));
+  const allKeys = [...trainKeys, ...plain(data.val), ...plain(data.test)];
+
+  let extracted;
+  try {
+    extracted = await extractFeatures(extractor, allKeys, {
+      loadPixels, cache, batchSize: 32, signal,
+      onProgress: (p: ExtractionProgress) => progress('features', p.done, p.total, p.imagesPerSecond || null, p.etaSeconds, p.done === p.total),
+    });
+  } finally {
+    extractor.dispose();
+    await cache.close();
+    decodeCache.clear();
+  }
+  emit({ type: 'log', level: 'info', message: `base features: ${extracted.fromCache} from the cache, ${extracted.computed} computed` });
+
+  const pooled = selectPooling(extracted.data, extracted.count, config.mobilenet.headPooling);
+  const c = MOBILENET_FEATURE_CHANNELS;
+  const n = data.train.length;
+  const slice = (fromRow: number, rows: number) => pooled.slice(fromRow * c, (fromRow + rows) * c);
+  const trainOriginal = slice(0, n);
+  const trainViews = Array.from({ length: views }, (_, k) => slice(n * (k + 1), n));
+  const valStart = n * (views + 1);
+  const valFeatures = slice(valStart, data.val.length);
+  const testFeatures = slice(valStart + data.val.length, data.test.length);
+
+  const source = (images: WorkerImage[], original: Float32Array, augmented?: Float32Array[]) => featureExampleSource({
+    labels: Int32Array.from(images, (image) => image.label), keys: images.map((image) => image.key), original, augmented,
+  });
+  const trainData: TrainData = {
+    train: source(data.train, trainOriginal, trainViews),
+    val: data.val.length ? source(data.val, valFeatures) : null,
+    classNames: data.classNames,
+    splitId: data.splitId,
+    dataHash: data.dataHash,
+  };
+
+  // 3. The head on cached features; its best epoch is checkpointed inside the run folder, then assembled.
+  const headOptions: TransferHeadOptions = {
+    pooling: config.mobilenet.headPooling, units: logitUnits(numClasses), dropout: 0.2, extraDense: config.mobilenet.extraDense,
+  };
+  const head = buildFeatureHead(headOptions);
+  seedHead(head, config.seed);
+  const headDir = join(paths.modelDir, 'head-checkpoint');
+  await mkdir(paths.modelDir, { recursive: true });
+  const result = await train(config, trainData, trainerCallbacks(emit, sendProgress), {
+    model: head, signal, checkpointDir: headDir, progressIntervalMs: start.progressIntervalMs ?? 250, versions: ctx.versions,
+  });
+  head.dispose();
+  const saved = result.checkpointDir !== null;
+  if (!saved) {
+    return { type: 'done', status: result.status, error: result.error ?? null, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null };
+  }
+
+  const bestHead = await loadModelFromFolder(headDir);
+  let outcome: Outcome | null = null;
+  try {
+    outcome = { status: result.status, error: result.error ?? null, phaseResult: result, top: null, evaluate: (m) => evaluateModel(m, source(data.test, testFeatures), numClasses, config.batchSize) };
+    // 4. Optional fine-tuning of the top blocks, continuing from the best head.
+    const { fineTuneBlocks, fineTuneEpochs } = config.mobilenet;
+    if (fineTuneBlocks > 0 && fineTuneEpochs > 0 && result.status === 'completed' && !signal.aborted) {
+      outcome = await fineTune({ start, ctx, weights, headOptions, bestHead, loadPixels, progress, first: result, decodeSignature: signature, views }) ?? outcome;
+    }
+
+    let testAccuracy: number | null = null;
+    let testLoss: number | null = null;
+    const chosen = outcome.phaseResult;
+    if (data.test.length > 0 && outcome.status !== 'failed') {
+      progress('evaluating', 0, data.test.length, null, null, true);
+      const evaluation = await outcome.evaluate(outcome.top ?? bestHead);
+      testAccuracy = evaluation.accuracy;
+      testLoss = evaluation.loss;
+      emit({ type: 'log', level: 'info', message: `test accuracy ${(evaluation.accuracy * 100).toFixed(1)}% on ${data.test.length} images (epoch ${chosen.bestEpoch} ${outcome.top ? 'fine-tuned model' : 'head'})` });
+    }
+    // 5. One inference model, raw pixels in: Rescaling -> base (Keras layers, inference) -> pooling -> head.
+    progress('saving', 0, 1, null, null, true);
+    if (outcome.top) {
+      const plan = outcome.plan!;
+      const assembled = assembleFineTuned(weights, size, plan, outcome.top);
+      try {
+        await saveModelToFolder(assembled.model, paths.modelDir);
+      } finally {
+        assembled.dispose(); // also disposes the nested top
+        outcome.top = null;
+      }
+    } else {
+      const base = createMobileNetV2Base(weights, size);
+      let full: LayersModel;
+      try {
+        full = buildTransferModel(base, headOptions, true);
+      } catch (error) {
+        base.dispose();
+        throw error;
+      }
+      try {
+        copyHeadWeights(bestHead, full);
+        await saveModelToFolder(full, paths.modelDir);
+      } finally {
+        full.dispose(); // the nested base goes with it
+      }
+    }
+    await rm(headDir, { recursive: true, force: true });
+    await rm(join(paths.modelDir, 'fine-tune-checkpoint'), { recursive: true, force: true });
+    const best = chosen.epochs.find((e) => e.epoch === chosen.bestEpoch) ?? null;
+    await writeMetadata(paths.modelDir, {
+      format: 'pawprint-model', version: 1, runId: start.runId, classNames: data.classNames, imageSize: config.imageSize,
+      preprocessing: 'symmetric', input: { range: [0, 255], channels: 3, layout: 'NHWC' },
+      output: { activation: numClasses <= 2 ? 'sigmoid' : 'softmax', units: logitUnits(numClasses) },
+      bestEpoch: chosen.bestEpoch,
+      metrics: { valAccuracy: best?.valAccuracy ?? null, valLoss: best?.valLoss ?? null, testAccuracy, testLoss },
+      backend: ctx.backend, versions: { ...ctx.versions, mobilenetWeights: weights.weightsId }, config, savedAt: new Date().toISOString(),
+    });
+    return {
+      type: 'done', status: outcome.status, error: outcome.error, bestEpoch: chosen.bestEpoch,
+      bestValAccuracy: bestValAccuracy(chosen), modelPath: paths.modelDir, testAccuracy, testLoss,
+    };
+  } finally {
+    outcome?.top?.dispose();
+    bestHead.dispose();
+  }
+}
+
+interface Outcome {
+  status: DoneMessage['status'];
+  error: string | null;
+  /** The phase whose best epoch is saved. */
+  phaseResult: TrainResult;
+  /** The fine-tuned top (bottom map in, logits out) when fine-tuning won; null = the frozen-base head. */
+  top: LayersModel | null;
+  plan?: FineTunePlan;
+  evaluate(model: LayersModel): Promise<{ loss: number; accuracy: number }>;
+}
+
+interface FineTuneInput {
+  start: StartMessage;
+  ctx: TransferContext;
+  weights: BaseWeights;
+  headOptions: TransferHeadOptions;
+  bestHead: LayersModel;
+  loadPixels: (keys: FeatureKey[]) => Promise<Uint8Array>;
+  progress: (stage: 'features', done: number, total: number, rate: number | null, eta: number | null, force?: boolean) => void;
+  first: TrainResult;
+  decodeSignature: string;
+  views: number;
+}
+
+/** Phase 2; returns null (keep the frozen-base model) when it cannot run or does not beat phase 1. */
+async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
+  const { start, ctx, weights, headOptions, bestHead, loadPixels, progress, first, decodeSignature, views } = input;
+  const { config, data, paths } = start;
+  const { emit, signal } = ctx;
+  const size = config.imageSize.height;
+  const plan = planFineTune(weights, size, config.mobilenet.fineTuneBlocks);
+  const per = plan.mapShape[0] * plan.mapShape[1] * plan.mapShape[2];
+  const n = data.train.length;
+  const total = n * (views + 1) + data.val.length + data.test.length;
+  if (total * per * 4 > MAX_CACHED_BYTES) {
+    emit({ type: 'log', level: 'warn', message: `fine-tuning skipped: the frozen part's output for ${total} views needs ${(total * per * 4 / 1024 ** 3).toFixed(1)} GB; unfreeze fewer blocks or use a smaller image size` });
+    return null;
+  }
+  emit({ type: 'log', level: 'info', message: `fine-tuning the top ${17 - plan.firstBlock} blocks and Conv_1 (from ${plan.splitLayer}, map ${plan.mapShape.join('x')}) at learning rate ${config.learningRate / 10}` });
+
+  // The frozen bottom, once per view, in inference mode.
+  const base = createMobileNetV2Base(weights, size);
+  const bottom = bottomModel(base, plan);
+  const keysOf = (images: WorkerImage[], view: string) => images.map((image) => ({ imageHash: image.contentHash, view }));
+  const groups: FeatureKey[][] = [keysOf(data.train, ORIGINAL_VIEW)];
+  for (let k = 0; k < views; k++) groups.push(keysOf(data.train, augmentedViewKey(decodeSignature, k)));
+  groups.push(keysOf(data.val, ORIGINAL_VIEW), keysOf(data.test, ORIGINAL_VIEW));
+  const maps: Float32Array[] = [];
+  let done = 0;
+  const started = performance.now();
+  try {
+    for (const keys of groups) {
+      const out = new Float32Array(keys.length * per);
+      for (let s = 0; s < keys.length; s += 32) {
+        if (signal.aborted) throw Object.assign(new Error('fine-tuning cancelled'), { name: 'AbortError' });
+        const chunk = keys.slice(s, s + 32);
+        const pixels = await loadPixels(chunk);
+        out.set(await bottomMaps(bottom, pixels, chunk.length, size), s * per);
+        done += chunk.length;
+        const rate = done / Math.max(1e-3, (performance.now() - started) / 1000);
+        progress('features', done, total, rate, (total - done) / rate, done === total);
+      }
+      maps.push(out);
+    }
+  } finally {
+    base.dispose();
+  }
+  const [trainPlain, ...rest] = maps;
+  const trainViews = rest.slice(0, views);
+  const [valMaps, testMaps] = rest.slice(views);
+  const labels = (images: WorkerImage[]) => Int32Array.from(images, (image) => image.label);
+  const keys = (images: WorkerImage[]) => images.map((image) => image.key);
+  const ftData: TrainData = {
+    train: mapExampleSource(labels(data.train), keys(data.train), plan.mapShape, trainPlain, trainViews),
+    val: data.val.length ? mapExampleSource(labels(data.val), keys(data.val), plan.mapShape, valMaps, []) : null,
+    classNames: data.classNames,
+    splitId: data.splitId,
+    dataHash: data.dataHash,
+  };
+
+  const top = buildTopModel(weights, size, plan, headOptions, bestHead);
+  const ftDir = join(paths.modelDir, 'fine-tune-checkpoint');
+  const ftConfig: TrainingConfig = { ...config, epochs: config.mobilenet.fineTuneEpochs, learningRate: config.learningRate / 10 };
+  const second = await train(ftConfig, ftData, trainerCallbacks(emit, ctx.sendProgress), {
+    model: top, signal, phase: 'fine-tune', initialEpoch: config.epochs, checkpointDir: ftDir,
+    progressIntervalMs: start.progressIntervalMs ?? 250, versions: ctx.versions,
+  });
+  top.dispose();
+  const maximize = first.monitor.endsWith('accuracy');
+  const better = second.bestValue !== null && (first.bestValue === null || (maximize ? second.bestValue > first.bestValue : second.bestValue < first.bestValue));
+  if (second.checkpointDir === null || !better) {
+    emit({ type: 'log', level: 'info', message: `fine-tuning did not improve ${first.monitor} (best ${first.bestValue?.toFixed(4)} at epoch ${first.bestEpoch}); keeping the frozen-base model` });
+    return second.status === 'completed' ? null : { status: second.status, error: second.error ?? null, phaseResult: first, top: null, evaluate: () => Promise.reject(new Error('unreachable')) };
+  }
+  const bestTop = await loadModelFromFolder(ftDir);
+  const testSource = mapExampleSource(labels(data.test), keys(data.test), plan.mapShape, testMaps, []);
+  return {
+    status: second.status, error: second.error ?? null, phaseResult: second, top: bestTop, plan,
+    evaluate: (model) => evaluateModel(model, testSource, data.classNames.length, config.batchSize),
+  };
+}

@@ -1,0 +1,362 @@
+import { transport } from '../lib/transport';
+import { appStore } from './app.svelte';
+import { presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
+import type {
+  ActiveRun, AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, PresetInfo, RunSummary, SplitInfo, TrainingProgress,
+} from '../../../shared/contract/index';
+
+/** Points of one run's learning curves, by epoch. */
+export interface CurvePoint {
+  epoch: number;
+  accuracy: number | null;
+  valAccuracy: number | null;
+  loss: number | null;
+  valLoss: number | null;
+}
+
+function toPoint(m: EpochMetrics): CurvePoint {
+  return { epoch: m.epoch, accuracy: m.accuracy, valAccuracy: m.valAccuracy, loss: m.loss, valLoss: m.valLoss };
+}
+
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** Datasets and their splits, shared by the Train and Augment views. */
+class DatasetChoice {
+  datasets = $state<DatasetSummary[]>([]);
+  splits = $state<SplitInfo[]>([]);
+  datasetId = $state<number | null>(null);
+  splitId = $state<number | null>(null);
+
+  get dataset(): DatasetSummary | null {
+    return this.datasets.find((d) => d.id === this.datasetId) ?? null;
+  }
+
+  /** Classes with images: the number of outputs the model gets. */
+  get numClasses(): number {
+    const split = this.splits.find((s) => s.id === this.splitId);
+    if (split) return Math.max(2, Object.keys(split.perClass).length);
+    return Math.max(2, this.dataset?.classes.filter((c) => c.count > 0).length ?? 2);
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.datasets = await transport.invoke('datasets.list', {});
+      if (this.datasetId === null || !this.datasets.some((d) => d.id === this.datasetId)) {
+        this.datasetId = this.datasets[0]?.id ?? null;
+      }
+      await this.loadSplits();
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async selectDataset(id: number | null): Promise<void> {
+    this.datasetId = id;
+    this.splitId = null;
+    await this.loadSplits();
+  }
+
+  private async loadSplits(): Promise<void> {
+    if (this.datasetId === null) {
+      this.splits = [];
+      return;
+    }
+    this.splits = await transport.invoke('splits.list', { datasetId: this.datasetId });
+    if (this.splitId === null || !this.splits.some((s) => s.id === this.splitId)) {
+      // The newest split, as training uses by default.
+      this.splitId = this.splits.reduce<number | null>((best, s) => (best === null || s.id > best ? s.id : best), null);
+    }
+  }
+}
+
+export const datasetChoice = new DatasetChoice();
+
+/** The Train view: presets and the editable config, live validation, starting/cancelling runs, live curves. */
+class TrainingStore {
+  presets = $state<PresetInfo[]>([]);
+  config = $state<TrainingConfig>(presetDefaults('cnn'));
+  validation = $state<ConfigValidation | null>(null);
+  runName = $state('');
+  runs = $state<RunSummary[]>([]);
+  active = $state<ActiveRun[]>([]);
+  /** The run whose curves and progress are shown. */
+  watchedRunId = $state<number | null>(null);
+  curve = $state<CurvePoint[]>([]);
+  progress = $state<TrainingProgress | null>(null);
+  watchedStatus = $state<string | null>(null);
+  watchedError = $state<string | null>(null);
+  /** Backend the watched run trained on (from the catalogue, or the worker's report while it runs). */
+  watchedBackend = $state<string | null>(null);
+  logs = $state<string[]>([]);
+  /** The user's target line on the accuracy chart (the tutorial draws one). */
+  targetAccuracy = $state(0.8);
+  starting = $state(false);
+  private validateTimer: ReturnType<typeof setTimeout> | undefined;
+  private validateSeq = 0;
+  private initialised = false;
+
+  constructor() {
+    transport.subscribe('training.started', (event) => {
+      if (event.runId === this.watchedRunId && event.backend) this.watchedBackend = event.backend;
+      void this.refreshRuns();
+      if (this.watchedRunId === null) this.watch(event.runId);
+    });
+    transport.subscribe('training.progress', (progress) => {
+      if (progress.runId === this.watchedRunId) this.progress = progress;
+      this.active = this.active.map((run) => (run.runId === progress.runId ? { ...run, progress } : run));
+    });
+    transport.subscribe('training.epoch', (event) => {
+      if (event.runId !== this.watchedRunId) return;
+      this.curve = [...this.curve.filter((p) => p.epoch !== event.epoch), toPoint(event)].sort((a, b) => a.epoch - b.epoch);
+    });
+    transport.subscribe('training.log', (event) => {
+      if (event.runId === this.watchedRunId) this.logs = [...this.logs.slice(-49), event.message];
+    });
+    transport.subscribe('training.finished', (event) => {
+      if (event.runId === this.watchedRunId) {
+        this.watchedStatus = event.status;
+        this.watchedError = event.error;
+        this.progress = null;
+      }
+      void this.refreshRuns();
+    });
+  }
+
+  get preset(): PresetInfo | null {
+    return this.presets.find((p) => p.name === this.config.preset) ?? null;
+  }
+
+  get watchedActive(): ActiveRun | null {
+    return this.active.find((run) => run.runId === this.watchedRunId) ?? null;
+  }
+
+  async init(): Promise<void> {
+    await datasetChoice.load();
+    await this.loadPresets();
+    await this.refreshRuns();
+    if (!this.initialised) {
+      this.initialised = true;
+      const running = this.active[0];
+      if (running) this.watch(running.runId);
+    }
+    this.scheduleValidation();
+  }
+
+  async loadPresets(): Promise<void> {
+    try {
+      const { presets } = await transport.invoke('training.presets', { numClasses: datasetChoice.numClasses });
+      this.presets = presets;
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      const [list, active] = await Promise.all([transport.invoke('runs.list', { limit: 20 }), transport.invoke('training.active', {})]);
+      this.runs = list.runs;
+      this.active = active.runs;
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  selectPreset(name: PresetName): void {
+    const info = this.presets.find((p) => p.name === name);
+    const defaults = info ? clone(info.defaults) : presetDefaults(name);
+    // Keep the user's backend choice across presets; everything else comes from the tutorial's settings.
+    this.config = { ...defaults, backend: this.config.backend };
+    this.scheduleValidation();
+  }
+
+  /** Applies a change to the form and re-validates shortly after. */
+  update(change: (config: TrainingConfig) => void): void {
+    const next = clone(this.config);
+    change(next);
+    this.config = next;
+    this.scheduleValidation();
+  }
+
+  setAugmentation(patch: Partial<AugmentationConfig>): void {
+    this.update((c) => Object.assign(c.augmentation, patch));
+  }
+
+  setPreprocessing(value: Preprocessing): void {
+    this.update((c) => (c.preprocessing = value));
+  }
+
+  setLayers(layers: CustomLayer[]): void {
+    this.update((c) => (c.customLayers = layers));
+  }
+
+  scheduleValidation(): void {
+    clearTimeout(this.validateTimer);
+    this.validateTimer = setTimeout(() => void this.validate(), 150);
+  }
+
+  async validate(): Promise<void> {
+    const seq = ++this.validateSeq;
+    try {
+      const result = await transport.invoke('training.validateConfig', {
+        config: clone(this.config) as unknown as Record<string, unknown>, numClasses: datasetChoice.numClasses,
+      });
+      if (seq === this.validateSeq) this.validation = result;
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async start(): Promise<void> {
+    if (datasetChoice.datasetId === null) return;
+    this.starting = true;
+    try {
+      const { runId } = await transport.invoke('training.start', {
+        datasetId: datasetChoice.datasetId,
+        splitId: datasetChoice.splitId ?? undefined,
+        name: this.runName.trim() || undefined,
+        config: clone(this.config) as unknown as Record<string, unknown>,
+      });
+      this.watch(runId);
+      await this.refreshRuns();
+    } catch (error) {
+      appStore.report(error);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  async cancel(runId: number): Promise<void> {
+    try {
+      await transport.invoke('training.cancel', { runId });
+      await this.refreshRuns();
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  /** Shows this run's curves: finished epochs from the catalogue, then live ones from events. */
+  watch(runId: number): void {
+    this.watchedRunId = runId;
+    this.curve = [];
+    this.progress = null;
+    this.logs = [];
+    this.watchedStatus = null;
+    this.watchedError = null;
+    this.watchedBackend = null;
+    void (async () => {
+      try {
+        const run = await transport.invoke('runs.get', { runId });
+        if (this.watchedRunId !== runId) return;
+        // Epochs that arrived live while this loaded win over the stored ones.
+        const live = new Set(this.curve.map((p) => p.epoch));
+        this.curve = [...run.epochs.filter((m) => !live.has(m.epoch)).map(toPoint), ...this.curve].sort((a, b) => a.epoch - b.epoch);
+        this.watchedStatus = run.status;
+        this.watchedError = run.error;
+        this.watchedBackend ??= run.backend;
+      } catch (error) {
+        appStore.report(error);
+      }
+    })();
+  }
+}
+
+export const trainingStore = new TrainingStore();
+
+/** The Augment view: images of a dataset, the live options, and previews made by the training code. */
+class AugmentStore {
+  options = $state<AugmentationConfig>({ flip: 'both', rotation: 0.25, zoom: 0, brightness: 0, contrast: 0 });
+  preprocessing = $state<Preprocessing>('none');
+  seed = $state(42);
+  count = $state(6);
+  size = $state(160);
+  candidates = $state<Array<{ imageId: number; className: string }>>([]);
+  selected = $state<number[]>([]);
+  previews = $state<AugmentPreview[]>([]);
+  loading = $state(false);
+  private seq = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  thumbUrl(imageId: number): string {
+    return transport.mediaUrl('thumb', imageId);
+  }
+
+  async init(): Promise<void> {
+    await datasetChoice.load();
+    await this.loadCandidates();
+  }
+
+  async selectDataset(id: number | null): Promise<void> {
+    await datasetChoice.selectDataset(id);
+    await this.loadCandidates();
+  }
+
+  async loadCandidates(): Promise<void> {
+    if (datasetChoice.datasetId === null) {
+      this.candidates = [];
+      this.selected = [];
+      this.previews = [];
+      return;
+    }
+    try {
+      const groups = await transport.invoke('images.sample', { datasetId: datasetChoice.datasetId, perClass: 6, seed: 0 });
+      this.candidates = groups.flatMap((g) => g.imageIds.map((imageId) => ({ imageId, className: g.className })));
+      const firstOfEach = groups.map((g) => g.imageIds[0]).filter((id): id is number => id !== undefined);
+      this.selected = firstOfEach.slice(0, 2);
+      this.refresh();
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  toggle(imageId: number): void {
+    this.selected = this.selected.includes(imageId) ? this.selected.filter((id) => id !== imageId) : [...this.selected, imageId].slice(-4);
+    this.refresh();
+  }
+
+  set(patch: Partial<AugmentationConfig>): void {
+    this.options = { ...this.options, ...patch };
+    this.refresh();
+  }
+
+  setSeed(seed: number): void {
+    if (Number.isInteger(seed) && seed >= 0) this.seed = seed;
+    this.refresh();
+  }
+
+  setCount(count: number): void {
+    this.count = Math.min(16, Math.max(1, Math.round(count)));
+    this.refresh();
+  }
+
+  /** Takes the options of the Train view's current config (what the next run would use). */
+  useTrainingOptions(config: TrainingConfig): void {
+    this.options = { ...config.augmentation };
+    this.preprocessing = config.preprocessing;
+    this.seed = config.seed;
+    this.size = Math.max(16, Math.min(512, config.imageSize.height));
+    this.refresh();
+  }
+
+  /** Re-renders the previews shortly after the last change (sliders fire many events). */
+  refresh(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.render(), 120);
+  }
+
+  private async render(): Promise<void> {
+    const seq = ++this.seq;
+    this.loading = true;
+    try {
+      const previews = await Promise.all(this.selected.map((imageId) => transport.invoke('augment.preview', {
+        imageId, options: { ...this.options }, preprocessing: this.preprocessing, size: this.size, seed: this.seed, count: this.count,
+      })));
+      if (seq === this.seq) this.previews = previews;
+    } catch (error) {
+      appStore.report(error);
+    } finally {
+      if (seq === this.seq) this.loading = false;
+    }
+  }
+}
+
+export const augmentStore = new AugmentStore();

@@ -1,0 +1,98 @@
+// A tiny two-class dataset for the training tests: generated PNGs (reddish squares vs bluish stripes, with noise)
+// put into the catalogue through the dataset helper's catalogue functions, with a seeded train/val/test split.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Database } from '../../../electron/catalogue/database';
+import { createDataset } from '../../../electron/catalogue/datasets';
+import { upsertImage } from '../../../electron/catalogue/images';
+import { ensureClass, setLabels } from '../../../electron/catalogue/labels';
+import { dataHashOf, insertSplit } from '../../../electron/catalogue/splits';
+import { mulberry32 } from '../../../shared/random';
+import type { Services } from '../../../electron/services/index';
+import type { EventName, EventPayload } from '../../../shared/contract/index';
+
+export async function writeImages(root: string, perClass: number, size: number, seed = 1): Promise<Array<{ path: string; rel: string; cls: string }>> {
+  const rng = mulberry32(seed);
+  const out: Array<{ path: string; rel: string; cls: string }> = [];
+  for (const cls of ['cats', 'dogs']) {
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const pixels = Buffer.alloc(size * size * 3);
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const o = (y * size + x) * 3;
+          const noise = Math.floor(rng() * 60);
+          if (cls === 'cats') {
+            pixels[o] = 180 + Math.floor(noise / 2);
+            pixels[o + 1] = 60 + noise;
+            pixels[o + 2] = 40;
+          } else {
+            const stripe = Math.floor(x / 4) % 2 === 0 ? 80 : 0;
+            pixels[o] = 30;
+            pixels[o + 1] = 60 + stripe;
+            pixels[o + 2] = 150 + noise;
+          }
+        }
+      }
+      const rel = `${cls}/${cls}-${i}.png`;
+      const path = join(root, rel);
+      await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toFile(path);
+      out.push({ path, rel, cls });
+    }
+  }
+  return out;
+}
+
+/** Creates a labelled dataset with a split (every 4th image to val, every 8th to test) and returns its ids. */
+export async function seedDataset(db: Database, root: string, options: { perClass?: number; size?: number; name?: string } = {}) {
+  const files = await writeImages(root, options.perClass ?? 12, options.size ?? 32);
+  const dataset = createDataset(db, options.name ?? 'tiny', root, 'folders');
+  const classIds = new Map<string, number>();
+  const assignments = new Map<number, 'train' | 'val' | 'test'>();
+  const lines: Array<{ contentHash: string; className: string; subset: 'train' | 'val' | 'test' }> = [];
+  const labels: Array<{ imageId: number; classId: number }> = [];
+  files.forEach((file, i) => {
+    const bytes = readFileSync(file.path);
+    const contentHash = createHash('sha256').update(bytes).digest('hex');
+    const imageId = upsertImage(db, dataset.id, {
+      relPath: file.rel, contentHash, byteSize: bytes.length, mtimeMs: statSync(file.path).mtimeMs, width: options.size ?? 32,
+      height: options.size ?? 32, format: 'png', colorSpace: 'srgb', channels: 3, hasAlpha: false, orientation: null, status: 'ok',
+      reason: null, duplicateOf: null, folderLabel: file.cls, folderSplit: null,
+    });
+    if (!classIds.has(file.cls)) classIds.set(file.cls, ensureClass(db, dataset.id, file.cls));
+    labels.push({ imageId, classId: classIds.get(file.cls)! });
+    const subset = i % 8 === 7 ? 'test' : i % 4 === 3 ? 'val' : 'train';
+    assignments.set(imageId, subset);
+    lines.push({ contentHash, className: file.cls, subset });
+  });
+  setLabels(db, dataset.id, labels);
+  const splitId = insertSplit(db, dataset.id, { method: 'stratified', seed: 1, train: 0.625, val: 0.25, test: 0.125, dataHash: dataHashOf(lines) }, assignments);
+  return { datasetId: dataset.id, splitId, imageIds: [...assignments.keys()] };
+}
+
+/** Resolves with the first event of that name matching `where` (rejects after timeoutMs). */
+export function waitForEvent<E extends EventName>(
+  services: Services, name: E, where: (payload: EventPayload<E>) => boolean, timeoutMs = 60_000,
+): Promise<EventPayload<E>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out waiting for ${name}`));
+    }, timeoutMs);
+    const off = services.app.events.onAny((event, payload) => {
+      if (event !== name || !where(payload as EventPayload<E>)) return;
+      clearTimeout(timer);
+      off();
+      resolve(payload as EventPayload<E>);
+    });
+  });
+}
+
+/** Records every event of a run, in order. */
+export function recordEvents(services: Services): Array<{ name: EventName; payload: unknown }> {
+  const seen: Array<{ name: EventName; payload: unknown }> = [];
+  services.app.events.onAny((name, payload) => seen.push({ name, payload }));
+  return seen;
+}

@@ -1,0 +1,158 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServices, type Services } from '../../../electron/services/index';
+import { trainingManager } from '../../../electron/services/training';
+import { tempDir, tempPaths } from '../../support/temp';
+import { recordEvents, seedDataset, waitForEvent } from './fixtures';
+
+// A small custom CNN at 32x32 on the WebAssembly backend: a few seconds per run, including the worker's start.
+const tinyConfig = {
+  preset: 'custom',
+  imageSize: { height: 32, width: 32 },
+  batchSize: 8,
+  backend: 'wasm',
+  customLayers: [
+    { type: 'conv2d', filters: 4, kernelHeight: 3, kernelWidth: 3 },
+    { type: 'maxPool', poolSize: 2 },
+    { type: 'globalPool', mode: 'average' },
+  ],
+};
+
+describe('training runs through the services and the worker process', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let services: Services;
+  let datasetId: number;
+  let splitId: number;
+
+  before(async () => {
+    dir = tempDir('pawprint-train-');
+    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
+    trainingManager(services.app).progressIntervalMs = 0;
+    ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images')));
+  });
+  after(async () => {
+    await services.close();
+    dir.cleanup();
+  });
+
+  test('a run trains, records its epochs and backend, saves the best model and evaluates it on the test subset', async () => {
+    const events = recordEvents(services);
+    const { runId } = await services.request('training.start', { datasetId, splitId, name: 'tiny', config: { ...tinyConfig, epochs: 2 } });
+    const running = await services.request('training.active', {});
+    assert.ok(running.runs.some((run) => run.runId === runId), 'the run is listed as active at once');
+    const finished = await waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    assert.equal(finished.status, 'completed', finished.error ?? '');
+
+    const run = await services.request('runs.get', { runId });
+    assert.equal(run.status, 'completed');
+    assert.equal(run.name, 'tiny');
+    assert.equal(run.backend, 'wasm');
+    assert.equal(run.epochs.length, 2);
+    assert.deepEqual(run.classNames, ['cats', 'dogs']);
+    for (const epoch of run.epochs) {
+      assert.ok(Number.isFinite(epoch.loss) && epoch.valAccuracy !== null && epoch.durationMs > 0);
+    }
+    assert.ok(run.versions['tfjs-core'] && run.versions['tfjs-backend-wasm'], JSON.stringify(run.versions));
+    assert.equal(run.config.imageSize.height, 32);
+    assert.ok(run.bestEpoch === 1 || run.bestEpoch === 2);
+    assert.ok(run.testAccuracy !== null && run.testAccuracy >= 0 && run.testAccuracy <= 1);
+    assert.ok(run.durationMs !== null && run.durationMs > 0);
+    assert.ok(run.modelPath && existsSync(join(run.modelPath, 'model.json')) && existsSync(join(run.modelPath, 'weights.bin')));
+    const metadata = JSON.parse(readFileSync(join(run.modelPath, 'pawprint.json'), 'utf8'));
+    assert.deepEqual(metadata.classNames, ['cats', 'dogs']);
+    assert.deepEqual(metadata.imageSize, { height: 32, width: 32 });
+    assert.equal(metadata.output.activation, 'sigmoid');
+    assert.equal(metadata.bestEpoch, run.bestEpoch);
+
+    const names = events.map((e) => e.name);
+    assert.ok(names.includes('system.backendChanged'));
+    assert.equal(services.app.backend.active, 'wasm');
+    const progress = events.filter((e) => e.name === 'training.progress').map((e) => e.payload as { stage: string; batch: number; batches: number });
+    assert.ok(progress.some((p) => p.stage === 'training' && p.batch === p.batches), 'an epoch-end batch progress arrived');
+    assert.equal(events.filter((e) => e.name === 'training.epoch').length, 2);
+    assert.ok(names.indexOf('training.epoch') < names.indexOf('training.finished'));
+    assert.equal((await services.request('training.active', {})).runs.length, 0);
+
+    const listed = await services.request('runs.list', {});
+    assert.equal(listed.runs[0].id, runId);
+    assert.equal(listed.runs[0].epochsDone, 2);
+    assert.equal(listed.runs[0].epochsPlanned, 2);
+  });
+
+  test('cancel stops after the current batch and keeps the run as cancelled with its finished epochs', async () => {
+    const { runId } = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
+    await waitForEvent(services, 'training.epoch', (e) => e.runId === runId);
+    const done = waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    await services.request('training.cancel', { runId });
+    const finished = await done;
+    assert.equal(finished.status, 'cancelled');
+    const run = await services.request('runs.get', { runId });
+    assert.equal(run.status, 'cancelled');
+    assert.ok(run.epochs.length >= 1 && run.epochs.length < 500);
+    await assert.rejects(services.request('training.cancel', { runId }), /not training/);
+  });
+
+  test('a loss that becomes NaN or infinite fails the run with a message that says what to try', async () => {
+    const { runId } = await services.request('training.start', {
+      datasetId, splitId, config: { ...tinyConfig, epochs: 20, optimizer: 'sgd', learningRate: 1e12, preprocessing: 'none' },
+    });
+    const finished = await waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    assert.equal(finished.status, 'failed');
+    assert.match(finished.error ?? '', /loss (became|exploded).*at epoch 1 batch \d+; try a lower learning rate/);
+    assert.equal((await services.request('runs.get', { runId })).status, 'failed');
+  });
+
+  test('a killed worker fails its run with the reason while the services keep answering', async () => {
+    const { runId } = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
+    await waitForEvent(services, 'training.progress', (e) => e.runId === runId && e.stage === 'training' && e.epoch >= 2);
+    const pid = trainingManager(services.app).workerPid(runId);
+    assert.ok(pid, 'the worker has a pid');
+    const done = waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    process.kill(pid, 'SIGKILL');
+    const finished = await done;
+    assert.equal(finished.status, 'failed');
+    assert.match(finished.error ?? '', /training process exited unexpectedly \(signal SIGKILL\)/);
+
+    const run = await services.request('runs.get', { runId });
+    assert.equal(run.status, 'failed');
+    assert.ok(run.finishedAt !== null);
+    assert.ok(run.epochs.length >= 1, 'epochs finished before the crash are kept');
+    assert.deepEqual(run.epochs.map((e) => e.epoch), run.epochs.map((_, i) => i + 1));
+    assert.equal((await services.request('training.active', {})).runs.length, 0);
+    const info = await services.request('system.info', {});
+    assert.equal(info.backend.active, 'wasm');
+    // The app keeps working: another run starts and is accepted.
+    const next = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 1 } });
+    const nextFinished = await waitForEvent(services, 'training.finished', (e) => e.runId === next.runId);
+    assert.equal(nextFinished.status, 'completed', nextFinished.error ?? '');
+  });
+});
+
+test('closing the app stops a training worker within a bounded time and records the run as cancelled', async () => {
+  const dir = tempDir('pawprint-train-close-');
+  try {
+    const paths = tempPaths(dir.path);
+    const services = createServices({ paths, host: { kind: 'web' } });
+    const { datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'));
+    const { runId } = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
+    await waitForEvent(services, 'training.epoch', (e) => e.runId === runId);
+    const pid = trainingManager(services.app).workerPid(runId)!;
+    const started = Date.now();
+    await services.close();
+    assert.ok(Date.now() - started < 8000, 'shutdown is bounded');
+    const reopened = createServices({ paths, host: { kind: 'web' } });
+    try {
+      const run = await reopened.request('runs.get', { runId });
+      assert.equal(run.status, 'cancelled');
+      assert.ok(run.epochs.length >= 1);
+    } finally {
+      await reopened.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.throws(() => process.kill(pid, 0), 'the worker process is gone');
+  } finally {
+    dir.cleanup();
+  }
+});
