@@ -1,4 +1,116 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from '../command';
+import { UsageError } from '../command';
+import type { ExportPredictResult, ExportProgress, ExportResult } from '../../../shared/contract/index';
+
+function parseRunId(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`<run> must be a run id (a positive number), not "${value}"`);
+  return Number(value);
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(1)}%`;
+}
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'Export a run\'s model as a verified TF.js package (.zip or folder)',
+  usage: 'pawprint export <run> [--out FILE] [--format zip|folder] [--overwrite] [--verify-images PATH]...',
+  options: {
+    out: { type: 'string', description: 'where to write it (default: <data folder>/exports/<run name>-run<id>.zip)' },
+    format: { type: 'string', description: 'zip (one file, default) or folder' },
+    overwrite: { type: 'boolean', description: 'replace an existing file or earlier export folder at --out' },
+    'verify-images': { type: 'string', multiple: true, description: 'images or folders to verify on (default: the run\'s test split)' },
+  },
+  async run({ positionals, values }, context) {
+    if (positionals.length !== 1) throw new UsageError('export takes exactly one run id');
+    const runId = parseRunId(positionals[0]!);
+    const format = values.format ?? 'zip';
+    if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${String(format)}"`);
+    const verify = (values['verify-images'] as string[] | undefined) ?? [];
+    context.log(`Exporting run ${runId}…`);
+    let lastStage = '';
+    const services = context.services();
+    const unsubscribe = services.app.events.onAny((name, payload) => {
+      if (name !== 'export.progress') return;
+      const progress = payload as ExportProgress;
+      if (progress.job === 'export' && progress.stage !== lastStage) {
+        lastStage = progress.stage;
+        context.log(`  ${progress.stage}${progress.stage === 'verifying' ? ` on ${progress.total} images` : ''}…`);
+      }
+    });
+    try {
+      const result = await services.request('export.run', {
+        runId,
+        format,
+        overwrite: values.overwrite === true,
+        ...(typeof values.out === 'string' ? { out: resolve(values.out) } : {}),
+        ...(verify.length > 0 ? { images: verify.map((path) => ({ path: resolve(path) })) } : {}),
+      });
+      context.output(result, (value) => {
+        const r = value as ExportResult;
+        return [
+          `Exported run ${runId} to ${r.path} (${(r.bytes / 1024).toFixed(0)} KB, ${r.format}).`,
+          `Verified: reloaded from disk, max abs difference ${r.maxAbsDiff.toExponential(2)} (< ${r.tolerance}) on ${r.images} ${r.imagesSource === 'given' ? 'given' : r.imagesSource} images; same class on ${r.agreement}/${r.images}.`,
+        ].join('\n');
+      });
+    } finally {
+      unsubscribe();
+    }
+  },
+};
+
+export const predictCommand: Command = {
+  name: 'predict',
+  summary: 'Classify images with an exported model, a run\'s model folder or a Teachable Machine export',
+  usage: 'pawprint predict <model-file-or-folder | run:ID> <image-or-folder>... [--batch-size N]',
+  options: {
+    'batch-size': { type: 'string', description: 'images per forward pass (default 16)' },
+  },
+  async run({ positionals, values }, context) {
+    if (positionals.length < 2) throw new UsageError('predict needs a model and at least one image or folder');
+    const [modelArg, ...imageArgs] = positionals as [string, ...string[]];
+    const batchSize = values['batch-size'] === undefined ? 16 : Number(values['batch-size']);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch-size must be 1-256, not "${String(values['batch-size'])}"`);
+    const runMatch = /^run:(\d+)$/.exec(modelArg);
+    const model = runMatch ? { runId: parseRunId(runMatch[1]!) } : { path: resolve(modelArg) };
+    for (const image of imageArgs) {
+      if (!existsSync(image)) context.log(`warning: ${image} does not exist`);
+    }
+    const images = imageArgs.filter((image) => existsSync(image)).map((image) => ({ path: resolve(image) }));
+    // Missing paths still appear in the results as per-file errors.
+    const missing = imageArgs.filter((image) => !existsSync(image));
+    const services = context.services();
+    let result: ExportPredictResult;
+    if (images.length === 0) {
+      // Nothing readable: still load the model, so a broken model is reported as such.
+      result = { model: await services.request('export.inspect', { model }), results: [], accuracy: null, labelled: 0, durationMs: 0 };
+    } else {
+      result = await services.request('export.predict', { model, images, batchSize });
+    }
+    for (const path of missing) result.results.push({ ok: false, name: path, uploadId: null, path: resolve(path), error: 'file not found' });
+    const ok = result.results.filter((r) => r.ok).length;
+    const failed = result.results.length - ok;
+    context.output(result, (value) => {
+      const r = value as ExportPredictResult;
+      const width = Math.min(60, Math.max(...r.results.map((p) => (p.path ?? p.name).length), 4));
+      return r.results
+        .map((p) => {
+          const label = (p.path ?? p.name).padEnd(width);
+          if (!p.ok) return `${label}  error: ${p.error}`;
+          const probs = r.model.classNames.map((name, i) => `${name} ${p.probabilities[i]!.toFixed(3)}`).join(', ');
+          return `${label}  ${p.className.padEnd(12)} ${percent(p.probabilities[p.predictedIndex]!).padStart(6)}   (${probs})`;
+        })
+        .join('\n');
+    });
+    context.log(
+      `${ok} predicted, ${failed} failed with ${result.model.label} (${result.model.kind}, classes: ${result.model.classNames.join(', ')})` +
+        (result.accuracy !== null ? `; accuracy ${percent(result.accuracy)} on ${result.labelled} images whose folder names a class` : ''),
+    );
+    return ok > 0 ? 0 : 1;
+  },
+};
 
 // CLI commands of the export domain.
-export const exportCommands: Command[] = [];
+export const exportCommands: Command[] = [exportCommand, predictCommand];

@@ -1,0 +1,58 @@
+// electron-builder configuration for the Pawprint installers: Linux AppImage + deb, Windows NSIS, macOS dmg.
+// A .cjs file (found by electron-builder on its own) rather than YAML, because the Electron distribution may come
+// from ELECTRON_OVERRIDE_DIST_PATH at build time: offline machines cannot download one (see scripts/dist.mjs).
+
+/** Native code and WebAssembly must live outside app.asar: dlopen() and the wasm loader need real files. */
+const asarUnpack = [
+  '**/node_modules/better-sqlite3/**',
+  '**/node_modules/sharp/**',
+  '**/node_modules/@img/**',
+  // Optional: only present where tfjs-node installed (its libtensorflow and .node binding).
+  '**/node_modules/@tensorflow/tfjs-node/**',
+  '**/node_modules/@tensorflow/tfjs-backend-wasm/**/*.wasm',
+];
+
+const electronDist = process.env.ELECTRON_OVERRIDE_DIST_PATH?.trim() || undefined;
+
+/** @type {import('electron-builder').Configuration} */
+const config = {
+  appId: 'org.pawprint.app',
+  productName: 'Pawprint',
+  copyright: 'Copyright © Pawprint contributors',
+  directories: { output: 'release', buildResources: 'resources' },
+  // Only the bundles (main, preload, CLI, training worker entries) and the built renderer: the sources, tests
+  // and benchmarks stay out. Production dependencies are added by electron-builder from package.json.
+  files: ['dist/node/**', 'dist/renderer/**', 'package.json', 'bin/**', 'resources/icon.png', '!**/*.map'],
+  asar: true,
+  asarUnpack,
+  // Rebuild better-sqlite3 (and tfjs-node when present) for Electron's Node ABI; sharp ships N-API prebuilds.
+  npmRebuild: true,
+  buildDependenciesFromSource: false,
+  ...(electronDist ? { electronDist } : {}),
+  icon: 'resources/icon.png',
+  // Hardening that costs nothing: the training worker is a utilityProcess, so ELECTRON_RUN_AS_NODE is not needed.
+  electronFuses: {
+    runAsNode: false,
+    enableCookieEncryption: true,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    onlyLoadAppFromAsar: true,
+    grantFileProtocolExtraPrivileges: false,
+  },
+  linux: {
+    target: ['AppImage', 'deb'],
+    category: 'Science',
+    icon: 'resources/icon.png',
+    synopsis: 'Label photos, train image classifiers and export them',
+    description: 'Pawprint: a desktop workbench for image classification with TensorFlow.js.',
+    maintainer: 'Pawprint contributors <pawprint@example.org>',
+    executableName: 'pawprint',
+  },
+  deb: { priority: 'optional' },
+  win: { target: ['nsis'], icon: 'resources/icon.png' },
+  nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true, createDesktopShortcut: true },
+  mac: { target: ['dmg'], category: 'public.app-category.developer-tools', icon: 'resources/icon.png' },
+  dmg: { title: 'Pawprint ${version}' },
+};
+
+module.exports = config;

@@ -1,0 +1,371 @@
+// Exports a run's model as a self-describing package (one .zip, or a plain folder): model.json + weights.bin (a
+// TF.js LayersModel), metadata.json and README.md. Every export is verified before it is reported: the written
+// package is loaded back from disk into a fresh model and must predict what the in-app model predicts.
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../shared/errors';
+import { tf, type LayersModel } from '../training/tf';
+import {
+  METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
+} from './metadata';
+import { decodeForModel, loadModel, predictPixels, type LoadedModel } from './predict';
+import { writeZip } from './zip';
+
+type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
+
+/** Largest difference allowed between the in-app model and the exported one, on any output. */
+export const VERIFY_TOLERANCE = 1e-5;
+export const WEIGHTS_FILE = 'weights.bin';
+
+/**
+ * Layers that compute the same thing at inference in TF.js and Keras. Anything else (a training-only or custom
+ * layer) would make the package unusable elsewhere, so the export refuses it.
+ */
+export const INFERENCE_LAYERS = new Set([
+  'InputLayer', 'Rescaling', 'Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'MaxPooling2D', 'AveragePooling2D',
+  'GlobalMaxPooling2D', 'GlobalAveragePooling2D', 'BatchNormalization', 'Dropout', 'Flatten', 'Dense', 'ReLU',
+  'Activation', 'ZeroPadding2D', 'Add', 'Concatenate', 'Reshape', 'Sequential', 'Model', 'Functional',
+]);
+
+/** What the export needs to know about a run (a subset of the catalogue's RunDetail). */
+export interface RunForExport {
+  id: number;
+  name: string;
+  preset: string;
+  status: string;
+  modelPath: string | null;
+  classNames: string[];
+  config: { imageSize: { height: number; width: number }; preprocessing: 'none' | 'unit' | 'symmetric' } & Record<string, unknown>;
+  datasetId: number | null;
+  splitId: number | null;
+  dataHash: string | null;
+  backend: string | null;
+  versions: Record<string, string>;
+  bestEpoch: number | null;
+  bestValAccuracy: number | null;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  createdAt: string;
+  finishedAt: string | null;
+  epochs: Array<{ epoch: number; loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null }>;
+}
+
+export interface VerifyImage {
+  path: string;
+  name?: string;
+}
+
+export interface ExportOptions {
+  run: RunForExport;
+  out: string;
+  format: 'zip' | 'folder';
+  appVersion: string;
+  /** Images to compare the two models on (the run's test images, or any given). */
+  images: VerifyImage[];
+  /** Replace an existing file/folder at `out`. */
+  overwrite?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (stage: 'packaging' | 'verifying', done: number, total: number) => void;
+}
+
+export interface ExportResult {
+  path: string;
+  format: 'zip' | 'folder';
+  verified: true;
+  maxAbsDiff: number;
+  /** Images both models predicted (unreadable images are skipped and counted in `skipped`). */
+  images: number;
+  skipped: number;
+  /** Same predicted class on every image (implied by maxAbsDiff < tolerance, reported for the UI). */
+  agreement: number;
+  bytes: number;
+  files: string[];
+}
+
+function checkInferenceLayers(model: LayersModel): void {
+  const walk = (layers: LayersModel['layers']): string[] => layers.flatMap((layer) => {
+    const nested = (layer as unknown as { layers?: LayersModel['layers'] }).layers;
+    return [layer.getClassName(), ...(Array.isArray(nested) ? walk(nested) : [])];
+  });
+  const unknown = [...new Set(walk(model.layers).filter((name) => !INFERENCE_LAYERS.has(name)))];
+  if (unknown.length > 0) {
+    throw new AppError('unsupported', `The model contains layers that are not plain inference layers (${unknown.join(', ')}); it cannot be exported as a portable TF.js/Keras model.`);
+  }
+}
+
+/** model.json and weights.bin of a model, as TF.js writes them (no training config: the model was never compiled). */
+async function serialize(model: LayersModel): Promise<{ modelJson: string; weights: Buffer }> {
+  let captured: ModelArtifacts | null = null;
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    captured = artifacts;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  const artifacts = captured as ModelArtifacts | null;
+  if (!artifacts || !artifacts.modelTopology || artifacts.modelTopology instanceof ArrayBuffer) throw new Error('the model did not serialise to JSON');
+  const data = artifacts.weightData;
+  const weights = Buffer.from(data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+  const modelJson = JSON.stringify({
+    format: 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
+  });
+  return { modelJson, weights };
+}
+
+function runMetrics(run: RunForExport): Record<string, number | null> {
+  const best = run.epochs.find((e) => e.epoch === run.bestEpoch) ?? null;
+  const last = run.epochs.at(-1) ?? null;
+  return {
+    bestEpoch: run.bestEpoch,
+    epochs: run.epochs.length,
+    bestValAccuracy: run.bestValAccuracy,
+    bestValLoss: best?.valLoss ?? null,
+    trainAccuracyAtBest: best?.accuracy ?? null,
+    trainLossAtBest: best?.loss ?? null,
+    lastValAccuracy: last?.valAccuracy ?? null,
+    testAccuracy: run.testAccuracy,
+    testLoss: run.testLoss,
+  };
+}
+
+export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion: string, now = new Date()): PawprintModelMetadata {
+  if (loaded.preprocessing === 'teachable-machine') throw new AppError('unsupported', 'Teachable Machine models are not run models and cannot be exported here.');
+  return {
+    format: PAWPRINT_MODEL_FORMAT,
+    formatVersion: PAWPRINT_MODEL_FORMAT_VERSION,
+    name: run.name,
+    classNames: [...loaded.classNames],
+    imageSize: { ...loaded.imageSize },
+    input: { layout: 'NHWC', channels: 3, range: [0, 255], resize: 'fill', exifOrientation: 'applied' },
+    preprocessing: loaded.preprocessing,
+    preprocessingInModel: loaded.preprocessingInModel,
+    output: { kind: loaded.output, activation: loaded.units === 1 ? 'sigmoid' : 'softmax', units: loaded.units },
+    run: {
+      id: run.id,
+      name: run.name,
+      preset: run.preset,
+      datasetId: run.datasetId,
+      splitId: run.splitId,
+      dataHash: run.dataHash,
+      config: run.config,
+      metrics: runMetrics(run),
+      backend: run.backend,
+      versions: run.versions,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+    },
+    versions: {
+      app: appVersion,
+      tfjs: tf.version.tfjs ?? tf.version['tfjs-core'],
+      'tfjs-core': tf.version['tfjs-core'],
+      'tfjs-layers': tf.version['tfjs-layers'],
+    },
+    createdAt: now.toISOString(),
+  };
+}
+
+/** The README shipped inside every package: how to use the model without Pawprint. */
+export function buildReadme(meta: PawprintModelMetadata): string {
+  const { height, width } = meta.imageSize;
+  const classes = meta.classNames.map((name, i) => `${i}: ${name}`).join(', ');
+  const scaling = {
+    none: 'none: the model takes raw 0..255 values',
+    unit: 'x / 255, to [0, 1] — done by the Rescaling layer inside the model',
+    symmetric: 'x / 127.5 - 1, to [-1, 1] — done by the Rescaling layer inside the model',
+  }[meta.preprocessing];
+  const toProbabilities = meta.output.activation === 'sigmoid'
+    ? `const p1 = tf.sigmoid(logits); // probability of "${meta.classNames[1]}" (class 1); class 0 is 1 - p1`
+    : 'const probs = tf.softmax(logits); // one probability per class, in metadata.classNames order';
+  return `# ${meta.name}: image classifier exported by Pawprint
+
+A TensorFlow.js LayersModel (\`model.json\` + \`${WEIGHTS_FILE}\`) and \`metadata.json\`.
+
+- Classes (output order): ${classes}
+- Input: one RGB image resized to ${width}x${height} (whole image, aspect ratio not kept, EXIF rotation applied),
+  as float32 pixels 0..255, shape [batch, ${height}, ${width}, 3]. Scaling: ${scaling}.
+- Output: ${meta.output.kind}, shape [batch, ${meta.output.units}]; ${meta.output.kind === 'logits' ? `apply ${meta.output.activation} to get probabilities` : 'already probabilities'}.
+- Trained by Pawprint ${meta.versions.app} with TensorFlow.js ${meta.versions.tfjs}; run "${meta.run.name}" (preset ${meta.run.preset}),
+  test accuracy ${meta.run.metrics.testAccuracy === null || meta.run.metrics.testAccuracy === undefined ? 'not measured' : `${(meta.run.metrics.testAccuracy * 100).toFixed(1)}%`}. The full training config is in metadata.json.
+
+## In a browser
+
+Serve this folder (unzipped) next to your page, then:
+
+\`\`\`js
+import * as tf from '@tensorflow/tfjs';
+
+const model = await tf.loadLayersModel('./model/model.json');
+const meta = await (await fetch('./model/metadata.json')).json();
+const logits = tf.tidy(() => {
+  const pixels = tf.browser.fromPixels(document.querySelector('img'));          // int32 0..255, [h, w, 3]
+  const x = tf.image.resizeBilinear(pixels, [${height}, ${width}]).toFloat().expandDims(0); // no other scaling
+  return model.predict(x);
+});
+${toProbabilities}
+\`\`\`
+
+## In Node.js
+
+\`\`\`js
+import * as tf from '@tensorflow/tfjs-node';   // provides the file:// loader and decodeImage
+import { readFileSync } from 'node:fs';
+
+const model = await tf.loadLayersModel('file://' + process.cwd() + '/model/model.json');
+const x = tf.tidy(() => tf.image
+  .resizeBilinear(tf.node.decodeImage(readFileSync('photo.jpg'), 3), [${height}, ${width}])
+  .toFloat().expandDims(0));
+const logits = model.predict(x);
+\`\`\`
+
+Without tfjs-node, read \`model.json\` and \`${WEIGHTS_FILE}\` yourself and load them with
+\`tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs: weightsManifest[0].weights, weightData }))\`.
+The Pawprint command line does the same: \`pawprint predict <this .zip or folder> <images or folders>\`.
+
+## Convert to Keras or a TensorFlow SavedModel
+
+With the Python converter (\`pip install tensorflowjs\`, in its own virtual environment):
+
+\`\`\`sh
+tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras model/model.json model.h5
+tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras_saved_model model/model.json saved_model/
+\`\`\`
+
+The converted model expects the same input (0..255 pixels at ${width}x${height}) and gives the same ${meta.output.kind}.
+`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/**
+ * Replacing is limited to what an export writes: a file for zip, and for a folder only an empty one or an earlier
+ * Pawprint export, so a mistyped path can never delete someone's folder.
+ */
+async function assertReplaceable(out: string, format: 'zip' | 'folder'): Promise<void> {
+  const info = await stat(out);
+  if (format === 'zip') {
+    if (!info.isFile()) throw new AppError('conflict', `${out} is a folder; a .zip export can only replace a file.`);
+    return;
+  }
+  if (!info.isDirectory()) throw new AppError('conflict', `${out} is a file; a folder export can only replace a folder.`);
+  const names = await readdir(out);
+  if (names.length === 0) return;
+  const metadata = await readFile(join(out, METADATA_FILE), 'utf8').then((text) => JSON.parse(text) as unknown, () => null);
+  if (!isPawprintMetadata(metadata)) throw new AppError('conflict', `${out} is a folder that is not an earlier Pawprint export; it will not be replaced.`);
+}
+
+/** Compares the in-app model with the package read back from disk, image by image. */
+async function verify(
+  original: LoadedModel, exported: LoadedModel, images: VerifyImage[], options: Pick<ExportOptions, 'signal' | 'onProgress'>,
+): Promise<{ maxAbsDiff: number; images: number; skipped: number; agreement: number }> {
+  const sameConfig = original.classNames.join('\n') === exported.classNames.join('\n')
+    && original.imageSize.height === exported.imageSize.height && original.imageSize.width === exported.imageSize.width
+    && original.preprocessing === exported.preprocessing && original.preprocessingInModel === exported.preprocessingInModel
+    && original.resize === exported.resize && original.output === exported.output && original.units === exported.units;
+  if (!sameConfig) {
+    throw new AppError('failed', `Verification failed: the exported metadata does not describe the model as the app uses it (classes ${exported.classNames.join(', ')} vs ${original.classNames.join(', ')}).`);
+  }
+  let maxAbsDiff = 0;
+  let compared = 0;
+  let skipped = 0;
+  let agreement = 0;
+  const batchSize = 16;
+  for (let start = 0; start < images.length; start += batchSize) {
+    options.signal?.throwIfAborted();
+    const pixels: Uint8Array[] = [];
+    for (const image of images.slice(start, start + batchSize)) {
+      try {
+        pixels.push(await decodeForModel(original, await readFile(image.path)));
+      } catch {
+        skipped++;
+      }
+    }
+    const [a, b] = [await predictPixels(original, pixels), await predictPixels(exported, pixels)];
+    a.forEach((pa, i) => {
+      const pb = b[i];
+      for (let k = 0; k < pa.outputs.length; k++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(pa.outputs[k] - pb.outputs[k]));
+      for (let k = 0; k < pa.probabilities.length; k++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(pa.probabilities[k] - pb.probabilities[k]));
+      if (!Number.isFinite(maxAbsDiff)) maxAbsDiff = Infinity;
+      if (pa.predictedIndex === pb.predictedIndex) agreement++;
+    });
+    compared += pixels.length;
+    options.onProgress?.('verifying', Math.min(images.length, start + batchSize), images.length);
+  }
+  return { maxAbsDiff, images: compared, skipped, agreement };
+}
+
+/**
+ * Writes the package and verifies it. On any failure (including a verification difference above
+ * VERIFY_TOLERANCE, or no image to verify on) the partial output is deleted and an AppError is thrown.
+ */
+export async function exportRun(options: ExportOptions): Promise<ExportResult> {
+  const { run, out, format } = options;
+  if (run.status !== 'completed' && run.status !== 'cancelled') {
+    throw new AppError('conflict', `Run ${run.id} is ${run.status}; only finished runs with a saved model can be exported.`);
+  }
+  if (!run.modelPath) throw new AppError('not-found', `Run ${run.id} ("${run.name}") has no saved model to export.`);
+  if (options.images.length === 0) throw new AppError('conflict', `No images to verify the export of run ${run.id} on; give some images to check it with.`);
+  if (await exists(out)) {
+    if (!options.overwrite) throw new AppError('conflict', `${out} already exists; choose another name or allow replacing it.`);
+    await assertReplaceable(out, format);
+  }
+  await mkdir(dirname(out), { recursive: true });
+
+  const original = await loadModel(run.modelPath, {
+    kind: 'pawprint-run',
+    hints: { classNames: run.classNames, imageSize: run.config.imageSize, preprocessing: run.config.preprocessing },
+  });
+  // Written under a temporary name beside the target and renamed only once verified.
+  const staging = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.partial`);
+  let exported: LoadedModel | null = null;
+  try {
+    checkInferenceLayers(original.model);
+    options.onProgress?.('packaging', 0, 1);
+    const { modelJson, weights } = await serialize(original.model);
+    const metadata = buildMetadata(run, original, options.appVersion);
+    const files = new Map<string, Buffer | string>([
+      ['model.json', modelJson],
+      [WEIGHTS_FILE, weights],
+      [METADATA_FILE, JSON.stringify(metadata, null, 2) + '\n'],
+      ['README.md', buildReadme(metadata)],
+    ]);
+    if (format === 'zip') {
+      await writeZip(staging, files);
+    } else {
+      await mkdir(staging, { recursive: true });
+      for (const [name, data] of files) await writeFile(join(staging, name), data);
+    }
+    options.onProgress?.('packaging', 1, 1);
+
+    exported = await loadModel(staging);
+    if (exported.kind !== 'pawprint-export') throw new AppError('failed', 'Verification failed: the written package does not read back as a Pawprint export.');
+    const check = await verify(original, exported, options.images, options);
+    if (check.images === 0) {
+      throw new AppError('failed', `Verification failed: none of the ${options.images.length} verification images could be read.`);
+    }
+    if (!(check.maxAbsDiff < VERIFY_TOLERANCE)) {
+      throw new AppError('failed', `Verification failed: the exported model differs from the app's by up to ${check.maxAbsDiff.toExponential(2)} (allowed ${VERIFY_TOLERANCE}); the export was deleted.`);
+    }
+    exported.dispose();
+    exported = null;
+    if (await exists(out)) await rm(out, { recursive: true, force: true });
+    await rename(staging, out);
+    const bytes = format === 'zip'
+      ? (await stat(out)).size
+      : (await Promise.all((await readdir(out)).map(async (name) => (await stat(join(out, name))).size))).reduce((a, b) => a + b, 0);
+    return {
+      path: out, format, verified: true, maxAbsDiff: check.maxAbsDiff, images: check.images, skipped: check.skipped,
+      agreement: check.agreement, bytes, files: [...files.keys()],
+    };
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  } finally {
+    exported?.dispose();
+    original.dispose();
+  }
+}

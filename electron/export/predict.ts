@@ -1,0 +1,566 @@
+// Inference on image files with any model Pawprint can read: its own exports (.zip or folder), a run's model
+// folder, a Teachable Machine image-model export, or a plain TF.js LayersModel folder.
+//
+// Input handling must match what the model saw in training, or predictions silently drift:
+// - Pawprint models take raw RGB 0..255 pixels: their scaling is a Rescaling layer inside the model (see
+//   electron/training/presets.ts), and images are decoded exactly as the training pipeline decodes them
+//   (decodeImageBuffer: EXIF rotation, 3 channels, resized to fill height x width with a linear kernel).
+// - Teachable Machine models (@teachablemachine/image) crop the centre square, resize it to 224x224 and scale
+//   with x / 127 - 1 (utils/tf.ts `capture`; note 127, not 127.5), then end in a softmax.
+// - Pawprint models end in logits: one logit for two classes (probability of class index 1 = sigmoid(logit),
+//   as the trainer's labels and accuracy use it), else K logits (softmax).
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, posix } from 'node:path';
+import sharp from 'sharp';
+import { AppError } from '../../shared/errors';
+import { tf, type LayersModel, type Tensor } from '../training/tf';
+import { selectBackend } from '../training/backend/select-backend';
+import { decodeImageBuffer } from '../training/data-pipeline';
+import {
+  METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
+  type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
+} from './metadata';
+import { readZipEntries, ArchiveError } from './zip';
+
+type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
+type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
+
+export type ModelSourceKind = 'pawprint-export' | 'pawprint-run' | 'teachable-machine' | 'tfjs-layers';
+export type InputPreprocessing = 'none' | 'unit' | 'symmetric' | 'teachable-machine';
+export type ResizeMode = 'fill' | 'center-crop';
+
+export interface LoadedModel {
+  model: LayersModel;
+  kind: ModelSourceKind;
+  /** Where it was loaded from (a path). */
+  source: string;
+  /** Output order. */
+  classNames: string[];
+  imageSize: { height: number; width: number };
+  /** The scaling the model expects on top of raw pixels, wherever it is applied. */
+  preprocessing: InputPreprocessing;
+  /** True when that scaling is a layer inside the model (predict then feeds raw 0..255 pixels). */
+  preprocessingInModel: boolean;
+  resize: ResizeMode;
+  /** What the model's last layer produces. */
+  output: 'logits' | 'probabilities';
+  /** Output units: 1 (sigmoid, two classes) or the number of classes. */
+  units: number;
+  /** The metadata found beside the model, as read (Pawprint or Teachable Machine format), if any. */
+  metadata: PawprintModelMetadata | TeachableMachineMetadata | null;
+  dispose(): void;
+}
+
+export interface LoadModelOptions {
+  /** Facts known from elsewhere (the catalogue's run row); metadata files beside the model take precedence. */
+  hints?: ModelHints;
+  /** Set by callers that know what the folder is (a run's model folder). */
+  kind?: ModelSourceKind;
+}
+
+/** The files of a model, wherever they live: a folder, or a zip archive read into memory. */
+interface ModelFiles {
+  label: string;
+  names: string[];
+  read(name: string): Promise<Buffer | null>;
+}
+
+const HINT_FILES = ['pawprint.json', 'pawprint-model.json', 'model-info.json', 'run.json', 'checkpoint.json'];
+
+async function folderFiles(dir: string): Promise<ModelFiles> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  let names = entries.filter((e) => e.isFile()).map((e) => e.name);
+  // An unpacked archive often has one extra level (my-model/model.json).
+  if (!names.includes('model.json')) {
+    const sub = entries.filter((e) => e.isDirectory());
+    for (const candidate of sub) {
+      const inner = await readdir(join(dir, candidate.name)).catch(() => [] as string[]);
+      if (inner.includes('model.json')) return folderFiles(join(dir, candidate.name));
+    }
+  }
+  names = names.sort();
+  return {
+    label: dir,
+    names,
+    read: async (name) => (names.includes(name) ? readFile(join(dir, name)) : null),
+  };
+}
+
+async function zipFiles(path: string): Promise<ModelFiles> {
+  let entries: Map<string, Buffer>;
+  try {
+    entries = await readZipEntries(path, basename(path));
+  } catch (error) {
+    if (error instanceof ArchiveError) throw new AppError('invalid-payload', error.message);
+    throw error;
+  }
+  const modelJsons = [...entries.keys()]
+    .filter((name) => posix.basename(name) === 'model.json' && !name.startsWith('__MACOSX/'))
+    .sort((a, b) => a.split('/').length - b.split('/').length);
+  if (modelJsons.length === 0) {
+    throw new AppError('invalid-payload', `${basename(path)} holds no model.json: it is not a TF.js model export (found: ${[...entries.keys()].slice(0, 8).join(', ') || 'nothing'}).`);
+  }
+  const prefix = posix.dirname(modelJsons[0]) === '.' ? '' : `${posix.dirname(modelJsons[0])}/`;
+  const files = new Map<string, Buffer>();
+  for (const [name, data] of entries) if (name.startsWith(prefix)) files.set(name.slice(prefix.length), data);
+  return { label: basename(path), names: [...files.keys()].sort(), read: async (name) => files.get(name) ?? null };
+}
+
+async function openModelFiles(source: string): Promise<ModelFiles> {
+  let info;
+  try {
+    info = await stat(source);
+  } catch {
+    throw new AppError('not-found', `No model at ${source}: the file or folder does not exist.`);
+  }
+  if (info.isDirectory()) return folderFiles(source);
+  const ext = extname(source).toLowerCase();
+  if (ext === '.zip') return zipFiles(source);
+  if (ext === '.json') return folderFiles(dirname(source));
+  // Uploaded files may have lost their extension: sniff the zip signature.
+  const head = (await readFile(source)).subarray(0, 4);
+  if (head[0] === 0x50 && head[1] === 0x4b) return zipFiles(source);
+  throw new AppError('invalid-payload', `${basename(source)} is not a model: choose a .zip export, a folder with model.json, or a model.json file.`);
+}
+
+function parseJson(data: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    throw new AppError('invalid-payload', `${what} is not valid JSON (${(error as Error).message}).`);
+  }
+}
+
+interface ModelJson {
+  modelTopology?: unknown;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  weightsManifest?: Array<{ paths: string[]; weights: WeightsManifestEntry[] }>;
+  userDefinedMetadata?: Record<string, object>;
+}
+
+/** Reads model.json and its weight files into memory as tfjs ModelArtifacts. */
+async function readArtifacts(files: ModelFiles): Promise<ModelArtifacts> {
+  const raw = await files.read('model.json');
+  if (!raw) throw new AppError('invalid-payload', `${files.label} has no model.json: it is not a TF.js model export.`);
+  const json = parseJson(raw, `model.json in ${files.label}`) as ModelJson;
+  if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+    throw new AppError('invalid-payload', `model.json in ${files.label} is not a TF.js LayersModel (no modelTopology or weightsManifest).`);
+  }
+  if (json.format && json.format !== 'layers-model') {
+    throw new AppError('unsupported', `model.json in ${files.label} is a TF.js ${json.format}; only LayersModels (Keras-style) are supported.`);
+  }
+  const binFiles = files.names.filter((name) => name.toLowerCase().endsWith('.bin'));
+  const manifestPaths = json.weightsManifest.flatMap((group) => group.paths);
+  const buffers: Buffer[] = [];
+  const specs: WeightsManifestEntry[] = [];
+  for (const group of json.weightsManifest) {
+    for (const path of group.paths) {
+      const name = posix.normalize(path.replace(/^\.\//, ''));
+      let data = await files.read(name);
+      // A browser download or an upload may rename the single weights file ("weights (1).bin").
+      if (!data && manifestPaths.length === 1 && binFiles.length === 1) data = await files.read(binFiles[0]);
+      if (!data) {
+        throw new AppError('invalid-payload', `The weights file ${name} named in model.json is missing from ${files.label}.`);
+      }
+      buffers.push(data);
+    }
+    specs.push(...group.weights);
+  }
+  const weightData = Buffer.concat(buffers);
+  const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+  if (weightData.length !== expected) {
+    throw new AppError('invalid-payload', `The weights in ${files.label} are ${weightData.length} bytes but model.json describes ${expected}: the weights file is truncated or belongs to another model.`);
+  }
+  return {
+    modelTopology: json.modelTopology as object,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy ?? undefined,
+    weightSpecs: specs,
+    weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
+    userDefinedMetadata: json.userDefinedMetadata,
+  };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
+
+function weightBytes(spec: WeightsManifestEntry): number {
+  const count = spec.shape.reduce((a, b) => a * b, 1);
+  if (spec.quantization) return count * (DTYPE_BYTES[spec.quantization.dtype] ?? 4);
+  return count * (DTYPE_BYTES[spec.dtype] ?? 4);
+}
+
+type AnyLayer = LayersModel['layers'][number];
+
+function innerLayers(layer: AnyLayer): AnyLayer[] | null {
+  const nested = (layer as unknown as { layers?: AnyLayer[] }).layers;
+  return Array.isArray(nested) ? nested : null;
+}
+
+/** The model's last computing layer, looking inside nested Sequential/Model containers (Teachable Machine nests two). */
+function lastLayer(layers: AnyLayer[]): AnyLayer | null {
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const nested = innerLayers(layers[i]);
+    if (nested) {
+      const found = lastLayer(nested);
+      if (found) return found;
+    } else if (layers[i].getClassName() !== 'InputLayer') {
+      return layers[i];
+    }
+  }
+  return null;
+}
+
+function firstLayer(layers: AnyLayer[]): AnyLayer | null {
+  for (const layer of layers) {
+    const nested = innerLayers(layer);
+    if (nested) {
+      const found = firstLayer(nested);
+      if (found) return found;
+    } else if (layer.getClassName() !== 'InputLayer') {
+      return layer;
+    }
+  }
+  return null;
+}
+
+/** 'probabilities' when the last layer ends in softmax/sigmoid, else 'logits'. */
+function outputKind(model: LayersModel): 'logits' | 'probabilities' {
+  const last = lastLayer(model.layers);
+  const activation = last ? (last.getConfig() as { activation?: unknown }).activation : undefined;
+  return activation === 'softmax' || activation === 'sigmoid' ? 'probabilities' : 'logits';
+}
+
+/** Scale and offset of the Rescaling layer at the model's input, if there is one. */
+function inputRescaling(model: LayersModel): { scale: number; offset: number } | null {
+  const first = firstLayer(model.layers);
+  if (!first || first.getClassName() !== 'Rescaling') return null;
+  const config = first.getConfig() as { scale?: number; offset?: number };
+  return { scale: Number(config.scale ?? 1), offset: Number(config.offset ?? 0) };
+}
+
+function preprocessingOf(rescale: { scale: number; offset: number } | null): 'none' | 'unit' | 'symmetric' {
+  if (!rescale) return 'none';
+  if (Math.abs(rescale.offset + 1) < 1e-6 && Math.abs(rescale.scale - 1 / 127.5) < 1e-6) return 'symmetric';
+  if (Math.abs(rescale.offset) < 1e-6 && Math.abs(rescale.scale - 1 / 255) < 1e-6) return 'unit';
+  return 'none';
+}
+
+/** Scale and offset predict applies before the model when the model does not scale its own input. */
+export function externalScaling(preprocessing: InputPreprocessing): { scale: number; offset: number } | null {
+  switch (preprocessing) {
+    case 'none':
+      return null;
+    case 'unit':
+      return { scale: 1 / 255, offset: 0 };
+    case 'symmetric':
+      return { scale: 1 / 127.5, offset: -1 };
+    case 'teachable-machine':
+      return { scale: 1 / 127, offset: -1 };
+  }
+}
+
+async function readJsonFile(files: ModelFiles, name: string): Promise<unknown> {
+  const data = await files.read(name);
+  return data ? parseJson(data, `${name} in ${files.label}`) : undefined;
+}
+
+/**
+ * Loads a model with everything needed to predict with it. Throws AppError with a message for the user when the
+ * source is missing, damaged or inconsistent (class count vs outputs, input size vs metadata).
+ */
+export async function loadModel(source: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const files = await openModelFiles(source);
+  const artifacts = await readArtifacts(files);
+  const metadataJson = await readJsonFile(files, METADATA_FILE);
+
+  let kind: ModelSourceKind = options.kind ?? 'tfjs-layers';
+  let pawprint: PawprintModelMetadata | null = null;
+  let teachable: TeachableMachineMetadata | null = null;
+  const hints: ModelHints = {};
+  if (metadataJson !== undefined && isPawprintMetadata(metadataJson)) {
+    const parsed = pawprintModelMetadataSchema.safeParse(metadataJson);
+    if (!parsed.success) {
+      throw new AppError('invalid-payload', `metadata.json in ${files.label} is damaged: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    pawprint = parsed.data;
+    if (kind === 'tfjs-layers') kind = 'pawprint-export';
+  } else if (metadataJson !== undefined && teachableMachineMetadataSchema.safeParse(metadataJson).success) {
+    teachable = teachableMachineMetadataSchema.parse(metadataJson);
+    kind = 'teachable-machine';
+  } else if (metadataJson !== undefined) {
+    Object.assign(hints, hintsFromJson(metadataJson));
+  }
+  for (const name of HINT_FILES) {
+    if (pawprint || teachable) break;
+    if (!files.names.includes(name)) continue;
+    const found = hintsFromJson(await readJsonFile(files, name));
+    for (const key of Object.keys(found) as Array<keyof ModelHints>) if (hints[key] === undefined) Object.assign(hints, { [key]: found[key] });
+    if (kind === 'tfjs-layers') kind = 'pawprint-run';
+  }
+  for (const key of Object.keys(options.hints ?? {}) as Array<keyof ModelHints>) {
+    if (hints[key] === undefined && options.hints?.[key] !== undefined) Object.assign(hints, { [key]: options.hints[key] });
+  }
+
+  let model: LayersModel;
+  try {
+    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+  } catch (error) {
+    throw new AppError('invalid-payload', `Cannot build the model in ${files.label}: ${(error as Error).message}`);
+  }
+  try {
+    return describeLoaded(model, { kind, source, label: files.label, pawprint, teachable, hints });
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+function describeLoaded(
+  model: LayersModel,
+  found: { kind: ModelSourceKind; source: string; label: string; pawprint: PawprintModelMetadata | null; teachable: TeachableMachineMetadata | null; hints: ModelHints },
+): LoadedModel {
+  const { pawprint, teachable, hints, label } = found;
+  const inputShape = model.inputs[0].shape;
+  const outputShape = model.outputs[0].shape;
+  if (model.inputs.length !== 1 || model.outputs.length !== 1 || inputShape.length !== 4 || outputShape.length !== 2) {
+    throw new AppError('unsupported', `The model in ${label} is not an image classifier: it takes ${JSON.stringify(model.inputs.map((t) => t.shape))} and returns ${JSON.stringify(model.outputs.map((t) => t.shape))}; expected one [batch, height, width, 3] input and one [batch, classes] output.`);
+  }
+  if (inputShape[3] !== 3) throw new AppError('unsupported', `The model in ${label} takes ${inputShape[3]} channels; only RGB (3) models are supported.`);
+  const units = outputShape[1] ?? 0;
+
+  const shapeSize = inputShape[1] && inputShape[2] ? { height: inputShape[1], width: inputShape[2] } : undefined;
+  const imageSize = pawprint?.imageSize
+    ?? (teachable ? { height: teachable.imageSize ?? 224, width: teachable.imageSize ?? 224 } : undefined)
+    ?? hints.imageSize ?? shapeSize;
+  if (!imageSize) throw new AppError('invalid-payload', `The model in ${label} accepts any image size and no metadata says which one it was trained at.`);
+  if (shapeSize && (shapeSize.height !== imageSize.height || shapeSize.width !== imageSize.width)) {
+    throw new AppError('invalid-payload', `The metadata in ${label} says ${imageSize.width}x${imageSize.height} images but the model takes ${shapeSize.width}x${shapeSize.height}.`);
+  }
+
+  const expectedNames = units === 1 ? 2 : units;
+  let classNames = pawprint?.classNames ?? teachable?.labels ?? hints.classNames;
+  if (!classNames) classNames = Array.from({ length: expectedNames }, (_, i) => `class ${i}`);
+  if (classNames.length !== expectedNames) {
+    throw new AppError('invalid-payload', `The metadata in ${label} lists ${classNames.length} classes (${classNames.join(', ')}) but the model has ${units} output${units === 1 ? ' (a two-class model)' : 's'}.`);
+  }
+
+  const rescaling = inputRescaling(model);
+  let preprocessing: InputPreprocessing;
+  let preprocessingInModel: boolean;
+  if (teachable) {
+    preprocessing = 'teachable-machine';
+    preprocessingInModel = false;
+  } else if (rescaling) {
+    preprocessing = preprocessingOf(rescaling);
+    preprocessingInModel = true;
+  } else {
+    preprocessing = pawprint?.preprocessing ?? hints.preprocessing ?? 'none';
+    preprocessingInModel = false;
+  }
+  const output = pawprint?.output.kind ?? outputKind(model);
+  let disposed = false;
+  return {
+    model,
+    kind: found.kind,
+    source: found.source,
+    classNames: [...classNames],
+    imageSize,
+    preprocessing,
+    preprocessingInModel,
+    resize: teachable ? 'center-crop' : (pawprint?.input.resize ?? 'fill'),
+    output,
+    units,
+    metadata: pawprint ?? teachable,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      model.dispose();
+    },
+  };
+}
+
+/** Decodes an encoded image the way the loaded model expects: h·w·3 RGB bytes. */
+export async function decodeForModel(loaded: Pick<LoadedModel, 'imageSize' | 'resize'>, bytes: Buffer): Promise<Uint8Array> {
+  const { height, width } = loaded.imageSize;
+  if (loaded.resize === 'fill') return decodeImageBuffer(bytes, height, width);
+  const { data, info } = await sharp(bytes, { failOn: 'error' })
+    .rotate()
+    .resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' })
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const pixels = new Uint8Array(height * width * 3);
+  if (info.channels === 3) pixels.set(data);
+  else if (info.channels === 1) for (let i = 0; i < height * width; i++) pixels[i * 3] = pixels[i * 3 + 1] = pixels[i * 3 + 2] = data[i];
+  else throw new Error(`decoded ${info.channels} channels, expected 3`);
+  return pixels;
+}
+
+export interface PixelPrediction {
+  /** The model's raw output row (logits or probabilities). */
+  outputs: number[];
+  /** One per class name, summing to 1. */
+  probabilities: number[];
+  predictedIndex: number;
+}
+
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+/** Turns one output row into class probabilities in classNames order. */
+export function toProbabilities(row: ArrayLike<number>, output: 'logits' | 'probabilities'): number[] {
+  if (row.length === 1) {
+    const p = output === 'logits' ? sigmoid(row[0]) : row[0];
+    return [1 - p, p];
+  }
+  if (output === 'probabilities') return Array.from(row);
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
+  const exps = Array.from(row, (z) => Math.exp(z - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}
+
+function argMax(values: number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+/** Runs the model on decoded images (each h·w·3 bytes, as decodeForModel returns). One batch: keep it small. */
+export async function predictPixels(loaded: LoadedModel, pixels: readonly Uint8Array[]): Promise<PixelPrediction[]> {
+  if (pixels.length === 0) return [];
+  const { height, width } = loaded.imageSize;
+  const per = height * width * 3;
+  const buffer = new Float32Array(pixels.length * per);
+  pixels.forEach((p, i) => {
+    if (p.length !== per) throw new Error(`image ${i} has ${p.length} values, expected ${per} (${width}x${height}x3)`);
+    buffer.set(p, i * per);
+  });
+  const scaling = loaded.preprocessingInModel ? null : externalScaling(loaded.preprocessing);
+  const result = tf.tidy(() => {
+    let x: Tensor = tf.tensor4d(buffer, [pixels.length, height, width, 3]);
+    if (scaling) x = x.mul(scaling.scale).add(scaling.offset);
+    return loaded.model.predict(x) as Tensor;
+  });
+  let values: Float32Array;
+  try {
+    values = (await result.data()) as Float32Array;
+  } finally {
+    result.dispose();
+  }
+  const units = loaded.units;
+  return pixels.map((_, i) => {
+    const outputs = Array.from(values.subarray(i * units, (i + 1) * units));
+    const probabilities = toProbabilities(outputs, loaded.output);
+    return { outputs, probabilities, predictedIndex: argMax(probabilities) };
+  });
+}
+
+export type PredictInput = string | { path: string; name?: string };
+
+export type FilePrediction =
+  | { path: string; name: string; probabilities: number[]; predictedIndex: number; className: string; outputs: number[] }
+  | { path: string; name: string; error: string };
+
+export interface PredictOptions {
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Image files in a folder (not recursive) that sharp may read, sorted by name. */
+export async function listImageFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
+    .map((e) => join(dir, e.name))
+    .sort();
+}
+
+/**
+ * Expands paths to image files: a file stays itself (even with an unusual extension: it gets a per-file error
+ * if it is not an image); a folder gives its images, with those of subfolders up to `depth` levels (class folders).
+ */
+export async function collectImageFiles(paths: readonly string[], depth = 3): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, level: number) => {
+    out.push(...(await listImageFiles(dir)));
+    if (level >= depth) return;
+    const subdirs = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    for (const sub of subdirs) await walk(join(dir, sub), level + 1);
+  };
+  for (const path of paths) {
+    const info = await stat(path).catch(() => null);
+    if (info?.isDirectory()) await walk(path, 0);
+    else out.push(path);
+  }
+  return out;
+}
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp']);
+
+/**
+ * Predicts each file; a file that cannot be read or decoded gets `{ error }` and the others go on. Rejects only
+ * when cancelled (signal) or when the model itself fails.
+ */
+export async function predictFiles(loaded: LoadedModel, inputs: readonly PredictInput[], options: PredictOptions = {}): Promise<FilePrediction[]> {
+  const batchSize = Math.max(1, options.batchSize ?? 16);
+  const items = inputs.map((input) => (typeof input === 'string' ? { path: input, name: basename(input) } : { path: input.path, name: input.name ?? basename(input.path) }));
+  const results: FilePrediction[] = new Array(items.length);
+  for (let start = 0; start < items.length; start += batchSize) {
+    options.signal?.throwIfAborted();
+    const batch = items.slice(start, start + batchSize);
+    const decoded = await Promise.all(batch.map(async (item) => {
+      try {
+        return await decodeForModel(loaded, await readFile(item.path));
+      } catch (error) {
+        const message = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+        return new Error(`cannot read ${item.name} as an image: ${message}`);
+      }
+    }));
+    const good = decoded.flatMap((d, i) => (d instanceof Error ? [] : [{ index: i, pixels: d }]));
+    const predictions = await predictPixels(loaded, good.map((g) => g.pixels));
+    decoded.forEach((d, i) => {
+      const item = batch[i];
+      if (d instanceof Error) results[start + i] = { path: item.path, name: item.name, error: d.message };
+    });
+    good.forEach((g, j) => {
+      const item = batch[g.index];
+      const p = predictions[j];
+      results[start + g.index] = {
+        path: item.path, name: item.name, probabilities: p.probabilities, predictedIndex: p.predictedIndex,
+        className: loaded.classNames[p.predictedIndex], outputs: p.outputs,
+      };
+    });
+    options.onProgress?.(Math.min(items.length, start + batch.length), items.length);
+  }
+  return results;
+}
+
+let backendReady: Promise<string> | null = null;
+
+/**
+ * Inference on the plain CPU backend is slow for convolutions: pick the best backend the way training does
+ * (tfjs-node, else WebAssembly, else CPU; it also finds the .wasm files when packaged). Runs once per process;
+ * call before loading models.
+ */
+export function ensureInferenceBackend(): Promise<string> {
+  backendReady ??= (async () => {
+    const current = tf.getBackend();
+    if (current === 'wasm' || current === 'tensorflow') return current;
+    try {
+      return (await selectBackend('auto')).name;
+    } catch {
+      // No better backend could start: the CPU backend gives the same answers, only slower.
+      await tf.setBackend('cpu');
+      return 'cpu';
+    }
+  })();
+  return backendReady;
+}

@@ -1,0 +1,237 @@
+import { transport } from '../lib/transport';
+import { appStore } from './app.svelte';
+import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
+import type {
+  ExportFormat, ExportModelInfo, ExportPrediction, ExportProgress, ExportResult, ModelSource, RunSummary,
+} from '../../../shared/contract/index';
+
+export interface TryImage {
+  /** Local key (also the upload id once uploaded). */
+  key: string;
+  name: string;
+  /** blob: URL of the user's own copy, for the thumbnail (nothing is served back). */
+  previewUrl: string;
+  uploadId: string | null;
+  result: ExportPrediction | null;
+  error: string | null;
+}
+
+const IMAGE_TYPES = /^image\//;
+const IMAGE_NAMES = /\.(jpe?g|png|webp|gif|tiff?|avif|bmp|heic|heif)$/i;
+
+/** Base64 of a file's bytes, for export.upload (both hosts take files this way). */
+async function toBase64(file: Blob): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  return btoa(binary);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Export and "Try it" state; the only place the Export view reaches the services. */
+class ExportStore {
+  runs = $state<RunSummary[]>([]);
+  runsLoaded = $state(false);
+  selectedRunId = $state<number | null>(null);
+  format = $state<ExportFormat>('zip');
+  /** Optional target typed by the user; empty = the data folder's exports/. */
+  outPath = $state('');
+  overwrite = $state(false);
+  exporting = $state(false);
+  progress = $state<ExportProgress | null>(null);
+  lastExport = $state<ExportResult | null>(null);
+  exportError = $state<string | null>(null);
+
+  modelMode = $state<'run' | 'file'>('run');
+  tryRunId = $state<number | null>(null);
+  modelUpload = $state<{ uploadId: string; files: string[] } | null>(null);
+  modelInfo = $state<ExportModelInfo | null>(null);
+  modelError = $state<string | null>(null);
+  uploadingModel = $state(false);
+  images = $state<TryImage[]>([]);
+  predicting = $state(false);
+  /** Images being uploaded (a dropped folder can be many). */
+  uploadingImages = $state<{ done: number; total: number } | null>(null);
+  private predictAgain = false;
+
+  constructor() {
+    transport.subscribe('export.progress', (progress) => {
+      if (progress.job === 'export' && this.exporting) this.progress = progress;
+    });
+    transport.subscribe('training.finished', () => void this.refreshRuns());
+  }
+
+  /** Runs that have a saved model (completed, or cancelled after a checkpoint). */
+  get exportableRuns(): RunSummary[] {
+    return this.runs.filter((run) => run.modelPath !== null && (run.status === 'completed' || run.status === 'cancelled'));
+  }
+
+  get modelSource(): ModelSource | null {
+    if (this.modelMode === 'run') return this.tryRunId === null ? null : { runId: this.tryRunId };
+    return this.modelUpload ? { uploadId: this.modelUpload.uploadId } : null;
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      const { runs } = await transport.invoke('runs.list', {});
+      this.runs = runs;
+      this.runsLoaded = true;
+      const ids = this.exportableRuns.map((run) => run.id);
+      if (this.selectedRunId === null || !ids.includes(this.selectedRunId)) this.selectedRunId = ids[0] ?? null;
+      if (this.tryRunId === null || !ids.includes(this.tryRunId)) this.tryRunId = ids[0] ?? null;
+      if (this.modelMode === 'run') await this.inspectModel();
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async exportSelected(): Promise<void> {
+    if (this.selectedRunId === null || this.exporting) return;
+    this.exporting = true;
+    this.exportError = null;
+    this.lastExport = null;
+    this.progress = null;
+    try {
+      const out = this.outPath.trim();
+      this.lastExport = await transport.invoke('export.run', {
+        runId: this.selectedRunId, format: this.format, overwrite: this.overwrite, ...(out ? { out } : {}),
+      });
+    } catch (error) {
+      // Shown beside the button: a failed verification is a result the user must see, not a passing toast.
+      this.exportError = messageOf(error);
+    } finally {
+      this.exporting = false;
+      this.progress = null;
+    }
+  }
+
+  /** Predictions belong to a model: forget them when the model changes. */
+  private forgetResults(): void {
+    this.images = this.images.map((image) => (image.uploadId ? { ...image, result: null, error: null } : image));
+  }
+
+  async useRun(runId: number | null): Promise<void> {
+    this.modelMode = 'run';
+    this.tryRunId = runId;
+    this.forgetResults();
+    await this.inspectModel();
+    await this.predictAll();
+  }
+
+  /** A Pawprint export (.zip) or Teachable Machine's files (model.json, weights.bin, metadata.json), or a zip of them. */
+  async setModelFiles(files: File[]): Promise<void> {
+    if (files.length === 0) return;
+    this.modelMode = 'file';
+    this.forgetResults();
+    this.uploadingModel = true;
+    this.modelError = null;
+    this.modelInfo = null;
+    try {
+      const tooBig = files.find((file) => file.size > MAX_UPLOAD_BYTES);
+      if (tooBig) throw new Error(`${tooBig.name} is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB.`);
+      if (this.modelUpload) void transport.invoke('export.discardUpload', { uploadId: this.modelUpload.uploadId }).catch(() => undefined);
+      let uploadId: string | undefined;
+      let stored: string[] = [];
+      for (const file of files) {
+        const result = await transport.invoke('export.upload', { name: file.name, data: await toBase64(file), ...(uploadId ? { uploadId } : {}) });
+        uploadId = result.uploadId;
+        stored = result.files;
+      }
+      this.modelUpload = { uploadId: uploadId!, files: stored };
+      await this.inspectModel();
+      await this.predictAll();
+    } catch (error) {
+      this.modelError = messageOf(error);
+    } finally {
+      this.uploadingModel = false;
+    }
+  }
+
+  async inspectModel(): Promise<void> {
+    const source = this.modelSource;
+    this.modelInfo = null;
+    this.modelError = null;
+    if (!source) return;
+    try {
+      this.modelInfo = await transport.invoke('export.inspect', { model: source });
+    } catch (error) {
+      this.modelError = messageOf(error);
+    }
+  }
+
+  async addImages(files: File[]): Promise<void> {
+    const accepted = files.filter((file) => IMAGE_TYPES.test(file.type) || IMAGE_NAMES.test(file.name));
+    if (accepted.length === 0) {
+      appStore.report(new Error('None of the dropped files is an image (jpg, png, webp, gif, tiff, avif, bmp).'));
+      return;
+    }
+    const added: TryImage[] = [];
+    this.uploadingImages = { done: 0, total: accepted.length };
+    for (const file of accepted) {
+      const entry: TryImage = { key: `local-${crypto.randomUUID()}`, name: file.name, previewUrl: URL.createObjectURL(file), uploadId: null, result: null, error: null };
+      if (file.size > MAX_UPLOAD_BYTES) {
+        entry.error = `larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`;
+      } else {
+        try {
+          const result = await transport.invoke('export.upload', { name: file.name, data: await toBase64(file) });
+          entry.uploadId = result.uploadId;
+        } catch (error) {
+          entry.error = messageOf(error);
+        }
+      }
+      added.push(entry);
+      this.uploadingImages = { done: added.length, total: accepted.length };
+    }
+    this.uploadingImages = null;
+    this.images = [...added, ...this.images];
+    await this.predictAll();
+  }
+
+  async predictAll(): Promise<void> {
+    const source = this.modelSource;
+    const pending = this.images.filter((image) => image.uploadId !== null);
+    if (!source || pending.length === 0) return;
+    if (this.predicting) {
+      // New images or another model arrived mid-request: predict again once this one is done.
+      this.predictAgain = true;
+      return;
+    }
+    this.predicting = true;
+    try {
+      // The contract takes at most 1000 sources per request; results appear chunk by chunk.
+      for (let start = 0; start < pending.length; start += 200) {
+        const chunk = pending.slice(start, start + 200);
+        const response = await transport.invoke('export.predict', { model: source, images: chunk.map((image) => ({ uploadId: image.uploadId! })) });
+        this.modelInfo = response.model;
+        this.modelError = null;
+        const byUpload = new Map(response.results.map((result) => [result.uploadId, result]));
+        this.images = this.images.map((image) => {
+          const result = image.uploadId ? byUpload.get(image.uploadId) : undefined;
+          return result ? { ...image, result, error: result.ok ? null : result.error } : image;
+        });
+      }
+    } catch (error) {
+      this.modelError = messageOf(error);
+    } finally {
+      this.predicting = false;
+    }
+    if (this.predictAgain) {
+      this.predictAgain = false;
+      await this.predictAll();
+    }
+  }
+
+  clearImages(): void {
+    for (const image of this.images) {
+      URL.revokeObjectURL(image.previewUrl);
+      if (image.uploadId) void transport.invoke('export.discardUpload', { uploadId: image.uploadId }).catch(() => undefined);
+    }
+    this.images = [];
+  }
+}
+
+export const exportStore = new ExportStore();
