@@ -1,8 +1,244 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { AppError } from '../../shared/errors';
 import type { runRequests } from '../../shared/contract/index';
+import type {
+  CompareMetricsRow, EvaluationSummary, ImageDiff, ImageDiffItem, MisclassifiedItem, RunComparison,
+} from '../../shared/contract/runs';
+import type { RunDetail } from '../../shared/contract/training';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
+import { getRun } from '../catalogue/runs';
+import { deleteRunRow, isModelPathReferenced, setParentRun, updateRun } from '../catalogue/run-admin';
+import {
+  correctPredictions, evaluationPredictions, getEvaluation, latestTestEvaluation, listEvaluations, misclassifiedPredictions,
+} from '../catalogue/evaluations';
+import type { PredictionWithLabel } from '../catalogue/evaluations';
+import { evaluateRun, modelPredictor } from '../evaluation/evaluate';
+import type { EvaluationResult, EvaluationTarget, Predictor } from '../evaluation/evaluate';
+import { configDiff, perImageDiff } from '../evaluation/compare';
+import { trainingManager } from './training';
 
-// Handlers for the runs domain of the contract.
-export function runHandlers(_app: AppContext): DomainHandlers<typeof runRequests> {
-  return {};
+/** How "run again" starts training: by default the app's one training manager, the same one training.start uses. */
+export type StartTraining = (payload: {
+  datasetId: number;
+  splitId?: number;
+  name?: string;
+  config: Record<string, unknown>;
+}) => Promise<{ runId: number }>;
+
+export interface RunServiceOptions {
+  predictor?: Predictor;
+  startTraining?: StartTraining;
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(resolve(parent), resolve(child));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+function lastDefined<T>(values: readonly T[], pick: (value: T) => number | null): number | null {
+  for (let i = values.length - 1; i >= 0; i--) {
+    const value = pick(values[i]!);
+    if (value !== null) return value;
+  }
+  return null;
+}
+
+function metricsRow(run: RunDetail, evaluation: EvaluationSummary | null): CompareMetricsRow {
+  return {
+    runId: run.id,
+    name: run.name,
+    preset: run.preset,
+    status: run.status,
+    backend: run.backend,
+    epochs: run.epochs.length,
+    bestEpoch: run.bestEpoch,
+    bestValAccuracy: run.bestValAccuracy,
+    finalAccuracy: lastDefined(run.epochs, (e) => e.accuracy),
+    finalValAccuracy: lastDefined(run.epochs, (e) => e.valAccuracy),
+    finalLoss: lastDefined(run.epochs, (e) => e.loss),
+    finalValLoss: lastDefined(run.epochs, (e) => e.valLoss),
+    // A stored evaluation reflects the labels as they are now; the trainer's own test figures are the fallback.
+    testAccuracy: evaluation?.accuracy ?? run.testAccuracy,
+    testLoss: evaluation?.loss ?? run.testLoss,
+    expectedCalibrationError: evaluation?.expectedCalibrationError ?? null,
+    durationMs: run.durationMs,
+  };
+}
+
+function diffItem(a: PredictionWithLabel, b: PredictionWithLabel, classesA: string[], classesB: string[]): ImageDiffItem {
+  return {
+    imageId: a.imageId,
+    trueIndex: a.trueIndex,
+    trueClass: classesA[a.trueIndex] ?? String(a.trueIndex),
+    predictedA: classesA[a.predictedIndex] ?? String(a.predictedIndex),
+    confidenceA: a.probabilities[a.predictedIndex] ?? 0,
+    predictedB: classesB[b.predictedIndex] ?? String(b.predictedIndex),
+    confidenceB: b.probabilities[b.predictedIndex] ?? 0,
+  };
+}
+
+export function runHandlers(app: AppContext, options: RunServiceOptions = {}): DomainHandlers<typeof runRequests> {
+  const { db } = app;
+  const predictor = options.predictor ?? modelPredictor;
+  const startTraining: StartTraining = options.startTraining ?? (async (payload) => ({ runId: await trainingManager(app).start(payload) }));
+
+  async function evaluate(runId: number, target: EvaluationTarget): Promise<EvaluationResult> {
+    let last = 0;
+    const result = await evaluateRun(db, runId, target, {
+      predictor,
+      onProgress: (done, total) => {
+        // Throttled to whole percent steps: the UI needs a bar, not an event per image.
+        const step = Math.floor((done / Math.max(1, total)) * 100);
+        if (step === last && done !== total) return;
+        last = step;
+        app.events.emit('runs.evaluationProgress', { runId, done, total });
+      },
+    });
+    return result;
+  }
+
+  async function imageDiff(
+    runA: RunDetail, runB: RunDetail, evalA: EvaluationSummary | null, evalB: EvaluationSummary | null, reasons: Map<number, string>,
+  ): Promise<ImageDiff> {
+    const empty = { runA: runA.id, runB: runB.id, evaluationA: evalA?.id ?? null, evaluationB: evalB?.id ?? null, shared: 0, bothRight: 0, bothWrong: 0, fixedByB: [], brokenByB: [] };
+    if (!evalA || !evalB) {
+      const missing = !evalA ? runA : runB;
+      return { ...empty, unavailable: `"${missing.name}" has no evaluation on its test split: ${reasons.get(missing.id) ?? 'evaluate it first'}` };
+    }
+    const toOutcome = (p: PredictionWithLabel) => ({ ...p, correct: p.predictedIndex === p.trueIndex });
+    const a = evaluationPredictions(db, evalA.id).map(toOutcome);
+    const b = evaluationPredictions(db, evalB.id).map(toOutcome);
+    const diff = perImageDiff(a, b);
+    if (diff.shared === 0) {
+      return { ...empty, unavailable: `"${runA.name}" and "${runB.name}" were evaluated on different test images (split ${runA.splitId ?? '?'} vs ${runB.splitId ?? '?'}), so there is nothing to compare image by image.` };
+    }
+    const byLoss = <T extends { b: PredictionWithLabel }>(pairs: T[]) => pairs.sort((x, y) => y.b.loss - x.b.loss);
+    return {
+      ...empty,
+      unavailable: null,
+      shared: diff.shared,
+      bothRight: diff.bothRight,
+      bothWrong: diff.bothWrong,
+      // B's fixes sorted by how wrong A was; B's regressions by how wrong B is.
+      fixedByB: diff.fixedByB.sort((x, y) => y.a.loss - x.a.loss).map(({ a: pa, b: pb }) => diffItem(pa, pb, runA.classNames, runB.classNames)),
+      brokenByB: byLoss(diff.brokenByB).map(({ a: pa, b: pb }) => diffItem(pa, pb, runA.classNames, runB.classNames)),
+    };
+  }
+
+  return {
+    'runs.update': async ({ runId, name, notes, tags }) => {
+      const run = updateRun(db, runId, { name, notes, tags });
+      app.events.emit('runs.changed', { runId, deleted: false });
+      return run;
+    },
+
+    'runs.delete': async ({ runId }) => {
+      const { modelPath } = deleteRunRow(db, runId);
+      // The run's folder as the training service names it (it may hold a checkpoint even when no model was recorded),
+      // and the recorded model path. Only what lies inside Pawprint's models folder is removed: a path elsewhere is the
+      // user's, and a folder another run still references stays.
+      const candidates = [...new Set([join(app.paths.models, `run-${runId}`), ...(modelPath ? [resolve(modelPath)] : [])])];
+      const removedFiles: string[] = [];
+      for (const path of candidates) {
+        if (!isInside(app.paths.models, path) || isModelPathReferenced(db, path) || !existsSync(path)) continue;
+        try {
+          await rm(path, { recursive: true, force: true });
+          removedFiles.push(path);
+        } catch (error) {
+          throw new AppError('failed', `Run ${runId} was deleted from the catalogue, but its files at ${path} could not be removed: ${(error as Error).message}`);
+        }
+      }
+      app.events.emit('runs.changed', { runId, deleted: true });
+      return { runId, removedFiles };
+    },
+
+    'runs.again': async ({ runId }) => {
+      const run = getRun(db, runId);
+      if (run.datasetId === null || run.splitId === null) {
+        throw new AppError('conflict', `Run "${run.name}"'s dataset or split was deleted, so it cannot be run again on the same split.`);
+      }
+      const started = await startTraining({
+        datasetId: run.datasetId,
+        splitId: run.splitId,
+        name: `${run.name} (again)`,
+        config: run.config as unknown as Record<string, unknown>,
+      });
+      setParentRun(db, started.runId, run.id);
+      return started;
+    },
+
+    'runs.compare': async ({ runIds, evaluateMissing }) => {
+      if (new Set(runIds).size !== runIds.length) throw new AppError('invalid-payload', 'Pick different runs to compare.');
+      const runs = runIds.map((id) => getRun(db, id));
+      const reasons = new Map<number, string>();
+      const evaluations: Array<EvaluationSummary | null> = [];
+      for (const run of runs) {
+        let evaluation = latestTestEvaluation(db, run.id);
+        if (!evaluation && evaluateMissing) {
+          try {
+            evaluation = await evaluate(run.id, {});
+          } catch (error) {
+            if (!(error instanceof AppError)) throw error;
+            reasons.set(run.id, error.message);
+          }
+        }
+        evaluations.push(evaluation);
+      }
+      const diffs: ImageDiff[] = [];
+      for (let i = 1; i < runs.length; i++) diffs.push(await imageDiff(runs[0]!, runs[i]!, evaluations[0]!, evaluations[i]!, reasons));
+      const comparison: RunComparison = {
+        runs: runs.map((run) => {
+          const { config: _config, classNames: _classNames, seed: _seed, dataHash: _dataHash, versions: _versions, parentRunId: _parent, ...summary } = run;
+          return summary;
+        }),
+        metrics: runs.map((run, i) => metricsRow(run, evaluations[i]!)),
+        configDiff: configDiff(runs.map((run) => run.config)).map((d) => ({ path: d.path, values: d.values.map((v) => v ?? null) })),
+        imageDiffs: diffs,
+      };
+      return comparison;
+    },
+
+    'runs.evaluate': async ({ runId, datasetId, folder }) => evaluate(runId, { datasetId, folder }),
+
+    'runs.evaluations': async ({ runId }) => {
+      getRun(db, runId);
+      return { evaluations: listEvaluations(db, runId) };
+    },
+
+    'runs.evaluation': async ({ evaluationId }) => {
+      const { filePredictions: _files, ...evaluation } = getEvaluation(db, evaluationId);
+      return evaluation;
+    },
+
+    'runs.misclassified': async ({ evaluationId, filter, threshold, limit }) => {
+      const evaluation = getEvaluation(db, evaluationId);
+      const classNames = evaluation.metrics.classNames;
+      let rows: PredictionWithLabel[];
+      if (filter === 'wrong') {
+        rows = misclassifiedPredictions(db, evaluationId);
+      } else {
+        rows = correctPredictions(db, evaluationId).filter((p) => (p.probabilities[p.predictedIndex] ?? 0) < threshold);
+      }
+      const items: MisclassifiedItem[] = rows.slice(0, limit).map((p) => {
+        const predictedIndex = p.predictedIndex;
+        return {
+          imageId: p.imageId,
+          path: null,
+          trueIndex: p.trueIndex,
+          predictedIndex,
+          probabilities: p.probabilities,
+          confidence: p.probabilities[predictedIndex] ?? 0,
+          loss: p.loss,
+          correct: predictedIndex === p.trueIndex,
+          trueClass: classNames[p.trueIndex] ?? String(p.trueIndex),
+          predictedClass: classNames[predictedIndex] ?? String(predictedIndex),
+          currentLabel: p.currentLabel,
+        };
+      });
+      return { total: rows.length, classNames, items };
+    },
+  };
 }

@@ -1,0 +1,367 @@
+import { transport } from '../lib/transport';
+import { appStore } from './app.svelte';
+import type {
+  ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunSummary,
+} from '../../../shared/contract/index';
+
+export type EvaluationSourceChoice = 'test' | 'dataset' | 'folder';
+
+export type SortKey = 'name' | 'preset' | 'status' | 'bestValAccuracy' | 'testAccuracy' | 'durationMs' | 'backend' | 'createdAt';
+
+const MAX_COMPARE = 4;
+
+function compareValues(a: unknown, b: unknown): number {
+  // Missing values sort last whatever the direction, so "best first" never starts with a row of dashes.
+  if (a === null || a === undefined) return b === null || b === undefined ? 0 : 1;
+  if (b === null || b === undefined) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b));
+}
+
+/** Runs table, comparison and evaluation state; the only place the Runs and Evaluate views reach the services. */
+class RunsStore {
+  runs = $state<RunSummary[]>([]);
+  loaded = $state(false);
+  filter = $state('');
+  statusFilter = $state<'all' | RunSummary['status']>('all');
+  sortKey = $state<SortKey>('createdAt');
+  sortDescending = $state(true);
+  /** Runs ticked for comparison, in the order they were ticked (the first is "A"). */
+  selected = $state<number[]>([]);
+  comparison = $state<RunComparison | null>(null);
+  comparing = $state(false);
+  /** The user's target accuracy line on the curves (the tutorial draws one). */
+  target = $state(0.8);
+
+  evalRunId = $state<number | null>(null);
+  evaluations = $state<EvaluationSummary[]>([]);
+  evaluation = $state<Evaluation | null>(null);
+  evaluating = $state(false);
+  progress = $state<{ done: number; total: number } | null>(null);
+  galleryFilter = $state<MisclassifiedFilter>('wrong');
+  threshold = $state(0.7);
+  gallery = $state<{ total: number; classNames: string[]; items: MisclassifiedItem[] } | null>(null);
+  /** Classes of the evaluated run's dataset (relabelling needs their ids). */
+  datasetClasses = $state<ClassInfo[]>([]);
+  /** Index of the gallery item number keys relabel. */
+  focused = $state(0);
+  /** What to evaluate on: the run's test split, every labelled image of another dataset, or a folder of class subfolders. */
+  evalSource = $state<EvaluationSourceChoice>('test');
+  evalDatasetId = $state<number | null>(null);
+  evalFolder = $state('');
+  datasets = $state<DatasetSummary[]>([]);
+  /** Wrong predictions of the last folder evaluation (folder files have no catalogue id, so no gallery). */
+  folderMistakes = $state<Prediction[]>([]);
+
+  private refreshQueued = false;
+
+  constructor() {
+    const refreshSoon = () => {
+      if (this.refreshQueued) return;
+      this.refreshQueued = true;
+      setTimeout(() => {
+        this.refreshQueued = false;
+        void this.refresh();
+      }, 200);
+    };
+    transport.subscribe('training.started', refreshSoon);
+    transport.subscribe('training.finished', refreshSoon);
+    transport.subscribe('runs.changed', refreshSoon);
+    transport.subscribe('runs.evaluationProgress', (progress) => {
+      if (this.evaluating) this.progress = { done: progress.done, total: progress.total };
+    });
+  }
+
+  get visibleRuns(): RunSummary[] {
+    const needle = this.filter.trim().toLowerCase();
+    const rows = this.runs.filter((run) => {
+      if (this.statusFilter !== 'all' && run.status !== this.statusFilter) return false;
+      if (!needle) return true;
+      return [run.name, run.preset, run.backend ?? '', run.notes, ...run.tags].some((text) => text.toLowerCase().includes(needle));
+    });
+    const sign = this.sortDescending ? -1 : 1;
+    return rows.sort((a, b) => {
+      const av = a[this.sortKey];
+      const bv = b[this.sortKey];
+      if (av === null || bv === null) return compareValues(av, bv);
+      return sign * compareValues(av, bv) || b.id - a.id;
+    });
+  }
+
+  get completedRuns(): RunSummary[] {
+    return this.runs.filter((run) => run.modelPath !== null);
+  }
+
+  sortBy(key: SortKey): void {
+    if (this.sortKey === key) this.sortDescending = !this.sortDescending;
+    else {
+      this.sortKey = key;
+      this.sortDescending = key !== 'name' && key !== 'preset' && key !== 'status' && key !== 'backend';
+    }
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const { runs } = await transport.invoke('runs.list', { limit: 2000 });
+      this.runs = runs;
+      this.loaded = true;
+      const ids = new Set(runs.map((run) => run.id));
+      this.selected = this.selected.filter((id) => ids.has(id));
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  private replace(run: RunSummary): void {
+    this.runs = this.runs.map((existing) => (existing.id === run.id ? run : existing));
+  }
+
+  async update(runId: number, edit: { name?: string; notes?: string; tags?: string[] }): Promise<boolean> {
+    try {
+      this.replace(await transport.invoke('runs.update', { runId, ...edit }));
+      return true;
+    } catch (error) {
+      appStore.report(error);
+      return false;
+    }
+  }
+
+  async remove(runId: number): Promise<void> {
+    try {
+      await transport.invoke('runs.delete', { runId });
+      this.runs = this.runs.filter((run) => run.id !== runId);
+      this.selected = this.selected.filter((id) => id !== runId);
+      if (this.comparison?.runs.some((run) => run.id === runId)) this.comparison = null;
+      if (this.evalRunId === runId) this.clearEvaluation();
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async again(runId: number): Promise<number | null> {
+    try {
+      const { runId: started } = await transport.invoke('runs.again', { runId });
+      await this.refresh();
+      return started;
+    } catch (error) {
+      appStore.report(error);
+      return null;
+    }
+  }
+
+  isSelected(runId: number): boolean {
+    return this.selected.includes(runId);
+  }
+
+  toggleSelected(runId: number): void {
+    if (this.selected.includes(runId)) this.selected = this.selected.filter((id) => id !== runId);
+    else if (this.selected.length < MAX_COMPARE) this.selected = [...this.selected, runId];
+    else appStore.report(new Error(`Compare up to ${MAX_COMPARE} runs at a time: untick one first.`));
+  }
+
+  get canCompare(): boolean {
+    return this.selected.length >= 2 && this.selected.length <= MAX_COMPARE && !this.comparing;
+  }
+
+  async compare(): Promise<void> {
+    if (!this.canCompare) return;
+    this.comparing = true;
+    try {
+      this.comparison = await transport.invoke('runs.compare', { runIds: [...this.selected], evaluateMissing: true });
+    } catch (error) {
+      appStore.report(error);
+    } finally {
+      this.comparing = false;
+    }
+  }
+
+  closeComparison(): void {
+    this.comparison = null;
+  }
+
+  thumbUrl(imageId: number): string {
+    return transport.mediaUrl('thumb', imageId);
+  }
+
+  // Evaluate view
+
+  private clearEvaluation(): void {
+    this.evalRunId = null;
+    this.evaluations = [];
+    this.evaluation = null;
+    this.gallery = null;
+    this.datasetClasses = [];
+  }
+
+  get evalRun(): RunSummary | null {
+    return this.runs.find((run) => run.id === this.evalRunId) ?? null;
+  }
+
+  /** Picks the run to evaluate and shows its newest evaluation, if it has one. */
+  async selectEvalRun(runId: number | null): Promise<void> {
+    if (runId === null) {
+      this.clearEvaluation();
+      return;
+    }
+    this.evalRunId = runId;
+    this.evaluation = null;
+    this.gallery = null;
+    this.focused = 0;
+    try {
+      if (!this.loaded) await this.refresh();
+      const { evaluations } = await transport.invoke('runs.evaluations', { runId });
+      if (this.evalRunId !== runId) return;
+      this.evaluations = evaluations;
+      await this.loadDatasetClasses();
+      const latest = evaluations.find((e) => e.source === 'test-split') ?? evaluations[0];
+      if (latest) await this.openEvaluation(latest.id);
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  private async loadDatasetClasses(): Promise<void> {
+    const datasetId = this.evalRun?.datasetId ?? null;
+    if (datasetId === null) {
+      this.datasetClasses = [];
+      return;
+    }
+    try {
+      this.datasetClasses = (await transport.invoke('datasets.get', { datasetId })).classes;
+    } catch {
+      // The dataset may be gone: the evaluation still shows, only relabelling is unavailable.
+      this.datasetClasses = [];
+    }
+  }
+
+  async openEvaluation(evaluationId: number): Promise<void> {
+    try {
+      this.evaluation = await transport.invoke('runs.evaluation', { evaluationId });
+      this.folderMistakes = [];
+      await this.loadGallery();
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async loadDatasets(): Promise<void> {
+    try {
+      this.datasets = await transport.invoke('datasets.list', {});
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  setEvalSource(source: EvaluationSourceChoice): void {
+    this.evalSource = source;
+    if (source === 'dataset' && this.datasets.length === 0) void this.loadDatasets();
+  }
+
+  get canEvaluate(): boolean {
+    if (this.evalRunId === null || this.evaluating) return false;
+    if (this.evalSource === 'dataset') return this.evalDatasetId !== null;
+    if (this.evalSource === 'folder') return this.evalFolder.trim().length > 0;
+    return true;
+  }
+
+  async evaluate(): Promise<void> {
+    const runId = this.evalRunId;
+    if (runId === null || !this.canEvaluate) return;
+    this.evaluating = true;
+    this.progress = null;
+    const target =
+      this.evalSource === 'dataset' && this.evalDatasetId !== null ? { datasetId: this.evalDatasetId }
+        : this.evalSource === 'folder' ? { folder: this.evalFolder.trim() } : {};
+    try {
+      const { predictions, ...evaluation } = await transport.invoke('runs.evaluate', { runId, ...target });
+      if (this.evalRunId !== runId) return;
+      this.evaluation = evaluation;
+      this.folderMistakes = evaluation.source === 'folder' ? predictions.filter((p) => !p.correct).sort((a, b) => b.loss - a.loss) : [];
+      this.evaluations = (await transport.invoke('runs.evaluations', { runId })).evaluations;
+      await this.loadGallery();
+      void this.refresh();
+    } catch (error) {
+      appStore.report(error);
+    } finally {
+      this.evaluating = false;
+      this.progress = null;
+    }
+  }
+
+  async setGalleryFilter(filter: MisclassifiedFilter): Promise<void> {
+    this.galleryFilter = filter;
+    await this.loadGallery();
+  }
+
+  async setThreshold(threshold: number): Promise<void> {
+    this.threshold = threshold;
+    if (this.galleryFilter === 'low-confidence-correct') await this.loadGallery();
+  }
+
+  async loadGallery(): Promise<void> {
+    const evaluation = this.evaluation;
+    if (!evaluation || evaluation.source === 'folder') {
+      this.gallery = null;
+      return;
+    }
+    try {
+      this.gallery = await transport.invoke('runs.misclassified', {
+        evaluationId: evaluation.id, filter: this.galleryFilter, threshold: this.threshold, limit: 200,
+      });
+      this.focused = Math.min(this.focused, Math.max(0, this.gallery.items.length - 1));
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  focus(index: number): void {
+    this.focused = index;
+  }
+
+  /** Writes the label of a gallery image to the catalogue through the datasets service (the Label view's path). */
+  async relabel(index: number, classIndex: number): Promise<void> {
+    const item = this.gallery?.items[index];
+    const className = this.gallery?.classNames[classIndex];
+    const datasetId = this.evalRun?.datasetId ?? null;
+    if (!item || className === undefined) return;
+    const target = this.datasetClasses.find((c) => c.name === className);
+    if (datasetId === null || !target) {
+      appStore.report(new Error(`Cannot relabel: the run's dataset has no class "${className}" any more.`));
+      return;
+    }
+    try {
+      await transport.invoke('labels.assign', { datasetId, imageIds: [item.imageId], classId: target.id });
+      if (this.gallery) {
+        this.gallery.items[index] = { ...item, currentLabel: className };
+        this.focused = Math.min(index + 1, this.gallery.items.length - 1);
+      }
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+}
+
+export const runsStore = new RunsStore();
+
+// Number formatting shared by the Runs, Compare and Evaluate components.
+export function formatPercent(value: number | null | undefined, digits = 1): string {
+  return value === null || value === undefined ? '–' : `${(value * 100).toFixed(digits)}%`;
+}
+
+export function formatNumber(value: number | null | undefined, digits = 3): string {
+  return value === null || value === undefined ? '–' : value.toFixed(digits);
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '–';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** A config value for the diff table: strings bare, absent fields marked, the rest as JSON. */
+export function formatConfigValue(value: unknown): string {
+  if (value === null || value === undefined) return '(absent)';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
