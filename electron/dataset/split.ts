@@ -3,6 +3,7 @@ import type { SplitInfo, Subset } from '../../shared/contract/datasets';
 import type { Database } from '../catalogue/database';
 import { dataHashOf, getSplit, insertSplit, splitCandidates } from '../catalogue/splits';
 import type { SplitCandidate } from '../catalogue/splits';
+import { mulberry32 } from '../../shared/random';
 
 export interface SplitOptions {
   preset: 'stratified' | 'tutorial';
@@ -10,18 +11,6 @@ export interface SplitOptions {
   val: number;
   test: number;
   seed: number;
-}
-
-/** mulberry32: small, fast, and the same on every platform, which is all a reproducible shuffle needs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function seedFor(seed: number, text: string): number {
@@ -33,7 +22,7 @@ function seedFor(seed: number, text: string): number {
 /** Fisher-Yates with a seeded generator; the input order must itself be deterministic (we sort by content hash). */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
-  const random = rng(seed);
+  const random = mulberry32(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];

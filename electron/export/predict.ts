@@ -21,6 +21,7 @@ import {
   type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
 } from './metadata';
 import { readZipEntries, ArchiveError } from './zip';
+import { rescalingFor } from '../training/presets';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
@@ -250,16 +251,8 @@ function preprocessingOf(rescale: { scale: number; offset: number } | null): 'no
 
 /** Scale and offset predict applies before the model when the model does not scale its own input. */
 export function externalScaling(preprocessing: InputPreprocessing): { scale: number; offset: number } | null {
-  switch (preprocessing) {
-    case 'none':
-      return null;
-    case 'unit':
-      return { scale: 1 / 255, offset: 0 };
-    case 'symmetric':
-      return { scale: 1 / 127.5, offset: -1 };
-    case 'teachable-machine':
-      return { scale: 1 / 127, offset: -1 };
-  }
+  // Teachable Machine divides by 127, not 127.5; the other modes are exactly the trainer's Rescaling layer.
+  return preprocessing === 'teachable-machine' ? { scale: 1 / 127, offset: -1 } : rescalingFor(preprocessing);
 }
 
 async function readJsonFile(files: ModelFiles, name: string): Promise<unknown> {
