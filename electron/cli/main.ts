@@ -14,9 +14,9 @@ const commonOptions: Record<string, OptionSpec> = {
 };
 
 function formatOptions(options: Record<string, OptionSpec>): string {
-  return Object.entries(options)
-    .map(([name, spec]) => `  --${name}${spec.type === 'string' ? ' <value>' : ''}`.padEnd(28) + spec.description)
-    .join('\n');
+  const flags = Object.entries(options).map(([name, spec]) => [`  --${name}${spec.type === 'string' ? ' <value>' : ''}`, spec.description] as const);
+  const width = Math.max(...flags.map(([flag]) => flag.length)) + 2;
+  return flags.map(([flag, description]) => flag.padEnd(width) + description).join('\n');
 }
 
 export function generalHelp(): string {
