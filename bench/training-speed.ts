@@ -45,7 +45,8 @@ interface Row {
   imagesPerSecond: number;
   stepSeconds: number[];
   finalLoss: number;
-  leakedTensors: number;
+  /** Tensor count growth over the timed steps; null without a warm-up (the first step creates Adam's state). */
+  leakedTensors: number | null;
   topKernels?: { kernel: string; ms: number }[];
 }
 
@@ -102,7 +103,7 @@ async function measure(preset: Preset, backend: Variant, n: number, warmup: bool
     times.push((performance.now() - t0) / 1000);
   }
   const cpu = process.cpuUsage(cpu0);
-  const leaked = tf.memory().numTensors - before;
+  const leaked = warmup ? tf.memory().numTensors - before : null;
   const topKernels = profile ? await profileStep(model, optimizer, xs, ys) : undefined;
   tf.dispose([xs, ys]);
   optimizer.dispose();
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     const cpu = cpuOf(r.preset);
     const ratio = cpu ? `${(cpu.secondsPerStep / r.secondsPerStep).toFixed(1)}x` : 'n/a';
     console.log(
-      `${r.preset.padEnd(14)} ${r.backend.padEnd(12)} ${r.secondsPerStep.toFixed(2).padStart(6)} ${r.cpuSecondsPerStep.toFixed(2).padStart(11)} ${r.imagesPerSecond.toFixed(1).padStart(10)} ${ratio.padStart(17)} ${String(r.leakedTensors).padStart(16)}`,
+      `${r.preset.padEnd(14)} ${r.backend.padEnd(12)} ${r.secondsPerStep.toFixed(2).padStart(6)} ${r.cpuSecondsPerStep.toFixed(2).padStart(11)} ${r.imagesPerSecond.toFixed(1).padStart(10)} ${ratio.padStart(17)} ${String(r.leakedTensors ?? 'n/a').padStart(16)}`,
     );
   }
   console.log(`load average (1 min) at start ${loadStart.toFixed(1)}, at end ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
