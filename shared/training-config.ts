@@ -112,6 +112,12 @@ export const mobilenetConfigSchema = z.strictObject({
   /** How many of the last inverted-residual blocks to unfreeze for fine-tuning; 0 = frozen base. */
   fineTuneBlocks: z.number().int().min(0).max(17),
   fineTuneEpochs: z.number().int().min(0).max(1000),
+  /**
+   * Fixed augmented views cached per training image (features computed once, reused by later runs); training
+   * epochs sample among them. More views = closer to fresh augmentation every epoch, at one base forward each.
+   * Defaulted so that configs stored before this field existed still parse.
+   */
+  augmentedViews: z.number().int().min(1).max(64).default(4),
   /** Where the pretrained base comes from (a folder or model.json path); absent = the app's default. */
   baseSource: z.string().min(1).optional(),
 });
@@ -183,7 +189,7 @@ export function presetDefaults(preset: PresetName): TrainingConfig {
     earlyStopping: { enabled: false, monitor: 'val_loss', patience: 3, minDelta: 0, restoreBest: true },
     customLayers: [],
     // The tutorial's transfer model: alpha 1.00 base, frozen, GlobalMaxPooling2D head.
-    mobilenet: { alpha: 1, headPooling: 'max', extraDense: 0, fineTuneBlocks: 0, fineTuneEpochs: 0 },
+    mobilenet: { alpha: 1, headPooling: 'max', extraDense: 0, fineTuneBlocks: 0, fineTuneEpochs: 0, augmentedViews: 4 },
   };
   switch (preset) {
     case 'cnn':

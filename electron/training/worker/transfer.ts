@@ -5,7 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, type LayersModel } from '../tf';
-import { decodeImageFile, DecodeCache } from '../data-pipeline';
+import { decodeImageFile, DecodeCache, type ExampleSource } from '../data-pipeline';
 import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
 import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';
 import { loadModelFromFolder, saveModelToFolder } from '../model-files';
@@ -15,15 +15,12 @@ import {
 } from '../mobilenet/feature-extractor';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
-import { mixSeeds } from '../../../shared/random';
+import { mixSeeds, mulberry32 } from '../../../shared/random';
 import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
 import type { DoneMessage, StartMessage, WorkerImage } from './messages';
 import { bestValAccuracy, trainerCallbacks, writeMetadata, type Emit, type progressSender } from './job';
 import { assembleFineTuned, bottomMaps, bottomModel, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
-
-/** Fixed augmented views cached per training image; epoch e trains on view e mod K (issue 5's default). */
-export const AUGMENTED_VIEWS = 4;
 
 export interface TransferContext {
   emit: Emit;
@@ -44,6 +41,41 @@ export function weightsSourceFor(config: TrainingConfig): WeightsSource {
 export function augmentationSignature(config: TrainingConfig): string {
   const a = config.augmentation;
   return `v1;seed=${config.seed};flip=${a.flip};rot=${a.rotation};zoom=${a.zoom};bri=${a.brightness};con=${a.contrast}`;
+}
+
+/** The head's Dropout rate (the tutorial's Dropout(0.2)). */
+export const HEAD_DROPOUT = 0.2;
+
+/**
+ * Dropout on the pooled features inside the data source, with each example's mask seeded by (run seed, epoch,
+ * image key). tfjs's Dropout layer draws unseeded masks (and a fixed layer seed would repeat one mask on every
+ * batch), so two runs with the same seed trained different heads: not reproducible, and a cached run could not
+ * match an uncached one. Identical in effect to a Dropout layer right before the logits (inverted dropout:
+ * kept values scaled by 1/(1-rate)); evaluation (training false) passes features through unchanged.
+ */
+export function seededFeatureDropout(source: ExampleSource, rate: number, seed: number): ExampleSource {
+  if (rate <= 0) return source;
+  const scale = 1 / (1 - rate);
+  return {
+    size: source.size,
+    labels: source.labels,
+    keys: source.keys,
+    inputs(indices, context) {
+      const x = source.inputs(indices, context);
+      if (!context.training) return x;
+      const [rows, c] = x.shape as [number, number];
+      const mask = new Float32Array(rows * c);
+      for (let j = 0; j < rows; j++) {
+        const rng = mulberry32(mixSeeds(seed, 'feature-dropout', context.epoch, source.keys[indices[j]]));
+        for (let k = 0; k < c; k++) mask[j * c + k] = rng() < rate ? 0 : scale;
+      }
+      try {
+        return tf.tidy(() => x.mul(tf.tensor2d(mask, [rows, c])));
+      } finally {
+        x.dispose();
+      }
+    },
+  };
 }
 
 /** Seeded Glorot-uniform kernels and zero biases, so the same seed starts the head from the same weights. */
@@ -99,7 +131,7 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
   const augment = !isIdentityConfig(config.augmentation);
   const signature = augmentationSignature(config);
   const viewIndex = new Map<string, number>();
-  const views = augment ? AUGMENTED_VIEWS : 0;
+  const views = augment ? config.mobilenet.augmentedViews : 0;
   for (let k = 0; k < views; k++) viewIndex.set(augmentedViewKey(signature, k), k);
 
   // One decode per image even when its plain and augmented views are in the same batch (concurrent decodes of one
@@ -166,8 +198,16 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
   const source = (images: WorkerImage[], original: Float32Array, augmented?: Float32Array[]) => featureExampleSource({
     labels: Int32Array.from(images, (image) => image.label), keys: images.map((image) => image.key), original, augmented,
   });
+  // Without an extra dense layer the head's Dropout sits right before the logits, so it moves into the source,
+  // seeded (see seededFeatureDropout); the trained head's own Dropout layer is then the identity. With an extra
+  // dense layer the Dropout follows it and stays a (non-reproducible) layer.
+  const headOptions: TransferHeadOptions = {
+    pooling: config.mobilenet.headPooling, units: logitUnits(numClasses), dropout: HEAD_DROPOUT, extraDense: config.mobilenet.extraDense,
+  };
+  const dropoutInSource = !headOptions.extraDense;
+  const trainSource = source(data.train, trainOriginal, trainViews);
   const trainData: TrainData = {
-    train: source(data.train, trainOriginal, trainViews),
+    train: dropoutInSource ? seededFeatureDropout(trainSource, HEAD_DROPOUT, config.seed) : trainSource,
     val: data.val.length ? source(data.val, valFeatures) : null,
     classNames: data.classNames,
     splitId: data.splitId,
@@ -175,10 +215,7 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
   };
 
   // 3. The head on cached features; its best epoch is checkpointed inside the run folder, then assembled.
-  const headOptions: TransferHeadOptions = {
-    pooling: config.mobilenet.headPooling, units: logitUnits(numClasses), dropout: 0.2, extraDense: config.mobilenet.extraDense,
-  };
-  const head = buildFeatureHead(headOptions);
+  const head = buildFeatureHead(dropoutInSource ? { ...headOptions, dropout: 0 } : headOptions);
   seedHead(head, config.seed);
   const headDir = join(paths.modelDir, 'head-checkpoint');
   await mkdir(paths.modelDir, { recursive: true });
