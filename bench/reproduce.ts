@@ -124,7 +124,7 @@ try {
   const shortened = epochs !== undefined && epochs !== 20;
   console.log(`\nReproducing the tutorial on ${datasetLabel}`);
   console.log(`Settings: 160x160, Adam 1e-3, batch 32, ${planned} epochs${shortened ? ` (SHORTENED from the tutorial's 20: figures are not comparable)` : ''}, backend ${results[0]?.run.backend ?? backend}`);
-  const header = ['preset', 'epochs', 'final train acc', 'final val acc', 'best val acc (epoch)', 'test acc', 'tutorial val acc', 's/epoch', 'status'];
+  const header = ['preset', 'epochs', 'final train acc', 'final val acc', 'val acc at best epoch*', 'test acc', 'tutorial val acc', 's/epoch', 'status'];
   const rows = results.map(({ preset, run, seconds }) => {
     const last = run.epochs.at(-1);
     return [
@@ -137,6 +137,7 @@ try {
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const row of rows) console.log(line(row));
+  console.log('* the best epoch is the one with the lowest val_loss; its weights are the saved model that "test acc" evaluates.');
 
   mkdirSync('bench-results', { recursive: true });
   writeFileSync('bench-results/reproduce.json', JSON.stringify({
