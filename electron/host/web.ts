@@ -5,6 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { extname, join, normalize, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Services } from '../services/index';
@@ -65,7 +66,13 @@ function safeEqual(a: string, b: string): boolean {
 function readCookie(request: IncomingMessage, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(rest.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(rest.join('='));
+    } catch {
+      // A malformed cookie (another app on this host can set cookies for 127.0.0.1) is just a wrong token.
+      return rest.join('=');
+    }
   }
   return undefined;
 }
@@ -83,15 +90,23 @@ function sendText(response: ServerResponse, status: number, text: string): void 
   response.end(text);
 }
 
+/** Streams a regular file; anything else (a folder, a vanished file) is a 404, never an unhandled stream error. */
 async function sendFile(response: ServerResponse, path: string, contentType: string, cache: string): Promise<void> {
   const info = await stat(path);
+  if (!info.isFile()) throw new Error('not a file');
+  const stream = createReadStream(path);
+  await new Promise<void>((resolveOpen, rejectOpen) => {
+    stream.once('open', () => resolveOpen());
+    stream.once('error', rejectOpen);
+  });
+  stream.on('error', () => response.destroy());
   response.writeHead(200, {
     'content-type': contentType,
     'content-length': info.size,
     'cache-control': cache,
     'x-content-type-options': 'nosniff',
   });
-  createReadStream(path).pipe(response);
+  stream.pipe(response);
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
@@ -148,6 +163,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   const server = createServer((request, response) => {
     handleHttp(request, response).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_INVALID_URL') return sendText(response, 400, 'Bad request');
       if (!response.headersSent) sendText(response, 500, (error as Error).message);
       else response.destroy();
     });
@@ -155,6 +171,15 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (request, socket, head) => {
+    // Anything thrown here would escape every handler and end the server: a malformed request just loses its socket.
+    try {
+      upgrade(request, socket, head);
+    } catch {
+      socket.destroy();
+    }
+  });
+
+  function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const auth = authenticate(request, url, token);
     // A page on another origin could open a socket here with the user's cookie; only our own pages may.
@@ -166,13 +191,15 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       return;
     }
     sockets.handleUpgrade(request, socket, head, (ws) => attachContract(ws));
-  });
+  }
 
   function attachContract(ws: WebSocket): void {
     const detach = services.app.events.onAny((event, payload) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, payload }));
     });
     ws.on('close', detach);
+    // ws reports oversized, non-UTF-8 or malformed frames as 'error'; unheard, that would crash the process.
+    ws.on('error', () => ws.terminate());
     ws.on('message', (data) => {
       let message: { id?: unknown; channel?: unknown; payload?: unknown };
       try {

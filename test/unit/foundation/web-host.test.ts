@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
@@ -17,6 +18,7 @@ let calls = 0;
 before(async () => {
   const staticRoot = join(dir.path, 'renderer');
   mkdirSync(staticRoot);
+  mkdirSync(join(staticRoot, 'assets'));
   writeFileSync(join(staticRoot, 'index.html'), '<!doctype html><title>Pawprint test</title>');
   services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
   // Count calls that reach a service, to prove that refused requests never do.
@@ -131,4 +133,56 @@ test('events reach connected sockets', async () => {
   } finally {
     ws.close();
   }
+});
+
+/** Sends raw bytes and resolves with whatever the server answers before closing (or after a short wait). */
+function rawRequest(text: string): Promise<string> {
+  const { port } = new URL(web.url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', () => resolve(answer));
+    setTimeout(() => socket.destroy(), 1000);
+  });
+}
+
+async function stillServing(): Promise<void> {
+  const page = await fetch(web.url, { headers: { cookie: 'pawprint_token=test-token-123' } });
+  assert.equal(page.status, 200, 'the server still answers');
+}
+
+test('malformed requests are refused without taking the server down', async () => {
+  // An invalid URL and a malformed cookie on the WebSocket upgrade path (no token needed to send either).
+  await rawRequest('GET //[ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  await rawRequest('GET /contract HTTP/1.1\r\nHost: x\r\nCookie: pawprint_token=%E0%A4%A\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  const badUrl = await rawRequest('GET //[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(badUrl, /^HTTP\/1\.1 (400|401)/);
+  const badCookie = await fetch(web.url, { headers: { cookie: 'pawprint_token=%E0%A4%A' } });
+  assert.equal(badCookie.status, 403);
+  await stillServing();
+});
+
+test('a folder or a vanished file is a 404, not a crash', async () => {
+  const folder = await fetch(`${web.url}assets`, { headers: { cookie: 'pawprint_token=test-token-123' } });
+  assert.equal(folder.status, 404);
+  services.app.media.register('gone', async () => ({ path: join(dir.path, 'no-such-file.jpg'), contentType: 'image/jpeg' }));
+  const gone = await fetch(`${web.url}media/gone/1`, { headers: { cookie: 'pawprint_token=test-token-123' } });
+  assert.equal(gone.status, 404);
+  await stillServing();
+});
+
+test('a protocol-breaking WebSocket frame closes that socket only', async () => {
+  const ws = await openSocket({ cookie: 'pawprint_token=test-token-123' });
+  const closed = new Promise((resolve) => ws.once('close', resolve));
+  // A text frame whose payload is not UTF-8: the server must drop the connection, not crash.
+  const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+  socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe]));
+  await closed;
+  await stillServing();
+  const again = await openSocket({ cookie: 'pawprint_token=test-token-123' });
+  const info = await ask(again, 9, 'system.info', {});
+  assert.equal(info.result.ok, true);
+  again.close();
 });
