@@ -1,7 +1,7 @@
 // The desktop entry: window, security settings, media protocol, and the IPC host wired to the services.
 import { app, BrowserWindow, dialog, Menu, net, protocol, session, shell } from 'electron';
 import type { WebFrameMain } from 'electron';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createServices } from './services/index';
 import type { Services } from './services/index';
@@ -76,9 +76,16 @@ function registerProtocols(): void {
   // The renderer's own files, from the built folder only.
   protocol.handle('pawprint-app', async (request) => {
     const url = new URL(request.url);
-    const relative = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
-    if (relative.split('/').some((part) => part === '..')) return new Response('Not found', { status: 404 });
-    const response = await net.fetch(pathToFileURL(join(rendererRoot, relative)).toString());
+    let relative: string;
+    try {
+      relative = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
+    } catch {
+      return new Response('Bad request', { status: 400 });
+    }
+    // Resolve, then check containment: on Windows a decoded %5C is a separator too.
+    const file = resolve(rendererRoot, relative);
+    if (!file.startsWith(resolve(rendererRoot) + sep)) return new Response('Not found', { status: 404 });
+    const response = await net.fetch(pathToFileURL(file).toString());
     const headers = new Headers(response.headers);
     headers.set('content-security-policy', CSP);
     return new Response(response.body, { status: response.status, headers });
@@ -114,7 +121,7 @@ if (!app.requestSingleInstanceLock()) {
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
-  void app.whenReady().then(() => {
+  app.whenReady().then(() => {
     Menu.setApplicationMenu(null);
     session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
     services = createServices({
@@ -137,6 +144,11 @@ if (!app.requestSingleInstanceLock()) {
     mainWindow.on('closed', () => {
       mainWindow = null;
     });
+  }).catch((error: unknown) => {
+    // E.g. a catalogue written by a newer Pawprint: say why and quit, rather than linger windowless holding the
+    // single-instance lock.
+    dialog.showErrorBox('Pawprint could not start', error instanceof Error ? error.message : String(error));
+    app.quit();
   });
   app.on('window-all-closed', () => {
     void services?.close().finally(() => app.quit());
