@@ -26,10 +26,12 @@ test('every view is reachable from the navigation and tells a new user the next 
     for (const view of ['dataset', 'label', 'augment', 'train', 'runs', 'evaluate', 'export']) {
       await page.locator(`nav a[data-view="${view}"]`).click();
       await page.waitForURL(new RegExp(`#/${view}$`));
-      const current = page.locator(`nav a[data-view="${view}"]`);
-      assert.equal(await current.getAttribute('aria-current'), 'page', `${view} is the current view`);
+      // The view switches on hashchange, a moment after the URL: wait for the re-render, then check it.
+      await page.locator(`nav a[data-view="${view}"][aria-current="page"]`).waitFor({ timeout: 5000 });
+      assert.equal(await page.locator('nav a[aria-current="page"]').count(), 1, `only ${view} is current`);
       const main = page.locator('main');
       await main.locator('h2, h1').first().waitFor();
+      await page.waitForFunction("(document.querySelector('main')?.textContent ?? '').trim().length > 40");
       const text = await main.innerText();
       assert.ok(text.trim().length > 40, `${view} shows guidance, got: ${text}`);
     }
