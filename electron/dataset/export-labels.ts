@@ -1,5 +1,6 @@
+import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
-import { extname, join, basename } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Database } from '../catalogue/database';
 import { getDatasetRow } from '../catalogue/datasets';
@@ -40,8 +41,10 @@ export async function exportLabelsCsv(db: Database, datasetId: number, file: str
     lines.push([absoluteImagePath(root, row.rel_path), row.rel_path, row.class_name, row.subset ?? '', row.content_hash].map(csvCell).join(','));
   }
   try {
-    await writeFile(file, lines.join('\n') + '\n', 'utf8');
+    // 'wx': never replace a file that is already there (a typo in the path must not destroy the user's data).
+    await writeFile(file, lines.join('\n') + '\n', { encoding: 'utf8', flag: 'wx' });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new AppError('conflict', `${file} already exists; choose a new file name.`);
     throw new AppError('failed', `Cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   return { file, rows: rows.length };
@@ -64,8 +67,11 @@ export async function exportLabelFolders(
   }
   const classes: Record<string, number> = {};
   const used = new Set<string>();
+  const base = resolve(directory);
   for (const row of rows) {
-    const folder = join(directory, row.class_name);
+    const folder = resolve(base, row.class_name);
+    // Class names from folder imports never went through the contract's checks: refuse any that leave the target.
+    if (dirname(folder) !== base) throw new AppError('invalid-payload', `Class "${row.class_name}" cannot be used as a folder name; rename it first.`);
     if (!(row.class_name in classes)) {
       await mkdir(folder, { recursive: true });
       classes[row.class_name] = 0;
@@ -79,7 +85,7 @@ export async function exportLabelFolders(
     const source = absoluteImagePath(root, row.rel_path);
     try {
       if (link) await symlink(source, target);
-      else await copyFile(source, target);
+      else await copyFile(source, target, constants.COPYFILE_EXCL);
     } catch (error) {
       throw new AppError('failed', `Cannot ${link ? 'link' : 'copy'} ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }

@@ -68,7 +68,13 @@ function baseRecord(file: WalkedFile, layout: Layout): ImageRecord {
 }
 
 /** Reads, hashes and decodes one file. Never throws: every failure becomes a reason. */
-async function processFile(file: WalkedFile, layout: Layout, owners: Map<string, number>, ownId: number | undefined): Promise<Processed> {
+async function processFile(
+  file: WalkedFile,
+  layout: Layout,
+  owners: Map<string, number>,
+  ownId: number | undefined,
+  vanishedOwners: ReadonlySet<number>,
+): Promise<Processed> {
   const record = baseRecord(file, layout);
   let bytes: Buffer;
   try {
@@ -94,7 +100,8 @@ async function processFile(file: WalkedFile, layout: Layout, owners: Map<string,
     return { file, record };
   }
   const owner = owners.get(record.contentHash);
-  if (owner !== undefined && owner !== ownId) {
+  // A copy of a file that vanished this scan is that file moved, not a duplicate: it is validated like a new one.
+  if (owner !== undefined && owner !== ownId && !vanishedOwners.has(owner)) {
     // An exact copy of an image already in the catalogue: no need to decode it again.
     record.status = 'duplicate';
     record.duplicateOf = owner;
@@ -216,6 +223,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     for (const row of known.values()) {
       if (!seen.has(row.relPath) && row.status === 'ok' && row.contentHash) vanishedByHash.set(row.contentHash, row);
     }
+    const vanishedIds = new Set([...vanishedByHash.values()].map((row) => row.id));
     const moved = new Set<number>();
 
     toRead = todo.length;
@@ -242,14 +250,19 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
         Array.from({ length: Math.min(concurrency, chunk.length) }, async () => {
           while (next < chunk.length) {
             const index = next++;
-            results[index] = await processFile(chunk[index]!, layout, owners, known.get(chunk[index]!.relPath)?.id);
+            results[index] = await processFile(chunk[index]!, layout, owners, known.get(chunk[index]!.relPath)?.id, vanishedIds);
           }
         }),
       );
       db.transaction(() => {
         for (const result of results) {
           const record = result.record;
-          const movedFrom = record.contentHash && record.status !== 'rejected' ? vanishedByHash.get(record.contentHash) : undefined;
+          // A move keeps the vanished row; but when the new path already has its own row (a file moved over another),
+          // that row is updated in place instead, since two rows cannot share a path.
+          const vanished = record.contentHash && record.status !== 'rejected' ? vanishedByHash.get(record.contentHash) : undefined;
+          const movedFrom = vanished && !known.has(record.relPath) ? vanished : undefined;
+          // Moved over a known path: the vanished row stays missing, so it must not make this copy a "duplicate".
+          if (vanished && !movedFrom && owners.get(record.contentHash!) === vanished.id) owners.delete(record.contentHash!);
           if (movedFrom) {
             vanishedByHash.delete(record.contentHash!);
             moved.add(movedFrom.id);

@@ -11,7 +11,9 @@ const ClassName = z
   .min(1, 'a class needs a name')
   .max(64)
   // Class names become folder names on export: no path separators, no control characters.
-  .refine((name) => !/[/\\]/.test(name) && ![...name].some((char) => char.charCodeAt(0) < 32), 'class names cannot contain slashes or control characters');
+  .refine((name) => !/[/\\]/.test(name) && ![...name].some((char) => char.charCodeAt(0) < 32), 'class names cannot contain slashes or control characters')
+  // "." and ".." would name another folder on export, and Windows drops a trailing dot ("cats." is "cats").
+  .refine((name) => name !== '.' && name !== '..' && !name.endsWith('.'), 'class names cannot be "." or ".." or end with a dot');
 
 export const ImageStatus = z.enum(['ok', 'rejected', 'duplicate', 'missing']);
 export type ImageStatus = z.infer<typeof ImageStatus>;

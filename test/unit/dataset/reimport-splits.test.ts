@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, rmSync, utimesSync, existsSync, readdirSync, lstatSync, mkdirSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, utimesSync, existsSync, readdirSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeClassFolders, writeImage } from '../../support/images';
 import { importFolder, openServices } from './helpers';
@@ -148,6 +148,10 @@ test('CLI: import --json, datasets, split by name, labels-export as CSV and fold
   const lines = readFileSync(csv, 'utf8').trim().split('\n');
   assert.equal(lines[0], 'path,relative_path,label,subset,sha256');
   assert.equal(lines.length, 8);
+  writeFileSync(join(ctx.dir, 'precious.csv'), 'my own data\n');
+  assert.equal(await runCli(['labels-export', '1', '--csv', join(ctx.dir, 'precious.csv'), '--db', db], io), 1, 'refuses to overwrite');
+  assert.match(err.at(-1)!, /already exists/);
+  assert.equal(readFileSync(join(ctx.dir, 'precious.csv'), 'utf8'), 'my own data\n');
   const exported = join(ctx.dir, 'by-class');
   assert.equal(await runCli(['labels-export', 'pets', '--folders', exported, '--link', '--db', db], io), 0, err.join('\n'));
   assert.deepEqual(readdirSync(exported).sort(), ['cats', 'dogs']);
@@ -159,4 +163,41 @@ test('CLI: import --json, datasets, split by name, labels-export as CSV and fold
   const moved = JSON.parse(out.pop()!);
   assert.equal(moved.classes.kittens, 4);
   assert.ok(existsSync(db));
+});
+
+test('class names that would leave the export folder are refused, and nothing outside it is touched', async () => {
+  const folder = join(ctx.dir, 'escape-pets');
+  await writeClassFolders(folder, { cats: { count: 2, color: '#aa3311' }, dogs: { count: 2, color: '#1133aa' } });
+  const summary = await importFolder(ctx.services, folder);
+  const cats = (await ctx.services.request('datasets.get', { datasetId: summary.datasetId })).classes.find((c) => c.name === 'cats')!;
+  for (const name of ['..', '.', 'cats.']) {
+    await assert.rejects(ctx.services.request('classes.rename', { classId: cats.id, name }), /cannot be "\." or "\.\."/);
+  }
+  // A class name that reached the catalogue another way (e.g. an odd folder name) is refused at export time.
+  ctx.services.app.db.prepare("UPDATE classes SET name = '..' WHERE id = ?").run(cats.id);
+  const target = join(ctx.dir, 'exports', 'mine');
+  writeFileSync(join(ctx.dir, 'exports-sentinel.txt'), 'keep me');
+  await assert.rejects(ctx.services.request('labels.exportFolders', { datasetId: summary.datasetId, directory: target, link: false }), /cannot be used as a folder name/);
+  assert.equal(readFileSync(join(ctx.dir, 'exports-sentinel.txt'), 'utf8'), 'keep me');
+  assert.ok(!existsSync(join(ctx.dir, 'exports', 'cats-001.jpg')));
+  ctx.services.app.db.prepare("UPDATE classes SET name = 'cats' WHERE id = ?").run(cats.id);
+});
+
+test('a file moved over another known file: re-import completes every time and keeps both rows', async () => {
+  const folder = join(ctx.dir, 'move-over');
+  await writeClassFolders(folder, { cats: { count: 3, color: '#aa3311' }, dogs: { count: 2, color: '#1133aa' } });
+  const first = await importFolder(ctx.services, folder);
+  assert.equal(first.imported, 5);
+  // cats-000 replaces cats-001: the content of 000 now lives at a path the catalogue already has.
+  renameSync(join(folder, 'cats', 'cats-000.jpg'), join(folder, 'cats', 'cats-001.jpg'));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const again = await importFolder(ctx.services, folder);
+    assert.equal(again.rejected.length, 0);
+    const rows = ctx.services.app.db.prepare("SELECT rel_path, status FROM images WHERE dataset_id = ? AND rel_path LIKE 'cats/%' ORDER BY rel_path").all(again.datasetId);
+    assert.deepEqual(rows, [
+      { rel_path: 'cats/cats-000.jpg', status: 'missing' },
+      { rel_path: 'cats/cats-001.jpg', status: 'ok' },
+      { rel_path: 'cats/cats-002.jpg', status: 'ok' },
+    ]);
+  }
 });
