@@ -198,8 +198,20 @@ export class TrainingManager {
   }
 
   private onWorkerMessage(entry: Active, message: WorkerOutbound): void {
-    const { runId } = entry;
     if (entry.settled) return;
+    // Whatever a worker sends must never take the host process down: a message we cannot record fails its run.
+    try {
+      this.handleWorkerMessage(entry, message);
+    } catch (error) {
+      if (!entry.settled) {
+        this.settle(entry, { status: 'failed', error: `could not record the training process's ${message.type} report: ${(error as Error).message}` });
+        entry.worker.kill();
+      }
+    }
+  }
+
+  private handleWorkerMessage(entry: Active, message: WorkerOutbound): void {
+    const { runId } = entry;
     switch (message.type) {
       case 'backend': {
         entry.backend = message.backend.name;

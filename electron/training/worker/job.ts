@@ -59,7 +59,9 @@ export function trainerCallbacks(emit: Emit, sendProgress: ReturnType<typeof pro
       });
     },
     onEpochEnd(m) {
-      emit({ type: 'epoch', metrics: { ...m, loss: Number.isFinite(m.loss) ? m.loss : null } });
+      // Non-finite values survive Electron's structured clone (not JSON): send null, which the contract expects.
+      const finite = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+      emit({ type: 'epoch', metrics: { ...m, loss: finite(m.loss), valLoss: finite(m.valLoss), valAccuracy: finite(m.valAccuracy), accuracy: finite(m.accuracy) } });
     },
     onLog(message) {
       emit({ type: 'log', level: 'info', message });
