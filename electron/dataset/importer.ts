@@ -68,6 +68,9 @@ function baseRecord(file: WalkedFile, layout: Layout): ImageRecord {
 }
 
 /** Reads, hashes and decodes one file. Never throws: every failure becomes a reason. */
+/** Larger files are rejected unread: far above any photo, and three are read at once. */
+export const MAX_FILE_BYTES = 256 * 1024 ** 2;
+
 async function processFile(
   file: WalkedFile,
   layout: Layout,
@@ -76,6 +79,11 @@ async function processFile(
   vanishedOwners: ReadonlySet<number>,
 ): Promise<Processed> {
   const record = baseRecord(file, layout);
+  if (file.size > MAX_FILE_BYTES) {
+    // A video or disk image in the folder must not be read whole into memory just to be rejected.
+    record.reason = `too large for an image (${(file.size / 1024 ** 2).toFixed(0)} MB; the limit is ${MAX_FILE_BYTES / 1024 ** 2} MB)`;
+    return { file, record };
+  }
   let bytes: Buffer;
   try {
     bytes = await readFile(file.absPath);

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createDataset, startImportRow } from '../../../electron/catalogue/datasets';
@@ -68,6 +68,9 @@ test('every file of the bad-input corpus gets a specific reason or imports corre
   const big = await sharp(noisy.data, { raw: { width: 400, height: 300, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
   writeFileSync(join(root, 'cats/truncated.jpg'), big.subarray(0, Math.floor(big.length * 0.5)));
   writeFileSync(join(root, 'cats/empty.jpg'), Buffer.alloc(0));
+  // 300 MB, sparse (no disk used): must be rejected without being read into memory.
+  writeFileSync(join(root, 'cats/video.jpg'), Buffer.alloc(0));
+  truncateSync(join(root, 'cats/video.jpg'), 300 * 1024 ** 2);
   writeFileSync(join(root, 'cats/notes.jpg'), 'these are not the pixels you are looking for\n');
   writeFileSync(join(root, 'cats/huge.png'), pngHeaderOnly(50_000, 50_000));
   // An HEIC header (ftyp box with the heic brand).
@@ -99,6 +102,7 @@ test('every file of the bad-input corpus gets a specific reason or imports corre
   assert.match(reason('cats/corrupt.jpg'), /^rejected: (corrupt image|truncated file)/);
   assert.match(reason('cats/truncated.jpg'), /^rejected: truncated file/);
   assert.match(reason('cats/empty.jpg'), /^rejected: empty file \(0 bytes\)/);
+  assert.match(reason('cats/video.jpg'), /^rejected: too large for an image \(300 MB/);
   assert.match(reason('cats/notes.jpg'), /^rejected: not an image/);
   assert.match(reason('cats/huge.png'), /^rejected: image too large: 50000x50000 pixels/);
   assert.match(reason('cats/phone.heic'), /^rejected: unsupported format \(HEIC\)/);
