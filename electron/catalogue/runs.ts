@@ -1,6 +1,6 @@
 // Every SQL statement about training runs and their per-epoch metrics. The runs helper's run-admin.ts adds
 // rename/notes/tags/delete on the same tables.
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 import type { Database } from './database';
 import { AppError } from '../../shared/errors';
 import { trainingConfigSchema, type TrainingConfig } from '../../shared/training-config';
@@ -116,10 +116,32 @@ export function createRun(db: Database, run: NewRun): number {
   return Number(info.lastInsertRowid);
 }
 
-/** This process ("host:pid"), recorded on the runs it trains. */
-export function processOwner(): string {
-  return `${hostname()}:${process.pid}`;
+/** When this machine booted, in whole seconds (os.uptime is whole seconds; compared with a tolerance). */
+export function bootTimeSeconds(): number {
+  return Math.round(Date.now() / 1000 - uptime());
 }
+
+/**
+ * This process ("host:pid:boot"), recorded on the runs it trains. The boot time tells a pid of this boot from the
+ * same number reused after a restart, so a run left by a crash before a reboot is not taken for a live one.
+ */
+export function processOwner(): string {
+  return `${hostname()}:${process.pid}:${bootTimeSeconds()}`;
+}
+
+/** Reads "host:pid:boot", or the older "host:pid". */
+export function parseOwner(owner: string): { host: string; pid: number; boot: number | null } {
+  const parts = owner.split(':');
+  const last = Number(parts.at(-1));
+  const beforeLast = Number(parts.at(-2));
+  if (parts.length >= 3 && Number.isInteger(last) && Number.isInteger(beforeLast)) {
+    return { host: parts.slice(0, -2).join(':'), pid: beforeLast, boot: last };
+  }
+  return { host: parts.slice(0, -1).join(':'), pid: last, boot: null };
+}
+
+/** Boot times read a second or two apart can differ; a reboot moves them by far more. */
+const BOOT_TOLERANCE_SECONDS = 120;
 
 /** The worker reported its backend: the run is now training. */
 export function markRunning(db: Database, runId: number, backend: string, versions: Record<string, string>): void {
@@ -224,10 +246,9 @@ export function listRuns(db: Database, filter: RunFilter = {}): RunSummary[] {
 
 function ownerAlive(owner: string | null): boolean {
   if (!owner) return false;
-  const at = owner.lastIndexOf(':');
-  const host = owner.slice(0, at);
-  const pid = Number(owner.slice(at + 1));
+  const { host, pid, boot } = parseOwner(owner);
   if (host !== hostname()) return true; // another machine sharing the file: not ours to judge
+  if (boot !== null && Math.abs(boot - bootTimeSeconds()) > BOOT_TOLERANCE_SECONDS) return false; // before a restart
   if (pid === process.pid) return false; // this process just started: nothing of ours is training yet
   try {
     process.kill(pid, 0);

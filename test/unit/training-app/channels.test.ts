@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { createServices, type Services } from '../../../electron/services/index';
-import { createRun, markRunning, addEpoch, failInterruptedRuns, listRuns, getRun, CRASHED_RUN_MESSAGE } from '../../../electron/catalogue/runs';
+import { createRun, markRunning, addEpoch, failInterruptedRuns, listRuns, getRun, CRASHED_RUN_MESSAGE, bootTimeSeconds, parseOwner } from '../../../electron/catalogue/runs';
 import { getImagePath } from '../../../electron/catalogue/training-data';
 import { decodeImageFile } from '../../../electron/training/data-pipeline';
 import { augmentVariants } from '../../../electron/training/augment';
@@ -115,18 +115,23 @@ describe('training channels', () => {
     addEpoch(db, crashed, { phase: 'train', epoch: 1, loss: 0.7, accuracy: 0.5, valLoss: 0.69, valAccuracy: 0.55, durationMs: 1000 });
     const foreign = createRun(db, { ...base, name: 'other process' });
     // The parent of this test process is alive: a run it owns must not be touched.
-    db.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(`${hostname()}:${process.ppid}`, foreign);
+    db.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(`${hostname()}:${process.ppid}:${bootTimeSeconds()}`, foreign);
     const gone = createRun(db, { ...base, name: 'dead process' });
     db.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(`${hostname()}:2147483`, gone);
+    // A live pid recorded before a restart is another process that reused the number: the run is not alive.
+    const beforeReboot = createRun(db, { ...base, name: 'before a reboot' });
+    db.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(`${hostname()}:${process.ppid}:${bootTimeSeconds() - 86_400}`, beforeReboot);
+    assert.deepEqual(parseOwner('my:host:12:345'), { host: 'my:host', pid: 12, boot: 345 });
+    assert.deepEqual(parseOwner('box:12'), { host: 'box', pid: 12, boot: null });
 
     const failed = failInterruptedRuns(db);
-    assert.deepEqual(failed.sort(), [crashed, gone].sort());
+    assert.deepEqual(failed.sort(), [crashed, gone, beforeReboot].sort());
     const run = getRun(db, crashed);
     assert.equal(run.status, 'failed');
     assert.equal(run.error, CRASHED_RUN_MESSAGE);
     assert.equal(run.epochs.length, 1, 'its epochs are kept');
     assert.equal(getRun(db, foreign).status, 'queued');
-    assert.deepEqual(listRuns(db, { status: 'failed' }).map((r) => r.id).sort(), [crashed, gone].sort());
+    assert.deepEqual(listRuns(db, { status: 'failed' }).map((r) => r.id).sort(), [crashed, gone, beforeReboot].sort());
   });
 });
 
