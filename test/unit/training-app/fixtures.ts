@@ -10,7 +10,12 @@ import { upsertImage } from '../../../electron/catalogue/images';
 import { ensureClass, setLabels } from '../../../electron/catalogue/labels';
 import { dataHashOf, insertSplit } from '../../../electron/catalogue/splits';
 import { mulberry32 } from '../../../shared/random';
+import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
+import { trainingManager } from '../../../electron/services/training';
+import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
+import { saveModelToFolder } from '../../../electron/training/model-files';
+import { tempDir, tempPaths } from '../../support/temp';
 import type { EventName, EventPayload } from '../../../shared/contract/index';
 
 export async function writeImages(root: string, perClass: number, size: number, seed = 1): Promise<Array<{ path: string; rel: string; cls: string }>> {
@@ -95,4 +100,20 @@ export function recordEvents(services: Services): Array<{ name: EventName; paylo
   const seen: Array<{ name: EventName; payload: unknown }> = [];
   services.app.events.onAny((name, payload) => seen.push({ name, payload }));
   return seen;
+}
+
+/**
+ * What the transfer-learning tests train on: a catalogue in a temp folder with a small seeded 2-class dataset, and a
+ * random-weight alpha 0.35 MobileNetV2 base saved at 96x96 as a local model (no download).
+ */
+export async function openTransferFixture(prefix: string, options: { immediateProgress?: boolean } = {}) {
+  const dir = tempDir(prefix);
+  const services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
+  if (options.immediateProgress) trainingManager(services.app).progressIntervalMs = 0;
+  const { datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8, size: 48 });
+  const baseDir = join(dir.path, 'random-base');
+  const base = buildMobileNetV2({ alpha: 0.35, imageSize: 96, includeTop: false });
+  await saveModelToFolder(base, baseDir);
+  base.dispose();
+  return { dir, services, datasetId, splitId, baseDir };
 }

@@ -1,16 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { createServices, type Services } from '../../../electron/services/index';
-import { trainingManager } from '../../../electron/services/training';
-import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
-import { saveModelToFolder } from '../../../electron/training/model-files';
+import type { Services } from '../../../electron/services/index';
 import { tf } from '../../../electron/training/tf';
 import type { ExampleSource } from '../../../electron/training/data-pipeline';
 import { seededFeatureDropout } from '../../../electron/training/worker/transfer';
 import { parseTrainingConfig, presetDefaults, trainingConfigSchema } from '../../../shared/training-config';
-import { tempDir, tempPaths } from '../../support/temp';
-import { recordEvents, seedDataset, waitForEvent } from './fixtures';
+import type { tempDir } from '../../support/temp';
+import { openTransferFixture, recordEvents, waitForEvent } from './fixtures';
 
 const C = 64;
 function constantSource(size: number): ExampleSource {
@@ -78,14 +74,7 @@ describe('mobilenetv2: a cached run repeats an uncached one exactly', () => {
   let baseDir: string;
 
   before(async () => {
-    dir = tempDir('pawprint-transfer-determinism-');
-    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
-    trainingManager(services.app).progressIntervalMs = 0;
-    ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8, size: 48 }));
-    baseDir = join(dir.path, 'random-base');
-    const base = buildMobileNetV2({ alpha: 0.35, imageSize: 96, includeTop: false });
-    await saveModelToFolder(base, baseDir);
-    base.dispose();
+    ({ dir, services, datasetId, splitId, baseDir } = await openTransferFixture('pawprint-transfer-determinism-', { immediateProgress: true }));
   });
   after(async () => {
     await services.close();

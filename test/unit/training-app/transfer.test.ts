@@ -2,8 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServices, type Services } from '../../../electron/services/index';
-import { trainingManager } from '../../../electron/services/training';
+import type { Services } from '../../../electron/services/index';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { saveModelToFolder, loadModelFromFolder } from '../../../electron/training/model-files';
 import { tf } from '../../../electron/training/tf';
@@ -11,9 +10,9 @@ import { buildFeatureHead, buildTransferModel, copyHeadWeights } from '../../../
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';
 import { assembleFineTuned, buildTopModel, planFineTune } from '../../../electron/training/worker/fine-tune';
 import { mulberry32 } from '../../../shared/random';
-import { tempDir, tempPaths } from '../../support/temp';
+import { tempDir } from '../../support/temp';
 import { sharedBackbone, needsShared } from '../../support/shared-data';
-import { recordEvents, seedDataset, waitForEvent } from './fixtures';
+import { openTransferFixture, recordEvents, waitForEvent } from './fixtures';
 
 // The mobilenetv2 preset end to end in the worker, on a random-weight alpha 0.35 base saved as a local TF.js model
 // (no download), at 96x96: features cached on disk, head trained, base + head saved as one inference model.
@@ -25,14 +24,7 @@ describe('mobilenetv2 transfer training in the worker', () => {
   let baseDir: string;
 
   before(async () => {
-    dir = tempDir('pawprint-transfer-');
-    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
-    trainingManager(services.app).progressIntervalMs = 0;
-    ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8, size: 48 }));
-    baseDir = join(dir.path, 'random-base');
-    const base = buildMobileNetV2({ alpha: 0.35, imageSize: 96, includeTop: false });
-    await saveModelToFolder(base, baseDir);
-    base.dispose();
+    ({ dir, services, datasetId, splitId, baseDir } = await openTransferFixture('pawprint-transfer-', { immediateProgress: true }));
   });
   after(async () => {
     await services.close();
@@ -105,13 +97,7 @@ describe('mobilenetv2 fine-tuning', () => {
   let baseDir: string;
 
   before(async () => {
-    dir = tempDir('pawprint-finetune-');
-    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
-    ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8, size: 48 }));
-    baseDir = join(dir.path, 'random-base');
-    const base = buildMobileNetV2({ alpha: 0.35, imageSize: 96, includeTop: false });
-    await saveModelToFolder(base, baseDir);
-    base.dispose();
+    ({ dir, services, datasetId, splitId, baseDir } = await openTransferFixture('pawprint-finetune-'));
   });
   after(async () => {
     await services.close();
