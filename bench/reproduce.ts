@@ -9,9 +9,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createServices, type Services } from '../electron/services/index';
+import { createServices } from '../electron/services/index';
 import { resolvePaths } from '../electron/paths';
-import type { EventName, EventPayload, RunDetail } from '../shared/contract/index';
+import { printTable } from './_table';
+import type { EventPayload, RunDetail } from '../shared/contract/index';
 
 const TUTORIAL: Record<string, { valAccuracy: string; note: string }> = {
   cnn: { valAccuracy: '~60%', note: 'overfits: training accuracy climbs far above validation' },
@@ -45,17 +46,6 @@ const backend = values.backend ?? 'auto';
 const presets = values.presets ? values.presets.split(',').map((p) => p.trim()) : [...PRESETS];
 for (const preset of presets) if (!(PRESETS as readonly string[]).includes(preset)) throw new Error(`unknown preset ${preset}`);
 
-function waitFor<E extends EventName>(services: Services, name: E, where: (p: EventPayload<E>) => boolean): Promise<EventPayload<E>> {
-  return new Promise((resolveEvent) => {
-    const off = services.app.events.onAny((event, payload) => {
-      if (event === name && where(payload as EventPayload<E>)) {
-        off();
-        resolveEvent(payload as EventPayload<E>);
-      }
-    });
-  });
-}
-
 /** A folder of symlinks to the first `n` images of each class folder. */
 function sampleFolder(source: string, n: number, into: string): string {
   for (const cls of readdirSync(source)) {
@@ -86,7 +76,7 @@ try {
   if (isFolder) {
     const folder = sample ? sampleFolder(resolve(target), sample, join(scratch!, 'sample')) : resolve(target);
     const started = Date.now();
-    const finished = waitFor(services, 'datasets.importFinished', () => true);
+    const finished = services.app.events.next('datasets.importFinished', () => true);
     const { importId, datasetId: id } = await services.request('datasets.import', { path: folder, name: basename(resolve(target)) });
     const summary = await finished;
     if (summary.importId !== importId || summary.status !== 'completed') throw new Error(`import ${summary.status}`);
@@ -112,7 +102,7 @@ try {
       }
     });
     const { runId } = await services.request('training.start', { datasetId, name: `reproduce ${preset}`, config });
-    const done = await waitFor(services, 'training.finished', (e) => e.runId === runId);
+    const done = await services.app.events.next('training.finished', (e) => e.runId === runId);
     off();
     const run = await services.request('runs.get', { runId });
     results.push({ preset, run, seconds: (Date.now() - t0) / 1000 });
@@ -132,11 +122,7 @@ try {
       pct(run.testAccuracy), TUTORIAL[preset].valAccuracy, run.epochs.length ? (seconds / run.epochs.length).toFixed(1) : '-', run.status,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const row of rows) console.log(line(row));
+  printTable(header, rows);
   console.log('* the best epoch is the one with the lowest val_loss; its weights are the saved model that "test acc" evaluates.');
 
   mkdirSync('bench-results', { recursive: true });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServices, type Services } from '../electron/services/index';
 import { resolvePaths } from '../electron/paths';
+import { printTable } from './_table';
 import { tf } from '../electron/training/tf';
 import { selectBackend } from '../electron/training/backend/select-backend';
 import { decodeImageFile } from '../electron/training/data-pipeline';
@@ -21,7 +22,7 @@ import { resolveBaseWeights, type BaseWeights } from '../electron/training/mobil
 import { buildMobileNetV2 } from '../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../electron/training/mobilenet/fold-batchnorm';
 import { MobileNetFeatureExtractor } from '../electron/training/mobilenet/feature-extractor';
-import type { EventName, EventPayload, RunDetail } from '../shared/contract/index';
+import type { EventPayload, RunDetail } from '../shared/contract/index';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SHARED = path.resolve(ROOT, '../shared');
@@ -57,17 +58,6 @@ interface WorkflowRun {
   backend: string | null;
 }
 
-function waitFor<E extends EventName>(services: Services, name: E, where: (p: EventPayload<E>) => boolean): Promise<EventPayload<E>> {
-  return new Promise((resolveEvent) => {
-    const off = services.app.events.onAny((event, payload) => {
-      if (event === name && where(payload as EventPayload<E>)) {
-        off();
-        resolveEvent(payload as EventPayload<E>);
-      }
-    });
-  });
-}
-
 async function runWorkflow(services: Services, datasetId: number, label: string, config: Record<string, unknown>): Promise<WorkflowRun> {
   const stageStarts: Array<[string, number]> = [];
   const logs: string[] = [];
@@ -90,7 +80,7 @@ async function runWorkflow(services: Services, datasetId: number, label: string,
     if (name === 'training.finished') finishedAny.push(payload as EventPayload<'training.finished'>);
   });
   ({ runId } = await services.request('training.start', { datasetId, name: `transfer-workflow ${label}`, config }));
-  const done = finishedAny.find((f) => f.runId === runId) ?? await waitFor(services, 'training.finished', (e) => e.runId === runId);
+  const done = finishedAny.find((f) => f.runId === runId) ?? await services.app.events.next('training.finished', (e) => e.runId === runId);
   const seconds = (performance.now() - t0) / 1000;
   off();
   offFinished();
@@ -136,7 +126,7 @@ const services = createServices({ paths, host: { kind: 'web' } });
 try {
   // Import + split (not part of the timed training workflow, reported on its own line).
   const importStart = performance.now();
-  const imported = waitFor(services, 'datasets.importFinished', () => true);
+  const imported = services.app.events.next('datasets.importFinished', () => true);
   const { importId, datasetId } = await services.request('datasets.import', { path: PHOTOS, name: 'cats-vs-dogs' });
   const summary = await imported;
   if (summary.importId !== importId || summary.status !== 'completed') throw new Error(`import ${summary.status}`);
@@ -198,11 +188,7 @@ try {
   console.log(`import + split of ${summary.imported} photos (not in the times below): ${importSeconds.toFixed(1)} s`);
   const header = ['case', 'kind', 'seconds', 'note'];
   const table = rows.map((r) => [r.case, r.kind, r.seconds.toFixed(1), r.note]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const t of table) console.log(line(t));
+  printTable(header, table);
   console.log(`\nstages, cold (s): ${Object.entries(cold.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   console.log(`stages, warm (s): ${Object.entries(warm.stages).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   console.log(`base forward, folded, batch ${BATCH}, median of ${TIMED_BATCHES}: alpha 0.35 ${(f035.perImage * 1000).toFixed(2)} ms/image; alpha 1.00 (random weights) ${(f100.perImage * 1000).toFixed(2)} ms/image`);

@@ -16,4 +16,20 @@ export class EventBus {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+
+  /** The next event of that name matching `where`; rejects after `timeoutMs` when one is given. */
+  next<E extends EventName>(name: E, where: (payload: EventPayload<E>) => boolean = () => true, timeoutMs?: number): Promise<EventPayload<E>> {
+    return new Promise((resolve, reject) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        off();
+        reject(new Error(`timed out waiting for ${name}`));
+      }, timeoutMs);
+      const off = this.onAny((event, payload) => {
+        if (event !== name || !where(payload as EventPayload<E>)) return;
+        clearTimeout(timer);
+        off();
+        resolve(payload as EventPayload<E>);
+      });
+    });
+  }
 }

@@ -81,18 +81,7 @@ export async function seedDataset(db: Database, root: string, options: { perClas
 export function waitForEvent<E extends EventName>(
   services: Services, name: E, where: (payload: EventPayload<E>) => boolean, timeoutMs = 60_000,
 ): Promise<EventPayload<E>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${name}`));
-    }, timeoutMs);
-    const off = services.app.events.onAny((event, payload) => {
-      if (event !== name || !where(payload as EventPayload<E>)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload as EventPayload<E>);
-    });
-  });
+  return services.app.events.next(name, where, timeoutMs);
 }
 
 /** Records every event of a run, in order. */
