@@ -62,7 +62,20 @@ export async function configFromFlags(values: ParsedValues): Promise<Record<stri
   if (blocks !== undefined) mobilenet.fineTuneBlocks = blocks;
   const fineEpochs = num(values, 'fine-tune-epochs', isInt(0, 1000), 'a whole number from 0 to 1000');
   if (fineEpochs !== undefined) mobilenet.fineTuneEpochs = fineEpochs;
+  const head = choice(values, 'head', ['max', 'average'] as const);
+  if (head !== undefined) mobilenet.headPooling = head;
+  const extraDense = num(values, 'extra-dense', isInt(0, 4096), 'a whole number of units from 0 to 4096');
+  if (extraDense !== undefined) mobilenet.extraDense = extraDense;
+  const views = num(values, 'views', isInt(1, 64), 'a whole number from 1 to 64');
+  if (views !== undefined) mobilenet.augmentedViews = views;
   if (Object.keys(mobilenet).length > 0) config.mobilenet = mobilenet;
+  // Augmentation flags change only what they name; the rest comes from the --config file, then the preset.
+  const augmentation: Record<string, unknown> = { ...(config.augmentation as Record<string, unknown> | undefined) };
+  const flip = choice(values, 'flip', ['none', 'horizontal', 'vertical', 'both'] as const);
+  if (flip !== undefined) augmentation.flip = flip;
+  const rotation = num(values, 'rotation', (n) => n >= 0 && n <= 0.5, 'a fraction of a full turn from 0 to 0.5 (Keras RandomRotation)');
+  if (rotation !== undefined) augmentation.rotation = rotation;
+  if (Object.keys(augmentation).length > 0) config.augmentation = augmentation;
   return config;
 }
 
@@ -159,7 +172,8 @@ export const trainCommand: Command = {
   summary: 'Train a model on a dataset\'s split (presets: cnn, cnn-augment, cnn-normalize, mobilenetv2, custom)',
   usage: 'pawprint train <dataset> --preset cnn|cnn-augment|cnn-normalize|mobilenetv2|custom [--config FILE] [--epochs N] [--batch-size N] ' +
     '[--image-size N] [--optimizer adam|sgd|rmsprop] [--lr X] [--seed N] [--backend auto|node|wasm|cpu] [--alpha A] [--base URL|PATH] ' +
-    '[--fine-tune-blocks N] [--fine-tune-epochs N] [--split ID] [--name TEXT] [--json]',
+    '[--head max|average] [--extra-dense N] [--views N] [--fine-tune-blocks N] [--fine-tune-epochs N] [--flip none|horizontal|vertical|both] ' +
+    '[--rotation F] [--split ID] [--name TEXT] [--json]',
   options: {
     preset: { type: 'string', description: 'model preset (default cnn, or the --config file\'s)' },
     config: { type: 'string', description: 'JSON training config (any subset; flags override it)' },
@@ -174,6 +188,11 @@ export const trainCommand: Command = {
     base: { type: 'string', description: 'mobilenetv2 base weights: a model.json URL, or a local folder / model.json' },
     'fine-tune-blocks': { type: 'string', description: 'mobilenetv2: top blocks to unfreeze for fine-tuning' },
     'fine-tune-epochs': { type: 'string', description: 'mobilenetv2: fine-tuning epochs' },
+    head: { type: 'string', description: 'mobilenetv2 head pooling: max | average (default average)' },
+    'extra-dense': { type: 'string', description: 'mobilenetv2: units of an extra Dense(relu) layer in the head (0 = none)' },
+    views: { type: 'string', description: 'mobilenetv2: augmented views cached per training image (default 4)' },
+    flip: { type: 'string', description: 'augmentation: random flips none | horizontal | vertical | both' },
+    rotation: { type: 'string', description: 'augmentation: random rotation as a fraction of a full turn (0.2 = up to 72 degrees)' },
     split: { type: 'string', description: 'split id (default: the dataset\'s latest split)' },
     name: { type: 'string', description: 'run name' },
   },
