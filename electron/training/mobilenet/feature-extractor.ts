@@ -10,6 +10,7 @@ import { createMobileNetV2Base } from './base-weights';
 import { buildFoldedMobileNetV2, type FoldedMobileNetV2 } from './fold-batchnorm';
 import { MOBILENET_FEATURE_CHANNELS, type MobileNetAlpha, type PoolingType } from './mobilenet-v2';
 import type { FeatureCache, FeatureKey } from './feature-cache';
+import type { FeatureEmbedder } from './feature-threads';
 import type { ExampleSource } from '../data-pipeline';
 
 /** Layout of a feature row: the max-pooled vector, then the average-pooled vector. */
@@ -22,7 +23,7 @@ export interface FeatureExtractorOptions {
   folded?: boolean;
 }
 
-export class MobileNetFeatureExtractor {
+export class MobileNetFeatureExtractor implements FeatureEmbedder {
   readonly featureDim = POOLED_FEATURE_DIM;
   readonly layout = POOLED_LAYOUT;
   private disposed = false;
@@ -113,6 +114,11 @@ export interface ExtractOptions {
   onProgress?: (p: ExtractionProgress) => void;
   /** Cancels between batches; finished batches are already in the cache, so a later call resumes. */
   signal?: AbortSignal;
+  /**
+   * Starts extraction threads (feature-threads.ts) to run the base instead of `extractor`; called only when at
+   * least two batches need computing. If it throws, extraction continues on `extractor`.
+   */
+  startThreads?: () => Promise<FeatureEmbedder[]>;
 }
 
 export interface ExtractedFeatures {
@@ -123,6 +129,10 @@ export interface ExtractedFeatures {
   data: Float32Array;
   fromCache: number;
   computed: number;
+  /** How many lanes ran the base: extraction threads, or 1 for this thread's extractor. */
+  lanes: number;
+  /** Why extraction threads were offered but not used (they failed to start), else null. */
+  threadError: string | null;
 }
 
 export class FeatureExtractionCancelled extends Error {
@@ -167,30 +177,62 @@ export async function extractFeatures(extractor: MobileNetFeatureExtractor, keys
 
   const batches: number[][] = [];
   for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
-  const load = (b: number[]) => opts.loadPixels(b.map((i) => keys[i]), signal);
-  // Decode the next batch (sharp works off the main thread) while the base runs on this one.
-  let next = batches.length ? load(batches[0]) : undefined;
-  for (let bi = 0; bi < batches.length; bi++) {
-    const batch = batches[bi];
-    if (signal?.aborted) {
-      next?.catch(() => undefined);
-      throw new FeatureExtractionCancelled(fromCache + computed, total);
-    }
-    const pixels = await next!;
-    next = bi + 1 < batches.length ? load(batches[bi + 1]) : undefined;
-    let feats: Float32Array;
+
+  // Lanes that run the base: extraction threads when the caller offers them and there is enough to do, else this
+  // thread's extractor. A thread that cannot start costs speed, not the run.
+  let lanes: FeatureEmbedder[] = [extractor];
+  let threads: FeatureEmbedder[] = [];
+  let threadError: string | null = null;
+  if (opts.startThreads && batches.length >= 2) {
     try {
-      feats = await extractor.embed(pixels, batch.length);
-    } catch (e) {
-      next?.catch(() => undefined);
-      throw e;
+      threads = await opts.startThreads();
+      if (threads.length) lanes = threads;
+    } catch (error) {
+      threadError = (error as Error).message;
     }
-    batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
-    if (cache) await cache.append(batch.map((i) => keys[i]), feats);
-    computed += batch.length;
-    report();
   }
-  return { count: total, featureDim: dim, layout: extractor.layout, data, fromCache, computed };
+
+  const load = (b: number[]) => opts.loadPixels(b.map((i) => keys[i]), signal);
+  let nextBatch = 0;
+  let failed = false;
+  // Each lane decodes its next batch (sharp works off this thread) while the base runs on its current one.
+  const runLane = async (lane: FeatureEmbedder): Promise<void> => {
+    const take = () => (!failed && !signal?.aborted && nextBatch < batches.length ? nextBatch++ : -1);
+    let bi = take();
+    let next = bi >= 0 ? load(batches[bi]) : undefined;
+    while (bi >= 0) {
+      // Cancelled, or another lane failed: the prefetched batch is dropped, not computed.
+      if (failed || signal?.aborted) {
+        next?.catch(() => undefined);
+        return;
+      }
+      const batch = batches[bi];
+      try {
+        const pixels = await next!;
+        const following = take();
+        next = following >= 0 ? load(batches[following]) : undefined;
+        bi = following;
+        const feats = await lane.embed(pixels, batch.length);
+        batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
+        if (cache) await cache.append(batch.map((i) => keys[i]), feats);
+      } catch (e) {
+        failed = true;
+        next?.catch(() => undefined);
+        throw e;
+      }
+      computed += batch.length;
+      report();
+    }
+  };
+  try {
+    const results = await Promise.allSettled(lanes.map(runLane));
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
+  } finally {
+    for (const thread of threads) thread.dispose();
+  }
+  if (computed < todo.length) throw new FeatureExtractionCancelled(fromCache + computed, total);
+  return { count: total, featureDim: dim, layout: extractor.layout, data, fromCache, computed, lanes: lanes.length, threadError };
 }
 
 export interface FeatureSourceOptions {

@@ -13,6 +13,7 @@ import { resolveBaseWeights, createMobileNetV2Base, type BaseWeights, type Weigh
 import {
   MobileNetFeatureExtractor, extractFeatures, featureExampleSource, selectPooling, type ExtractionProgress,
 } from '../mobilenet/feature-extractor';
+import { defaultFeatureThreads, startFeatureThreads } from '../mobilenet/feature-threads';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import { mixSeeds, mulberry32 } from '../../../shared/random';
@@ -172,10 +173,15 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
   const plain = (images: WorkerImage[]) => images.map((image) => ({ imageHash: image.contentHash, view: ORIGINAL_VIEW }));
   const allKeys = [...trainKeys, ...plain(data.val), ...plain(data.test)];
 
+  // Threads only stand in for single-threaded backends: native TensorFlow already uses every core.
+  const threads = defaultFeatureThreads();
+  const startThreads = (ctx.backend === 'wasm' || ctx.backend === 'cpu') && threads > 1
+    ? () => startFeatureThreads({ weights, imageSize: size, backend: ctx.backend as 'wasm' | 'cpu', threads })
+    : undefined;
   let extracted;
   try {
     extracted = await extractFeatures(extractor, allKeys, {
-      loadPixels, cache, batchSize: 32, signal,
+      loadPixels, cache, batchSize: 32, signal, startThreads,
       onProgress: (p: ExtractionProgress) => progress('features', p.done, p.total, p.imagesPerSecond || null, p.etaSeconds, p.done === p.total),
     });
   } finally {
@@ -183,7 +189,11 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
     await cache.close();
     decodeCache.clear();
   }
-  emit({ type: 'log', level: 'info', message: `base features: ${extracted.fromCache} from the cache, ${extracted.computed} computed` });
+  if (extracted.threadError) {
+    emit({ type: 'log', level: 'warn', message: `feature extraction threads could not start (${extracted.threadError}); extracted on one core instead` });
+  }
+  const on = extracted.computed > 0 ? ` on ${extracted.lanes} thread${extracted.lanes === 1 ? '' : 's'}` : '';
+  emit({ type: 'log', level: 'info', message: `base features: ${extracted.fromCache} from the cache, ${extracted.computed} computed${on}` });
 
   const pooled = selectPooling(extracted.data, extracted.count, config.mobilenet.headPooling);
   const c = MOBILENET_FEATURE_CHANNELS;

@@ -1,0 +1,146 @@
+// Feature extraction on several cores. TensorFlow.js's WebAssembly backend runs single-threaded in Node, so one
+// process computes base features on one core; extraction instead starts a few worker threads, each with its own
+// engine and a copy of the folded base, and hands them batches (extractFeatures's `startThreads`). The training
+// worker's own thread then only decodes, augments, caches and reports progress. Same backend, same kernels, same
+// weights: a view's features do not depend on which thread computed them (tested).
+import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BaseWeights } from './base-weights';
+
+/** What extraction needs from a thread or from the in-process extractor. */
+export interface FeatureEmbedder {
+  embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export type FeatureThreadRequest =
+  | { type: 'init'; weights: BaseWeights; imageSize: number; backend: 'wasm' | 'cpu' }
+  | { type: 'embed'; id: number; pixels: Uint8Array; count: number };
+
+export type FeatureThreadReply =
+  | { type: 'ready'; backend: string }
+  | { type: 'init-failed'; message: string }
+  | { type: 'embedded'; id: number; features: Float32Array }
+  | { type: 'embed-failed'; id: number; message: string };
+
+const ENTRY_NAME = 'feature-thread-entry';
+const MAX_THREADS = 4;
+const START_TIMEOUT_MS = 120_000;
+
+/**
+ * Threads to use: PAWPRINT_FEATURE_THREADS when set (1 = extract in the training process itself), else one per
+ * core up to MAX_THREADS (each holds an engine and the base, ~100 MB).
+ */
+export function defaultFeatureThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = Number(env.PAWPRINT_FEATURE_THREADS);
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return Math.min(fromEnv, 16);
+  return Math.max(1, Math.min(os.availableParallelism(), MAX_THREADS));
+}
+
+/**
+ * How to start a thread: the bundled script from dist/, or under tsx (tests, benches) the .ts source through tsx's
+ * API, because Node 20 does not apply `--import tsx` loader hooks inside worker threads.
+ */
+function threadEntry(): { script: string | URL; eval: boolean } {
+  if (fileURLToPath(import.meta.url).endsWith('.ts')) {
+    const source = new URL(`./${ENTRY_NAME}.ts`, import.meta.url).href;
+    const tsxApi = import.meta.resolve('tsx/esm/api');
+    return { script: `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(source)}, ${JSON.stringify(import.meta.url)}))`, eval: true };
+  }
+  const bundled = new URL(`./${ENTRY_NAME}.js`, import.meta.url);
+  if (!existsSync(fileURLToPath(bundled))) throw new Error(`the feature thread script is missing (${fileURLToPath(bundled)}); run \`npm run build\``);
+  return { script: bundled, eval: false };
+}
+
+class FeatureThread implements FeatureEmbedder {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (f: Float32Array) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (message: FeatureThreadReply) => {
+      if (message.type !== 'embedded' && message.type !== 'embed-failed') return;
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (message.type === 'embedded') waiter.resolve(message.features);
+      else waiter.reject(new Error(message.message));
+    });
+    const fail = (error: Error) => {
+      this.failure ??= error;
+      for (const waiter of this.pending.values()) waiter.reject(this.failure);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`a feature extraction thread stopped (exit code ${code})`)));
+  }
+
+  embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    // A copy the thread can own: the caller's buffer may be a view into something larger.
+    const own = new Uint8Array(pixels);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const request: FeatureThreadRequest = { type: 'embed', id, pixels: own, count };
+      this.worker.postMessage(request, [own.buffer]);
+    });
+  }
+
+  dispose(): void {
+    this.failure ??= new Error('the feature extraction thread was disposed');
+    void this.worker.terminate();
+  }
+}
+
+export interface StartFeatureThreadsOptions {
+  weights: BaseWeights;
+  imageSize: number;
+  /** The backend the training process chose; threads use the same one (never native TensorFlow, see callers). */
+  backend: 'wasm' | 'cpu';
+  threads: number;
+}
+
+/** Starts `threads` feature threads and waits until each has its backend and base ready; all or none. */
+export async function startFeatureThreads(opts: StartFeatureThreadsOptions): Promise<FeatureEmbedder[]> {
+  const entry = threadEntry();
+  const started: FeatureThread[] = [];
+  const ready: Array<Promise<void>> = [];
+  for (let i = 0; i < opts.threads; i++) {
+    const worker = new Worker(entry.script, { eval: entry.eval, name: `pawprint-features-${i + 1}` });
+    started.push(new FeatureThread(worker));
+    ready.push(new Promise<void>((resolve, reject) => {
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onMessage = (message: FeatureThreadReply) => {
+        if (message.type === 'ready') {
+          if (message.backend !== opts.backend) done(new Error(`a feature thread got the ${message.backend} backend instead of ${opts.backend}`));
+          else done();
+        } else if (message.type === 'init-failed') done(new Error(message.message));
+      };
+      const onError = (error: Error) => done(error);
+      const onExit = (code: number) => done(new Error(`a feature thread stopped while starting (exit code ${code})`));
+      const timer = setTimeout(() => done(new Error(`a feature thread did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      const init: FeatureThreadRequest = { type: 'init', weights: opts.weights, imageSize: opts.imageSize, backend: opts.backend };
+      worker.postMessage(init);
+    }));
+  }
+  try {
+    await Promise.all(ready);
+    return started;
+  } catch (error) {
+    for (const thread of started) thread.dispose();
+    throw error;
+  }
+}
