@@ -185,7 +185,7 @@ export const trainCommand: Command = {
     seed: { type: 'string', description: 'seed for shuffling, augmentation and initial weights' },
     backend: { type: 'string', description: 'auto | node | wasm | cpu' },
     alpha: { type: 'string', description: 'mobilenetv2 width: 0.35 | 0.50 | 0.75 | 1.00' },
-    base: { type: 'string', description: 'mobilenetv2 base weights: a model.json URL, or a local folder / model.json' },
+    base: { type: 'string', description: 'mobilenetv2 base weights: a model.json or Keras .h5 URL, or a local folder, model.json or .h5 file' },
     'fine-tune-blocks': { type: 'string', description: 'mobilenetv2: top blocks to unfreeze for fine-tuning' },
     'fine-tune-epochs': { type: 'string', description: 'mobilenetv2: fine-tuning epochs' },
     head: { type: 'string', description: 'mobilenetv2 head pooling: max | average (default average)' },

@@ -1,5 +1,6 @@
-// ImageNet weights for the MobileNetV2 base: resolve a source (the Teachable Machine URL, any model.json URL,
-// or a local TF.js LayersModel folder / model.json such as a Teachable Machine export), download once into a
+// ImageNet weights for the MobileNetV2 base: resolve a source (the Teachable Machine URL, any model.json or Keras
+// .h5 URL, a local TF.js LayersModel folder / model.json such as a Teachable Machine export, or a local Keras .h5
+// file such as the one the Keras tutorial downloads), download once into a
 // cache folder chosen by the caller, verify, and load by layer name. Never falls back to random weights:
 // every failure is a BaseWeightsError that names the problem and the way out.
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,6 +10,7 @@ import { tf, type LayersModel } from '../tf';
 import type { io } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
 
 type WeightsManifestEntry = io.WeightsManifestEntry;
+import { KerasH5Error, readKerasH5Weights, type NamedWeight } from './keras-h5';
 import {
   MOBILENET_ALPHAS,
   alphaLabel,
@@ -35,9 +37,9 @@ export const KNOWN_IMAGENET_WEIGHTS_IDS: Partial<Record<MobileNetAlpha, string>>
 export type WeightsSource =
   /** The Keras ImageNet weights as Teachable Machine serves them; `urlTemplate` (with `{alpha}`) is for tests and mirrors. */
   | { kind: 'imagenet'; alpha: MobileNetAlpha; urlTemplate?: string }
-  /** Any http(s) URL of a TF.js LayersModel model.json holding MobileNetV2 weights. */
+  /** Any http(s) URL of a TF.js LayersModel model.json, or of a Keras .h5 file, holding MobileNetV2 weights. */
   | { kind: 'url'; url: string }
-  /** A folder containing model.json, or a model.json file (e.g. a Teachable Machine export). */
+  /** A folder containing model.json, a model.json file (e.g. a Teachable Machine export), or a Keras .h5 file. */
   | { kind: 'local'; path: string };
 
 export type BaseWeightsErrorCode =
@@ -47,7 +49,7 @@ export type BaseWeightsErrorCode =
   | 'mismatch' // not MobileNetV2 weights, wrong shapes, or another alpha than requested
   | 'cancelled';
 
-const WAY_OUT = 'Choose a local TF.js model folder or model.json with MobileNetV2 weights instead (a Teachable Machine image-model export works).';
+const WAY_OUT = 'Choose a local TF.js model folder or model.json, or a Keras .h5 file, with MobileNetV2 weights instead (a Teachable Machine image-model export works).';
 
 export class BaseWeightsError extends Error {
   override name = 'BaseWeightsError';
@@ -84,7 +86,7 @@ export interface BaseWeights {
   alpha: MobileNetAlpha;
   /** Human-readable origin (URL or path). */
   source: string;
-  /** The local model.json the weights were read from (inside cacheDir for downloads). */
+  /** The local model.json or .h5 file the weights were read from (inside cacheDir for downloads). */
   modelJsonPath: string;
   /** Backbone tensors only, keyed `layer/weight` (e.g. `block_3_expand_BN/moving_mean`); heads are dropped. */
   tensors: Map<string, WeightTensorData>;
@@ -228,7 +230,7 @@ async function readLocalModel(modelJsonPath: string, source: string, opts: Resol
   return decodeBackbone(buffers, specs, source, modelJsonPath, opts.expectedAlpha);
 }
 
-function inferAlpha(byName: Map<string, WeightSpec>, where: string): MobileNetAlpha {
+function inferAlpha(byName: Map<string, { shape: number[] }>, where: string): MobileNetAlpha {
   // Conv1 has 16 filters for both 0.35 and 0.50; the last block's projection (int(320*alpha) rounded) tells them apart.
   const last = byName.get('block_16_project/kernel');
   const conv1 = byName.get('Conv1/kernel');
@@ -242,30 +244,54 @@ function inferAlpha(byName: Map<string, WeightSpec>, where: string): MobileNetAl
   throw new BaseWeightsError('mismatch', `${where} holds MobileNetV2-like weights of a width no supported alpha has (Conv1 ${conv1.shape.join('x')}, block_16_project ${last.shape.join('x')}).`);
 }
 
-function decodeBackbone(buffers: Uint8Array[], specs: WeightSpec[], source: string, modelJsonPath: string, expectedAlpha?: MobileNetAlpha): BaseWeights {
-  const byName = new Map<string, WeightSpec>();
-  for (const s of specs) {
-    const short = shortName(s.name);
-    // A second tensor with the same layer/weight (e.g. two MobileNets in one file) makes by-name loading ambiguous.
-    if (byName.has(short)) throw new BaseWeightsError('mismatch', `${modelJsonPath} contains two weights named ${short}; cannot tell which belongs to the backbone.`);
-    byName.set(short, s);
+/** Indexes weights by `layer/weight`; a name seen twice (e.g. two MobileNets in one file) makes loading ambiguous. */
+function byShortName<T extends { name: string }>(items: T[], where: string): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const item of items) {
+    const short = shortName(item.name);
+    if (byName.has(short)) throw new BaseWeightsError('mismatch', `${where} contains two weights named ${short}; cannot tell which belongs to the backbone.`);
+    byName.set(short, item);
   }
-  const alpha = inferAlpha(byName, modelJsonPath);
+  return byName;
+}
+
+/** Reads the alpha from the shapes and checks that every MobileNetV2 weight is present with its shape. */
+function checkBackbone(byName: Map<string, { shape: number[] }>, where: string, expectedAlpha?: MobileNetAlpha): { alpha: MobileNetAlpha; expected: Map<string, number[]> } {
+  const alpha = inferAlpha(byName, where);
   if (expectedAlpha !== undefined && alpha !== expectedAlpha) {
-    throw new BaseWeightsError('mismatch', `${modelJsonPath} holds MobileNetV2 alpha ${alphaLabel(alpha)} weights, but alpha ${alphaLabel(expectedAlpha)} was asked for.`);
+    throw new BaseWeightsError('mismatch', `${where} holds MobileNetV2 alpha ${alphaLabel(alpha)} weights, but alpha ${alphaLabel(expectedAlpha)} was asked for.`);
   }
   const expected = expectedWeightShapes(alpha);
   const missing = [...expected.keys()].filter((n) => !byName.has(n));
   if (missing.length) {
-    throw new BaseWeightsError('mismatch', `${modelJsonPath} lacks ${missing.length} of the ${expected.size} MobileNetV2 weights (first: ${missing.slice(0, 3).join(', ')}).`);
+    throw new BaseWeightsError('mismatch', `${where} lacks ${missing.length} of the ${expected.size} MobileNetV2 weights (first: ${missing.slice(0, 3).join(', ')}).`);
   }
   for (const [n, shape] of expected) {
     const got = byName.get(n)!.shape;
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-      throw new BaseWeightsError('mismatch', `${modelJsonPath}: weight ${n} has shape [${got.join(',')}], MobileNetV2 alpha ${alphaLabel(alpha)} needs [${shape.join(',')}].`);
+      throw new BaseWeightsError('mismatch', `${where}: weight ${n} has shape [${got.join(',')}], MobileNetV2 alpha ${alphaLabel(alpha)} needs [${shape.join(',')}].`);
     }
   }
+  return { alpha, expected };
+}
 
+/** Refuses non-finite values and negative variances, then identifies the weights. */
+function finishBackbone(tensors: Map<string, WeightTensorData>, alpha: MobileNetAlpha, source: string, filePath: string): BaseWeights {
+  for (const [name, t] of tensors) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i])) throw new BaseWeightsError('corrupt', `${filePath}: weight ${name} contains non-finite values (NaN or infinity).`);
+    }
+    if (name.endsWith('/moving_variance') && t.data.some((v) => v < 0)) {
+      throw new BaseWeightsError('corrupt', `${filePath}: weight ${name} has negative variances.`);
+    }
+  }
+  const weightsId = computeWeightsId(tensors);
+  const known = KNOWN_IMAGENET_WEIGHTS_IDS[alpha];
+  return { weightsId, alpha, source, modelJsonPath: filePath, tensors, isKnownImagenet: known === undefined ? undefined : known === weightsId };
+}
+
+function decodeBackbone(buffers: Uint8Array[], specs: WeightSpec[], source: string, modelJsonPath: string, expectedAlpha?: MobileNetAlpha): BaseWeights {
+  const { alpha, expected } = checkBackbone(byShortName(specs, modelJsonPath), modelJsonPath, expectedAlpha);
   // tf.io.decodeWeights handles float32 and the quantised encodings alike; we copy out Float32Arrays.
   const all = concatBytes(buffers);
   const decoded = tf.io.decodeWeights(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer, specs as WeightsManifestEntry[]);
@@ -275,23 +301,28 @@ function decodeBackbone(buffers: Uint8Array[], specs: WeightSpec[], source: stri
       const short = shortName(full);
       if (!expected.has(short)) continue;
       const data = t.dataSync() as Float32Array;
-      const f32 = data instanceof Float32Array ? new Float32Array(data) : Float32Array.from(data);
-      for (let i = 0; i < f32.length; i++) {
-        if (!Number.isFinite(f32[i])) {
-          throw new BaseWeightsError('corrupt', `${modelJsonPath}: weight ${short} contains non-finite values (NaN or infinity).`);
-        }
-      }
-      if (short.endsWith('/moving_variance') && f32.some((v) => v < 0)) {
-        throw new BaseWeightsError('corrupt', `${modelJsonPath}: weight ${short} has negative variances.`);
-      }
-      tensors.set(short, { shape: expected.get(short)!, data: f32 });
+      tensors.set(short, { shape: expected.get(short)!, data: data instanceof Float32Array ? new Float32Array(data) : Float32Array.from(data) });
     }
   } finally {
     tf.dispose(Object.values(decoded));
   }
-  const weightsId = computeWeightsId(tensors);
-  const known = KNOWN_IMAGENET_WEIGHTS_IDS[alpha];
-  return { weightsId, alpha, source, modelJsonPath, tensors, isKnownImagenet: known === undefined ? undefined : known === weightsId };
+  return finishBackbone(tensors, alpha, source, modelJsonPath);
+}
+
+/** The MobileNetV2 backbone from a Keras .h5 file (keras-h5.ts); other layers (a head) are ignored. */
+async function readKerasH5Backbone(file: string, source: string, opts: ResolveOptions): Promise<BaseWeights> {
+  let weights: NamedWeight[];
+  try {
+    weights = await readKerasH5Weights(file);
+  } catch (e) {
+    if (e instanceof KerasH5Error) throw new BaseWeightsError(e.code === 'not-keras' ? 'mismatch' : 'corrupt', e.message, { cause: e });
+    throw e;
+  }
+  const { alpha, expected } = checkBackbone(byShortName(weights, file), file, opts.expectedAlpha);
+  const tensors = new Map<string, WeightTensorData>();
+  for (const w of weights) if (expected.has(w.name)) tensors.set(w.name, { shape: expected.get(w.name)!, data: w.data });
+  opts.onProgress?.({ phase: 'verify', loadedBytes: 1, totalBytes: 1 });
+  return finishBackbone(tensors, alpha, source, file);
 }
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {
@@ -401,7 +432,46 @@ async function downloadModel(url: string, finalDir: string, opts: ResolveOptions
   }
 }
 
+const KERAS_H5 = /\.(h5|hdf5)$/i;
+
+/** Downloads a Keras .h5 file once into the cache (temporary name, then renamed: never half-written), then reads it. */
+async function resolveH5Url(url: string, opts: ResolveOptions): Promise<BaseWeights> {
+  const dir = cacheFolderFor(opts.cacheDir, url);
+  const cached = path.join(dir, 'weights.h5');
+  if (await pathExists(cached)) {
+    try {
+      return await readKerasH5Backbone(cached, url, opts);
+    } catch (e) {
+      if (!(e instanceof BaseWeightsError) || e.code !== 'corrupt') throw e;
+    }
+  }
+  throwIfAborted(opts.signal);
+  const res = await fetchOrThrow(url, opts);
+  const totalBytes = Number(res.headers.get('content-length')) || 0;
+  let loaded = 0;
+  opts.onProgress?.({ phase: 'download', loadedBytes: 0, totalBytes });
+  const body = await readBody(res, url, (n) => {
+    loaded += n;
+    opts.onProgress?.({ phase: 'download', loadedBytes: loaded, totalBytes: Math.max(totalBytes, loaded) });
+  }, opts.signal);
+  if (totalBytes && body.length !== totalBytes) {
+    throw new BaseWeightsError('download-failed', `The download of ${url} stopped after ${body.length} of ${totalBytes} bytes.`);
+  }
+  await fsp.mkdir(dir, { recursive: true });
+  const partial = `${cached}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fsp.writeFile(partial, body);
+    const weights = await readKerasH5Backbone(partial, url, opts);
+    await fsp.rename(partial, cached);
+    await fsp.writeFile(path.join(dir, 'source.json'), JSON.stringify({ url, downloadedAt: new Date().toISOString(), weightsId: weights.weightsId, alpha: weights.alpha }, null, 2));
+    return { ...weights, modelJsonPath: cached };
+  } finally {
+    await fsp.rm(partial, { force: true });
+  }
+}
+
 async function resolveUrl(url: string, opts: ResolveOptions): Promise<BaseWeights> {
+  if (KERAS_H5.test(new URL(url).pathname)) return resolveH5Url(url, opts);
   const dir = cacheFolderFor(opts.cacheDir, url);
   const cachedJson = path.join(dir, 'model.json');
   if (await pathExists(cachedJson)) {
@@ -435,8 +505,9 @@ export async function resolveBaseWeights(source: WeightsSource, opts: ResolveOpt
       } catch {
         throw new BaseWeightsError('not-found', `${p} does not exist.`);
       }
+      if (!st.isDirectory() && KERAS_H5.test(p)) return readKerasH5Backbone(p, p, opts);
       if (st.isDirectory()) p = path.join(p, 'model.json');
-      if (!(await pathExists(p))) throw new BaseWeightsError('not-found', `${path.dirname(p)} has no model.json.`);
+      if (!(await pathExists(p))) throw new BaseWeightsError('not-found', `${path.dirname(p)} has no model.json (choose a TF.js model folder, its model.json, or a Keras .h5 file).`);
       return readLocalModel(p, p, opts);
     }
   }
