@@ -34,6 +34,11 @@ export interface FoldedMobileNetV2 {
   readonly fusedOps: number;
   /** x: [n, size, size, 3] preprocessed to [-1, 1] -> the `out_relu` map [n, s/32, s/32, 1280]. Caller disposes. */
   predict(x: Tensor4D): Tensor4D;
+  /**
+   * The map after the stem and the first `blocks` inverted-residual blocks (what a fine-tuning run keeps frozen:
+   * the output of Keras's block_{blocks-1}_add or _project_BN). Caller disposes.
+   */
+  predictBottom(x: Tensor4D, blocks: number): Tensor4D;
   dispose(): void;
 }
 
@@ -104,27 +109,34 @@ export function buildFoldedMobileNetV2(weights: BaseWeights, imageSize: number):
     }));
     const head = track(fused(w, 'Conv_1/kernel', 'Conv_1_bn', 'conv', 1, 'relu6'));
     let disposed = false;
+    const forward = (x: Tensor4D, blockCount: number, withHead: boolean): Tensor4D => {
+      if (disposed) throw new Error('The folded MobileNetV2 was disposed');
+      if (x.shape[1] !== imageSize || x.shape[2] !== imageSize || x.shape[3] !== 3) {
+        throw new Error(`Folded MobileNetV2 expects [n, ${imageSize}, ${imageSize}, 3], got [${x.shape.join(', ')}]`);
+      }
+      return tf.tidy(() => {
+        let y = run(stem, x);
+        for (const b of blocks.slice(0, blockCount)) {
+          const input = y;
+          if (b.expand) y = run(b.expand, y);
+          y = run(b.depthwise, y);
+          y = run(b.project, y);
+          if (b.residual) y = tf.add(input, y);
+        }
+        return withHead ? run(head, y) : y;
+      });
+    };
     return {
       alpha: weights.alpha,
       imageSize,
       weightsId: weights.weightsId,
       fusedOps: ops.length,
       predict(x: Tensor4D): Tensor4D {
-        if (disposed) throw new Error('The folded MobileNetV2 was disposed');
-        if (x.shape[1] !== imageSize || x.shape[2] !== imageSize || x.shape[3] !== 3) {
-          throw new Error(`Folded MobileNetV2 expects [n, ${imageSize}, ${imageSize}, 3], got [${x.shape.join(', ')}]`);
-        }
-        return tf.tidy(() => {
-          let y = run(stem, x);
-          for (const b of blocks) {
-            const input = y;
-            if (b.expand) y = run(b.expand, y);
-            y = run(b.depthwise, y);
-            y = run(b.project, y);
-            if (b.residual) y = tf.add(input, y);
-          }
-          return run(head, y);
-        });
+        return forward(x, blocks.length, true);
+      },
+      predictBottom(x: Tensor4D, count: number): Tensor4D {
+        if (!Number.isInteger(count) || count < 0 || count > blocks.length) throw new Error(`predictBottom: blocks must be 0..${blocks.length}, got ${count}`);
+        return forward(x, count, false);
       },
       dispose() {
         if (disposed) return;

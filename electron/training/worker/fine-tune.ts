@@ -10,7 +10,7 @@ import type { ExampleSource } from '../data-pipeline';
 import { foldKernel } from '../mobilenet/fold-batchnorm';
 import { createMobileNetV2Base, type BaseWeights } from '../mobilenet/base-weights';
 import { mobileNetV2Spec, type BlockSpec, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
-import type { SymbolicTensor } from '@tensorflow/tfjs'; // types only
+import type { SymbolicTensor, Tensor4D } from '@tensorflow/tfjs'; // types only
 
 /** Refuse fine-tuning whose cached bottom maps would not fit comfortably in memory. */
 export const MAX_CACHED_BYTES = 1.5 * 1024 ** 3;
@@ -115,21 +115,29 @@ export function mapExampleSource(
   };
 }
 
-/** Runs the frozen bottom over pixels (uint8 HWC, `count` images) in batches; returns count x map values. */
-export async function bottomMaps(bottom: LayersModel, pixels: Uint8Array, count: number, size: number, batchSize = 16): Promise<Float32Array> {
+/**
+ * Runs the frozen bottom over pixels (uint8 HWC, `count` images) in batches; returns count x map values. `bottom`
+ * maps a [-1,1] batch to its map: the folded network's predictBottom (what training uses: 2-3x faster than the
+ * Keras layers, same values within float rounding) or a Keras-layer model's predict.
+ */
+export async function bottomMaps(bottom: (x: Tensor4D) => Tensor, pixels: Uint8Array, count: number, size: number, batchSize = 16): Promise<Float32Array> {
   const per = size * size * 3;
-  const outShape = bottom.outputs[0].shape.slice(1) as number[];
-  const outPer = outShape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(count * outPer);
+  let out: Float32Array | undefined;
+  let outPer = 0;
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
     const input = new Float32Array(n * per);
     for (let i = 0; i < n * per; i++) input[i] = pixels[start * per + i] / 127.5 - 1;
-    const y = tf.tidy(() => bottom.predict(tf.tensor4d(input, [n, size, size, 3])) as Tensor);
-    out.set((await y.data()) as Float32Array, start * outPer);
-    y.dispose();
+    const y = tf.tidy(() => bottom(tf.tensor4d(input, [n, size, size, 3])));
+    try {
+      outPer ||= y.size / n;
+      out ??= new Float32Array(count * outPer);
+      out.set((await y.data()) as Float32Array, start * outPer);
+    } finally {
+      y.dispose();
+    }
   }
-  return out;
+  return out ?? new Float32Array(0);
 }
 
 /** The saved inference model: raw pixels -> Rescaling to [-1,1] -> frozen bottom -> fine-tuned top (incl. the head). */

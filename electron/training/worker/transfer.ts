@@ -14,6 +14,8 @@ import {
   MobileNetFeatureExtractor, extractFeatures, featureExampleSource, selectPooling, type ExtractionProgress,
 } from '../mobilenet/feature-extractor';
 import { defaultFeatureThreads, startFeatureThreads } from '../mobilenet/feature-threads';
+import { buildFoldedMobileNetV2 } from '../mobilenet/fold-batchnorm';
+import type { Tensor4D } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import { mixSeeds, mulberry32 } from '../../../shared/random';
@@ -21,7 +23,7 @@ import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
 import type { DoneMessage, StartMessage, WorkerImage } from './messages';
 import { bestValAccuracy, trainerCallbacks, writeMetadata, type Emit, type progressSender } from './job';
-import { assembleFineTuned, bottomMaps, bottomModel, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
+import { assembleFineTuned, bottomMaps, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
 
 export interface TransferContext {
   emit: Emit;
@@ -346,9 +348,9 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
   }
   emit({ type: 'log', level: 'info', message: `fine-tuning the top ${17 - plan.firstBlock} blocks and Conv_1 (from ${plan.splitLayer}, map ${plan.mapShape.join('x')}) at learning rate ${config.learningRate / 10}` });
 
-  // The frozen bottom, once per view, in inference mode.
-  const base = createMobileNetV2Base(weights, size);
-  const bottom = bottomModel(base, plan);
+  // The frozen bottom, once per view, in inference mode, BatchNorm folded like the feature extraction.
+  const folded = buildFoldedMobileNetV2(weights, size);
+  const bottom = (x: Tensor4D) => folded.predictBottom(x, plan.firstBlock);
   const keysOf = (images: WorkerImage[], view: string) => images.map((image) => ({ imageHash: image.contentHash, view }));
   const groups: FeatureKey[][] = [keysOf(data.train, ORIGINAL_VIEW)];
   for (let k = 0; k < views; k++) groups.push(keysOf(data.train, augmentedViewKey(decodeSignature, k)));
@@ -371,7 +373,7 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
       maps.push(out);
     }
   } finally {
-    base.dispose();
+    folded.dispose();
   }
   const [trainPlain, ...rest] = maps;
   const trainViews = rest.slice(0, views);

@@ -1,7 +1,7 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../../electron/training/tf';
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
+import type { SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { buildMobileNetV2, BN_EPSILON, type MobileNetAlpha } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel, buildFoldedMobileNetV2, foldKernel } from '../../../electron/training/mobilenet/fold-batchnorm';
 import { maxRelativeDiff, randomizeBatchNorm, randomPixels, useWasmBackend } from './helpers';
@@ -69,6 +69,33 @@ describe('BatchNorm folding', () => {
   test('folded alpha 0.50 at an odd size (99x99) matches too', () => {
     const rel = compare(0.5, 99, 4);
     assert.ok(rel < 1e-4, `relative difference ${rel}`);
+  });
+
+  test('predictBottom matches the Keras bottom a fine-tuning run freezes, for residual and projection splits', () => {
+    const model = buildMobileNetV2({ alpha: 0.35, imageSize: 96 });
+    randomizeBatchNorm(model, 6);
+    const weights = baseWeightsFromModel(model, 0.35);
+    const folded = buildFoldedMobileNetV2(weights, 96);
+    const x = tf.tidy(() => tf.tensor4d(randomPixels(2, 96, 8), [2, 96, 96, 3], 'float32').div(127.5).sub(1)) as Tensor4D;
+    try {
+      const before = tf.memory().numTensors;
+      // planFineTune's split for 2, 3 and 4 unfrozen blocks: block_14_add, block_13_project_BN, block_12_add.
+      for (const [blocks, layer] of [[15, 'block_14_add'], [14, 'block_13_project_BN'], [13, 'block_12_add']] as const) {
+        const keras = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as SymbolicTensor });
+        const a = keras.predict(x) as Tensor;
+        const b = folded.predictBottom(x, blocks);
+        assert.deepEqual(b.shape, a.shape, layer);
+        const rel = maxRelativeDiff(a.dataSync(), b.dataSync());
+        assert.ok(rel < 1e-4, `${layer}: relative difference ${rel}`);
+        tf.dispose([a, b]);
+      }
+      assert.equal(tf.memory().numTensors, before);
+      assert.throws(() => folded.predictBottom(x, 18), /blocks must be 0\.\.17/);
+    } finally {
+      x.dispose();
+      folded.dispose();
+      model.dispose();
+    }
   });
 
   test('rejects input of the wrong size and use after dispose', () => {
