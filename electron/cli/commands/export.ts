@@ -2,12 +2,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '../command';
 import { UsageError } from '../command';
+import { resolveRun } from './run-ref';
 import type { ExportPredictResult, ExportProgress, ExportResult } from '../../../shared/contract/index';
 
-function parseRunId(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`<run> must be a run id (a positive number), not "${value}"`);
-  return Number(value);
-}
 
 function percent(value: number): string {
   return `${(value * 100).toFixed(1)}%`;
@@ -24,8 +21,8 @@ export const exportCommand: Command = {
     'verify-images': { type: 'string', multiple: true, description: 'images or folders to verify on (default: the run\'s test split)' },
   },
   async run({ positionals, values }, context) {
-    if (positionals.length !== 1) throw new UsageError('export takes exactly one run id');
-    const runId = parseRunId(positionals[0]!);
+    if (positionals.length !== 1) throw new UsageError('export takes exactly one run (its id or name)');
+    const runId = await resolveRun(context, positionals[0]!);
     const format = values.format ?? 'zip';
     if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${String(format)}"`);
     const verify = (values['verify-images'] as string[] | undefined) ?? [];
@@ -64,7 +61,7 @@ export const exportCommand: Command = {
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'Classify images with an exported model, a run\'s model folder or a Teachable Machine export',
-  usage: 'pawprint predict <model-file-or-folder | run:ID> <image-or-folder>... [--batch-size N]',
+  usage: 'pawprint predict <model-file-or-folder | run:ID | run:NAME> <image-or-folder>... [--batch-size N]',
   options: {
     'batch-size': { type: 'string', description: 'images per forward pass (default 16)' },
   },
@@ -73,8 +70,8 @@ export const predictCommand: Command = {
     const [modelArg, ...imageArgs] = positionals as [string, ...string[]];
     const batchSize = values['batch-size'] === undefined ? 16 : Number(values['batch-size']);
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch-size must be 1-256, not "${String(values['batch-size'])}"`);
-    const runMatch = /^run:(\d+)$/.exec(modelArg);
-    const model = runMatch ? { runId: parseRunId(runMatch[1]!) } : { path: resolve(modelArg) };
+    const runRef = /^run:(.+)$/.exec(modelArg)?.[1];
+    const model = runRef !== undefined ? { runId: await resolveRun(context, runRef) } : { path: resolve(modelArg) };
     for (const image of imageArgs) {
       if (!existsSync(image)) context.log(`warning: ${image} does not exist`);
     }

@@ -1,6 +1,6 @@
-import type { Command, CommandContext } from '../command';
+import type { Command } from '../command';
 import { UsageError } from '../command';
-import { AppError } from '../../../shared/errors';
+import { resolveRun } from './run-ref';
 import type { Result } from '../../../shared/contract/index';
 import type { RunSummary } from '../../../shared/contract/training';
 
@@ -15,16 +15,6 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-/** A run by id, or by its exact name when that is unique. */
-async function resolveRun(context: CommandContext, ref: string): Promise<number> {
-  if (/^\d+$/.test(ref)) return Number(ref);
-  const { runs } = await context.services().request('runs.list', { limit: 10000 });
-  const matches = runs.filter((run) => run.name === ref);
-  if (matches.length === 1) return matches[0]!.id;
-  if (matches.length === 0) throw new AppError('not-found', `No run is called "${ref}" (see \`pawprint runs\`).`);
-  throw new AppError('conflict', `${matches.length} runs are called "${ref}": use a run id (${matches.map((run) => run.id).join(', ')}).`);
 }
 
 function runsTable(runs: RunSummary[]): string {

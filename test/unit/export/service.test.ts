@@ -159,6 +159,14 @@ describe('CLI', () => {
     assert.equal(await runCli(['predict', `run:${runId}`, imagesDir, '--json', '--db', paths.databasePath], byRun.io), 0);
     const runDoc = JSON.parse(byRun.out.join('\n'));
     assert.equal(runDoc.accuracy, doc.accuracy);
+    // A run may be named instead of numbered, as in `pawprint runs`, `compare` and `eval`.
+    const byName = cli();
+    assert.equal(await runCli(['predict', 'run:Tiny red/blue', imagesDir, '--json', '--db', paths.databasePath], byName.io), 0, byName.err.join('\n'));
+    assert.equal(JSON.parse(byName.out.join('\n')).accuracy, doc.accuracy);
+    const exportByName = cli();
+    const outByName = join(tmp.path, 'cli', 'by-name.zip');
+    assert.equal(await runCli(['export', 'Tiny red/blue', '--out', outByName, '--json', '--db', paths.databasePath], exportByName.io), 0, exportByName.err.join('\n'));
+    assert.equal(JSON.parse(exportByName.out.join('\n')).path, outByName);
 
     // The issue's check: predict on the export reproduces `pawprint eval` on the same images.
     const evaluation = cli();
@@ -189,6 +197,9 @@ describe('CLI', () => {
     const usage = cli();
     assert.equal(await runCli(['predict', broken, '--db', paths.databasePath], usage.io), 2);
     const usage2 = cli();
-    assert.equal(await runCli(['export', 'abc', '--db', paths.databasePath], usage2.io), 2);
+    assert.equal(await runCli(['export', '--db', paths.databasePath], usage2.io), 2);
+    const unknown = cli();
+    assert.equal(await runCli(['export', 'abc', '--db', paths.databasePath], unknown.io), 1);
+    assert.match(unknown.err.join('\n'), /No run is called "abc"/);
   });
 });
