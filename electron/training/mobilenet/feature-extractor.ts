@@ -52,13 +52,8 @@ export class MobileNetFeatureExtractor implements FeatureEmbedder {
    * Returns count x featureDim floats in the POOLED_LAYOUT. MobileNetV2 preprocessing ([-1, 1]) happens here.
    */
   async embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
-    if (this.disposed) throw new Error('The feature extractor was disposed');
+    const input = this.toInput(pixels, count, 'embed');
     const s = this.imageSize;
-    if (pixels.length !== count * s * s * 3) {
-      throw new Error(`embed: expected ${count} x ${s} x ${s} x 3 = ${count * s * s * 3} bytes, got ${pixels.length}`);
-    }
-    const input = new Float32Array(pixels.length);
-    for (let i = 0; i < pixels.length; i++) input[i] = pixels[i] / 127.5 - 1;
     const pooled = tf.tidy(() => {
       const x = tf.tensor4d(input, [count, s, s, 3]);
       const map = (this.folded
@@ -71,6 +66,34 @@ export class MobileNetFeatureExtractor implements FeatureEmbedder {
     } finally {
       pooled.dispose();
     }
+  }
+
+  /**
+   * The map after the stem and the first `blocks` blocks (what fine-tuning keeps frozen) for `count` images given
+   * as for embed: count x map values. Folded extractors only.
+   */
+  async bottom(pixels: Uint8Array | Uint8ClampedArray, count: number, blocks: number): Promise<Float32Array> {
+    if (!this.folded) throw new Error('bottom maps are computed by the folded network');
+    const input = this.toInput(pixels, count, 'bottom');
+    const s = this.imageSize;
+    const map = tf.tidy(() => (this.net as FoldedMobileNetV2).predictBottom(tf.tensor4d(input, [count, s, s, 3]), blocks));
+    try {
+      return (await map.data()) as Float32Array;
+    } finally {
+      map.dispose();
+    }
+  }
+
+  /** uint8 HWC pixels -> MobileNetV2's [-1, 1] inputs, after checking the size. */
+  private toInput(pixels: Uint8Array | Uint8ClampedArray, count: number, what: string): Float32Array {
+    if (this.disposed) throw new Error('The feature extractor was disposed');
+    const s = this.imageSize;
+    if (pixels.length !== count * s * s * 3) {
+      throw new Error(`${what}: expected ${count} x ${s} x ${s} x 3 = ${count * s * s * 3} bytes, got ${pixels.length}`);
+    }
+    const input = new Float32Array(pixels.length);
+    for (let i = 0; i < pixels.length; i++) input[i] = pixels[i] / 127.5 - 1;
+    return input;
   }
 
   dispose(): void {
@@ -192,47 +215,68 @@ export async function extractFeatures(extractor: MobileNetFeatureExtractor, keys
     }
   }
 
-  const load = (b: number[]) => opts.loadPixels(b.map((i) => keys[i]), signal);
-  let nextBatch = 0;
-  let failed = false;
-  // Each lane decodes its next batch (sharp works off this thread) while the base runs on its current one.
-  const runLane = async (lane: FeatureEmbedder): Promise<void> => {
-    const take = () => (!failed && !signal?.aborted && nextBatch < batches.length ? nextBatch++ : -1);
-    let bi = take();
-    let next = bi >= 0 ? load(batches[bi]) : undefined;
-    while (bi >= 0) {
-      // Cancelled, or another lane failed: the prefetched batch is dropped, not computed.
-      if (failed || signal?.aborted) {
-        next?.catch(() => undefined);
-        return;
-      }
-      const batch = batches[bi];
-      try {
-        const pixels = await next!;
-        const following = take();
-        next = following >= 0 ? load(batches[following]) : undefined;
-        bi = following;
+  try {
+    await runBatchesOnLanes(lanes, batches.length, {
+      signal,
+      load: (bi) => opts.loadPixels(batches[bi].map((i) => keys[i]), signal),
+      compute: async (lane, bi, pixels) => {
+        const batch = batches[bi];
         const feats = await lane.embed(pixels, batch.length);
         batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
         if (cache) await cache.append(batch.map((i) => keys[i]), feats);
-      } catch (e) {
-        failed = true;
-        next?.catch(() => undefined);
-        throw e;
-      }
-      computed += batch.length;
-      report();
-    }
-  };
-  try {
-    const results = await Promise.allSettled(lanes.map(runLane));
-    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (rejected) throw rejected.reason;
+        computed += batch.length;
+        report();
+      },
+    });
   } finally {
     for (const thread of threads) thread.dispose();
   }
   if (computed < todo.length) throw new FeatureExtractionCancelled(fromCache + computed, total);
   return { count: total, featureDim: dim, layout: extractor.layout, data, fromCache, computed, lanes: lanes.length, threadError };
+}
+
+/**
+ * Runs batches 0..count-1 over lanes (threads, or one in-process extractor), each lane taking the next batch as it
+ * frees up and loading its following batch while it computes. Stops taking batches when `signal` aborts or a lane
+ * fails (then rethrows that failure); a batch already loaded but not started is dropped. Returns how many batches
+ * were computed.
+ */
+export async function runBatchesOnLanes<Lane, Loaded>(lanes: Lane[], count: number, opts: {
+  load: (batch: number) => Promise<Loaded>;
+  compute: (lane: Lane, batch: number, loaded: Loaded) => Promise<void>;
+  signal?: AbortSignal;
+}): Promise<number> {
+  const { signal } = opts;
+  let nextBatch = 0;
+  let failed = false;
+  let done = 0;
+  const take = () => (!failed && !signal?.aborted && nextBatch < count ? nextBatch++ : -1);
+  const runLane = async (lane: Lane): Promise<void> => {
+    let bi = take();
+    let next = bi >= 0 ? opts.load(bi) : undefined;
+    while (bi >= 0) {
+      if (failed || signal?.aborted) {
+        next?.catch(() => undefined);
+        return;
+      }
+      try {
+        const loaded = await next!;
+        const current = bi;
+        bi = take();
+        next = bi >= 0 ? opts.load(bi) : undefined;
+        await opts.compute(lane, current, loaded);
+        done++;
+      } catch (e) {
+        failed = true;
+        next?.catch(() => undefined);
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(lanes.map(runLane));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return done;
 }
 
 export interface FeatureSourceOptions {

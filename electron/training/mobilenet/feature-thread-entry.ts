@@ -1,6 +1,7 @@
 // One feature-extraction thread (worker_threads): its own TensorFlow.js engine and WebAssembly backend run the
 // folded MobileNetV2 base on the batches the training worker sends. WebAssembly here is single-threaded, so
-// extraction spreads batches over several of these to use more than one core. See feature-threads.ts.
+// extraction (and fine-tuning's frozen bottom) spreads batches over several of these to use more than one core.
+// See feature-threads.ts.
 import { parentPort } from 'node:worker_threads';
 import { selectBackend } from '../backend/select-backend';
 import { MobileNetFeatureExtractor } from './feature-extractor';
@@ -25,7 +26,9 @@ async function handle(message: FeatureThreadRequest): Promise<void> {
   }
   try {
     if (!extractor) throw new Error('the feature thread was not initialised');
-    let features = await extractor.embed(message.pixels, message.count);
+    let features = message.bottomBlocks === undefined
+      ? await extractor.embed(message.pixels, message.count)
+      : await extractor.bottom(message.pixels, message.count, message.bottomBlocks);
     // Only a buffer of its own can be transferred (never a view into the WebAssembly heap).
     if (features.byteOffset !== 0 || features.byteLength !== features.buffer.byteLength) features = features.slice();
     reply({ type: 'embedded', id: message.id, features }, [features.buffer as ArrayBuffer]);

@@ -11,13 +11,17 @@ import type { BaseWeights } from './base-weights';
 
 /** What extraction needs from a thread or from the in-process extractor. */
 export interface FeatureEmbedder {
+  /** Pooled features (MobileNetFeatureExtractor.embed). */
   embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array>;
+  /** The frozen bottom's maps for fine-tuning (MobileNetFeatureExtractor.bottom). */
+  bottom(pixels: Uint8Array | Uint8ClampedArray, count: number, blocks: number): Promise<Float32Array>;
   dispose(): void;
 }
 
 export type FeatureThreadRequest =
   | { type: 'init'; weights: BaseWeights; imageSize: number; backend: 'wasm' | 'cpu' }
-  | { type: 'embed'; id: number; pixels: Uint8Array; count: number };
+  /** Pooled features, or with bottomBlocks the map after that many blocks. */
+  | { type: 'embed'; id: number; pixels: Uint8Array; count: number; bottomBlocks?: number };
 
 export type FeatureThreadReply =
   | { type: 'ready'; backend: string }
@@ -78,13 +82,21 @@ class FeatureThread implements FeatureEmbedder {
   }
 
   embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
+    return this.request(pixels, count);
+  }
+
+  bottom(pixels: Uint8Array | Uint8ClampedArray, count: number, blocks: number): Promise<Float32Array> {
+    return this.request(pixels, count, blocks);
+  }
+
+  private request(pixels: Uint8Array | Uint8ClampedArray, count: number, bottomBlocks?: number): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     // A copy the thread can own: the caller's buffer may be a view into something larger.
     const own = new Uint8Array(pixels);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const request: FeatureThreadRequest = { type: 'embed', id, pixels: own, count };
+      const request: FeatureThreadRequest = { type: 'embed', id, pixels: own, count, ...(bottomBlocks === undefined ? {} : { bottomBlocks }) };
       this.worker.postMessage(request, [own.buffer]);
     });
   }

@@ -3,14 +3,15 @@
 //
 // BatchNorm stays in inference mode: the unfrozen blocks are rebuilt with each BatchNorm folded into the preceding
 // convolution (kernel·γ/σ, bias β−μ·γ/σ), so training adjusts those folded weights and never uses batch statistics
-// (tfjs's BatchNormalization would, under training). The frozen bottom runs once per view with predict (in inference
-// mode) and its output map is kept in memory, so an epoch costs only the top blocks and the head.
+// (tfjs's BatchNormalization would, under training). The frozen bottom runs once per view, folded and in inference
+// mode, on the feature threads (transfer.ts); its output map is kept in memory, so an epoch costs only the top
+// blocks and the head.
 import { tf, type LayersModel, type Tensor } from '../tf';
 import type { ExampleSource } from '../data-pipeline';
 import { foldKernel } from '../mobilenet/fold-batchnorm';
 import { createMobileNetV2Base, type BaseWeights } from '../mobilenet/base-weights';
 import { mobileNetV2Spec, type BlockSpec, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
-import type { SymbolicTensor, Tensor4D } from '@tensorflow/tfjs'; // types only
+import type { SymbolicTensor } from '@tensorflow/tfjs'; // types only
 
 /** Refuse fine-tuning whose cached bottom maps would not fit comfortably in memory. */
 export const MAX_CACHED_BYTES = 1.5 * 1024 ** 3;
@@ -113,31 +114,6 @@ export function mapExampleSource(
       return tf.tensor4d(out, [indices.length, ...shape]);
     },
   };
-}
-
-/**
- * Runs the frozen bottom over pixels (uint8 HWC, `count` images) in batches; returns count x map values. `bottom`
- * maps a [-1,1] batch to its map: the folded network's predictBottom (what training uses: 2-3x faster than the
- * Keras layers, same values within float rounding) or a Keras-layer model's predict.
- */
-export async function bottomMaps(bottom: (x: Tensor4D) => Tensor, pixels: Uint8Array, count: number, size: number, batchSize = 16): Promise<Float32Array> {
-  const per = size * size * 3;
-  let out: Float32Array | undefined;
-  let outPer = 0;
-  for (let start = 0; start < count; start += batchSize) {
-    const n = Math.min(batchSize, count - start);
-    const input = new Float32Array(n * per);
-    for (let i = 0; i < n * per; i++) input[i] = pixels[start * per + i] / 127.5 - 1;
-    const y = tf.tidy(() => bottom(tf.tensor4d(input, [n, size, size, 3])));
-    try {
-      outPer ||= y.size / n;
-      out ??= new Float32Array(count * outPer);
-      out.set((await y.data()) as Float32Array, start * outPer);
-    } finally {
-      y.dispose();
-    }
-  }
-  return out ?? new Float32Array(0);
 }
 
 /** The saved inference model: raw pixels -> Rescaling to [-1,1] -> frozen bottom -> fine-tuned top (incl. the head). */

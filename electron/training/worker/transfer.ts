@@ -11,11 +11,9 @@ import { evaluateModel, train, type TrainData, type TrainResult } from '../train
 import { loadModelFromFolder, saveModelToFolder } from '../model-files';
 import { resolveBaseWeights, createMobileNetV2Base, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
 import {
-  MobileNetFeatureExtractor, extractFeatures, featureExampleSource, selectPooling, type ExtractionProgress,
+  MobileNetFeatureExtractor, extractFeatures, featureExampleSource, runBatchesOnLanes, selectPooling, type ExtractionProgress,
 } from '../mobilenet/feature-extractor';
-import { defaultFeatureThreads, startFeatureThreads } from '../mobilenet/feature-threads';
-import { buildFoldedMobileNetV2 } from '../mobilenet/fold-batchnorm';
-import type { Tensor4D } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
+import { defaultFeatureThreads, startFeatureThreads, type FeatureEmbedder } from '../mobilenet/feature-threads';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import { mixSeeds, mulberry32 } from '../../../shared/random';
@@ -23,7 +21,7 @@ import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
 import type { DoneMessage, StartMessage, WorkerImage } from './messages';
 import { bestValAccuracy, trainerCallbacks, writeMetadata, type Emit, type progressSender } from './job';
-import { assembleFineTuned, bottomMaps, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
+import { assembleFineTuned, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
 
 export interface TransferContext {
   emit: Emit;
@@ -348,32 +346,51 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
   }
   emit({ type: 'log', level: 'info', message: `fine-tuning the top ${17 - plan.firstBlock} blocks and Conv_1 (from ${plan.splitLayer}, map ${plan.mapShape.join('x')}) at learning rate ${config.learningRate / 10}` });
 
-  // The frozen bottom, once per view, in inference mode, BatchNorm folded like the feature extraction.
-  const folded = buildFoldedMobileNetV2(weights, size);
-  const bottom = (x: Tensor4D) => folded.predictBottom(x, plan.firstBlock);
+  // The frozen bottom, once per view, in inference mode, BatchNorm folded and spread over threads like the
+  // feature extraction.
   const keysOf = (images: WorkerImage[], view: string) => images.map((image) => ({ imageHash: image.contentHash, view }));
   const groups: FeatureKey[][] = [keysOf(data.train, ORIGINAL_VIEW)];
   for (let k = 0; k < views; k++) groups.push(keysOf(data.train, augmentedViewKey(decodeSignature, k)));
   groups.push(keysOf(data.val, ORIGINAL_VIEW), keysOf(data.test, ORIGINAL_VIEW));
-  const maps: Float32Array[] = [];
+  const allKeys = groups.flat();
+  const all = new Float32Array(allKeys.length * per);
+  const batchSize = 32;
+  const batchCount = Math.ceil(allKeys.length / batchSize);
+  const keysOfBatch = (bi: number) => allKeys.slice(bi * batchSize, (bi + 1) * batchSize);
+  const inProcess = MobileNetFeatureExtractor.create(weights, { imageSize: size });
+  let threads: FeatureEmbedder[] = [];
+  const threadCount = defaultFeatureThreads();
+  if ((ctx.backend === 'wasm' || ctx.backend === 'cpu') && threadCount > 1 && batchCount >= 2) {
+    try {
+      threads = await startFeatureThreads({ weights, imageSize: size, backend: ctx.backend, threads: threadCount });
+    } catch (error) {
+      emit({ type: 'log', level: 'warn', message: `fine-tuning: extraction threads could not start (${(error as Error).message}); using one core` });
+    }
+  }
   let done = 0;
   const started = performance.now();
   try {
-    for (const keys of groups) {
-      const out = new Float32Array(keys.length * per);
-      for (let s = 0; s < keys.length; s += 32) {
-        if (signal.aborted) throw Object.assign(new Error('fine-tuning cancelled'), { name: 'AbortError' });
-        const chunk = keys.slice(s, s + 32);
-        const pixels = await loadPixels(chunk);
-        out.set(await bottomMaps(bottom, pixels, chunk.length, size), s * per);
-        done += chunk.length;
+    const computed = await runBatchesOnLanes<FeatureEmbedder, Uint8Array>(threads.length ? threads : [inProcess], batchCount, {
+      signal,
+      load: (bi) => loadPixels(keysOfBatch(bi)),
+      compute: async (lane, bi, pixels) => {
+        const count = keysOfBatch(bi).length;
+        all.set(await lane.bottom(pixels, count, plan.firstBlock), bi * batchSize * per);
+        done += count;
         const rate = done / Math.max(1e-3, (performance.now() - started) / 1000);
         progress('features', done, total, rate, (total - done) / rate, done === total);
-      }
-      maps.push(out);
-    }
+      },
+    });
+    if (computed < batchCount) throw Object.assign(new Error('fine-tuning cancelled'), { name: 'AbortError' });
   } finally {
-    folded.dispose();
+    for (const thread of threads) thread.dispose();
+    inProcess.dispose();
+  }
+  const maps: Float32Array[] = [];
+  let offset = 0;
+  for (const group of groups) {
+    maps.push(all.subarray(offset * per, (offset + group.length) * per));
+    offset += group.length;
   }
   const [trainPlain, ...rest] = maps;
   const trainViews = rest.slice(0, views);

@@ -143,3 +143,18 @@ describe('feature extraction threads', () => {
     assert.equal(defaultFeatureThreads({ PAWPRINT_FEATURE_THREADS: '0' }), auto);
   });
 });
+
+test('bottom maps for fine-tuning: a thread computes exactly what the in-process extractor does', async () => {
+  const extractor = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE });
+  const [thread] = await startFeatureThreads({ weights, imageSize: SIZE, backend: 'wasm', threads: 1 });
+  try {
+    const batch = pixels.subarray(0, 3 * per);
+    const here = await extractor.bottom(batch, 3, 15);
+    assert.equal(here.length, 3 * 3 * 3 * 56); // block_14_add at 96 px, alpha 0.35: 3x3x56
+    assert.deepEqual(await thread.bottom(batch, 3, 15), here);
+    await assert.rejects(thread.bottom(batch, 3, 18), /blocks must be 0\.\.17/);
+  } finally {
+    thread.dispose();
+    extractor.dispose();
+  }
+});
