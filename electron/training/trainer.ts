@@ -6,6 +6,7 @@
 // no training config). Cancellation is checked before each batch, so a cancel stops after the current batch;
 // setting model.stopTraining = true (tfjs's own flag) has the same effect.
 import { tf, type LayersModel, type Tensor } from './tf';
+import { seedDropout } from './seeded-dropout';
 import { buildPresetModel, describeModel, type ModelDescription } from './presets';
 import {
   balancedClassWeights, batchPlan, imageExampleSource, labelTensor, sha256,
@@ -272,6 +273,8 @@ export async function train(
     return result('failed', { error: (err as Error).message });
   }
   const ownsModel = !options.model;
+  // Dropout masks from the run seed too, so a seed reproduces the whole run (see seeded-dropout.ts).
+  const unseedDropout = seedDropout(model, config.seed);
   const optimizer = makeOptimizer(config);
   const variables = model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable);
   const classWeights = config.classWeights === 'balanced' ? balancedClassWeights(data.train.labels, numClasses) : null;
@@ -284,6 +287,7 @@ export async function train(
   callbacks.onTrainBegin?.({ run, model: describeModel(model), epochs: config.epochs, batchesPerEpoch, monitor });
 
   const finish = (status: TrainStatus, error?: string): TrainResult => {
+    unseedDropout();
     if (bestWeights && restoreBest) model.setWeights(bestWeights);
     const usable = status !== 'failed' || (restoreBest && bestWeights !== null);
     bestWeights?.forEach((t) => t.dispose());

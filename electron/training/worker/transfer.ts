@@ -209,8 +209,9 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
     labels: Int32Array.from(images, (image) => image.label), keys: images.map((image) => image.key), original, augmented,
   });
   // Without an extra dense layer the head's Dropout sits right before the logits, so it moves into the source,
-  // seeded (see seededFeatureDropout); the trained head's own Dropout layer is then the identity. With an extra
-  // dense layer the Dropout follows it and stays a (non-reproducible) layer.
+  // seeded per image (see seededFeatureDropout), which keeps cached and uncached runs identical; the trained head's
+  // own Dropout layer is then the identity. With an extra dense layer the Dropout follows it and stays a layer,
+  // seeded by the trainer like every Dropout layer (seeded-dropout.ts).
   const headOptions: TransferHeadOptions = {
     pooling: config.mobilenet.headPooling, units: logitUnits(numClasses), dropout: HEAD_DROPOUT, extraDense: config.mobilenet.extraDense,
   };

@@ -11,7 +11,6 @@ import { parseTrainingConfig, type TrainingConfigInput } from '../../../shared/t
 import { mulberry32 } from '../../../shared/random';
 
 const S = 16;
-// No Dropout in the default tiny model: tfjs Dropout masks cannot be seeded, and these tests must be deterministic.
 /** Class c has a bright channel c (mod 3) over noise: easy to learn in a few steps. */
 function makeImages(n: number, numClasses: number, seed: number, flipLabels = false): DecodedImages {
   const rng = mulberry32(seed);
@@ -43,6 +42,27 @@ before(async () => {
 });
 
 describe('trainer', () => {
+  test('Dropout is seeded by the run seed: the same seed repeats the losses, another changes them', async () => {
+    const withDropout = (seed: number) => tiny({
+      seed, epochs: 2,
+      customLayers: [{ type: 'conv2d', filters: 4, kernelHeight: 3, kernelWidth: 3 }, { type: 'flatten' }, { type: 'dense', units: 16 }, { type: 'dropout', rate: 0.5 }],
+    });
+    const losses = async (seed: number) => {
+      const config = withDropout(seed);
+      const result = await train(config, imageTrainData(config, makeImages(24, 2, 1), makeImages(8, 2, 2), ['cat', 'dog']));
+      assert.equal(result.status, 'completed', result.error);
+      // Once training is over the model is standard again: inference is deterministic and the config has no seed.
+      const dropout = result.model!.layers.find((l) => l.getClassName() === 'Dropout')!;
+      assert.ok(!Object.prototype.hasOwnProperty.call(dropout, 'call'));
+      assert.equal((dropout.getConfig() as { seed?: number }).seed, undefined);
+      result.model!.dispose();
+      return result.epochs.map((e) => [e.loss, e.valLoss]);
+    };
+    const first = await losses(3);
+    assert.deepEqual(await losses(3), first);
+    assert.notDeepEqual(await losses(4), first);
+  });
+
   test('no tensor leaks over several epochs (augmentation, class weights, validation)', async () => {
     const config = tiny({
       epochs: 4, augmentation: { flip: 'both', rotation: 0.1, brightness: 0.1 }, classWeights: 'balanced',
