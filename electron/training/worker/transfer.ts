@@ -31,6 +31,16 @@ export interface TransferContext {
   sendProgress: ReturnType<typeof progressSender>;
 }
 
+/**
+ * Starts feature threads for the base (feature-threads.ts), or undefined where they would not help: native
+ * TensorFlow already uses every core, and one core gains nothing.
+ */
+function featureThreadStarter(backend: string, weights: BaseWeights, imageSize: number): (() => Promise<FeatureEmbedder[]>) | undefined {
+  const threads = defaultFeatureThreads();
+  if ((backend !== 'wasm' && backend !== 'cpu') || threads <= 1) return undefined;
+  return () => startFeatureThreads({ weights, imageSize, backend, threads });
+}
+
 /** Where the base weights come from: the config's local path or URL, else the ImageNet weights for the alpha. */
 export function weightsSourceFor(config: TrainingConfig): WeightsSource {
   const source = config.mobilenet.baseSource;
@@ -173,11 +183,7 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
   const plain = (images: WorkerImage[]) => images.map((image) => ({ imageHash: image.contentHash, view: ORIGINAL_VIEW }));
   const allKeys = [...trainKeys, ...plain(data.val), ...plain(data.test)];
 
-  // Threads only stand in for single-threaded backends: native TensorFlow already uses every core.
-  const threads = defaultFeatureThreads();
-  const startThreads = (ctx.backend === 'wasm' || ctx.backend === 'cpu') && threads > 1
-    ? () => startFeatureThreads({ weights, imageSize: size, backend: ctx.backend as 'wasm' | 'cpu', threads })
-    : undefined;
+  const startThreads = featureThreadStarter(ctx.backend, weights, size);
   let extracted;
   try {
     extracted = await extractFeatures(extractor, allKeys, {
@@ -360,10 +366,10 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
   const keysOfBatch = (bi: number) => allKeys.slice(bi * batchSize, (bi + 1) * batchSize);
   const inProcess = MobileNetFeatureExtractor.create(weights, { imageSize: size });
   let threads: FeatureEmbedder[] = [];
-  const threadCount = defaultFeatureThreads();
-  if ((ctx.backend === 'wasm' || ctx.backend === 'cpu') && threadCount > 1 && batchCount >= 2) {
+  const startThreads = featureThreadStarter(ctx.backend, weights, size);
+  if (startThreads && batchCount >= 2) {
     try {
-      threads = await startFeatureThreads({ weights, imageSize: size, backend: ctx.backend, threads: threadCount });
+      threads = await startThreads();
     } catch (error) {
       emit({ type: 'log', level: 'warn', message: `fine-tuning: extraction threads could not start (${(error as Error).message}); using one core` });
     }
