@@ -37,7 +37,7 @@ const TM_MODEL = path.join(SHARED, 'models', 'mobilenet-v2-0.35-224-teachable-ma
 const SIZE = 160;
 const BATCH = 32;
 /** Batches timed for the per-image forward cost (after one warm-up batch). */
-const TIMED_BATCHES = 3;
+const TIMED_BATCHES = 5;
 const TARGETS = { coldSeconds: 300, warmSeconds: 60, speedup: 10 };
 
 const missing = [PHOTOS, path.join(TM_MODEL, 'model.json')].filter((p) => !existsSync(p));
@@ -54,8 +54,10 @@ interface WorkflowRun {
   seconds: number;
   /** Wall seconds per stage, from the first progress event of a stage to the first of the next. */
   stages: Record<string, number>;
-  /** Sum of the epochs' durations (head training + validation). */
+  /** Sum of the head epochs' durations (training + validation). */
   headSeconds: number;
+  /** Sum of the fine-tuning epochs' durations (0 without fine-tuning). */
+  fineTuneSeconds: number;
   featuresFromCache: number | null;
   featuresComputed: number | null;
   /** Threads that ran the base during extraction (1 = in the training process). */
@@ -102,7 +104,8 @@ async function runWorkflow(services: Services, datasetId: number, label: string,
   const counts = logs.map((l) => /base features: (\d+) from the cache, (\d+) computed(?: on (\d+) thread)?/.exec(l)).find((m) => m);
   return {
     label, runId, status: done.status, error: done.error, seconds, stages,
-    headSeconds: run.epochs.reduce((s, e) => s + e.durationMs, 0) / 1000,
+    headSeconds: run.epochs.filter((e) => e.phase !== 'fine-tune').reduce((s, e) => s + e.durationMs, 0) / 1000,
+    fineTuneSeconds: run.epochs.filter((e) => e.phase === 'fine-tune').reduce((s, e) => s + e.durationMs, 0) / 1000,
     featuresFromCache: counts ? Number(counts[1]) : null,
     featuresComputed: counts ? Number(counts[2]) : null,
     extractionThreads: counts?.[3] ? Number(counts[3]) : null,
@@ -110,21 +113,33 @@ async function runWorkflow(services: Services, datasetId: number, label: string,
   };
 }
 
-/** Median seconds per image of a base forward (folded, or the stock Keras-layer model), on real photos. */
-async function forwardSecondsPerImage(weights: BaseWeights, pixels: Uint8Array[], folded: boolean): Promise<{ perImage: number; batchSeconds: number[] }> {
-  const ex = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE, folded });
+interface ForwardTiming { perImage: number; batchSeconds: number[] }
+
+/**
+ * Median seconds per image of the base forward, folded and stock Keras-layer model, on real photos. The two are
+ * timed batch by batch in turn, so a busy moment on this shared machine slows both rather than one.
+ */
+async function forwardSecondsPerImage(weights: BaseWeights, pixels: Uint8Array[]): Promise<{ folded: ForwardTiming; stock: ForwardTiming }> {
+  const folded = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE, folded: true });
+  const stock = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE, folded: false });
   try {
-    await ex.embed(pixels[0], BATCH); // warm-up: kernel set-up, memory growth
-    const batchSeconds: number[] = [];
+    for (const ex of [folded, stock]) await ex.embed(pixels[0], BATCH); // warm-up: kernel set-up, memory growth
+    const times = { folded: [] as number[], stock: [] as number[] };
     for (let b = 0; b < TIMED_BATCHES; b++) {
-      const t0 = performance.now();
-      await ex.embed(pixels[(b + 1) % pixels.length], BATCH);
-      batchSeconds.push((performance.now() - t0) / 1000);
+      for (const [name, ex] of [['folded', folded], ['stock', stock]] as const) {
+        const t0 = performance.now();
+        await ex.embed(pixels[(b % (pixels.length - 1)) + 1], BATCH);
+        times[name].push((performance.now() - t0) / 1000);
+      }
     }
-    const sorted = [...batchSeconds].sort((a, b) => a - b);
-    return { perImage: sorted[Math.floor(sorted.length / 2)] / BATCH, batchSeconds };
+    const timing = (batchSeconds: number[]): ForwardTiming => {
+      const sorted = [...batchSeconds].sort((x, y) => x - y);
+      return { perImage: sorted[Math.floor(sorted.length / 2)] / BATCH, batchSeconds };
+    };
+    return { folded: timing(times.folded), stock: timing(times.stock) };
   } finally {
-    ex.dispose();
+    folded.dispose();
+    stock.dispose();
   }
 }
 
@@ -171,6 +186,12 @@ try {
     ...config035, augmentation: { flip: 'both', rotation: 0.25 }, mobilenet: { ...config035.mobilenet, headPooling: 'max' },
   });
 
+  // The optional second phase: the top 2 blocks and Conv_1 unfrozen for 5 more epochs (features for the head are
+  // warm; the frozen bottom's maps are computed for this run).
+  const fineTuned = await runWorkflow(main.services, main.datasetId, 'alpha 0.35 fine-tune', {
+    ...config035, mobilenet: { ...config035.mobilenet, fineTuneBlocks: 2, fineTuneEpochs: 5 },
+  });
+
   // The same cold run on one thread (a fresh cache): what the threads add on this machine.
   const single = await workspace(path.join(scratch, 'one-thread'));
   open.push(single.services);
@@ -188,7 +209,7 @@ try {
   const cold100 = await runWorkflow(main.services, main.datasetId, 'alpha 1.00 cold', config100);
   const warm100 = await runWorkflow(main.services, main.datasetId, 'alpha 1.00 warm', config100);
 
-  for (const r of [cold, warm, tutorialVariant, coldOneThread, cold100, warm100]) if (r.status !== 'completed') throw new Error(`${r.label} run ${r.status}: ${r.error}`);
+  for (const r of [cold, warm, tutorialVariant, fineTuned, coldOneThread, cold100, warm100]) if (r.status !== 'completed') throw new Error(`${r.label} run ${r.status}: ${r.error}`);
   const runDetail = await main.services.request('runs.get', { runId: cold.runId });
   const epochs = runDetail.config.epochs;
   const { train: trainCount, val: valCount, test: testCount } = main.counts;
@@ -206,10 +227,7 @@ try {
   }
   const augmentPerImage = augmentSecondsPerImage(decoded);
   const w035 = await resolveBaseWeights({ kind: 'local', path: TM_MODEL }, { cacheDir: path.join(scratch, 'weights') });
-  const forward = {
-    alpha035: { folded: await forwardSecondsPerImage(w035, pixels, true), stock: await forwardSecondsPerImage(w035, pixels, false) },
-    alpha100: { folded: await forwardSecondsPerImage(w100, pixels, true), stock: await forwardSecondsPerImage(w100, pixels, false) },
-  };
+  const forward = { alpha035: await forwardSecondsPerImage(w035, pixels), alpha100: await forwardSecondsPerImage(w100, pixels) };
 
   const naive = (perImage: number, headSeconds: number) =>
     epochs * (trainCount * (perImage + augmentPerImage) + valCount * perImage) + testCount * perImage + headSeconds;
@@ -222,6 +240,7 @@ try {
     { case: 'alpha 0.35 cold cache', kind: 'measured', seconds: cold.seconds, note: views(cold) },
     { case: 'alpha 0.35 cold cache, one thread', kind: 'measured', seconds: coldOneThread.seconds, note: views(coldOneThread) },
     { case: 'alpha 0.35 warm cache', kind: 'measured', seconds: warm.seconds, note: views(warm) },
+    { case: 'alpha 0.35 warm + fine-tune 2 blocks, 5 epochs', kind: 'measured', seconds: fineTuned.seconds, note: `fine-tune epochs ${fineTuned.fineTuneSeconds.toFixed(1)} s` },
     { case: 'alpha 0.35 naive, stock base', kind: 'extrapolated', seconds: naive(forward.alpha035.stock.perImage, warm.headSeconds), note: naiveFormula(forward.alpha035.stock.perImage, warm.headSeconds) },
     { case: 'alpha 0.35 recompute, folded base', kind: 'extrapolated', seconds: naive(forward.alpha035.folded.perImage, warm.headSeconds), note: naiveFormula(forward.alpha035.folded.perImage, warm.headSeconds) },
     { case: 'alpha 1.00 cold cache', kind: 'measured', seconds: cold100.seconds, note: `${views(cold100)}; random weights` },
@@ -264,6 +283,7 @@ try {
   console.log(`targets: alpha 1.00 forward <= 1.0 s per batch of ${BATCH}: ${verdict(forward.alpha100.folded.perImage * BATCH <= 1)}; cold <= ${TARGETS.coldSeconds} s: 0.35 ${verdict(cold.seconds <= TARGETS.coldSeconds)}, 1.00 ${verdict(cold100.seconds <= TARGETS.coldSeconds)}; ` +
     `warm <= ${TARGETS.warmSeconds} s: 0.35 ${verdict(warm.seconds <= TARGETS.warmSeconds)}, 1.00 ${verdict(warm100.seconds <= TARGETS.warmSeconds)}; >= ${TARGETS.speedup}x faster than naive (cold): 0.35 ${verdict(ratios.alpha035.naiveOverCold >= TARGETS.speedup)}, 1.00 ${verdict(ratios.alpha100.naiveOverCold >= TARGETS.speedup)}`);
   console.log(`accuracy (alpha 0.35 ImageNet, default preset, best epoch by val_loss): cold run epoch ${cold.bestEpoch} val ${pct(cold.valAccuracy)} test ${pct(cold.testAccuracy)}; warm run epoch ${warm.bestEpoch} val ${pct(warm.valAccuracy)} test ${pct(warm.testAccuracy)}; one-thread run val ${pct(coldOneThread.valAccuracy)} test ${pct(coldOneThread.testAccuracy)}`);
+  console.log(`accuracy with fine-tuning (top 2 blocks + Conv_1, 5 epochs at a tenth of the learning rate): epoch ${fineTuned.bestEpoch} val ${pct(fineTuned.valAccuracy)} test ${pct(fineTuned.testAccuracy)}`);
   console.log(`accuracy of the cats-vs-dogs tutorial's variant (flips on both axes, rotation 0.25, global max pooling): epoch ${tutorialVariant.bestEpoch} val ${pct(tutorialVariant.valAccuracy)} test ${pct(tutorialVariant.testAccuracy)}`);
   const loadAtEnd = os.loadavg();
   console.log(`load average (1/5/15 min) at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
@@ -279,7 +299,7 @@ try {
       '"stock base" is the Keras-layer MobileNetV2 with BatchNormalization layers; "folded base" is ours. alpha 1.00 uses random weights (the ImageNet 1.00 weights cannot be downloaded here): times only.',
     dataset: { photos: main.imported, train: trainCount, val: valCount, test: testCount, split: '70/20/10 stratified seed 1', importSeconds: main.importSeconds },
     config: runDetail.config,
-    runs: [cold, coldOneThread, warm, tutorialVariant, cold100, warm100],
+    runs: [cold, coldOneThread, warm, tutorialVariant, fineTuned, cold100, warm100],
     perImage: { batch: BATCH, timedBatches: TIMED_BATCHES, augmentSeconds: augmentPerImage, forward },
     rows,
     ratios,
