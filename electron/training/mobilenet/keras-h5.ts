@@ -108,15 +108,22 @@ export async function readKerasH5Weights(file: string): Promise<NamedWeight[]> {
     for (const layer of layers) {
       const group = root.get(layer);
       if (!(group instanceof lib.Group)) throw new KerasH5Error('corrupt', `${file} lists layer ${layer} but has no group for it.`);
-      for (const weightName of nameList(group, 'weight_names') ?? []) {
+      const weightNames = nameList(group, 'weight_names') ?? [];
+      // A nested model (the tutorial's `base_model` inside a saved whole model) is one entry of layer_names holding
+      // the weights of many layers, each named "<its layer>/<weight>:0"; a plain layer's weights share one prefix.
+      const prefixes = new Set(weightNames.map((n) => n.split('/').slice(-2, -1)[0] ?? ''));
+      const nested = prefixes.size > 1;
+      for (const weightName of weightNames) {
         const where = `${file}: ${layer}/${weightName}`;
         const dataset = group.get(weightName);
         if (!(dataset instanceof lib.Dataset)) throw new KerasH5Error('corrupt', `${where} is listed but missing.`);
         const shape = (dataset.shape ?? []).map(Number);
         const data = float32(dataset, where);
-        // "Conv1/kernel:0" (Keras 2) or "kernel" (Keras 3) -> "kernel"; the layer name comes from the group.
-        const weight = weightName.split('/').pop()!.replace(/:\d+$/, '');
-        out.push({ name: `${layer}/${weight}`, shape, data });
+        // "Conv1/kernel:0" (Keras 2) or "kernel" (Keras 3) -> "kernel"; the layer is the group, or in a nested model
+        // the weight's own prefix.
+        const parts = weightName.replace(/:\d+$/, '').split('/');
+        const weight = parts.at(-1)!;
+        out.push({ name: `${nested ? parts.at(-2) : layer}/${weight}`, shape, data });
       }
     }
     return out;

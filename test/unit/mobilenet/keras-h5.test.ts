@@ -23,17 +23,41 @@ let root: string;
 let reference: BaseWeights;
 let fullH5: string;
 let wholeModelH5: string;
+let nestedModelH5: string;
 let server: http.Server;
 let baseUrl: string;
 let requests: string[] = [];
 
-/** Writes `layers` in Keras's save_weights layout (vlen strings here; the fixtures have Keras 2's fixed-length ones). */
-async function writeKerasH5(file: string, layers: LayersModel['layers'], options: { modelWeights?: boolean; splitLayerNames?: boolean } = {}) {
+type H5Group = ReturnType<InstanceType<typeof h5wasm.File>['create_group']>;
+type Layer = LayersModel['layers'][number];
+const kerasName = (layer: Layer, w: Layer['weights'][number]) => `${layer.name}/${w.originalName.split('/').pop()}:0`;
+
+/** A group listing `layers`' weights under their own layer names, each dataset at <its layer>/<weight>:0. */
+function writeWeights(group: H5Group, layers: Layer[]): void {
+  const weights = layers.flatMap((layer) => layer.weights.map((w) => ({ layer, w })));
+  if (weights.length === 0) return;
+  group.create_attribute('weight_names', weights.map(({ layer, w }) => kerasName(layer, w)));
+  for (const { layer, w } of weights) {
+    if (!group.keys().includes(layer.name)) group.create_group(layer.name);
+    // read() is the variable's own tensor: not to be disposed here.
+    group.create_dataset({ name: kerasName(layer, w), data: w.read().dataSync() as Float32Array, shape: w.shape as number[], dtype: '<f' });
+  }
+}
+
+/**
+ * Writes `layers` in Keras's save_weights layout (vlen strings here; the fixtures have Keras 2's fixed-length ones).
+ * `nestAs` puts `layers` inside one layer of that name, followed by `after`, as a whole model saved around a base
+ * model is.
+ */
+async function writeKerasH5(file: string, layers: Layer[], options: { modelWeights?: boolean; splitLayerNames?: boolean; nestAs?: string; after?: Layer[] } = {}) {
   await h5wasm.ready;
   const f = new h5wasm.File(file, 'w');
   try {
     const top = options.modelWeights ? f.create_group('model_weights') : f;
-    const names = layers.map((l) => l.name);
+    const entries: Array<[string, Layer[]]> = options.nestAs
+      ? [[options.nestAs, layers], ...(options.after ?? []).map((l): [string, Layer[]] => [l.name, [l]])]
+      : layers.map((l) => [l.name, [l]]);
+    const names = entries.map(([name]) => name);
     if (options.splitLayerNames) {
       const half = Math.ceil(names.length / 2);
       top.create_attribute('layer_names0', names.slice(0, half));
@@ -41,16 +65,7 @@ async function writeKerasH5(file: string, layers: LayersModel['layers'], options
     } else {
       top.create_attribute('layer_names', names);
     }
-    for (const layer of layers) {
-      const group = top.create_group(layer.name);
-      const weightNames = layer.weights.map((w) => `${layer.name}/${w.originalName.split('/').pop()}:0`);
-      if (weightNames.length) group.create_attribute('weight_names', weightNames);
-      if (weightNames.length) group.create_group(layer.name);
-      layer.weights.forEach((w, i) => {
-        // read() is the variable's own tensor: not to be disposed here.
-        group.create_dataset({ name: weightNames[i], data: w.read().dataSync() as Float32Array, shape: w.shape as number[], dtype: '<f' });
-      });
-    }
+    for (const [name, members] of entries) writeWeights(top.create_group(name), members);
   } finally {
     f.close();
   }
@@ -80,6 +95,9 @@ before(async () => {
   const headModel = tf.sequential({ layers: [tf.layers.dense({ units: 2, name: 'dense_head', inputShape: [8] })] });
   wholeModelH5 = path.join(root, 'whole-model.h5');
   await writeKerasH5(wholeModelH5, [...model.layers, ...headModel.layers], { modelWeights: true, splitLayerNames: true });
+  // The tutorial's saved model: the base as one nested layer, then the head.
+  nestedModelH5 = path.join(root, 'nested-model.h5');
+  await writeKerasH5(nestedModelH5, model.layers, { modelWeights: true, nestAs: 'mobilenetv2_0.35_96', after: headModel.layers });
   headModel.dispose();
   model.dispose();
   await writeFile(path.join(root, 'www', 'not-hdf5.h5'), 'this is not HDF5');
@@ -143,7 +161,7 @@ describe('Keras .h5 layout', () => {
 });
 
 describe('MobileNetV2 weights from a Keras .h5 file', () => {
-  test('a local file loads the same weights as the model it came from; a head is ignored; /model_weights works too', async () => {
+  test('a local file loads the same weights as the model it came from; a head is ignored; /model_weights and a nested base work too', async () => {
     const progress: WeightsProgress[] = [];
     const local = await resolveBaseWeights({ kind: 'local', path: fullH5 }, { cacheDir: path.join(root, 'cache-local'), onProgress: (p) => progress.push(p) });
     assert.equal(local.alpha, 0.35);
@@ -154,6 +172,8 @@ describe('MobileNetV2 weights from a Keras .h5 file', () => {
 
     const fromWhole = await resolveBaseWeights({ kind: 'local', path: wholeModelH5 }, { cacheDir: path.join(root, 'cache-local') });
     assert.equal(fromWhole.weightsId, reference.weightsId);
+    const fromNested = await resolveBaseWeights({ kind: 'local', path: nestedModelH5 }, { cacheDir: path.join(root, 'cache-local') });
+    assert.equal(fromNested.weightsId, reference.weightsId);
 
     // And the features are those of the original weights.
     const pixels = randomPixels(2, 96, 4);
