@@ -1,8 +1,8 @@
 // Feature extraction on several cores. TensorFlow.js's WebAssembly backend runs single-threaded in Node, so one
 // process computes base features on one core; extraction instead starts a few worker threads, each with its own
-// engine and a copy of the folded base, and hands them batches (extractFeatures's `startThreads`). The training
-// worker's own thread then only decodes, augments, caches and reports progress. Same backend, same kernels, same
-// weights: a view's features do not depend on which thread computed them (tested).
+// engine and a copy of the folded base, and hands them batches (extractFeatures's `startThreads`, and fine-tuning's
+// frozen-bottom maps). The training worker's own thread then only decodes, augments, caches and reports progress.
+// Same backend, same kernels, same weights: a view's features do not depend on which thread computed them (tested).
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,7 @@ const START_TIMEOUT_MS = 120_000;
 
 /**
  * Threads to use: PAWPRINT_FEATURE_THREADS when set (1 = extract in the training process itself), else one per
- * core up to MAX_THREADS (each holds an engine and the base, ~100 MB).
+ * core up to MAX_THREADS (each holds its own engine, WebAssembly heap and copy of the base).
  */
 export function defaultFeatureThreads(env: NodeJS.ProcessEnv = process.env): number {
   const fromEnv = Number(env.PAWPRINT_FEATURE_THREADS);
