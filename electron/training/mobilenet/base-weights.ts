@@ -432,20 +432,8 @@ async function downloadModel(url: string, finalDir: string, opts: ResolveOptions
   }
 }
 
-const KERAS_H5 = /\.(h5|hdf5)$/i;
-
-/** Downloads a Keras .h5 file once into the cache (temporary name, then renamed: never half-written), then reads it. */
-async function resolveH5Url(url: string, opts: ResolveOptions): Promise<BaseWeights> {
-  const dir = cacheFolderFor(opts.cacheDir, url);
-  const cached = path.join(dir, 'weights.h5');
-  if (await pathExists(cached)) {
-    try {
-      return await readKerasH5Backbone(cached, url, opts);
-    } catch (e) {
-      if (!(e instanceof BaseWeightsError) || e.code !== 'corrupt') throw e;
-    }
-  }
-  throwIfAborted(opts.signal);
+/** Downloads a Keras .h5 file into the cache (temporary name, then renamed: never half-written) and reads it. */
+async function downloadH5(url: string, dir: string, cached: string, opts: ResolveOptions): Promise<BaseWeights> {
   const res = await fetchOrThrow(url, opts);
   const totalBytes = Number(res.headers.get('content-length')) || 0;
   let loaded = 0;
@@ -470,20 +458,23 @@ async function resolveH5Url(url: string, opts: ResolveOptions): Promise<BaseWeig
   }
 }
 
+const KERAS_H5 = /\.(h5|hdf5)$/i;
+
+/** A URL's weights from the cache when they are there and sound, else downloaded once (TF.js model or Keras .h5). */
 async function resolveUrl(url: string, opts: ResolveOptions): Promise<BaseWeights> {
-  if (KERAS_H5.test(new URL(url).pathname)) return resolveH5Url(url, opts);
+  const h5 = KERAS_H5.test(new URL(url).pathname);
   const dir = cacheFolderFor(opts.cacheDir, url);
-  const cachedJson = path.join(dir, 'model.json');
-  if (await pathExists(cachedJson)) {
+  const cached = path.join(dir, h5 ? 'weights.h5' : 'model.json');
+  if (await pathExists(cached)) {
     try {
-      return await readLocalModel(cachedJson, url, opts);
+      return h5 ? await readKerasH5Backbone(cached, url, opts) : await readLocalModel(cached, url, opts);
     } catch (e) {
       // A damaged cache entry is re-downloaded; anything else (e.g. wrong alpha) is the caller's problem.
       if (!(e instanceof BaseWeightsError) || e.code !== 'corrupt') throw e;
     }
   }
   throwIfAborted(opts.signal);
-  return downloadModel(url, dir, opts);
+  return h5 ? downloadH5(url, dir, cached, opts) : downloadModel(url, dir, opts);
 }
 
 /** Resolves, downloads if needed (once; offline afterwards), verifies and decodes MobileNetV2 base weights. */
