@@ -136,7 +136,7 @@ export const trainingConfigSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(4096),
   optimizer: optimizerNameSchema,
   learningRate: z.number().positive().max(1e12),
-  /** Seeds shuffling, augmentation and weight initialisation. */
+  /** Seeds shuffling, augmentation, weight initialisation and Dropout masks. */
   seed: z.number().int().min(0).max(0xffffffff),
   backend: backendChoiceSchema,
   preprocessing: preprocessingSchema,

@@ -5,7 +5,6 @@ import { UsageError } from '../command';
 import { resolveRun } from './run-ref';
 import type { ExportPredictResult, ExportProgress, ExportResult } from '../../../shared/contract/index';
 
-
 function percent(value: number): string {
   return `${(value * 100).toFixed(1)}%`;
 }

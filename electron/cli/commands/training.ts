@@ -182,7 +182,7 @@ export const trainCommand: Command = {
     'image-size': { type: 'string', description: 'square input size in pixels (tutorial: 160)' },
     optimizer: { type: 'string', description: 'adam | sgd | rmsprop' },
     lr: { type: 'string', description: 'learning rate (tutorial: 0.001)' },
-    seed: { type: 'string', description: 'seed for shuffling, augmentation and initial weights' },
+    seed: { type: 'string', description: 'seed for shuffling, augmentation, initial weights and dropout' },
     backend: { type: 'string', description: 'auto | node | wasm | cpu' },
     alpha: { type: 'string', description: 'mobilenetv2 width: 0.35 | 0.50 | 0.75 | 1.00' },
     base: { type: 'string', description: 'mobilenetv2 base weights: a model.json or Keras .h5 URL, or a local folder, model.json or .h5 file' },
