@@ -46,6 +46,42 @@ class TailBuffer {
   }
 }
 
+/**
+ * Both kinds of worker: mirrors its stderr to ours, keeping the last lines, and reports the exit once to every
+ * listener, after stderr has drained (its last lines are usually the stack trace that explains the exit).
+ */
+class WorkerOutput {
+  readonly tail = new TailBuffer();
+  private exited: WorkerExit | null = null;
+  private readonly listeners: Array<(exit: WorkerExit) => void> = [];
+
+  constructor(private readonly stderr: NodeJS.ReadableStream | null | undefined) {
+    stderr?.setEncoding('utf8');
+    stderr?.on('data', (chunk: string) => {
+      this.tail.push(chunk);
+      process.stderr.write(chunk);
+    });
+  }
+
+  exit(code: number | null, signal: string | null): void {
+    const finish = () => {
+      if (this.exited) return;
+      this.exited = { code, signal, stderrTail: this.tail.toString() };
+      for (const listener of this.listeners) listener(this.exited);
+    };
+    const stderr = this.stderr as (NodeJS.ReadableStream & { readableEnded?: boolean }) | null | undefined;
+    if (stderr && !stderr.readableEnded) {
+      stderr.once('end', finish);
+      setTimeout(finish, 200).unref();
+    } else finish();
+  }
+
+  onExit(listener: (exit: WorkerExit) => void): void {
+    if (this.exited) listener(this.exited);
+    else this.listeners.push(listener);
+  }
+}
+
 function childWorker(): WorkerHandle {
   const entry = workerEntry();
   const child: ChildProcess = fork(entry.path, [], {
@@ -53,27 +89,9 @@ function childWorker(): WorkerHandle {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     serialization: 'json',
   });
-  const tail = new TailBuffer();
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    tail.push(chunk);
-    process.stderr.write(chunk);
-  });
-  const exitListeners: Array<(exit: WorkerExit) => void> = [];
-  let exited: WorkerExit | null = null;
-  child.on('exit', (code, signal) => {
-    // stderr may still hold the last lines: let it drain first.
-    const finish = () => {
-      if (exited) return;
-      exited = { code, signal, stderrTail: tail.toString() };
-      for (const listener of exitListeners) listener(exited);
-    };
-    if (child.stderr && !child.stderr.readableEnded) {
-      child.stderr.once('end', finish);
-      setTimeout(finish, 200).unref();
-    } else finish();
-  });
-  child.on('error', (error) => tail.push(`\n${error.message}`));
+  const output = new WorkerOutput(child.stderr);
+  child.on('exit', (code, signal) => output.exit(code, signal));
+  child.on('error', (error) => output.tail.push(`\n${error.message}`));
   return {
     pid: child.pid,
     kind: 'child',
@@ -85,10 +103,7 @@ function childWorker(): WorkerHandle {
         if (isWorkerOutbound(message)) listener(message);
       });
     },
-    onExit(listener) {
-      if (exited) listener(exited);
-      else exitListeners.push(listener);
-    },
+    onExit: (listener) => output.onExit(listener),
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
@@ -100,19 +115,11 @@ async function utilityWorker(): Promise<WorkerHandle> {
   const { utilityProcess } = await import('electron');
   const entry = workerEntry();
   const child = utilityProcess.fork(entry.path, [], { serviceName: 'Pawprint training', stdio: ['ignore', 'inherit', 'pipe'] });
-  const tail = new TailBuffer();
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    tail.push(chunk);
-    process.stderr.write(chunk);
-  });
-  const exitListeners: Array<(exit: WorkerExit) => void> = [];
-  let exited: WorkerExit | null = null;
+  const output = new WorkerOutput(child.stderr);
   let alive = true;
   child.on('exit', (code) => {
     alive = false;
-    exited = { code, signal: null, stderrTail: tail.toString() };
-    for (const listener of exitListeners) listener(exited);
+    output.exit(code, null);
   });
   // pid is known once the process has spawned.
   await new Promise<void>((resolve) => {
@@ -132,10 +139,7 @@ async function utilityWorker(): Promise<WorkerHandle> {
         if (isWorkerOutbound(message)) listener(message);
       });
     },
-    onExit(listener) {
-      if (exited) listener(exited);
-      else exitListeners.push(listener);
-    },
+    onExit: (listener) => output.onExit(listener),
     kill() {
       if (alive) child.kill();
     },
