@@ -165,6 +165,9 @@ export function buildMobileNetV2(opts: MobileNetV2Options): LayersModel {
 /** Same spelling as MobilenetConfig.headPooling in shared/training-config.ts. */
 export type PoolingType = 'max' | 'average';
 
+/** The head's Dropout rate when not given (the tutorial's Dropout(0.2)). */
+export const HEAD_DROPOUT = 0.2;
+
 export interface TransferHeadOptions {
   pooling: PoolingType;
   /** 1 logit for two classes (the tutorial), otherwise one logit per class. */
@@ -186,7 +189,7 @@ export function buildFeatureHead(head: TransferHeadOptions, featureChannels = MO
 
 function applyHead(x: SymbolicTensor, head: TransferHeadOptions): SymbolicTensor {
   if (head.extraDense) x = tf.layers.dense({ units: head.extraDense, activation: 'relu', name: 'head_dense' }).apply(x) as SymbolicTensor;
-  x = tf.layers.dropout({ rate: head.dropout ?? 0.2, name: 'head_dropout' }).apply(x) as SymbolicTensor;
+  x = tf.layers.dropout({ rate: head.dropout ?? HEAD_DROPOUT, name: 'head_dropout' }).apply(x) as SymbolicTensor;
   return tf.layers.dense({ units: head.units, name: 'head_logits' }).apply(x) as SymbolicTensor;
 }
 
@@ -201,10 +204,18 @@ export function buildTransferModel(base: LayersModel, head: TransferHeadOptions,
   base.trainable = !freezeBase;
   let x = tf.layers.rescaling({ scale: 1 / 127.5, offset: -1, name: 'rescaling' }).apply(input) as SymbolicTensor;
   x = base.apply(x) as SymbolicTensor;
-  x = (head.pooling === 'max'
+  return tf.model({ inputs: input, outputs: applyPooledHead(x, head), name: `${base.name}_transfer` });
+}
+
+/**
+ * Global pooling of a feature map, then the head: the tail every full model shares (the transfer model and the
+ * fine-tuning top), with the layer names copyHeadWeights matches.
+ */
+export function applyPooledHead(map: SymbolicTensor, head: TransferHeadOptions): SymbolicTensor {
+  const pooled = (head.pooling === 'max'
     ? tf.layers.globalMaxPooling2d({ name: 'global_max_pooling2d' })
-    : tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' })).apply(x) as SymbolicTensor;
-  return tf.model({ inputs: input, outputs: applyHead(x, head), name: `${base.name}_transfer` });
+    : tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' })).apply(map) as SymbolicTensor;
+  return applyHead(pooled, head);
 }
 
 /** Copies the weights of a head trained on features (buildFeatureHead) into a full transfer model, by layer name. */

@@ -1,7 +1,7 @@
 // Layer tables and parameter counts of the presets, from the real tfjs models (built with random weights and
 // disposed at once), so the Train view shows what training will build.
 import { buildPresetModel, describeModel } from '../presets';
-import { buildMobileNetV2, buildTransferModel } from '../mobilenet/mobilenet-v2';
+import { buildMobileNetV2, buildTransferModel, HEAD_DROPOUT } from '../mobilenet/mobilenet-v2';
 import { logitUnits } from '../../../shared/model-validation';
 import type { ModelSummary } from '../../../shared/contract/training';
 import type { TrainingConfig } from '../../../shared/training-config';
@@ -11,7 +11,7 @@ export function describePreset(config: TrainingConfig, numClasses: number): Mode
     const size = config.imageSize.height;
     const base = buildMobileNetV2({ alpha: config.mobilenet.alpha, imageSize: size, includeTop: false });
     const model = buildTransferModel(base, {
-      pooling: config.mobilenet.headPooling, units: logitUnits(numClasses), dropout: 0.2, extraDense: config.mobilenet.extraDense,
+      pooling: config.mobilenet.headPooling, units: logitUnits(numClasses), dropout: HEAD_DROPOUT, extraDense: config.mobilenet.extraDense,
     });
     try {
       return describeModel(model);

@@ -10,7 +10,7 @@ import { tf, type LayersModel, type Tensor } from '../tf';
 import type { ExampleSource } from '../data-pipeline';
 import { foldKernel } from '../mobilenet/fold-batchnorm';
 import { createMobileNetV2Base, type BaseWeights } from '../mobilenet/base-weights';
-import { mobileNetV2Spec, type BlockSpec, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
+import { applyPooledHead, copyHeadWeights, mobileNetV2Spec, type BlockSpec, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import type { SymbolicTensor } from '@tensorflow/tfjs'; // types only
 
 /** Refuse fine-tuning whose cached bottom maps would not fit comfortably in memory. */
@@ -80,21 +80,13 @@ export function buildTopModel(weights: BaseWeights, imageSize: number, plan: Fin
     if (b.residual) x = tf.layers.add({ name: `ft_${b.prefix}add` }).apply([blockInput, x]) as SymbolicTensor;
   }
   x = conv(x, 'Conv_1', 'Conv_1_bn', spec.lastFilters, 'relu6');
-  x = (headOptions.pooling === 'max'
-    ? tf.layers.globalMaxPooling2d({ name: 'global_max_pooling2d' })
-    : tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' })).apply(x) as SymbolicTensor;
-  if (headOptions.extraDense) x = tf.layers.dense({ units: headOptions.extraDense, activation: 'relu', name: 'head_dense' }).apply(x) as SymbolicTensor;
-  x = tf.layers.dropout({ rate: headOptions.dropout ?? 0.2, name: 'head_dropout' }).apply(x) as SymbolicTensor;
-  x = tf.layers.dense({ units: headOptions.units, name: 'head_logits' }).apply(x) as SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: x, name: 'fine_tune_top' });
+  const model = tf.model({ inputs: input, outputs: applyPooledHead(x, headOptions), name: 'fine_tune_top' });
   for (const a of assignments) {
     const values = [tf.tensor(a.kernel, a.shape), tf.tensor1d(a.bias)];
     a.layer.setWeights(values);
     tf.dispose(values);
   }
-  for (const layer of head.layers) {
-    if (layer.weights.length > 0) model.getLayer(layer.name).setWeights(layer.getWeights());
-  }
+  copyHeadWeights(head, model);
   return model;
 }
 

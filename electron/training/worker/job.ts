@@ -7,6 +7,7 @@ import { decodeImages, imageExampleSource, type DecodedImages, type ImageItem } 
 import { evaluateModel, imageTrainData, train, type TrainCallbacks, type TrainResult } from '../trainer';
 import { loadModelFromFolder } from '../model-files';
 import { NO_AUGMENTATION, type TrainingConfig } from '../../../shared/training-config';
+import { logitUnits } from '../../../shared/model-validation';
 import type { DoneMessage, StartMessage, WorkerImage, WorkerOutbound, WorkerProgress } from './messages';
 import { runTransfer } from './transfer';
 
@@ -182,7 +183,7 @@ async function runImageTraining(
     await writeMetadata(paths.modelDir, {
       format: 'pawprint-model', version: 1, runId: start.runId, classNames: data.classNames, imageSize: config.imageSize,
       preprocessing: config.preprocessing, input: { range: [0, 255], channels: 3, layout: 'NHWC' },
-      output: { activation: data.classNames.length <= 2 ? 'sigmoid' : 'softmax', units: data.classNames.length <= 2 ? 1 : data.classNames.length },
+      output: { activation: data.classNames.length <= 2 ? 'sigmoid' : 'softmax', units: logitUnits(data.classNames.length) },
       bestEpoch: result.bestEpoch,
       metrics: { valAccuracy: bestEpochMetrics?.valAccuracy ?? null, valLoss: bestEpochMetrics?.valLoss ?? null, testAccuracy, testLoss },
       backend, versions, config, savedAt: new Date().toISOString(),

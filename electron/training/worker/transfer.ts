@@ -15,7 +15,7 @@ import {
 } from '../mobilenet/feature-extractor';
 import { defaultFeatureThreads, startFeatureThreads, type FeatureEmbedder } from '../mobilenet/feature-threads';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
-import { buildFeatureHead, buildTransferModel, copyHeadWeights, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
+import { buildFeatureHead, buildTransferModel, copyHeadWeights, HEAD_DROPOUT, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import { mixSeeds, mulberry32 } from '../../../shared/random';
 import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
@@ -53,9 +53,6 @@ export function augmentationSignature(config: TrainingConfig): string {
   const a = config.augmentation;
   return `v1;seed=${config.seed};flip=${a.flip};rot=${a.rotation};zoom=${a.zoom};bri=${a.brightness};con=${a.contrast}`;
 }
-
-/** The head's Dropout rate (the tutorial's Dropout(0.2)). */
-export const HEAD_DROPOUT = 0.2;
 
 /**
  * Dropout on the pooled features inside the data source, with each example's mask seeded by (run seed, epoch,
