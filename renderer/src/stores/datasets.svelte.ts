@@ -238,14 +238,6 @@ class DatasetStore {
     return this.itemAt(index);
   }
 
-  thumbUrl(imageId: number): string {
-    return transport.mediaUrl('thumb', imageId);
-  }
-
-  imageUrl(imageId: number): string {
-    return transport.mediaUrl('image', imageId);
-  }
-
   // ---- selection -----------------------------------------------------------------------------------------------
 
   /** Plain click: focus and select one; ctrl/cmd: toggle; shift: range from the last anchor. */

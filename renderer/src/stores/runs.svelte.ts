@@ -179,10 +179,6 @@ class RunsStore {
     this.comparison = null;
   }
 
-  thumbUrl(imageId: number): string {
-    return transport.mediaUrl('thumb', imageId);
-  }
-
   // Evaluate view
 
   private clearEvaluation(): void {

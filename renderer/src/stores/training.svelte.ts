@@ -276,10 +276,6 @@ class AugmentStore {
   private seq = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  thumbUrl(imageId: number): string {
-    return transport.mediaUrl('thumb', imageId);
-  }
-
   async init(): Promise<void> {
     await datasetChoice.load();
     await this.loadCandidates();
