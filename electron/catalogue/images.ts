@@ -15,12 +15,14 @@ export interface KnownImage {
   mtimeMs: number;
   status: ImageStatus;
   contentHash: string | null;
+  /** Why the file was rejected, or null. */
+  reason: string | null;
 }
 
 export function knownImages(db: Database, datasetId: number): Map<string, KnownImage> {
   const rows = db
     .prepare(
-      `SELECT id, rel_path AS relPath, byte_size AS byteSize, mtime_ms AS mtimeMs, status, content_hash AS contentHash
+      `SELECT id, rel_path AS relPath, byte_size AS byteSize, mtime_ms AS mtimeMs, status, content_hash AS contentHash, reason
          FROM images WHERE dataset_id = ?`,
     )
     .all(datasetId) as KnownImage[];

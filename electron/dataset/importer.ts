@@ -134,10 +134,10 @@ async function processFile(
   return { file, record };
 }
 
-function isUnchanged(known: KnownImage | undefined, file: WalkedFile, reason: string | null): boolean {
+function isUnchanged(known: KnownImage | undefined, file: WalkedFile): boolean {
   if (!known || known.status === 'missing') return false;
   if (known.byteSize !== file.size || known.mtimeMs !== file.mtimeMs) return false;
-  return !(known.status === 'rejected' && reason !== null && TRANSIENT.test(reason));
+  return !(known.status === 'rejected' && known.reason !== null && TRANSIENT.test(known.reason));
 }
 
 /**
@@ -195,17 +195,12 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
 
     const known = knownImages(db, datasetId);
     const owners = hashOwners(db, datasetId);
-    const reasons = new Map(
-      (db.prepare(`SELECT rel_path, reason FROM images WHERE dataset_id = ? AND reason IS NOT NULL`).all(datasetId) as Array<{ rel_path: string; reason: string }>).map(
-        (row) => [row.rel_path, row.reason],
-      ),
-    );
     const seen = new Set<string>();
     const todo: WalkedFile[] = [];
     for (const file of walk.files) {
       seen.add(file.relPath);
       const previous = known.get(file.relPath);
-      if (isUnchanged(previous, file, reasons.get(file.relPath) ?? null)) {
+      if (isUnchanged(previous, file)) {
         counters.unchanged++;
         if (previous!.status === 'rejected') counters.rejected++;
         if (previous!.status === 'duplicate') counters.duplicates++;
