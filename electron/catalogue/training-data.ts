@@ -1,7 +1,9 @@
 import { isAbsolute, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Database } from './database';
-import { dataHashOf } from './splits';
+import { dataHashOf, latestSplitId } from './splits';
+import { getDatasetRow } from './datasets';
+import { imageFileInfo } from './images';
 
 export interface TrainingExample {
   imageId: number;
@@ -44,23 +46,18 @@ interface Row {
  * Images added after the split was made are not in it (make a new split to include them).
  */
 export function loadTrainingData(db: Database, options: { datasetId: number; splitId?: number }): TrainingData {
-  const dataset = db.prepare('SELECT id, name, root_path FROM datasets WHERE id = ?').get(options.datasetId) as
-    | { id: number; name: string; root_path: string }
-    | undefined;
-  if (!dataset) throw new AppError('not-found', `Dataset ${options.datasetId} does not exist.`);
+  const dataset = getDatasetRow(db, options.datasetId);
 
   let splitId = options.splitId;
   if (splitId === undefined) {
-    const latest = db.prepare('SELECT id FROM splits WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(dataset.id) as
-      | { id: number }
-      | undefined;
-    if (!latest) {
+    const latest = latestSplitId(db, dataset.id);
+    if (latest === null) {
       throw new AppError(
         'conflict',
         `Dataset "${dataset.name}" has no split yet: create one (Dataset view → Split, or \`pawprint split ${dataset.id}\`) before training.`,
       );
     }
-    splitId = latest.id;
+    splitId = latest;
   } else {
     const split = db.prepare('SELECT dataset_id FROM splits WHERE id = ?').get(splitId) as { dataset_id: number } | undefined;
     if (!split || split.dataset_id !== dataset.id) {
@@ -117,11 +114,6 @@ export function loadTrainingData(db: Database, options: { datasetId: number; spl
 
 /** Where an image of the catalogue lives on disk (null when unknown). */
 export function getImagePath(db: Database, imageId: number): { path: string; contentHash: string } | null {
-  const row = db
-    .prepare(
-      `SELECT i.rel_path, i.content_hash, d.root_path FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = ?`,
-    )
-    .get(imageId) as { rel_path: string; content_hash: string | null; root_path: string } | undefined;
-  if (!row || row.content_hash === null) return null;
-  return { path: absoluteImagePath(row.root_path, row.rel_path), contentHash: row.content_hash };
+  const info = imageFileInfo(db, imageId);
+  return info && info.contentHash !== null ? { path: info.path, contentHash: info.contentHash } : null;
 }
