@@ -22,6 +22,7 @@ import {
 } from './metadata';
 import { readZipEntries, ArchiveError } from './zip';
 import { rescalingFor } from '../training/presets';
+import { argmax } from '../evaluation/metrics';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
@@ -419,12 +420,6 @@ export function toProbabilities(row: ArrayLike<number>, output: 'logits' | 'prob
   return exps.map((e) => e / sum);
 }
 
-function argMax(values: number[]): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
-
 /** Runs the model on decoded images (each h·w·3 bytes, as decodeForModel returns). One batch: keep it small. */
 export async function predictPixels(loaded: LoadedModel, pixels: readonly Uint8Array[]): Promise<PixelPrediction[]> {
   if (pixels.length === 0) return [];
@@ -451,7 +446,7 @@ export async function predictPixels(loaded: LoadedModel, pixels: readonly Uint8A
   return pixels.map((_, i) => {
     const outputs = Array.from(values.subarray(i * units, (i + 1) * units));
     const probabilities = toProbabilities(outputs, loaded.output);
-    return { outputs, probabilities, predictedIndex: argMax(probabilities) };
+    return { outputs, probabilities, predictedIndex: argmax(probabilities) };
   });
 }
 
