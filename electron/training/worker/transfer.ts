@@ -361,7 +361,6 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
   const batchSize = 32;
   const batchCount = Math.ceil(allKeys.length / batchSize);
   const keysOfBatch = (bi: number) => allKeys.slice(bi * batchSize, (bi + 1) * batchSize);
-  const inProcess = MobileNetFeatureExtractor.create(weights, { imageSize: size });
   let threads: FeatureEmbedder[] = [];
   const startThreads = featureThreadStarter(ctx.backend, weights, size);
   if (startThreads && batchCount >= 2) {
@@ -371,10 +370,12 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
       emit({ type: 'log', level: 'warn', message: `fine-tuning: extraction threads could not start (${(error as Error).message}); using one core` });
     }
   }
+  // The in-process folded network only when no thread runs it.
+  const lanes: FeatureEmbedder[] = threads.length ? threads : [MobileNetFeatureExtractor.create(weights, { imageSize: size })];
   let done = 0;
   const started = performance.now();
   try {
-    const computed = await runBatchesOnLanes<FeatureEmbedder, Uint8Array>(threads.length ? threads : [inProcess], batchCount, {
+    const computed = await runBatchesOnLanes<FeatureEmbedder, Uint8Array>(lanes, batchCount, {
       signal,
       load: (bi) => loadPixels(keysOfBatch(bi)),
       compute: async (lane, bi, pixels) => {
@@ -387,8 +388,7 @@ async function fineTune(input: FineTuneInput): Promise<Outcome | null> {
     });
     if (computed < batchCount) throw Object.assign(new Error('fine-tuning cancelled'), { name: 'AbortError' });
   } finally {
-    for (const thread of threads) thread.dispose();
-    inProcess.dispose();
+    for (const lane of lanes) lane.dispose();
   }
   const maps: Float32Array[] = [];
   let offset = 0;
