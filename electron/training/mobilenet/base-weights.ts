@@ -147,6 +147,11 @@ function numel(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Bytes a manifest group's weight files must hold. */
+function groupBytes(group: ManifestGroup): number {
+  return group.weights.reduce((t, w) => t + numel(w.shape) * bytesPerElement(w), 0);
+}
+
 function isHttpUrl(s: string): boolean {
   return /^https?:\/\//i.test(s);
 }
@@ -204,10 +209,10 @@ async function readLocalModel(modelJsonPath: string, source: string, opts: Resol
   const dir = path.dirname(modelJsonPath);
   const buffers: Uint8Array[] = [];
   const specs: WeightSpec[] = [];
-  const total = groups.reduce((s, g) => s + g.weights.reduce((t, w) => t + numel(w.shape) * bytesPerElement(w), 0), 0);
+  const total = groups.reduce((s, g) => s + groupBytes(g), 0);
   let loaded = 0;
   for (const g of groups) {
-    const expected = g.weights.reduce((t, w) => t + numel(w.shape) * bytesPerElement(w), 0);
+    const expected = groupBytes(g);
     const parts: Buffer[] = [];
     for (const p of g.paths) {
       throwIfAborted(opts.signal);
@@ -393,7 +398,7 @@ async function downloadModel(url: string, finalDir: string, opts: ResolveOptions
   const jsonText = await res.text();
   const json = parseJson(jsonText, url);
   const groups = parseManifest(json, url);
-  const totalBytes = groups.reduce((s, g) => s + g.weights.reduce((t, w) => t + numel(w.shape) * bytesPerElement(w), 0), 0);
+  const totalBytes = groups.reduce((s, g) => s + groupBytes(g), 0);
   await fsp.mkdir(path.dirname(finalDir), { recursive: true });
   const tmpDir = `${finalDir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   await fsp.mkdir(tmpDir, { recursive: true });
