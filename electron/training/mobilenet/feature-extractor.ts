@@ -292,15 +292,18 @@ export interface FeatureSourceOptions {
    */
   augmented?: Float32Array[];
   channels?: number;
+  /** Shape of one example's input when it is not a flat vector (fine-tuning's bottom maps, [h, w, c]). */
+  rowShape?: number[];
 }
 
 /**
  * The trainer's ExampleSource over cached base features: training epoch e reads augmented view e mod K (so
  * epochs 0..K-1 see exactly what image training would), evaluation reads the original view. Inputs are
- * [b, channels] for a head from buildFeatureHead.
+ * [b, channels] for a head from buildFeatureHead, or [b, ...rowShape].
  */
 export function featureExampleSource(opts: FeatureSourceOptions): ExampleSource {
-  const c = opts.channels ?? MOBILENET_FEATURE_CHANNELS;
+  const rowShape = opts.rowShape ?? [opts.channels ?? MOBILENET_FEATURE_CHANNELS];
+  const c = rowShape.reduce((a, b) => a * b, 1);
   const size = opts.keys.length;
   const views = opts.augmented ?? [];
   for (const f of [opts.original, ...views]) {
@@ -315,7 +318,7 @@ export function featureExampleSource(opts: FeatureSourceOptions): ExampleSource 
       const src = training && views.length ? views[epoch % views.length] : opts.original;
       const out = new Float32Array(indices.length * c);
       for (let j = 0; j < indices.length; j++) out.set(src.subarray(indices[j] * c, (indices[j] + 1) * c), j * c);
-      return tf.tensor2d(out, [indices.length, c]);
+      return tf.tensor(out, [indices.length, ...rowShape]);
     },
   };
 }

@@ -10,6 +10,7 @@ import { tf, type LayersModel, type Tensor } from '../tf';
 import type { ExampleSource } from '../data-pipeline';
 import { foldKernel } from '../mobilenet/fold-batchnorm';
 import { createMobileNetV2Base, type BaseWeights } from '../mobilenet/base-weights';
+import { featureExampleSource } from '../mobilenet/feature-extractor';
 import { applyPooledHead, copyHeadWeights, mobileNetV2Spec, type BlockSpec, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import type { SymbolicTensor } from '@tensorflow/tfjs'; // types only
 
@@ -94,18 +95,7 @@ export function buildTopModel(weights: BaseWeights, imageSize: number, plan: Fin
 export function mapExampleSource(
   labels: ArrayLike<number>, keys: readonly string[], shape: [number, number, number], plain: Float32Array, views: Float32Array[],
 ): ExampleSource {
-  const per = shape[0] * shape[1] * shape[2];
-  return {
-    size: keys.length,
-    labels,
-    keys,
-    inputs(indices, { epoch, training }) {
-      const src = training && views.length ? views[epoch % views.length] : plain;
-      const out = new Float32Array(indices.length * per);
-      for (let j = 0; j < indices.length; j++) out.set(src.subarray(indices[j] * per, (indices[j] + 1) * per), j * per);
-      return tf.tensor4d(out, [indices.length, ...shape]);
-    },
-  };
+  return featureExampleSource({ labels, keys, original: plain, augmented: views, rowShape: shape });
 }
 
 /** The saved inference model: raw pixels -> Rescaling to [-1,1] -> frozen bottom -> fine-tuned top (incl. the head). */
