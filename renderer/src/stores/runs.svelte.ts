@@ -1,5 +1,6 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
+import { datasetStore } from './datasets.svelte';
 import type {
   ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunSummary,
 } from '../../../shared/contract/index';
@@ -41,15 +42,12 @@ class RunsStore {
   galleryFilter = $state<MisclassifiedFilter>('wrong');
   threshold = $state(0.7);
   gallery = $state<{ total: number; classNames: string[]; items: MisclassifiedItem[] } | null>(null);
-  /** Classes of the evaluated run's dataset (relabelling needs their ids). */
-  datasetClasses = $state<ClassInfo[]>([]);
   /** Index of the gallery item number keys relabel. */
   focused = $state(0);
   /** What to evaluate on: the run's test split, every labelled image of another dataset, or a folder of class subfolders. */
   evalSource = $state<EvaluationSourceChoice>('test');
   evalDatasetId = $state<number | null>(null);
   evalFolder = $state('');
-  datasets = $state<DatasetSummary[]>([]);
   /** Wrong predictions of the last folder evaluation (folder files have no catalogue id, so no gallery). */
   folderMistakes = $state<Prediction[]>([]);
 
@@ -186,7 +184,6 @@ class RunsStore {
     this.evaluations = [];
     this.evaluation = null;
     this.gallery = null;
-    this.datasetClasses = [];
   }
 
   get evalRun(): RunSummary | null {
@@ -208,7 +205,6 @@ class RunsStore {
       const { evaluations } = await transport.invoke('runs.evaluations', { runId });
       if (this.evalRunId !== runId) return;
       this.evaluations = evaluations;
-      await this.loadDatasetClasses();
       const latest = evaluations.find((e) => e.source === 'test-split') ?? evaluations[0];
       if (latest) await this.openEvaluation(latest.id);
     } catch (error) {
@@ -216,18 +212,18 @@ class RunsStore {
     }
   }
 
-  private async loadDatasetClasses(): Promise<void> {
+  /**
+   * Classes of the evaluated run's dataset (relabelling needs their ids), from the dataset list the dataset store
+   * keeps fresh; none when the dataset is gone (the evaluation still shows, only relabelling is unavailable).
+   */
+  get datasetClasses(): ClassInfo[] {
     const datasetId = this.evalRun?.datasetId ?? null;
-    if (datasetId === null) {
-      this.datasetClasses = [];
-      return;
-    }
-    try {
-      this.datasetClasses = (await transport.invoke('datasets.get', { datasetId })).classes;
-    } catch {
-      // The dataset may be gone: the evaluation still shows, only relabelling is unavailable.
-      this.datasetClasses = [];
-    }
+    return datasetStore.datasets.find((dataset) => dataset.id === datasetId)?.classes ?? [];
+  }
+
+  /** Datasets to evaluate on (the dataset store's list). */
+  get datasets(): DatasetSummary[] {
+    return datasetStore.datasets;
   }
 
   async openEvaluation(evaluationId: number): Promise<void> {
@@ -240,17 +236,8 @@ class RunsStore {
     }
   }
 
-  async loadDatasets(): Promise<void> {
-    try {
-      this.datasets = await transport.invoke('datasets.list', {});
-    } catch (error) {
-      appStore.report(error);
-    }
-  }
-
   setEvalSource(source: EvaluationSourceChoice): void {
     this.evalSource = source;
-    if (source === 'dataset' && this.datasets.length === 0) void this.loadDatasets();
   }
 
   get canEvaluate(): boolean {
