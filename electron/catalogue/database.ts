@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { migrations as defaultMigrations } from './migrations/index';
@@ -25,41 +25,126 @@ export function schemaVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-/** Applies pending migrations, each in its own transaction together with its user_version bump. */
+/** How long an opener waits for another process's lock (a migration, a long write) before it reports the catalogue busy. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Applies pending migrations, each in its own write transaction together with its user_version bump. The transaction
+ * takes the write lock first (BEGIN IMMEDIATE) and reads user_version again under it: another process opening the
+ * same new catalogue may have applied the migration while this one waited.
+ */
 export function migrate(db: Database, list: readonly Migration[] = defaultMigrations): number {
   checkMigrationOrder(list);
   const latest = list.at(-1)?.version ?? 0;
-  const current = schemaVersion(db);
+  refuseNewerSchema(schemaVersion(db), latest);
+  for (const migration of list) {
+    if (migration.version <= schemaVersion(db)) continue;
+    db.transaction(() => {
+      const current = schemaVersion(db);
+      refuseNewerSchema(current, latest);
+      if (migration.version <= current) return;
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  return schemaVersion(db);
+}
+
+function refuseNewerSchema(current: number, latest: number): void {
   if (current > latest) {
     throw new AppError(
       'unsupported',
       `This catalogue (schema version ${current}) was written by a newer version of Pawprint; this version understands up to ${latest}. Update Pawprint, or open another catalogue with --db.`,
     );
   }
-  for (const migration of list) {
-    if (migration.version <= current) continue;
-    db.transaction(() => {
-      migration.up(db);
-      db.pragma(`user_version = ${migration.version}`);
-    })();
-  }
-  return schemaVersion(db);
 }
 
-export function openDatabase(path: string, list: readonly Migration[] = defaultMigrations): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export interface OpenOptions {
+  /** Only read: browse a catalogue without changing it. Chosen by itself when the file or its folder is not writable. */
+  readonly?: boolean;
+}
+
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A catalogue this process may not write: opening it read-write would fail at the first write (or, for the WAL
+ * files a WAL catalogue needs beside it, at the first read), so it is opened read-only instead. Root passes these
+ * checks for any file; a catalogue root cannot write fails at the write with the same one-line message.
+ */
+function mustOpenReadonly(path: string): boolean {
+  return existsSync(path) && (!isWritable(path) || !isWritable(dirname(path)));
+}
+
+/** A catalogue problem as one line that names the file and says what to do, or null for any other error. */
+export function describeCatalogueError(error: unknown, path: string): AppError | null {
+  if (error instanceof AppError) return null;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code === 'SQLITE_NOTADB') return new AppError('unsupported', `${path} is not a Pawprint catalogue (not an SQLite database)`);
+  if (code.startsWith('SQLITE_READONLY')) return new AppError('unavailable', `the catalogue is read-only: ${path}`);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new AppError('unavailable', `the catalogue is busy (another process holds a lock on it): ${path}; try again once that process finishes`);
+  }
+  if (code.startsWith('SQLITE_CORRUPT')) return new AppError('failed', `the catalogue is damaged (SQLite reports it corrupt): ${path}; restore it from a backup`);
+  if (code === 'SQLITE_FULL') return new AppError('failed', `the disk holding the catalogue is full: ${path}`);
+  if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EROFS') {
+    return new AppError('unavailable', `cannot open the catalogue ${path} (${code}); check that the file and its folder exist and may be written, or choose another with --db`);
+  }
+  return null;
+}
+
+/** A brand-new file becomes WAL once; openers that race for it wait on the busy timeout set before this. */
+function useWriteAheadLog(db: Database): void {
+  if (db.pragma('journal_mode', { simple: true }) === 'wal') return;
+  db.pragma('journal_mode = WAL');
+}
+
+function openConnection(path: string, list: readonly Migration[], readonly: boolean): Database {
+  if (readonly && path !== ':memory:' && !existsSync(path)) {
+    throw new AppError('not-found', `there is no catalogue at ${path}; import a folder first, or choose another with --db`);
+  }
+  if (!readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   // Under `npm start` the desktop app loads a copy of the native module built for Electron's ABI (scripts/start.mjs);
   // packaged apps get theirs rebuilt by electron-builder, and plain Node uses the one npm install built.
   const nativeBinding = process.versions.electron ? process.env.PAWPRINT_SQLITE_BINDING : undefined;
-  const db = new BetterSqlite3(path, nativeBinding ? { nativeBinding } : {});
+  const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS, ...(nativeBinding ? { nativeBinding } : {}) });
   try {
-    db.pragma('journal_mode = WAL');
+    // The busy timeout comes first: every later statement, even the journal-mode switch, may wait for another opener.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!readonly) useWriteAheadLog(db);
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    migrate(db, list);
+    if (readonly) {
+      const latest = list.at(-1)?.version ?? 0;
+      const current = schemaVersion(db);
+      refuseNewerSchema(current, latest);
+      if (current < latest) {
+        throw new AppError(
+          'unsupported',
+          `the catalogue is read-only and needs an upgrade for this version of Pawprint (schema ${current}, needs ${latest}): ${path}; open it once with write access`,
+        );
+      }
+    } else {
+      migrate(db, list);
+    }
   } catch (error) {
     db.close();
     throw error;
   }
   return db;
+}
+
+export function openDatabase(path: string, list: readonly Migration[] = defaultMigrations, options: OpenOptions = {}): Database {
+  const readonly = path !== ':memory:' && (options.readonly === true || mustOpenReadonly(path));
+  try {
+    return openConnection(path, list, readonly);
+  } catch (error) {
+    throw describeCatalogueError(error, path) ?? error;
+  }
 }
