@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { ImportProgress } from '../../shared/contract/datasets';
+import { AppError } from '../../shared/errors';
 import type { Database } from '../catalogue/database';
 import { finishImportRow, setDatasetLayout, updateImportRow } from '../catalogue/datasets';
 import type { ImportCounters } from '../catalogue/datasets';
@@ -8,6 +8,8 @@ import { hashOwners, knownImages, markMissing, moveImage, upsertImage } from '..
 import type { ImageRecord, KnownImage } from '../catalogue/images';
 import { applyFolderLabel, ensureClass } from '../catalogue/labels';
 import { latestSplitId } from '../catalogue/splits';
+import { readRegularFile } from '../files/read-regular-file';
+import { contentHashOf, MAX_FILE_BYTES } from './content';
 import { detectLayout, folderLabel } from './layout';
 import type { Layout } from './layout';
 import { createSplit } from './split';
@@ -38,7 +40,9 @@ export interface ImportOutcome {
 }
 
 /** Reasons that describe a moment, not the file: such files are read again on the next import. */
-const TRANSIENT = /^(changed during import|deleted during import|could not read)/;
+const TRANSIENT = /^(changed during import|deleted during import|could not read|not a regular file)/;
+
+const CHANGED = 'changed during import (size or modification time differ before and after reading it): import again';
 
 interface Processed {
   file: WalkedFile;
@@ -67,10 +71,17 @@ function baseRecord(file: WalkedFile, layout: Layout): ImageRecord {
   };
 }
 
-/** Reads, hashes and decodes one file. Never throws: every failure becomes a reason. */
-/** Larger files are rejected unread: far above any photo, and three are read at once. */
-export const MAX_FILE_BYTES = 256 * 1024 ** 2;
+/** Words for a failed read. A regular file at scan time that is now a FIFO or device is refused on its open handle. */
+function readFailure(error: unknown): string {
+  if (error instanceof AppError) {
+    // Refused kinds keep their words; a file that grew past the limit or shrank while read changed since the scan.
+    return error.message.startsWith('not a regular file') ? error.message : CHANGED;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'deleted during import' : `could not read the file (${code ?? (error as Error).message})`;
+}
 
+/** Reads, hashes and decodes one file. Never throws: every failure becomes a reason. */
 async function processFile(
   file: WalkedFile,
   layout: Layout,
@@ -86,13 +97,12 @@ async function processFile(
   }
   let bytes: Buffer;
   try {
-    bytes = await readFile(file.absPath);
+    bytes = await readRegularFile(file.absPath, { maxBytes: MAX_FILE_BYTES });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    record.reason = code === 'ENOENT' ? 'deleted during import' : `could not read the file (${code ?? (error as Error).message})`;
+    record.reason = readFailure(error);
     return { file, record };
   }
-  record.contentHash = createHash('sha256').update(bytes).digest('hex');
+  record.contentHash = contentHashOf(bytes);
   // The walk's size/mtime are the "before"; compare them with what was read and with the file now.
   let after;
   try {
@@ -102,7 +112,7 @@ async function processFile(
     return { file, record };
   }
   if (bytes.length !== file.size || after.size !== file.size || after.mtimeMs !== file.mtimeMs) {
-    record.reason = 'changed during import (size or modification time differ before and after reading it): import again';
+    record.reason = CHANGED;
     record.byteSize = after.size;
     record.mtimeMs = after.mtimeMs;
     return { file, record };

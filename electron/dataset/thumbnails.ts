@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readVerifiedImage } from './content';
 import { makeThumbnail } from './validate';
 
 /** Thumbnails are keyed by content hash: identical files share one, and a renamed file keeps its thumbnail. */
@@ -29,17 +30,15 @@ export async function storeThumbnail(directory: string, contentHash: string, byt
 
 /**
  * The thumbnail of an image, made on first request and cached by content hash (imports only validate, so importing
- * stays close to raw decode speed and thumbnails are paid for only when shown); null when the file is unreadable.
+ * stays close to raw decode speed and thumbnails are paid for only when shown); null when the file is unreadable,
+ * not a regular file (a FIFO would block the read), or no longer holds the content the thumbnail would be cached under
+ * (a swapped file must not poison the cache for every copy of the original).
  */
 export async function ensureThumbnail(directory: string, contentHash: string, sourcePath: string): Promise<string | null> {
   const path = thumbnailPath(directory, contentHash);
   if (await exists(path)) return path;
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(sourcePath);
-  } catch {
-    return null;
-  }
+  const bytes = await readVerifiedImage(sourcePath, contentHash);
+  if (!bytes) return null;
   try {
     return await storeThumbnail(directory, contentHash, await makeThumbnail(bytes));
   } catch {

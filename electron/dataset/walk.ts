@@ -1,5 +1,6 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileKind } from '../files/read-regular-file';
 
 export interface WalkedFile {
   /** Path under the root with '/' separators (what the catalogue stores). */
@@ -30,6 +31,8 @@ export function isHiddenOrSystem(name: string): boolean {
  * Lists every regular file under `root` (sorted, so imports are deterministic). Uses lstat and follows symbolic links
  * itself, keeping the real path of every directory it entered: a link back to an ancestor (a loop) or to a folder
  * already walked is reported once and not followed, unlike fs.readdir({ recursive }) which loops.
+ * Anything that is not a regular file or folder (a FIFO, a device, a socket) is reported with
+ * its kind and never opened, since reading it can block forever.
  */
 export async function walkFolder(
   root: string,
@@ -37,7 +40,8 @@ export async function walkFolder(
 ): Promise<WalkResult> {
   const files: WalkedFile[] = [];
   const problems: WalkProblem[] = [];
-  const visited = new Set<string>([await realpath(root)]);
+  const realRoot = await realpath(root);
+  const visited = new Set<string>([realRoot]);
   let lastReport = 0;
 
   async function visit(absDir: string, relDir: string): Promise<void> {
@@ -67,6 +71,10 @@ export async function walkFolder(
             problems.push({ relPath, reason: code === 'ELOOP' ? 'symbolic link loop' : `broken symbolic link (${code ?? 'unreadable'})` });
             continue;
           }
+          if (!info.isFile() && !info.isDirectory()) {
+            problems.push({ relPath, reason: `not a regular file (${fileKind(info)})` });
+            continue;
+          }
           if (info.isDirectory()) {
             if (visited.has(real)) {
               problems.push({ relPath, reason: 'symbolic link loop: points to a folder already scanned' });
@@ -87,7 +95,10 @@ export async function walkFolder(
         problems.push({ relPath, reason: `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
         continue;
       }
-      if (!info.isFile()) continue;
+      if (!info.isFile()) {
+        problems.push({ relPath, reason: `not a regular file (${fileKind(info)})` });
+        continue;
+      }
       files.push({ relPath, absPath, size: info.size, mtimeMs: info.mtimeMs });
       if (options.onProgress && files.length - lastReport >= 200) {
         lastReport = files.length;

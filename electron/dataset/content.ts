@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import { readRegularFile } from '../files/read-regular-file';
+
+/** Larger files are rejected unread: far above any photo, and three are read at once. */
+export const MAX_FILE_BYTES = 256 * 1024 ** 2;
+
+/** The content hash the catalogue stores for an image file (and keys thumbnails by). */
+export function contentHashOf(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The bytes of an image file, but only while it is still a regular file holding exactly the content the catalogue
+ * hashed; null otherwise (gone, unreadable, swapped for a FIFO or for other bytes). Callers use these same bytes, so
+ * there is no gap between the check and the use.
+ */
+export async function readVerifiedImage(path: string, contentHash: string): Promise<Buffer | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(path, { maxBytes: MAX_FILE_BYTES });
+  } catch {
+    return null;
+  }
+  return contentHashOf(bytes) === contentHash ? bytes : null;
+}
