@@ -26,6 +26,14 @@ const PRESET_TEXT: Record<PresetName, { title: string; description: string }> = 
 const SHUTDOWN_GRACE_MS = 5000;
 /** A cancelled worker that does not stop by itself (stuck in a long kernel) is killed after this. */
 const CANCEL_GRACE_MS = 60_000;
+/** How often the end of a run the catalogue refused to record (full disk, I/O error) is written again. */
+const UNRECORDED_RETRY_MS = 30_000;
+
+/** The first line of an error's message: a reason stored on a run and printed by the CLI is one line. */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(/\r?\n/)[0]!.trim() || 'unknown error';
+}
 
 interface Active {
   runId: number;
@@ -103,6 +111,12 @@ export class TrainingManager {
   private readonly active = new Map<number, Active>();
   /** Every worker process still alive, including ones that reported `done` and are exiting. */
   private readonly live = new Set<Active>();
+  /**
+   * Runs that are over but whose end the catalogue refused to record: the outcome to write (failed, with the write
+   * error as its reason), retried until a write succeeds, so the row does not stay "running" until a restart.
+   */
+  private readonly unrecorded = new Map<number, RunOutcome>();
+  private retryTimer?: NodeJS.Timeout;
   private closing = false;
   /** Test hook: batch progress interval handed to workers. */
   progressIntervalMs = 250;
@@ -120,6 +134,7 @@ export class TrainingManager {
 
   async start(payload: { datasetId: number; splitId?: number; name?: string; config: Record<string, unknown> }): Promise<number> {
     if (this.closing) throw new AppError('unavailable', 'Pawprint is shutting down.');
+    this.retryUnrecorded();
     const data = loadTrainingData(this.app.db, { datasetId: payload.datasetId, splitId: payload.splitId });
     const validation = validateTrainingConfig(payload.config, data.classNames.length);
     if (!validation.ok || !validation.config) {
@@ -174,6 +189,12 @@ export class TrainingManager {
   cancel(runId: number): void {
     const entry = this.active.get(runId);
     if (!entry) {
+      const pending = this.unrecorded.get(runId);
+      if (pending) {
+        // Its training is over; what is left is writing that down, so try now.
+        if (this.recordUnrecorded(runId, pending)) return;
+        throw new AppError('failed', `Run ${runId} has ended, but that could not be written to the catalogue (${pending.error ?? 'unknown error'}); free some disk space and try again.`);
+      }
       const run = findRun(this.app.db, runId);
       if (!run) throw new AppError('not-found', `Run ${runId} does not exist.`);
       throw new AppError('conflict', `Run ${runId} is not training (it is ${run.status}).`);
@@ -191,6 +212,7 @@ export class TrainingManager {
   }
 
   list(): ActiveRun[] {
+    this.retryUnrecorded();
     return [...this.active.values()].map((entry) => ({
       runId: entry.runId, name: entry.name, preset: entry.preset, datasetId: entry.datasetId, backend: entry.backend,
       progress: entry.progress, epochs: entry.epochs, cancelling: entry.cancelling,
@@ -261,20 +283,69 @@ export class TrainingManager {
     };
   }
 
+  /**
+   * Records how a run ended and announces it. This never throws: when the catalogue refuses the write, the run ends
+   * failed with the write error as its reason (the event says so at once, so the CLI and the UI stop waiting) and the
+   * row is brought in line by the first later write that succeeds.
+   */
   private finish(runId: number, outcome: RunOutcome): void {
-    if (!finishRun(this.app.db, runId, outcome)) return;
+    let announced = outcome;
+    try {
+      if (!finishRun(this.app.db, runId, outcome)) return;
+    } catch (error) {
+      const had = outcome.status === 'completed' ? '' : `; the run had ${outcome.status === 'cancelled' ? 'been cancelled' : 'failed'}${outcome.error ? `: ${outcome.error}` : ''}`;
+      announced = { ...outcome, status: 'failed', error: `could not record the run's end in the catalogue: ${reasonOf(error)}${had}` };
+      try {
+        if (!finishRun(this.app.db, runId, announced)) return;
+      } catch {
+        this.unrecorded.set(runId, announced);
+        this.scheduleRetry();
+      }
+    }
     this.app.events.emit('training.finished', {
-      runId, status: outcome.status, error: outcome.error ?? null, bestEpoch: outcome.bestEpoch ?? null,
-      bestValAccuracy: outcome.bestValAccuracy ?? null, testAccuracy: outcome.testAccuracy ?? null, testLoss: outcome.testLoss ?? null,
-      modelPath: outcome.modelPath ?? null,
+      runId, status: announced.status, error: announced.error ?? null, bestEpoch: announced.bestEpoch ?? null,
+      bestValAccuracy: announced.bestValAccuracy ?? null, testAccuracy: announced.testAccuracy ?? null, testLoss: announced.testLoss ?? null,
+      modelPath: announced.modelPath ?? null,
     });
+  }
+
+  /** Writes one unrecorded end; true when the catalogue took it (or the row no longer needs it). */
+  private recordUnrecorded(runId: number, outcome: RunOutcome): boolean {
+    try {
+      finishRun(this.app.db, runId, outcome);
+    } catch {
+      return false;
+    }
+    this.unrecorded.delete(runId);
+    if (this.unrecorded.size === 0) this.stopRetry();
+    this.app.events.emit('runs.changed', { runId, deleted: false });
+    return true;
+  }
+
+  private retryUnrecorded(): void {
+    for (const [runId, outcome] of [...this.unrecorded]) this.recordUnrecorded(runId, outcome);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closing) return;
+    this.retryTimer = setInterval(() => this.retryUnrecorded(), UNRECORDED_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private stopRetry(): void {
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** App close: ask every worker to stop, wait a bounded time, then kill what is left; runs end as cancelled. */
   async shutdown(): Promise<void> {
     this.closing = true;
+    this.stopRetry();
     const entries = [...this.live];
-    if (entries.length === 0) return;
+    if (entries.length === 0) {
+      this.retryUnrecorded();
+      return;
+    }
     for (const entry of entries) {
       if (entry.settled) continue;
       entry.cancelling = true;
@@ -290,6 +361,8 @@ export class TrainingManager {
       if (!entry.settled) this.settle(entry, { status: 'cancelled', error: 'stopped because the app was closed' });
       entry.worker.kill();
     }
+    // A last try; what is still refused is marked failed by the next start (failInterruptedRuns).
+    this.retryUnrecorded();
   }
 }
 

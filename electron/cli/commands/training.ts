@@ -142,9 +142,12 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
   context.signal.removeEventListener('abort', onAbort);
 
   const run: RunDetail = await services.request('runs.get', { runId: runId! });
+  // How the run ended comes from the event: when the catalogue could not record it, the row may still say "running".
+  const status = result.status;
+  const error = result.error ?? (status === run.status ? run.error : null);
   const summary = {
     runId,
-    status: run.status,
+    status,
     backend: run.backend,
     versions: run.versions,
     datasetId: run.datasetId,
@@ -157,13 +160,13 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
     testLoss: run.testLoss,
     modelPath: run.modelPath,
     durationMs: run.durationMs,
-    error: run.error,
+    error,
   };
   context.output(summary, () =>
-    `run ${runId} ${run.status}${run.error ? `: ${run.error}` : ''}\n` +
+    `run ${runId} ${status}${error ? `: ${error}` : ''}\n` +
     `backend ${run.backend ?? '-'}, best epoch ${run.bestEpoch ?? '-'} (val acc ${pct(run.bestValAccuracy).trim()}), test acc ${pct(run.testAccuracy).trim()}\n` +
     `model: ${run.modelPath ?? 'not saved'}`);
-  if (result.status === 'failed') throw new AppError('failed', `run ${runId} failed: ${result.error ?? 'unknown error'}`);
+  if (status === 'failed') throw new AppError('failed', `run ${runId} failed: ${error ?? 'unknown error'}`);
   return result.status === 'completed' ? 0 : 130;
 }
 
