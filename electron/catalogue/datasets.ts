@@ -3,6 +3,7 @@ import type { DatasetSummary, ImportSummary, RejectedFile } from '../../shared/c
 import type { Database } from './database';
 import { listClasses } from './labels';
 import { latestSplit } from './splits';
+import { ownerAlive, processOwner } from './process-owner';
 
 export type Layout = 'folders' | 'tutorial' | 'flat';
 
@@ -113,8 +114,8 @@ export interface ImportCounters {
 
 export function startImportRow(db: Database, datasetId: number): number {
   const info = db
-    .prepare(`INSERT INTO imports (dataset_id, started_at, status) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'running')`)
-    .run(datasetId);
+    .prepare(`INSERT INTO imports (dataset_id, started_at, status, owner) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'running', ?)`)
+    .run(datasetId, processOwner());
   return Number(info.lastInsertRowid);
 }
 
@@ -147,12 +148,24 @@ export function finishImportRow(
   })();
 }
 
-/** Imports left 'running' by a crash or a killed process can never finish: say so instead of showing them as live. */
-export function failStaleImports(db: Database): void {
-  db.prepare(
-    `UPDATE imports SET status = 'failed', error = 'interrupted (Pawprint stopped during the import)',
-       finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'`,
-  ).run();
+export const INTERRUPTED_IMPORT_MESSAGE = 'interrupted (Pawprint stopped during the import)';
+
+/**
+ * Imports left 'running' by a crashed or killed process can never finish: say so instead of showing them as live.
+ * An import whose process is still running (the desktop app beside the CLI) is left alone. A read-only catalogue is
+ * only browsed, so it is not changed. Returns the ids it failed.
+ */
+export function failStaleImports(db: Database): number[] {
+  if (db.readonly) return [];
+  const rows = db.prepare(`SELECT id, owner FROM imports WHERE status = 'running'`).all() as Array<{ id: number; owner: string | null }>;
+  const ids = rows.filter((row) => !ownerAlive(row.owner)).map((row) => row.id);
+  const update = db.prepare(
+    `UPDATE imports SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND status = 'running'`,
+  );
+  db.transaction(() => {
+    for (const id of ids) update.run(INTERRUPTED_IMPORT_MESSAGE, id);
+  })();
+  return ids;
 }
 
 export function rejectedFiles(db: Database, datasetId: number): RejectedFile[] {

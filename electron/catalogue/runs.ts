@@ -1,7 +1,9 @@
 // Every SQL statement about training runs and their per-epoch metrics. The runs helper's run-admin.ts adds
 // rename/notes/tags/delete on the same tables.
-import { hostname, uptime } from 'node:os';
 import type { Database } from './database';
+import { ownerAlive, processOwner } from './process-owner';
+// Imports record their owner too, so these now live in process-owner.ts; re-exported for existing callers.
+export { bootTimeSeconds, parseOwner, processOwner } from './process-owner';
 import { AppError } from '../../shared/errors';
 import { trainingConfigSchema, type TrainingConfig } from '../../shared/training-config';
 import type { EpochMetrics, RunDetail, RunStatus, RunSummary, TrainPhase } from '../../shared/contract/training';
@@ -116,33 +118,6 @@ export function createRun(db: Database, run: NewRun): number {
   return Number(info.lastInsertRowid);
 }
 
-/** When this machine booted, in whole seconds (os.uptime is whole seconds; compared with a tolerance). */
-export function bootTimeSeconds(): number {
-  return Math.round(Date.now() / 1000 - uptime());
-}
-
-/**
- * This process ("host:pid:boot"), recorded on the runs it trains. The boot time tells a pid of this boot from the
- * same number reused after a restart, so a run left by a crash before a reboot is not taken for a live one.
- */
-export function processOwner(): string {
-  return `${hostname()}:${process.pid}:${bootTimeSeconds()}`;
-}
-
-/** Reads "host:pid:boot", or the older "host:pid". */
-export function parseOwner(owner: string): { host: string; pid: number; boot: number | null } {
-  const parts = owner.split(':');
-  const last = Number(parts.at(-1));
-  const beforeLast = Number(parts.at(-2));
-  if (parts.length >= 3 && Number.isInteger(last) && Number.isInteger(beforeLast)) {
-    return { host: parts.slice(0, -2).join(':'), pid: beforeLast, boot: last };
-  }
-  return { host: parts.slice(0, -1).join(':'), pid: last, boot: null };
-}
-
-/** Boot times read a second or two apart can differ; a reboot moves them by far more. */
-const BOOT_TOLERANCE_SECONDS = 120;
-
 /** The worker reported its backend: the run is now training. */
 export function markRunning(db: Database, runId: number, backend: string, versions: Record<string, string>): void {
   db.prepare(`UPDATE runs SET status = 'running', backend = ?, versions_json = ?, started_at = COALESCE(started_at, ?) WHERE id = ? AND status IN ('queued', 'running')`)
@@ -244,26 +219,13 @@ export function listRuns(db: Database, filter: RunFilter = {}): RunSummary[] {
   return rows.map(toSummary);
 }
 
-function ownerAlive(owner: string | null): boolean {
-  if (!owner) return false;
-  const { host, pid, boot } = parseOwner(owner);
-  if (host !== hostname()) return true; // another machine sharing the file: not ours to judge
-  if (boot !== null && Math.abs(boot - bootTimeSeconds()) > BOOT_TOLERANCE_SECONDS) return false; // before a restart
-  if (pid === process.pid) return false; // this process just started: nothing of ours is training yet
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * At startup, a run still queued or running whose owning process is gone was left by a crashed or killed app: mark
  * it failed (its epochs stay). Runs of another live process (the CLI beside the desktop app) are left alone.
  * Returns the ids it changed.
  */
 export function failInterruptedRuns(db: Database, message = CRASHED_RUN_MESSAGE): number[] {
+  if (db.readonly) return []; // a read-only catalogue is only browsed
   const rows = db.prepare(`SELECT id, owner FROM runs WHERE status IN ('queued', 'running')`).all() as Array<{ id: number; owner: string | null }>;
   const ids = rows.filter((row) => !ownerAlive(row.owner)).map((row) => row.id);
   const update = db.prepare(`UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')`);
