@@ -1,11 +1,11 @@
-// Runs sandboxed: only 'electron' (contextBridge, ipcRenderer) is available. It exposes one typed object built from the
-// contract and nothing else; the raw ipcRenderer never reaches the page.
+// Runs sandboxed: only 'electron' (contextBridge, ipcRenderer) is available, so the bundle may require nothing else
+// (the contract's zod schemas stay on the main side, which validates every channel and payload). It exposes one
+// object with invoke/subscribe over the two contract channels and nothing else; the raw ipcRenderer never reaches the
+// page.
 import { contextBridge, ipcRenderer } from 'electron';
 import type { IpcRendererEvent } from 'electron';
 import type { Envelope } from '../shared/errors';
-
-const INVOKE_CHANNEL = 'pawprint:invoke';
-const EVENT_CHANNEL = 'pawprint:event';
+import { EVENT_CHANNEL, INVOKE_CHANNEL } from './desktop/ipc-channels';
 
 type Listener = (payload: unknown) => void;
 const listeners = new Map<string, Set<Listener>>();

@@ -1,17 +1,30 @@
-import { ipcMain } from 'electron';
-import type { IpcMainInvokeEvent, WebContents, WebFrameMain } from 'electron';
+// The desktop IPC host: one ipcMain handler carries every contract channel (the payload names the channel, the
+// services validate it), and events go back on one channel. It takes ipcMain as a parameter so tests can attach it
+// to a stand-in.
 import type { Services } from '../services/index';
+import type { FrameLike } from '../desktop/window-security';
+import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../desktop/ipc-channels';
 
-export const INVOKE_CHANNEL = 'pawprint:invoke';
-export const EVENT_CHANNEL = 'pawprint:event';
+/** The sender of an invoke: the WebContents (events go back to it) and the frame that sent it. */
+export interface InvokeEventLike {
+  readonly sender: { isDestroyed(): boolean; send(channel: string, ...args: unknown[]): void };
+  readonly senderFrame: FrameLike | null;
+}
 
-/**
- * One ipcMain handler carries every contract channel: the payload names the channel, the services validate it.
- * Messages from any frame other than our window's top-level frame, on our own origin, are refused.
- */
-export function attachElectronIpc(services: Services, isTrustedFrame: (frame: WebFrameMain | null) => boolean): () => void {
-  const windows = new Set<WebContents>();
-  ipcMain.handle(INVOKE_CHANNEL, async (event: IpcMainInvokeEvent, channel: unknown, payload: unknown) => {
+/** The parts of Electron's ipcMain the host uses. */
+export interface IpcMainLike {
+  handle(channel: string, listener: (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>): void;
+  removeHandler(channel: string): void;
+}
+
+/** Messages from any frame other than our window's top-level frame, on our own origin, are refused. */
+export function attachElectronIpc(
+  ipcMain: IpcMainLike,
+  services: Services,
+  isTrustedFrame: (frame: FrameLike | null) => boolean,
+): () => void {
+  const windows = new Set<InvokeEventLike['sender']>();
+  ipcMain.handle(INVOKE_CHANNEL, async (event, channel: unknown, payload: unknown) => {
     if (!isTrustedFrame(event.senderFrame)) {
       return { ok: false, error: { code: 'unavailable', message: 'Request from an untrusted frame refused' } };
     }
