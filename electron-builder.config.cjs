@@ -30,12 +30,23 @@ const config = {
   buildDependenciesFromSource: false,
   ...(electronDist ? { electronDist } : {}),
   icon: 'resources/icon.png',
-  // Hardening that costs nothing: the training worker is a utilityProcess, so ELECTRON_RUN_AS_NODE is not needed.
+  // Fuses, flipped in the packaged binary before signing. Checked against the training worker
+  // (electron/training/worker/launcher.ts), the one place the app starts another process:
+  // - runAsNode off: inside Electron the worker is a utilityProcess, never child_process.fork of the Electron binary
+  //   (fork is used only under plain Node: the browser host, the CLI and tests).
+  // - onlyLoadAppFromAsar + embeddedAsarIntegrityValidation on: the app and the worker script
+  //   (dist/node/training-worker-entry.js) load from app.asar, whose header hash electron-builder embeds; the worker
+  //   reads it through Electron's asar support like the main process. Native code (better-sqlite3, sharp, tfjs-node)
+  //   is in app.asar.unpacked (asarUnpack above), loaded by dlopen, and unaffected. Validation applies on macOS and
+  //   Windows; Linux ignores the fuse.
+  // - NODE_OPTIONS and --inspect off: the packaged worker gets no execArgv (only the tsx dev path passes --import,
+  //   and that path runs under Node, not Electron).
   electronFuses: {
     runAsNode: false,
     enableCookieEncryption: true,
     enableNodeOptionsEnvironmentVariable: false,
     enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
     onlyLoadAppFromAsar: true,
     grantFileProtocolExtraPrivileges: false,
   },

@@ -1,0 +1,51 @@
+// The packaged app's Electron fuses (electron-builder.config.cjs), and the check that they do not break the training
+// worker: inside Electron it must start through utilityProcess (run-as-node is off) without NODE_OPTIONS or --inspect.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire, register } from 'node:module';
+import { join } from 'node:path';
+import type { Configuration } from 'electron-builder';
+import { projectRoot } from '../../../electron/build-paths';
+import { utilityProcess } from '../../support/electron-stand-in';
+
+const require = createRequire(import.meta.url);
+const config = require(join(projectRoot(), 'electron-builder.config.cjs')) as Configuration;
+
+test('fuses: no run-as-node, NODE_OPTIONS or inspect; cookies encrypted; app only from a validated app.asar', () => {
+  assert.deepEqual(config.electronFuses, {
+    runAsNode: false,
+    enableCookieEncryption: true,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    grantFileProtocolExtraPrivileges: false,
+  });
+  assert.equal(config.asar, true, 'the integrity fuse needs an app.asar');
+});
+
+test('the configuration, fuses included, passes electron-builder\'s schema', async () => {
+  const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as {
+    validateConfiguration(config: Configuration, logger: { add(key: string, value: unknown): void; isEnabled: boolean }): Promise<void>;
+  };
+  await validateConfiguration(config, { add: () => undefined, isEnabled: false });
+  await assert.rejects(validateConfiguration({ ...config, electronFuses: { ...config.electronFuses, runAsNod: false } as Configuration['electronFuses'] }, { add: () => undefined, isEnabled: false }));
+});
+
+test('inside Electron the training worker starts with utilityProcess.fork, without execArgv or NODE_OPTIONS', async () => {
+  register('../../support/electron-stand-in-hooks.mjs', import.meta.url);
+  Object.defineProperty(process.versions, 'electron', { value: '45.0.0', configurable: true });
+  try {
+    const { launchTrainingWorker } = await import('../../../electron/training/worker/launcher');
+    const worker = await launchTrainingWorker();
+    assert.equal(worker.kind, 'utility');
+    assert.equal(utilityProcess.forked.length, 1);
+    const [call] = utilityProcess.forked;
+    assert.match(call!.modulePath, /training-worker-entry\.(ts|js)$/);
+    assert.equal(call!.options.execArgv, undefined);
+    assert.equal((call!.options.env as Record<string, string> | undefined)?.NODE_OPTIONS, undefined);
+    worker.kill();
+  } finally {
+    delete (process.versions as Record<string, string | undefined>).electron;
+  }
+});
