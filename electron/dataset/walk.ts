@@ -1,5 +1,5 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileKind } from '../files/read-regular-file';
 
 export interface WalkedFile {
@@ -31,7 +31,8 @@ export function isHiddenOrSystem(name: string): boolean {
  * Lists every regular file under `root` (sorted, so imports are deterministic). Uses lstat and follows symbolic links
  * itself, keeping the real path of every directory it entered: a link back to an ancestor (a loop) or to a folder
  * already walked is reported once and not followed, unlike fs.readdir({ recursive }) which loops.
- * Anything that is not a regular file or folder (a FIFO, a device, a socket) is reported with
+ * A link is followed only when its real target is inside the root's real path: a dataset never reaches outside the
+ * folder the user chose. Anything that is not a regular file or folder (a FIFO, a device, a socket) is reported with
  * its kind and never opened, since reading it can block forever.
  */
 export async function walkFolder(
@@ -41,6 +42,8 @@ export async function walkFolder(
   const files: WalkedFile[] = [];
   const problems: WalkProblem[] = [];
   const realRoot = await realpath(root);
+  const rootPrefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+  const isInside = (real: string) => real === realRoot || real.startsWith(rootPrefix);
   const visited = new Set<string>([realRoot]);
   let lastReport = 0;
 
@@ -73,6 +76,10 @@ export async function walkFolder(
           }
           if (!info.isFile() && !info.isDirectory()) {
             problems.push({ relPath, reason: `not a regular file (${fileKind(info)})` });
+            continue;
+          }
+          if (!isInside(real)) {
+            problems.push({ relPath, reason: `symbolic link to outside the imported folder (${real})` });
             continue;
           }
           if (info.isDirectory()) {

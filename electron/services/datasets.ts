@@ -1,6 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import { AppError } from '../../shared/errors';
 import type { datasetRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
@@ -22,6 +21,7 @@ import {
 import { imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/images';
 import { createClass, deleteClass, getClass, recolourClass, renameClass, setLabels } from '../catalogue/labels';
 import { listSplits } from '../catalogue/splits';
+import { readVerifiedImage } from '../dataset/content';
 import { runImport } from '../dataset/importer';
 import { createSplit } from '../dataset/split';
 import { ensureThumbnail } from '../dataset/thumbnails';
@@ -135,7 +135,9 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     await imports.closeAll();
   });
 
-  // Media are found by catalogue id only; the UI never names a path.
+  // Media are found by catalogue id only; the UI never names a path. Both are served only from bytes whose hash is the
+  // catalogue's (a thumbnail is checked when it is made, on a cache miss): a path now pointing at another file, a FIFO
+  // or nothing gives "no such media".
   app.media.register('thumb', async (id) => {
     const info = /^\d+$/.test(id) ? imageFileInfo(db, Number(id)) : null;
     if (!info?.contentHash || info.status === 'rejected') return null;
@@ -144,8 +146,10 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
   });
   app.media.register('image', async (id) => {
     const info = /^\d+$/.test(id) ? imageFileInfo(db, Number(id)) : null;
-    if (!info?.format || !existsSync(info.path)) return null;
-    return { path: info.path, contentType: CONTENT_TYPES[info.format] ?? 'application/octet-stream' };
+    if (!info?.format || !info.contentHash) return null;
+    const bytes = await readVerifiedImage(info.path, info.contentHash);
+    if (!bytes) return null;
+    return { path: info.path, bytes, contentType: CONTENT_TYPES[info.format] ?? 'application/octet-stream' };
   });
 
   const changed = (datasetId: number) => app.events.emit('datasets.changed', { datasetId });

@@ -2,6 +2,12 @@
 export interface MediaFile {
   path: string;
   contentType: string;
+  /**
+   * The body, when the resolver already read and checked it (an image verified against its catalogue hash). Hosts
+   * should send these bytes rather than read `path` again, so what is served is exactly what was checked; `path` stays
+   * for hosts that stream from disk.
+   */
+  bytes?: Buffer;
 }
 
 export type MediaResolver = (id: string) => Promise<MediaFile | null>;
