@@ -126,8 +126,13 @@ function hostIsOurs(host: string | undefined, port: number, bindHost: string): b
   const match = /^(.+):(\d+)$/.exec(host);
   if (!match || Number(match[2]) !== port) return false;
   const name = match[1]!.toLowerCase();
+  // Served to the network (--host 0.0.0.0), users reach the machine by its own DNS names, which we cannot list; there
+  // the per-launch token and path-bound cookie are the guard, since a rebound page has neither.
+  if (!LOOPBACK_BINDS.has(bindHost.toLowerCase())) return true;
   return IPV4.test(name) || IPV6.test(name) || name === 'localhost' || name === bindHost.toLowerCase();
 }
+
+const LOOPBACK_BINDS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 
 const NO_REFERRER = { 'referrer-policy': 'no-referrer' };
 

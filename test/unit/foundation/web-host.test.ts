@@ -264,10 +264,9 @@ test('events reach connected sockets', async () => {
 });
 
 /** Sends raw bytes and resolves with whatever the server answers before closing (or after a short wait). */
-function rawRequest(text: string): Promise<string> {
-  const { port } = new URL(web.url);
+function rawRequest(text: string, port = Number(new URL(web.url).port)): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(text));
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk.toString()));
     socket.on('close', () => resolve(answer));
@@ -316,4 +315,17 @@ test('a protocol-breaking WebSocket frame closes that socket only', async () => 
   const info = await ask(again, 9, 'system.info', {});
   assert.equal(info.result.ok, true);
   again.close();
+});
+
+test('served to the network, the machine is reachable by any of its names (the token still guards it)', async () => {
+  const wide = await startWebHost({ services, staticRoot: join(dir.path, 'renderer'), token: 'wide-token-456', host: '0.0.0.0' });
+  try {
+    const { port } = new URL(wide.url);
+    const launch = await rawRequest(`GET /?token=wide-token-456 HTTP/1.1\r\nHost: my-workstation.lan:${port}\r\nConnection: close\r\n\r\n`, Number(port));
+    assert.match(launch, /^HTTP\/1\.1 302/, 'a name the server was not bound to is accepted');
+    const noToken = await rawRequest(`GET / HTTP/1.1\r\nHost: my-workstation.lan:${port}\r\nConnection: close\r\n\r\n`, Number(port));
+    assert.match(noToken, /^HTTP\/1\.1 401/);
+  } finally {
+    await wide.close();
+  }
 });
