@@ -88,6 +88,9 @@ export function registerMediaProtocol(protocol: ProtocolRegistry, net: FileFetch
     const match = /^\/([a-z][a-z0-9-]*)\/([A-Za-z0-9_-]+)$/.exec(new URL(request.url).pathname);
     if (!match) return notFound();
     const file = await resolveMedia(match[1]!, match[2]!);
+    // Bytes the resolver already read and checked are served as they are, never re-read from a path that may have
+    // changed since.
+    if (file?.bytes) return new Response(new Uint8Array(file.bytes), { headers: { 'content-type': file.contentType } });
     const response = file ? await fetchFile(net, file.path) : null;
     if (!file || !response) return notFound();
     const headers = new Headers(response.headers);

@@ -180,6 +180,11 @@ async function sendFile(response: ServerResponse, path: string, contentType: str
   stream.pipe(response);
 }
 
+function sendBytes(response: ServerResponse, bytes: Buffer, contentType: string, cache: string): void {
+  response.writeHead(200, { 'content-type': contentType, 'content-length': bytes.length, 'cache-control': cache, 'x-content-type-options': 'nosniff', ...NO_REFERRER });
+  response.end(response.req.method === 'HEAD' ? undefined : bytes);
+}
+
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const { services } = options;
   const token = options.token ?? randomBytes(24).toString('hex');
@@ -245,7 +250,10 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       const file = await services.app.media.resolve(media[1]!, media[2]!);
       if (!file) return sendText(response, 404, 'No such media');
       try {
-        await sendFile(response, file.path, file.contentType, 'private, max-age=60');
+        // Bytes the resolver already read and checked are sent as they are: reading the path again could serve a
+        // file swapped in since the check.
+        if (file.bytes) sendBytes(response, file.bytes, file.contentType, 'private, max-age=60');
+        else await sendFile(response, file.path, file.contentType, 'private, max-age=60');
       } catch {
         sendText(response, 404, 'The file is no longer on disk');
       }

@@ -23,6 +23,7 @@ before(() => {
   registerAppProtocol(protocol, net, root);
   registerMediaProtocol(protocol, net, async (kind, id) => {
     mediaAsked.push([kind, id]);
+    if (kind === 'image' && id === '8') return { path: join(dir.path, 'app', 'secret.txt'), contentType: 'image/jpeg', bytes: Buffer.from('CHECKED-BYTES') };
     return kind === 'thumb' && id === '7' ? { path: join(root, 'assets', 'app.js'), contentType: 'image/webp' } : null;
   });
 });
@@ -78,6 +79,13 @@ describe('pawprint-media', () => {
     const response = await protocol.request('pawprint-media://media/thumb/7');
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'image/webp');
+  });
+
+  test('bytes the resolver already checked are served as they are, not re-read from the path', async () => {
+    const response = await protocol.request('pawprint-media://media/image/8');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'image/jpeg');
+    assert.equal(await response.text(), 'CHECKED-BYTES');
   });
 
   test('anything not shaped <kind>/<id> never reaches the resolver', async () => {

@@ -26,6 +26,7 @@ before(async () => {
   writeFileSync(join(staticRoot, 'index.html'), '<!doctype html><title>Pawprint test</title>');
   services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
   // Count calls that reach a service, to prove that refused requests never do.
+  services.app.media.register('checked', async () => ({ path: join(dir.path, 'elsewhere.jpg'), contentType: 'image/jpeg', bytes: Buffer.from('CHECKED-BYTES') }));
   services.app.media.register('probe', async () => {
     calls++;
     return { path: join(staticRoot, 'index.html'), contentType: 'text/html' };
@@ -247,6 +248,15 @@ test('frames that are JSON but not a request get an error reply and the server k
     ws.close();
   }
   await stillServing();
+});
+
+test('media bytes the resolver already checked are sent as they are, not re-read from the path', async () => {
+  const response = await fetch(`${base}media/checked/1`, { headers: { cookie } });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'image/jpeg');
+  assert.equal(await response.text(), 'CHECKED-BYTES');
+  const head = await fetch(`${base}media/checked/1`, { method: 'HEAD', headers: { cookie } });
+  assert.equal(head.headers.get('content-length'), '13');
 });
 
 test('events reach connected sockets', async () => {
