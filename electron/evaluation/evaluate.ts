@@ -11,7 +11,8 @@ import { datasetName, insertEvaluation, labelledImages } from '../catalogue/eval
 import type { StoredPrediction } from '../catalogue/evaluations';
 import type { Evaluation, EvaluationSource, Prediction } from '../../shared/contract/runs';
 import { evaluateExamples, scoreExample } from './metrics';
-import { IMAGE_EXTENSIONS, ensureInferenceBackend, loadModel, predictFiles } from '../export/predict';
+import { ensureInferenceBackend, loadModel, predictFiles } from '../export/predict';
+import { IMAGE_EXTENSIONS } from '../dataset/image-policy';
 import type { ModelHints } from '../export/metadata';
 
 /** Probabilities per file (one per class, in the model's class order), or why that file could not be predicted. */

@@ -9,13 +9,14 @@
 //   with x / 127 - 1 (utils/tf.ts `capture`; note 127, not 127.5), then end in a softmax.
 // - Pawprint models end in logits: one logit for two classes (probability of class index 1 = sigmoid(logit),
 //   as the trainer's labels and accuracy use it), else K logits (softmax).
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, posix } from 'node:path';
-import sharp from 'sharp';
+import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { tf, type LayersModel, type Tensor } from '../training/tf';
 import { selectBackend } from '../training/backend/select-backend';
-import { decodeImageBuffer } from '../training/data-pipeline';
+import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../dataset/image-policy';
+import { fileKind, readRegularFile } from '../files/read-regular-file';
 import {
   METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
   type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
@@ -84,7 +85,7 @@ async function folderFiles(dir: string): Promise<ModelFiles> {
   return {
     label: dir,
     names,
-    read: async (name) => (names.includes(name) ? readFile(join(dir, name)) : null),
+    read: async (name) => (names.includes(name) ? readRegularFile(join(dir, name)) : null),
   };
 }
 
@@ -116,11 +117,14 @@ async function openModelFiles(source: string): Promise<ModelFiles> {
     throw new AppError('not-found', `No model at ${source}: the file or folder does not exist.`);
   }
   if (info.isDirectory()) return folderFiles(source);
+  if (!info.isFile()) {
+    throw new AppError('unsupported', `${basename(source)} is not a model: it is not a regular file (${fileKind(info)}); choose a .zip export, a folder with model.json, or a model.json file.`);
+  }
   const ext = extname(source).toLowerCase();
   if (ext === '.zip') return zipFiles(source);
   if (ext === '.json') return folderFiles(dirname(source));
   // Uploaded files may have lost their extension: sniff the zip signature.
-  const head = (await readFile(source)).subarray(0, 4);
+  const head = (await readRegularFile(source)).subarray(0, 4);
   if (head[0] === 0x50 && head[1] === 0x4b) return zipFiles(source);
   throw new AppError('invalid-payload', `${basename(source)} is not a model: choose a .zip export, a folder with model.json, or a model.json file.`);
 }
@@ -133,23 +137,52 @@ function parseJson(data: Buffer, what: string): unknown {
   }
 }
 
-interface ModelJson {
-  modelTopology?: unknown;
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  weightsManifest?: Array<{ paths: string[]; weights: WeightsManifestEntry[] }>;
-  userDefinedMetadata?: Record<string, object>;
+const DTYPE_BYTES = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 } as const;
+type ManifestDtype = keyof typeof DTYPE_BYTES;
+const dtypeSchema = z.enum(Object.keys(DTYPE_BYTES) as [ManifestDtype, ...ManifestDtype[]]);
+
+/** A weights path stays inside the model's folder (or archive): no absolute paths, no "..". */
+function insideFolder(path: string): boolean {
+  const name = posix.normalize(path.replace(/\\/g, '/').replace(/^\.\//, ''));
+  return name !== '..' && !name.startsWith('../') && !posix.isAbsolute(name) && !/^[a-z]:/i.test(name);
 }
 
-/** Reads model.json and its weight files into memory as tfjs ModelArtifacts. */
+const weightSpecSchema = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().nonnegative()),
+  dtype: dtypeSchema,
+  quantization: z.object({ dtype: z.enum(['uint8', 'uint16', 'float16']) }).passthrough().optional(),
+}).passthrough();
+
+/** model.json of a TF.js LayersModel, as far as loading needs it; anything else in it is passed through untouched. */
+const modelJsonSchema = z.object({
+  modelTopology: z.record(z.string(), z.unknown()),
+  format: z.string().optional(),
+  generatedBy: z.string().optional(),
+  convertedBy: z.string().nullable().optional(),
+  weightsManifest: z.array(z.object({
+    paths: z.array(z.string().refine(insideFolder, { message: 'points outside the model folder' })).min(1),
+    weights: z.array(weightSpecSchema),
+  })),
+  userDefinedMetadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The first schema problem, as one line: where in model.json and what is wrong. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'the file';
+  return `${where}: ${issue.message}`;
+}
+
+/** Reads model.json and its weight files into memory as tfjs ModelArtifacts, checking every declared size. */
 async function readArtifacts(files: ModelFiles): Promise<ModelArtifacts> {
   const raw = await files.read('model.json');
   if (!raw) throw new AppError('invalid-payload', `${files.label} has no model.json: it is not a TF.js model export.`);
-  const json = parseJson(raw, `model.json in ${files.label}`) as ModelJson;
-  if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new AppError('invalid-payload', `model.json in ${files.label} is not a TF.js LayersModel (no modelTopology or weightsManifest).`);
+  const parsed = modelJsonSchema.safeParse(parseJson(raw, `model.json in ${files.label}`));
+  if (!parsed.success) {
+    throw new AppError('invalid-payload', `model.json in ${files.label} is not a TF.js LayersModel (${firstIssue(parsed.error)}): choose a model exported by Pawprint, Teachable Machine or tfjs.`);
   }
+  const json = parsed.data;
   if (json.format && json.format !== 'layers-model') {
     throw new AppError('unsupported', `model.json in ${files.label} is a TF.js ${json.format}; only LayersModels (Keras-style) are supported.`);
   }
@@ -158,41 +191,167 @@ async function readArtifacts(files: ModelFiles): Promise<ModelArtifacts> {
   const buffers: Buffer[] = [];
   const specs: WeightsManifestEntry[] = [];
   for (const group of json.weightsManifest) {
+    const groupBuffers: Buffer[] = [];
+    const names: string[] = [];
     for (const path of group.paths) {
-      const name = posix.normalize(path.replace(/^\.\//, ''));
+      const name = posix.normalize(path.replace(/\\/g, '/').replace(/^\.\//, ''));
       let data = await files.read(name);
       // A browser download or an upload may rename the single weights file ("weights (1).bin").
       if (!data && manifestPaths.length === 1 && binFiles.length === 1) data = await files.read(binFiles[0]);
       if (!data) {
         throw new AppError('invalid-payload', `The weights file ${name} named in model.json is missing from ${files.label}.`);
       }
-      buffers.push(data);
+      groupBuffers.push(data);
+      names.push(name);
     }
-    specs.push(...group.weights);
+    // Checked per group: tfjs slices each group's weights out of that group's files.
+    const actual = groupBuffers.reduce((sum, data) => sum + data.length, 0);
+    const expected = group.weights.reduce((sum, spec) => sum + weightBytes(spec), 0);
+    if (actual !== expected) {
+      throw new AppError('invalid-payload', `The weights file${names.length > 1 ? 's' : ''} ${names.join(', ')} in ${files.label} ${names.length > 1 ? 'are' : 'is'} ${actual} bytes but model.json describes ${expected}: the weights are truncated or belong to another model.`);
+    }
+    buffers.push(...groupBuffers);
+    specs.push(...(group.weights as WeightsManifestEntry[]));
   }
   const weightData = Buffer.concat(buffers);
-  const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
-  if (weightData.length !== expected) {
-    throw new AppError('invalid-payload', `The weights in ${files.label} are ${weightData.length} bytes but model.json describes ${expected}: the weights file is truncated or belongs to another model.`);
-  }
   return {
-    modelTopology: json.modelTopology as object,
+    modelTopology: json.modelTopology,
     format: json.format,
     generatedBy: json.generatedBy,
     convertedBy: json.convertedBy ?? undefined,
     weightSpecs: specs,
     weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer,
-    userDefinedMetadata: json.userDefinedMetadata,
+    userDefinedMetadata: json.userDefinedMetadata as Record<string, object> | undefined,
   };
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 };
-
-function weightBytes(spec: WeightsManifestEntry): number {
+function weightBytes(spec: { shape: number[]; dtype: string; quantization?: { dtype: string } }): number {
   const count = spec.shape.reduce((a, b) => a * b, 1);
-  if (spec.quantization) return count * (DTYPE_BYTES[spec.quantization.dtype] ?? 4);
-  return count * (DTYPE_BYTES[spec.dtype] ?? 4);
+  const dtype = (spec.quantization?.dtype ?? spec.dtype) as ManifestDtype;
+  return count * (DTYPE_BYTES[dtype] ?? 4);
 }
+
+// Building a LayersModel allocates every weight the topology declares, before tfjs compares them with the weights
+// file: an 888-byte model.json declaring a 20000x20000 Dense layer costs 1.6 GB. So the topology is first built dry,
+// with every initializer replaced by a probe that records the shape asked for and allocates nothing, and the shapes
+// are matched against the manifest (whose sizes were matched against the files) before the real build.
+const SHAPE_PROBE = 'PawprintShapeProbe';
+const INITIALIZER_KEYS = [
+  'kernel_initializer', 'bias_initializer', 'gamma_initializer', 'beta_initializer', 'moving_mean_initializer',
+  'moving_variance_initializer', 'depthwise_initializer', 'pointwise_initializer', 'recurrent_initializer',
+  'embeddings_initializer', 'alpha_initializer',
+];
+const CONTAINER_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
+const probeRecords = new Map<number, number[][]>();
+let nextProbeId = 0;
+
+class ShapeProbe extends tf.serialization.Serializable {
+  static className = SHAPE_PROBE;
+  constructor(private readonly config: { probe?: number }) {
+    super();
+  }
+  override getClassName(): string {
+    return SHAPE_PROBE;
+  }
+  override getConfig(): { probe: number } {
+    return { probe: this.config.probe ?? -1 };
+  }
+  apply(shape: number[], dtype?: import('@tensorflow/tfjs').DataType): Tensor {
+    probeRecords.get(this.config.probe ?? -1)?.push([...shape]);
+    return tf.zeros([0], dtype);
+  }
+}
+tf.serialization.registerClass(ShapeProbe as unknown as Parameters<typeof tf.serialization.registerClass>[0]);
+
+/** A copy of a Keras topology whose every layer (nested ones too) takes its weights from the probe. */
+function withShapeProbes(node: unknown, probe: number): unknown {
+  if (Array.isArray(node)) return node.map((item) => withShapeProbes(item, probe));
+  if (node === null || typeof node !== 'object') return node;
+  const record = node as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    out[key] = /_(initializer|regularizer|constraint)$/.test(key) ? value : withShapeProbes(value, probe);
+  }
+  const config = out.config;
+  if (typeof out.class_name === 'string' && !CONTAINER_CLASSES.has(out.class_name) && config && typeof config === 'object' && !Array.isArray(config)) {
+    const probed: Record<string, unknown> = { ...(config as Record<string, unknown>) };
+    for (const key of INITIALIZER_KEYS) probed[key] = { class_name: SHAPE_PROBE, config: { probe } };
+    out.config = probed;
+  }
+  return out;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Disposes the engine's variables created since `before` that hold nothing (what a failed dry build leaves). */
+function disposeEmptyVariablesSince(before: ReadonlySet<string>): void {
+  const registered = (tf.engine().state as unknown as { registeredVariables: Record<string, import('@tensorflow/tfjs').Variable> }).registeredVariables;
+  for (const [name, variable] of Object.entries(registered)) if (!before.has(name) && variable.size === 0) variable.dispose();
+}
+
+function registeredVariableNames(): Set<string> {
+  return new Set(Object.keys((tf.engine().state as unknown as { registeredVariables: Record<string, unknown> }).registeredVariables));
+}
+
+/** The shapes of the weights building `topology` would allocate, found without allocating them. */
+async function declaredWeightShapes(topology: object, label: string): Promise<number[][]> {
+  const probe = nextProbeId++;
+  const shapes: number[][] = [];
+  probeRecords.set(probe, shapes);
+  const before = registeredVariableNames();
+  try {
+    const dry = await tf.models.modelFromJSON({ modelTopology: withShapeProbes(topology, probe) } as Parameters<typeof tf.models.modelFromJSON>[0]);
+    dry.dispose();
+    return shapes;
+  } catch (error) {
+    disposeEmptyVariablesSince(before);
+    throw new AppError('invalid-payload', `Cannot build the model in ${label}: ${oneLine(error)}`);
+  } finally {
+    probeRecords.delete(probe);
+  }
+}
+
+function oneLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0]!.trim();
+}
+
+/**
+ * Builds the model only after checking that every weight its layers need is listed in the manifest with that
+ * shape, then loads the weights; frees the model and the decoded weights on every failure.
+ */
+async function buildModel(artifacts: ModelArtifacts, label: string): Promise<LayersModel> {
+  const topology = artifacts.modelTopology as object;
+  const needed = await declaredWeightShapes(topology, label);
+  const listed = new Map<string, number>();
+  for (const spec of artifacts.weightSpecs ?? []) listed.set(shapeText(spec.shape), (listed.get(shapeText(spec.shape)) ?? 0) + 1);
+  for (const shape of needed) {
+    const key = shapeText(shape);
+    const left = listed.get(key) ?? 0;
+    if (left === 0) {
+      const known = (artifacts.weightSpecs ?? []).slice(0, 6).map((spec) => shapeText(spec.shape)).join(', ') || 'none';
+      throw new AppError('invalid-payload', `The layers in ${label}'s model.json need a weight of shape ${key}, which its weights manifest does not list (it lists ${known}): model.json and the weights do not belong together.`);
+    }
+    listed.set(key, left - 1);
+  }
+  let model: LayersModel | null = null;
+  let weights: import('@tensorflow/tfjs').NamedTensorMap | null = null;
+  try {
+    model = await tf.models.modelFromJSON({ modelTopology: topology } as Parameters<typeof tf.models.modelFromJSON>[0]);
+    weights = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
+    model.loadWeights(weights);
+    return model;
+  } catch (error) {
+    model?.dispose();
+    throw new AppError('invalid-payload', `Cannot build the model in ${label}: ${oneLine(error)}`);
+  } finally {
+    if (weights) tf.dispose(weights);
+  }
+}
+
+/** Largest model input accepted: one image of it is a float32 tensor of 12 bytes per pixel. */
+const MAX_INPUT_PIXELS = 4096 * 4096;
 
 type AnyLayer = LayersModel['layers'][number];
 
@@ -298,12 +457,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
     if (hints[key] === undefined && options.hints?.[key] !== undefined) Object.assign(hints, { [key]: options.hints[key] });
   }
 
-  let model: LayersModel;
-  try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (error) {
-    throw new AppError('invalid-payload', `Cannot build the model in ${files.label}: ${(error as Error).message}`);
-  }
+  const model = await buildModel(artifacts, files.label);
   try {
     return describeLoaded(model, { kind, source, label: files.label, pawprint, teachable, hints });
   } catch (error) {
@@ -330,6 +484,9 @@ function describeLoaded(
     ?? (teachable ? { height: teachable.imageSize ?? 224, width: teachable.imageSize ?? 224 } : undefined)
     ?? hints.imageSize ?? shapeSize;
   if (!imageSize) throw new AppError('invalid-payload', `The model in ${label} accepts any image size and no metadata says which one it was trained at.`);
+  if (imageSize.height * imageSize.width > MAX_INPUT_PIXELS) {
+    throw new AppError('unsupported', `The model in ${label} takes ${imageSize.width}x${imageSize.height} images; Pawprint predicts with models of up to ${MAX_INPUT_PIXELS / 1e6} megapixels of input.`);
+  }
   if (shapeSize && (shapeSize.height !== imageSize.height || shapeSize.width !== imageSize.width)) {
     throw new AppError('invalid-payload', `The metadata in ${label} says ${imageSize.width}x${imageSize.height} images but the model takes ${shapeSize.width}x${shapeSize.height}.`);
   }
@@ -376,22 +533,13 @@ function describeLoaded(
   };
 }
 
-/** Decodes an encoded image the way the loaded model expects: h·w·3 RGB bytes. */
-export async function decodeForModel(loaded: Pick<LoadedModel, 'imageSize' | 'resize'>, bytes: Buffer): Promise<Uint8Array> {
+/**
+ * Decodes an encoded image the way the loaded model expects: h·w·3 RGB bytes, by the pixel rule training uses
+ * (image-policy.ts). Refuses what import refuses (formats, MAX_PIXELS) with import's reason, as AppError.
+ */
+export function decodeForModel(loaded: Pick<LoadedModel, 'imageSize' | 'resize'>, bytes: Buffer): Promise<Uint8Array> {
   const { height, width } = loaded.imageSize;
-  if (loaded.resize === 'fill') return decodeImageBuffer(bytes, height, width);
-  const { data, info } = await sharp(bytes, { failOn: 'error' })
-    .rotate()
-    .resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  const pixels = new Uint8Array(height * width * 3);
-  if (info.channels === 3) pixels.set(data);
-  else if (info.channels === 1) for (let i = 0; i < height * width; i++) pixels[i * 3] = pixels[i * 3 + 1] = pixels[i * 3 + 2] = data[i];
-  else throw new Error(`decoded ${info.channels} channels, expected 3`);
-  return pixels;
+  return decodeAcceptedRgb(bytes, height, width, loaded.resize === 'fill' ? 'fill' : 'cover');
 }
 
 export interface PixelPrediction {
@@ -491,7 +639,8 @@ export async function collectImageFiles(paths: readonly string[], depth = 3): Pr
   return out;
 }
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp']);
+/** Folder scans pick files by these names; image-policy.ts holds the one list (re-exported for callers). */
+export { IMAGE_EXTENSIONS };
 
 /**
  * Predicts each file; a file that cannot be read or decoded gets `{ error }` and the others go on. Rejects only
@@ -506,7 +655,8 @@ export async function predictFiles(loaded: LoadedModel, inputs: readonly Predict
     const batch = items.slice(start, start + batchSize);
     const decoded = await Promise.all(batch.map(async (item) => {
       try {
-        return await decodeForModel(loaded, await readFile(item.path));
+        // A user-chosen path: never block on a FIFO or a device, never read a disk image whole.
+        return await decodeForModel(loaded, await readRegularFile(item.path, { maxBytes: MAX_IMAGE_FILE_BYTES }));
       } catch (error) {
         const message = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
         return new Error(`cannot read ${item.name} as an image: ${message}`);

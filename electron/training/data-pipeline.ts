@@ -2,12 +2,15 @@
 // batch tensors per epoch with a seeded shuffle, augmentation (training only) and labels.
 //
 // Decoding mirrors Keras image_dataset_from_directory: EXIF orientation applied, resized to exactly h x w
-// (aspect ratio not kept, no crop) with a linear kernel, 3 channels (grey expanded, alpha dropped, CMYK and
-// other spaces converted to sRGB). sharp's resampler is not TF's bilinear, so pixels differ slightly from Keras.
+// (aspect ratio not kept, no crop) with a linear kernel, 3 channels (grey expanded, CMYK and other spaces converted
+// to sRGB). Unlike Keras, transparency is flattened on white rather than dropped, so training sees what the thumbnail
+// shows (image-policy.ts). sharp's resampler is not TF's bilinear, so pixels differ slightly from Keras.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { MAX_IMAGE_FILE_BYTES, PIXEL_RULE_VERSION, decodeRgb } from '../dataset/image-policy';
+import { readRegularFile } from '../files/read-regular-file';
 import { tf, type Tensor } from './tf';
 import {
   augmentInto, augmentRng, augmentVariants, IDENTITY_PARAMS, isIdentityConfig, sampleAugmentParams, type AugmentParams,
@@ -46,7 +49,7 @@ export class DecodeCache {
   private bytes = 0;
   constructor(private readonly maxBytes = 2 * 1024 ** 3) {}
   static key(contentHash: string, height: number, width: number): string {
-    return `${contentHash}:${width}x${height}`;
+    return `${contentHash}:${width}x${height}:p${PIXEL_RULE_VERSION}`;
   }
   get(key: string): Uint8Array | undefined {
     return this.entries.get(key);
@@ -77,33 +80,12 @@ export interface DecodeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Decodes encoded image bytes to exactly height·width·3 uint8 values. */
-export async function decodeImageBuffer(data: Buffer, height: number, width: number): Promise<Uint8Array> {
-  let input = sharp(data, { failOn: 'error' });
-  if ((await input.metadata()).hasAlpha) {
-    // Keras drops alpha; resizing with alpha would premultiply and shift the colours, so drop it first.
-    const flat = await input.rotate().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    input = sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
-  }
-  const { data: raw, info } = await input
-    .rotate() // EXIF orientation (a no-op for the already-oriented raw alpha path)
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  if (info.width !== width || info.height !== height) {
-    throw new Error(`decoded ${info.width}x${info.height}, expected ${width}x${height}`);
-  }
-  const pixels = new Uint8Array(height * width * CHANNELS);
-  if (info.channels === CHANNELS) {
-    pixels.set(raw);
-  } else if (info.channels === 1) {
-    for (let i = 0; i < height * width; i++) pixels[i * 3] = pixels[i * 3 + 1] = pixels[i * 3 + 2] = raw[i];
-  } else {
-    throw new Error(`decoded ${info.channels} channels, expected 3`);
-  }
-  return pixels;
+/**
+ * Decodes encoded image bytes to exactly height·width·3 uint8 values, by the pixel rule every part of Pawprint
+ * shares (image-policy.ts decodeRgb: EXIF orientation, transparency flattened on white as the thumbnail shows it).
+ */
+export function decodeImageBuffer(data: Buffer, height: number, width: number): Promise<Uint8Array> {
+  return decodeRgb(data, height, width, 'fill');
 }
 
 export function sha256(data: Uint8Array | string): string {
@@ -115,12 +97,15 @@ export async function decodeImageFile(
   path: string, height: number, width: number,
   caches: { memoryCache?: DecodeCache; cacheDir?: string } = {},
 ): Promise<{ pixels: Uint8Array; contentHash: string }> {
-  const bytes = await readFile(path);
+  // Catalogue paths can have been swapped for a FIFO or a device since import: never block on one.
+  const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES }).catch((error: Error) => {
+    throw new Error(`cannot read ${path}: ${error.message}`);
+  });
   const contentHash = sha256(bytes);
   const key = DecodeCache.key(contentHash, height, width);
   const fromMemory = caches.memoryCache?.get(key);
   if (fromMemory) return { pixels: fromMemory, contentHash };
-  const diskPath = caches.cacheDir ? join(caches.cacheDir, `${contentHash}-${width}x${height}.rgb`) : null;
+  const diskPath = caches.cacheDir ? join(caches.cacheDir, `${contentHash}-${width}x${height}-p${PIXEL_RULE_VERSION}.rgb`) : null;
   if (diskPath) {
     const cached = await readFile(diskPath).catch(() => null);
     if (cached && cached.length === height * width * CHANNELS) {
