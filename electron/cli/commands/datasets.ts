@@ -3,6 +3,12 @@ import { UsageError } from '../command';
 import type { DatasetSummary, ImportProgress, ImportSummary, SplitInfo } from '../../../shared/contract/datasets';
 import type { Services } from '../../services/index';
 import { AppError } from '../../../shared/errors';
+import { terminalSafe } from '../terminal-text';
+
+/** Class names with their counts, e.g. "cats 10, dogs 12": the names are folder names, so they are escaped. */
+function classCounts(classes: Record<string, number>): string {
+  return Object.entries(classes).map(([name, count]) => `${terminalSafe(name)} ${count}`).join(', ');
+}
 
 function stringFlag(values: ParsedValues, name: string): string | undefined {
   const value = values[name];
@@ -13,7 +19,7 @@ function fraction(values: ParsedValues, name: string, fallback: number): number 
   const text = stringFlag(values, name);
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`--${name} must be a number from 0 to 1, not "${text}"`);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`--${name} must be a number from 0 to 1, not "${terminalSafe(text)}"`);
   return value;
 }
 
@@ -63,16 +69,16 @@ async function importAndWait(services: Services, context: CommandContext, start:
 }
 
 function printImport(summary: ImportSummary, context: CommandContext): number {
-  if (summary.status === 'failed') throw new AppError('failed', `Import failed: ${summary.error ?? 'unknown error'}`);
+  if (summary.status === 'failed') throw new AppError('failed', `Import failed: ${terminalSafe(summary.error ?? 'unknown error')}`);
   const document = { imported: summary.imported, duplicates: summary.duplicates, rejected: summary.rejected, classes: summary.classes };
   context.output(document, () => {
     const lines = [
       `${summary.status === 'cancelled' ? 'Cancelled after importing' : 'Imported'} ${summary.imported} new images (${summary.unchanged} unchanged, ${summary.duplicates} duplicates, ${summary.missing} missing) in ${summary.seconds.toFixed(1)} s into dataset ${summary.datasetId}.`,
-      `Classes: ${Object.entries(summary.classes).map(([name, count]) => `${name} ${count}`).join(', ') || 'none (no subfolders)'}`,
+      `Classes: ${classCounts(summary.classes) || 'none (no subfolders)'}`,
     ];
     if (summary.rejected.length > 0) {
       lines.push(`Rejected ${summary.rejected.length}:`);
-      for (const file of summary.rejected) lines.push(`  ${file.path}: ${file.reason}`);
+      for (const file of summary.rejected) lines.push(`  ${terminalSafe(file.path)}: ${terminalSafe(file.reason)}`);
     }
     return lines.join('\n');
   });
@@ -94,9 +100,9 @@ const importCommand: Command = {
 
 function describeDataset(dataset: DatasetSummary): string {
   const c = dataset.counts;
-  const classes = dataset.classes.map((cls) => `${cls.name} ${cls.count}`).join(', ') || 'no classes';
+  const classes = dataset.classes.map((cls) => `${terminalSafe(cls.name)} ${cls.count}`).join(', ') || 'no classes';
   const split = dataset.latestSplit ? `split ${dataset.latestSplit.id} (${dataset.latestSplit.counts.train}/${dataset.latestSplit.counts.val}/${dataset.latestSplit.counts.test})` : 'no split';
-  return `${String(dataset.id).padStart(3)}  ${dataset.name}  ${c.ok} images (${c.unlabelled} unlabelled, ${c.rejected} rejected, ${c.duplicate} duplicates, ${c.missing} missing)  ${classes}  ${split}\n     ${dataset.rootPath}`;
+  return `${String(dataset.id).padStart(3)}  ${terminalSafe(dataset.name)}  ${c.ok} images (${c.unlabelled} unlabelled, ${c.rejected} rejected, ${c.duplicate} duplicates, ${c.missing} missing)  ${classes}  ${split}\n     ${terminalSafe(dataset.rootPath)}`;
 }
 
 const datasetsCommand: Command = {
@@ -113,7 +119,7 @@ const datasetsCommand: Command = {
 
 function describeSplit(split: SplitInfo): string {
   const lines = [`Split ${split.id} (${split.method}, seed ${split.seed}): train ${split.counts.train}, val ${split.counts.val}, test ${split.counts.test}`];
-  for (const [name, counts] of Object.entries(split.perClass)) lines.push(`  ${name}: ${counts.train}/${counts.val}/${counts.test}`);
+  for (const [name, counts] of Object.entries(split.perClass)) lines.push(`  ${terminalSafe(name)}: ${counts.train}/${counts.val}/${counts.test}`);
   lines.push(`data hash ${split.dataHash}`);
   return lines.join('\n');
 }
@@ -132,9 +138,9 @@ const splitCommand: Command = {
   async run({ positionals, values }, context) {
     const ref = onePositional(positionals, 'dataset (id or name)', 'split');
     const preset = stringFlag(values, 'preset') ?? 'stratified';
-    if (preset !== 'stratified' && preset !== 'tutorial') throw new UsageError(`--preset must be "tutorial" or "stratified", not "${preset}"`);
+    if (preset !== 'stratified' && preset !== 'tutorial') throw new UsageError(`--preset must be "tutorial" or "stratified", not "${terminalSafe(preset)}"`);
     const seedText = stringFlag(values, 'seed') ?? '1';
-    if (!/^\d+$/.test(seedText)) throw new UsageError(`--seed must be a non-negative integer, not "${seedText}"`);
+    if (!/^\d+$/.test(seedText)) throw new UsageError(`--seed must be a non-negative integer, not "${terminalSafe(seedText)}"`);
     const services = context.services();
     const dataset = await services.request('datasets.resolve', { ref });
     const split = await services.request('splits.create', {
@@ -179,7 +185,7 @@ const downloadCommand: Command = {
     try {
       jobId = (await services.request('datasets.downloadTutorial', {})).jobId;
       const result = await done;
-      if (result.status === 'failed') throw new AppError('unavailable', result.error ?? 'the download failed');
+      if (result.status === 'failed') throw new AppError('unavailable', terminalSafe(result.error ?? 'the download failed'));
       if (result.importId === null) throw new AppError('cancelled', 'Cancelled.');
       return printImport(await services.request('datasets.importSummary', { importId: result.importId }), context);
     } finally {
@@ -208,10 +214,10 @@ const labelsExportCommand: Command = {
     const dataset = await services.request('datasets.resolve', { ref });
     if (csv !== undefined) {
       const result = await services.request('labels.exportCsv', { datasetId: dataset.id, file: csv });
-      context.output(result, () => `Wrote ${result.rows} rows to ${result.file}`);
+      context.output(result, () => `Wrote ${result.rows} rows to ${terminalSafe(result.file)}`);
     } else {
       const result = await services.request('labels.exportFolders', { datasetId: dataset.id, directory: folders!, link: values.link === true });
-      context.output(result, () => `${values.link ? 'Linked' : 'Copied'} ${result.files} images into ${result.directory} (${Object.entries(result.classes).map(([n, c]) => `${n} ${c}`).join(', ')})`);
+      context.output(result, () => `${values.link ? 'Linked' : 'Copied'} ${result.files} images into ${terminalSafe(result.directory)} (${classCounts(result.classes)})`);
     }
   },
 };

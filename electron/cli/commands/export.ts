@@ -4,6 +4,7 @@ import type { Command } from '../command';
 import { UsageError } from '../command';
 import { resolveRun } from './run-ref';
 import type { ExportPredictResult, ExportProgress, ExportResult } from '../../../shared/contract/index';
+import { terminalSafe } from '../terminal-text';
 
 function percent(value: number): string {
   return `${(value * 100).toFixed(1)}%`;
@@ -23,7 +24,7 @@ export const exportCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('export takes exactly one run (its id or name)');
     const runId = await resolveRun(context, positionals[0]!);
     const format = values.format ?? 'zip';
-    if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${String(format)}"`);
+    if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${terminalSafe(String(format))}"`);
     const verify = (values['verify-images'] as string[] | undefined) ?? [];
     context.log(`Exporting run ${runId}…`);
     let lastStage = '';
@@ -47,7 +48,7 @@ export const exportCommand: Command = {
       context.output(result, (value) => {
         const r = value as ExportResult;
         return [
-          `Exported run ${runId} to ${r.path} (${(r.bytes / 1024).toFixed(0)} KB, ${r.format}).`,
+          `Exported run ${runId} to ${terminalSafe(r.path)} (${(r.bytes / 1024).toFixed(0)} KB, ${r.format}).`,
           `Verified: reloaded from disk, max abs difference ${r.maxAbsDiff.toExponential(2)} (< ${r.tolerance}) on ${r.images} ${r.imagesSource === 'given' ? 'given' : r.imagesSource} images; same class on ${r.agreement}/${r.images}.`,
         ].join('\n');
       });
@@ -68,11 +69,11 @@ export const predictCommand: Command = {
     if (positionals.length < 2) throw new UsageError('predict needs a model and at least one image or folder');
     const [modelArg, ...imageArgs] = positionals as [string, ...string[]];
     const batchSize = values['batch-size'] === undefined ? 16 : Number(values['batch-size']);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch-size must be 1-256, not "${String(values['batch-size'])}"`);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 256) throw new UsageError(`--batch-size must be 1-256, not "${terminalSafe(String(values['batch-size']))}"`);
     const runRef = /^run:(.+)$/.exec(modelArg)?.[1];
     const model = runRef !== undefined ? { runId: await resolveRun(context, runRef) } : { path: resolve(modelArg) };
     for (const image of imageArgs) {
-      if (!existsSync(image)) context.log(`warning: ${image} does not exist`);
+      if (!existsSync(image)) context.log(`warning: ${terminalSafe(image)} does not exist`);
     }
     const images = imageArgs.filter((image) => existsSync(image)).map((image) => ({ path: resolve(image) }));
     // Missing paths still appear in the results as per-file errors.
@@ -90,18 +91,19 @@ export const predictCommand: Command = {
     const failed = result.results.length - ok;
     context.output(result, (value) => {
       const r = value as ExportPredictResult;
-      const width = Math.min(60, Math.max(...r.results.map((p) => (p.path ?? p.name).length), 4));
+      const labels = r.results.map((p) => terminalSafe(p.path ?? p.name));
+      const width = Math.min(60, Math.max(...labels.map((label) => label.length), 4));
       return r.results
-        .map((p) => {
-          const label = (p.path ?? p.name).padEnd(width);
-          if (!p.ok) return `${label}  error: ${p.error}`;
-          const probs = r.model.classNames.map((name, i) => `${name} ${p.probabilities[i]!.toFixed(3)}`).join(', ');
-          return `${label}  ${p.className.padEnd(12)} ${percent(p.probabilities[p.predictedIndex]!).padStart(6)}   (${probs})`;
+        .map((p, index) => {
+          const label = labels[index]!.padEnd(width);
+          if (!p.ok) return `${label}  error: ${terminalSafe(p.error)}`;
+          const probs = r.model.classNames.map((name, i) => `${terminalSafe(name)} ${p.probabilities[i]!.toFixed(3)}`).join(', ');
+          return `${label}  ${terminalSafe(p.className).padEnd(12)} ${percent(p.probabilities[p.predictedIndex]!).padStart(6)}   (${probs})`;
         })
         .join('\n');
     });
     context.log(
-      `${ok} predicted, ${failed} failed with ${result.model.label} (${result.model.kind}, classes: ${result.model.classNames.join(', ')})` +
+      `${ok} predicted, ${failed} failed with ${terminalSafe(result.model.label)} (${result.model.kind}, classes: ${terminalSafe(result.model.classNames.join(', '))})` +
         (result.accuracy !== null ? `; accuracy ${percent(result.accuracy)} on ${result.labelled} images whose folder names a class` : ''),
     );
     return ok > 0 ? 0 : 1;

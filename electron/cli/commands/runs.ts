@@ -3,6 +3,7 @@ import { UsageError } from '../command';
 import { resolveRun } from './run-ref';
 import type { Result } from '../../../shared/contract/index';
 import type { RunSummary } from '../../../shared/contract/training';
+import { terminalSafe } from '../terminal-text';
 
 // CLI commands of the runs domain: list runs, compare them, evaluate one. Everything goes through the services
 // facade, so the numbers are the ones the UI shows.
@@ -11,7 +12,10 @@ const pct = (value: number | null | undefined) => (value === null || value === u
 const num = (value: number | null | undefined, digits = 3) => (value === null || value === undefined ? '-' : value.toFixed(digits));
 const seconds = (ms: number | null) => (ms === null ? '-' : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
 
-function table(header: string[], rows: string[][]): string {
+/** Aligned columns; every cell is escaped first (names, tags, class names and paths come from users). */
+function table(rawHeader: string[], rawRows: string[][]): string {
+  const header = rawHeader.map(terminalSafe);
+  const rows = rawRows.map((row) => row.map(terminalSafe));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
@@ -37,7 +41,7 @@ const runsCommand: Command = {
     status: { type: 'string', description: 'only runs with this status (queued, running, completed, cancelled, failed)' },
   },
   async run({ positionals, values }, context) {
-    if (positionals.length > 0) throw new UsageError(`runs takes no arguments (got "${positionals[0]}")`);
+    if (positionals.length > 0) throw new UsageError(`runs takes no arguments (got "${terminalSafe(positionals[0]!)}")`);
     const services = context.services();
     const datasetId = typeof values.dataset === 'string' ? (await services.request('datasets.resolve', { ref: values.dataset })).id : undefined;
     const { runs } = await services.request('runs.list', { datasetId, status: values.status, limit: 10000 });
@@ -69,7 +73,7 @@ function describeComparison(comparison: Result<'runs.compare'>): string {
   for (const diff of comparison.imageDiffs) {
     lines.push('', `Test images, run ${diff.runB} against run ${diff.runA}:`);
     if (diff.unavailable) {
-      lines.push(`  not available: ${diff.unavailable}`);
+      lines.push(`  not available: ${terminalSafe(diff.unavailable)}`);
       continue;
     }
     lines.push(
@@ -79,7 +83,7 @@ function describeComparison(comparison: Result<'runs.compare'>): string {
       if (items.length === 0) return;
       lines.push(`  ${label}:`);
       for (const item of items.slice(0, 10)) {
-        lines.push(`    image ${item.imageId} (${item.trueClass}): run ${diff.runA} said ${item.predictedA} ${pct(item.confidenceA)}, run ${diff.runB} said ${item.predictedB} ${pct(item.confidenceB)}`);
+        lines.push(`    image ${item.imageId} (${terminalSafe(item.trueClass)}): run ${diff.runA} said ${terminalSafe(item.predictedA)} ${pct(item.confidenceA)}, run ${diff.runB} said ${terminalSafe(item.predictedB)} ${pct(item.confidenceB)}`);
       }
       if (items.length > 10) lines.push(`    … and ${items.length - 10} more (--json lists all)`);
     };
@@ -107,7 +111,7 @@ const compareCommand: Command = {
 
 function describeEvaluation(evaluation: Result<'runs.evaluate'>): string {
   const { metrics } = evaluation;
-  const where = evaluation.source === 'folder' ? `folder ${evaluation.folder}` : evaluation.source === 'dataset' ? `dataset ${evaluation.datasetId}` : 'its test split';
+  const where = evaluation.source === 'folder' ? `folder ${terminalSafe(evaluation.folder ?? '')}` : evaluation.source === 'dataset' ? `dataset ${evaluation.datasetId}` : 'its test split';
   const lines = [
     `Run ${evaluation.runId} on ${where}: ${metrics.count} images, accuracy ${pct(metrics.accuracy)}, loss ${num(metrics.loss, 4)}, ECE ${num(metrics.calibration.expectedCalibrationError)}`,
     '',
@@ -121,7 +125,7 @@ function describeEvaluation(evaluation: Result<'runs.evaluate'>): string {
   ];
   if (evaluation.errors.length > 0) {
     lines.push('', `${evaluation.errors.length} file(s) could not be read and are not counted:`);
-    for (const error of evaluation.errors.slice(0, 10)) lines.push(`  ${error.path}: ${error.message}`);
+    for (const error of evaluation.errors.slice(0, 10)) lines.push(`  ${terminalSafe(error.path)}: ${terminalSafe(error.message)}`);
   }
   lines.push('', `Stored as evaluation ${evaluation.id}; --json adds every per-image prediction.`);
   return lines.join('\n');

@@ -4,19 +4,20 @@ import { UsageError } from '../command';
 import { AppError } from '../../../shared/errors';
 import { PRESET_NAMES } from '../../../shared/training-config';
 import type { EpochMetrics, RunDetail, TrainingFinished } from '../../../shared/contract/index';
+import { terminalSafe } from '../terminal-text';
 
 function num(values: ParsedValues, name: string, check: (n: number) => boolean, what: string): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${what}, not "${String(raw)}"`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${what}, not "${terminalSafe(String(raw))}"`);
   return n;
 }
 
 function choice<T extends string>(values: ParsedValues, name: string, allowed: readonly T[]): T | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, not "${String(raw)}"`);
+  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, not "${terminalSafe(String(raw))}"`);
   return raw as T;
 }
 
@@ -30,14 +31,14 @@ export async function configFromFlags(values: ParsedValues): Promise<Record<stri
     try {
       text = await readFile(values.config, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read --config ${values.config}: ${(error as Error).message}`);
+      throw new UsageError(`cannot read --config ${terminalSafe(values.config)}: ${terminalSafe((error as Error).message)}`);
     }
     try {
       const parsed: unknown = JSON.parse(text);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('it is not a JSON object');
       config = parsed as Record<string, unknown>;
     } catch (error) {
-      throw new UsageError(`--config ${values.config} is not a training config: ${(error as Error).message}`);
+      throw new UsageError(`--config ${terminalSafe(values.config)} is not a training config: ${terminalSafe((error as Error).message)}`);
     }
   }
   const preset = choice(values, 'preset', PRESET_NAMES);
@@ -109,10 +110,10 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
     } else if (ofRun && name === 'training.epoch') {
       context.log(formatEpoch(payload as EpochMetrics, total));
     } else if (ofRun && name === 'training.log') {
-      context.log((payload as { message: string }).message);
+      context.log(terminalSafe((payload as { message: string }).message));
     } else if (runId !== null && name === 'system.backendChanged') {
       const backend = payload as { active: string | null; fallbackReasons: string[] };
-      context.log(`backend: ${backend.active}${backend.fallbackReasons.length ? ` (${backend.fallbackReasons.join(' ')})` : ''}`);
+      context.log(terminalSafe(`backend: ${backend.active}${backend.fallbackReasons.length ? ` (${backend.fallbackReasons.join(' ')})` : ''}`));
     }
   });
   try {
@@ -126,7 +127,7 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
   }
   const planned = await services.request('runs.get', { runId });
   total = planned.epochsPlanned;
-  context.log(`run ${runId}: ${planned.preset} on "${dataset.name}" (split ${planned.splitId}), ${total} epochs, ` +
+  context.log(`run ${runId}: ${planned.preset} on "${terminalSafe(dataset.name)}" (split ${planned.splitId}), ${total} epochs, ` +
     `${planned.config.imageSize.width}x${planned.config.imageSize.height}, batch ${planned.config.batchSize}, ${planned.config.optimizer} ${planned.config.learningRate}`);
   const already = early.find((event) => event.runId === runId);
   if (already) resolveFinished(already);
@@ -163,10 +164,10 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
     error,
   };
   context.output(summary, () =>
-    `run ${runId} ${status}${error ? `: ${error}` : ''}\n` +
+    `run ${runId} ${status}${error ? `: ${terminalSafe(error)}` : ''}\n` +
     `backend ${run.backend ?? '-'}, best epoch ${run.bestEpoch ?? '-'} (val acc ${pct(run.bestValAccuracy).trim()}), test acc ${pct(run.testAccuracy).trim()}\n` +
-    `model: ${run.modelPath ?? 'not saved'}`);
-  if (status === 'failed') throw new AppError('failed', `run ${runId} failed: ${error ?? 'unknown error'}`);
+    `model: ${run.modelPath ? terminalSafe(run.modelPath) : 'not saved'}`);
+  if (status === 'failed') throw new AppError('failed', `run ${runId} failed: ${terminalSafe(error ?? 'unknown error')}`);
   return result.status === 'completed' ? 0 : 130;
 }
 
