@@ -208,7 +208,7 @@ async function readArtifacts(files: ModelFiles): Promise<ModelArtifacts> {
     const actual = groupBuffers.reduce((sum, data) => sum + data.length, 0);
     const expected = group.weights.reduce((sum, spec) => sum + weightBytes(spec), 0);
     if (actual !== expected) {
-      throw new AppError('invalid-payload', `The weights file${names.length > 1 ? 's' : ''} ${names.join(', ')} in ${files.label} ${names.length > 1 ? 'are' : 'is'} ${actual} bytes but model.json describes ${expected}: the weights are truncated or belong to another model.`);
+      throw new AppError('invalid-payload', `The weights file${names.length > 1 ? 's' : ''} ${names.join(', ')} in ${files.label} ${names.length > 1 ? 'are' : 'is'} ${actual} bytes but model.json describes ${expected}: ${names.length > 1 ? 'one of the weights files' : 'the weights file'} is truncated or belongs to another model.`);
     }
     buffers.push(...groupBuffers);
     specs.push(...(group.weights as WeightsManifestEntry[]));

@@ -11,6 +11,7 @@ import {
   imageExampleSource, imagesFromPixels, labelTensor,
 } from '../../../electron/training/data-pipeline';
 import { augmentImage } from '../../../electron/training/augment';
+import { PIXEL_RULE_VERSION } from '../../../electron/dataset/image-policy';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
 
 let dir: string;
@@ -53,13 +54,15 @@ describe('decoding', () => {
     assert.ok(bottom[2] > 200 && bottom[0] < 60, `bottom ${bottom}`);
   });
 
-  test('grey and RGBA images become 3-channel RGB', async () => {
+  test('grey and RGBA images become 3-channel RGB, transparency flattened on white', async () => {
     const grey = (await decodeImageFile(join(dir, 'grey.png'), 4, 4)).pixels;
     assert.equal(grey.length, 48);
     assert.ok(grey.every((v) => v === 77));
     const rgba = (await decodeImageFile(join(dir, 'rgba.png'), 4, 4)).pixels;
     assert.equal(rgba.length, 48);
-    assert.ok(rgba.every((v) => v === 200));
+    // Colour 200 at alpha 200/255 flattened on white (the thumbnail's rule), not the alpha dropped (200).
+    const onWhite = 200 * (200 / 255) + 255 * (1 - 200 / 255);
+    assert.ok(rgba.every((v) => Math.abs(v - onWhite) <= 1), `rgba ${Array.from(rgba.subarray(0, 3))}, expected ${onWhite.toFixed(1)}`);
   });
 
   test('undecodable files name the path', async () => {
@@ -73,7 +76,8 @@ describe('decoding', () => {
     const memory = new DecodeCache();
     const a = await decodeImageFile(join(dir, 'halves.png'), 6, 6, { memoryCache: memory, cacheDir });
     assert.equal(memory.size, 1);
-    assert.deepEqual(await readdir(cacheDir), [`${a.contentHash}-6x6.rgb`]);
+    // The pixel rule's version is in the name: pixels cached under an older rule are never reused.
+    assert.deepEqual(await readdir(cacheDir), [`${a.contentHash}-6x6-p${PIXEL_RULE_VERSION}.rgb`]);
     const fromMemory = await decodeImageFile(join(dir, 'halves.png'), 6, 6, { memoryCache: memory });
     assert.equal(fromMemory.pixels, a.pixels, 'same array from the memory cache');
     const fromDisk = await decodeImageFile(join(dir, 'halves.png'), 6, 6, { cacheDir });
