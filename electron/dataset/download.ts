@@ -10,6 +10,13 @@ export const TUTORIAL_URL = 'https://storage.googleapis.com/mledu-datasets/cats_
 export const TUTORIAL_BYTES = 68_606_236;
 const MAX_EXTRACTED_BYTES = 4 * 1024 ** 3;
 const MAX_ENTRIES = 200_000;
+/** Said whenever a refused download is deleted, so the user knows trying again is enough. */
+const FRESH_NEXT_TIME = 'it was deleted, so the next try downloads it afresh.';
+/**
+ * Errors of this machine rather than of the archive (disk full, no permission, too many open files): extraction
+ * failing with one of them keeps a good 68 MB download for the next try.
+ */
+const LOCAL_ERROR_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'ENOMEM', 'EBUSY']);
 
 export interface DownloadOptions {
   url: string;
@@ -107,8 +114,10 @@ export async function downloadFile(options: DownloadOptions): Promise<string> {
       if (Number.isFinite(length) && length > 0) total = length;
     }
     if (options.expectedBytes !== undefined && total !== null && total !== options.expectedBytes) {
+      // Not the file we asked for: what was stored of it must not be resumed onto.
       await response.body?.cancel();
-      throw new AppError('failed', `Downloading ${url} failed: the server offers ${total} bytes, expected ${options.expectedBytes}.`);
+      await rm(part, { force: true });
+      throw new AppError('failed', `Downloading ${url} failed: the server offers ${total} bytes, expected ${options.expectedBytes}; ${FRESH_NEXT_TIME}`);
     }
     if (!response.body) {
       lastError = new Error('empty response');
@@ -187,7 +196,7 @@ export async function extractZip(
     zip = await openZip(zipPath);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
-    throw new AppError('failed', `The downloaded archive is damaged or not a zip (${(error as Error).message}); delete ${zipPath} and try again.`);
+    throw new AppError('failed', `The downloaded archive is damaged or not a zip (${(error as Error).message}).`);
   }
   let files = 0;
   let written = 0;
@@ -242,6 +251,8 @@ export async function extractZip(
 export async function downloadTutorial(options: {
   url: string;
   directory: string;
+  /** The archive's size in bytes (default: the real tutorial's, for its URL). */
+  expectedBytes?: number;
   signal?: AbortSignal;
   onProgress?: (phase: 'download' | 'extract', received: number, total: number | null) => void;
 }): Promise<string> {
@@ -251,16 +262,29 @@ export async function downloadTutorial(options: {
   const root = () => (existsSync(join(target, 'cats_and_dogs_filtered')) ? join(target, 'cats_and_dogs_filtered') : target);
   if (existsSync(marker)) return root();
   const zipPath = join(options.directory, 'cats_and_dogs_filtered.zip');
+  const expectedBytes = options.expectedBytes ?? (options.url === TUTORIAL_URL ? TUTORIAL_BYTES : undefined);
+  // An archive left by an older version that kept refused downloads: only one of the right size is worth extracting.
+  if (existsSync(zipPath) && expectedBytes !== undefined && (await sizeOf(zipPath)) !== expectedBytes) await rm(zipPath, { force: true });
   if (!existsSync(zipPath)) {
     await downloadFile({
       url: options.url,
       destination: zipPath,
-      expectedBytes: options.url === TUTORIAL_URL ? TUTORIAL_BYTES : undefined,
+      expectedBytes,
       signal: options.signal,
       onProgress: (received, total) => options.onProgress?.('download', received, total),
     });
   }
-  await extractZip(zipPath, target, { signal: options.signal, onProgress: (entries, total) => options.onProgress?.('extract', entries, total) });
+  try {
+    await extractZip(zipPath, target, { signal: options.signal, onProgress: (entries, total) => options.onProgress?.('extract', entries, total) });
+  } catch (error) {
+    // A cancelled extraction or a full disk says nothing against the archive; anything else does (not a zip,
+    // truncated, an entry that would escape, too large): keeping it would fail the same way on every try.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (options.signal?.aborted || (code !== undefined && LOCAL_ERROR_CODES.has(code))) throw error;
+    await rm(zipPath, { force: true });
+    const message = (error as Error).message.replace(/\.?$/, '');
+    throw new AppError('failed', `${message}; ${FRESH_NEXT_TIME}`);
+  }
   await writeFile(marker, new Date().toISOString());
   await rm(zipPath, { force: true });
   return root();

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yazl from 'yazl';
-import { downloadFile, extractZip, safeEntryPath } from '../../../electron/dataset/download';
+import { downloadFile, downloadTutorial, extractZip, safeEntryPath } from '../../../electron/dataset/download';
 import { makeImage } from '../../support/images';
 import { openServices } from './helpers';
 import type { ImportSummary } from '../../../shared/contract/datasets';
@@ -146,6 +146,64 @@ test('an unreachable server gives a plain "could not reach" message', async () =
     );
     await assert.rejects(downloadFile({ url: `${base}/missing.zip`, destination: join(ctx.dir, 'y.zip') }), /HTTP 404/);
   } finally {
+    await ctx.close();
+  }
+});
+
+test('a tutorial archive that fails verification is deleted, and the next try downloads a fresh one', async () => {
+  const ctx = openServices();
+  const good = files.get('/good.zip')!;
+  const bad: Array<[string, Buffer, RegExp]> = [
+    ['not a zip', Buffer.from('<html>captive portal login</html>'), /damaged or not a zip/],
+    ['truncated', good.subarray(0, Math.floor(good.length / 2)), /damaged or not a zip/],
+    ['refused content', files.get('/evil.zip')!, /Refused the archive/],
+  ];
+  try {
+    for (const [what, bytes, reason] of bad) {
+      const directory = join(ctx.dir, what.replaceAll(' ', '-'));
+      const zipPath = join(directory, 'cats_and_dogs_filtered.zip');
+      files.set('/tutorial.zip', bytes);
+      await assert.rejects(downloadTutorial({ url: `${base}/tutorial.zip`, directory }), (error: Error) => {
+        assert.match(error.message, reason, what);
+        assert.match(error.message, /deleted.*next try downloads it afresh/, what);
+        return true;
+      });
+      assert.ok(!existsSync(zipPath) && !existsSync(`${zipPath}.part`), `${what}: the refused archive is not kept`);
+      assert.ok(!existsSync(join(directory, 'tutorial')), `${what}: nothing of it is extracted`);
+
+      files.set('/tutorial.zip', good);
+      const before = log.filter((entry) => entry.path === '/tutorial.zip').length;
+      const root = await downloadTutorial({ url: `${base}/tutorial.zip`, directory });
+      const requests = log.filter((entry) => entry.path === '/tutorial.zip').slice(before);
+      assert.equal(requests.length, 1, `${what}: downloaded again`);
+      assert.equal(requests[0]!.range, undefined, `${what}: from the start, not resumed onto the bad bytes`);
+      assert.equal(readdirSync(join(root, 'train', 'cats')).length, 5, what);
+      assert.ok(!existsSync(zipPath), `${what}: the good archive is removed after extraction`);
+    }
+  } finally {
+    files.delete('/tutorial.zip');
+    await ctx.close();
+  }
+});
+
+test('a tutorial download of the wrong size is refused and not resumed by the next try', async () => {
+  const ctx = openServices();
+  const good = files.get('/good.zip')!;
+  try {
+    const directory = join(ctx.dir, 'wrong-size');
+    const zipPath = join(directory, 'cats_and_dogs_filtered.zip');
+    files.set('/tutorial.zip', Buffer.concat([good, Buffer.alloc(1000)]));
+    await assert.rejects(
+      downloadTutorial({ url: `${base}/tutorial.zip`, directory, expectedBytes: good.length }),
+      /offers \d+ bytes, expected \d+.*deleted.*next try downloads it afresh/,
+    );
+    assert.ok(!existsSync(zipPath) && !existsSync(`${zipPath}.part`));
+
+    files.set('/tutorial.zip', good);
+    const root = await downloadTutorial({ url: `${base}/tutorial.zip`, directory, expectedBytes: good.length });
+    assert.equal(readdirSync(join(root, 'validation', 'dogs')).length, 5);
+  } finally {
+    files.delete('/tutorial.zip');
     await ctx.close();
   }
 });
