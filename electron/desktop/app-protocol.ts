@@ -4,6 +4,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { MediaFile } from '../services/media';
 import { APP_SCHEME, CSP, MEDIA_SCHEME } from './window-security';
 
 export interface ProtocolRegistry {
@@ -13,11 +14,6 @@ export interface ProtocolRegistry {
 /** net.fetch, used for file:// URLs only (it streams, and sets the content type from the file). */
 export interface FileFetcher {
   fetch(url: string): Promise<Response>;
-}
-
-export interface MediaFile {
-  path: string;
-  contentType: string;
 }
 
 export type ResolveMedia = (kind: string, id: string) => Promise<MediaFile | null>;
