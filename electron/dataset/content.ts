@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readRegularFile } from '../files/read-regular-file';
-
-/** Larger files are rejected unread: far above any photo, and three are read at once. */
-export const MAX_FILE_BYTES = 256 * 1024 ** 2;
+import { MAX_IMAGE_FILE_BYTES } from './image-policy';
 
 /** The content hash the catalogue stores for an image file (and keys thumbnails by). */
 export function contentHashOf(bytes: Buffer): string {
@@ -17,7 +15,7 @@ export function contentHashOf(bytes: Buffer): string {
 export async function readVerifiedImage(path: string, contentHash: string): Promise<Buffer | null> {
   let bytes: Buffer;
   try {
-    bytes = await readRegularFile(path, { maxBytes: MAX_FILE_BYTES });
+    bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES });
   } catch {
     return null;
   }

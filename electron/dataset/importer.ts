@@ -9,7 +9,8 @@ import type { ImageRecord, KnownImage } from '../catalogue/images';
 import { applyFolderLabel, ensureClass } from '../catalogue/labels';
 import { latestSplitId } from '../catalogue/splits';
 import { readRegularFile } from '../files/read-regular-file';
-import { contentHashOf, MAX_FILE_BYTES } from './content';
+import { contentHashOf } from './content';
+import { MAX_IMAGE_FILE_BYTES } from './image-policy';
 import { detectLayout, folderLabel } from './layout';
 import type { Layout } from './layout';
 import { createSplit } from './split';
@@ -90,14 +91,14 @@ async function processFile(
   vanishedOwners: ReadonlySet<number>,
 ): Promise<Processed> {
   const record = baseRecord(file, layout);
-  if (file.size > MAX_FILE_BYTES) {
+  if (file.size > MAX_IMAGE_FILE_BYTES) {
     // A video or disk image in the folder must not be read whole into memory just to be rejected.
-    record.reason = `too large for an image (${(file.size / 1024 ** 2).toFixed(0)} MB; the limit is ${MAX_FILE_BYTES / 1024 ** 2} MB)`;
+    record.reason = `too large for an image (${(file.size / 1024 ** 2).toFixed(0)} MB; the limit is ${MAX_IMAGE_FILE_BYTES / 1024 ** 2} MB)`;
     return { file, record };
   }
   let bytes: Buffer;
   try {
-    bytes = await readRegularFile(file.absPath, { maxBytes: MAX_FILE_BYTES });
+    bytes = await readRegularFile(file.absPath, { maxBytes: MAX_IMAGE_FILE_BYTES });
   } catch (error) {
     record.reason = readFailure(error);
     return { file, record };
