@@ -5,6 +5,8 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
+import { MAX_IMAGE_FILE_BYTES } from '../dataset/image-policy';
+import { readRegularFile } from '../files/read-regular-file';
 import { tf, type LayersModel } from '../training/tf';
 import {
   METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
@@ -279,7 +281,7 @@ async function verify(
     const pixels: Uint8Array[] = [];
     for (const image of images.slice(start, start + batchSize)) {
       try {
-        pixels.push(await decodeForModel(original, await readFile(image.path)));
+        pixels.push(await decodeForModel(original, await readRegularFile(image.path, { maxBytes: MAX_IMAGE_FILE_BYTES })));
       } catch {
         skipped++;
       }
