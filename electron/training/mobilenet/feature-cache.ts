@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { PIXEL_RULE_VERSION } from '../../dataset/image-policy';
 
 /** What a feature was computed from: the image content and which view of it (unaugmented or augmented k). */
 export interface FeatureKey {
@@ -76,7 +77,9 @@ export class FeatureCache {
 
   static fileNameFor(p: FeatureCacheParams): string {
     const safeLayout = p.layout.replace(/[^A-Za-z0-9+._-]/g, '_');
-    return `mobilenet-v2-${p.weightsId.slice(0, 16)}-${p.imageSize}px-${safeLayout}-d${p.featureDim}.features`;
+    // The pixel rule is part of the name: features of images decoded under another rule (e.g. before transparency
+    // was flattened on white) must never be reused.
+    return `mobilenet-v2-${p.weightsId.slice(0, 16)}-${p.imageSize}px-${safeLayout}-d${p.featureDim}-p${PIXEL_RULE_VERSION}.features`;
   }
 
   /** Opens (or creates) the cache file for this key set in `dir`, indexing the complete records found. */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, appendFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PIXEL_RULE_VERSION } from '../../../electron/dataset/image-policy';
 import { tf } from '../../../electron/training/tf';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';
@@ -82,6 +83,10 @@ describe('FeatureCache', () => {
     assert.equal(d.size, 0);
     await d.close();
     assert.ok((await readdir(dir)).some((f) => f.includes('.invalid-')));
+  });
+
+  test('the file names the pixel rule, so features decoded under another rule are never reused', () => {
+    assert.match(FeatureCache.fileNameFor(params), new RegExp(`-p${PIXEL_RULE_VERSION}\\.features$`));
   });
 });
 
