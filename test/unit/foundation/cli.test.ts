@@ -41,7 +41,7 @@ test('serve --json prints the launch URL with its token, then stops on abort', a
     const running = runCli(['serve', '--port', '0', '--json', '--db', join(dir.path, 'c.db')], io, controller.signal);
     for (let i = 0; i < 100 && out.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     const { url } = JSON.parse(out[0]!) as { url: string };
-    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{24}\/\?token=[0-9a-f]{48}$/, 'a per-launch path, then the token');
     const denied = await fetch(url.replace(/\?.*$/, ''));
     assert.equal(denied.status, 401);
     controller.abort();
