@@ -3,7 +3,7 @@ import type { ImageDetail, ImageFilter, ImageItem, Subset } from '../../shared/c
 import type { Database } from './database';
 import { labelHistory } from './labels';
 import { latestSplitId } from './splits';
-import { absoluteImagePath } from './training-data';
+import { absoluteImagePath } from './image-paths';
 
 export type ImageStatus = 'ok' | 'rejected' | 'duplicate' | 'missing';
 

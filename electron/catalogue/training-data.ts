@@ -1,9 +1,12 @@
-import { isAbsolute, join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Database } from './database';
 import { dataHashOf, latestSplitId } from './splits';
 import { getDatasetRow } from './datasets';
 import { imageFileInfo } from './images';
+import { absoluteImagePath } from './image-paths';
+
+// Re-exported for the importers that still name this file (catalogue/evaluations.ts, dataset/export-labels.ts).
+export { absoluteImagePath };
 
 export interface TrainingExample {
   imageId: number;
@@ -23,12 +26,6 @@ export interface TrainingData {
   train: TrainingExample[];
   val: TrainingExample[];
   test: TrainingExample[];
-}
-
-/** Stored relative paths use '/' whatever the platform, so a catalogue survives a move between systems. */
-export function absoluteImagePath(rootPath: string, relPath: string): string {
-  if (isAbsolute(relPath)) return relPath;
-  return join(rootPath, ...relPath.split('/'));
 }
 
 interface Row {
