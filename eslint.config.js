@@ -2,9 +2,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
+import { fileURLToPath } from 'node:url';
+import pawprint from './eslint-rules/plugin.js';
 
 // Layer boundaries are enforced here, not by memory:
-// shared/ is pure TypeScript for both sides; the renderer never reaches into the main-process code.
+// shared/ is pure TypeScript for both sides; the renderer never reaches into the main-process code; inside electron/
+// a folder imports only the folders below it, never in a loop (the folder map is eslint-rules/layers.js).
 const nodeBuiltins = { group: ['node:*'], message: 'shared/ must stay free of Node APIs: both sides import it.' };
 const electronImport = { name: 'electron', message: 'shared/ and renderer/ must not import electron.' };
 
@@ -37,6 +40,16 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { paths: [electronImport], patterns: [{ group: ['**/electron/**'], message: 'renderer/ talks to the main side only through the contract (shared/contract).' }, nodeBuiltins] }],
     },
+  },
+  {
+    files: ['electron/**/*.ts', 'shared/**/*.ts', 'renderer/**/*.ts', 'renderer/**/*.svelte'],
+    plugins: { pawprint },
+    settings: { pawprint: { root: fileURLToPath(new URL('.', import.meta.url)) } },
+    rules: { 'pawprint/layers': 'error' },
+  },
+  {
+    files: ['electron/**/*.ts', 'shared/**/*.ts'],
+    rules: { 'pawprint/no-import-cycles': 'error' },
   },
   {
     // Only stores touch the transport; components and views read stores.
