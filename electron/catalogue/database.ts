@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { migrations as defaultMigrations } from './migrations/index';
@@ -106,6 +106,32 @@ function useWriteAheadLog(db: Database): void {
   db.pragma('journal_mode = WAL');
 }
 
+type ConnectionSettings = BetterSqlite3.Options;
+
+/**
+ * Even a read-only reader of a WAL catalogue needs its -shm file, which it cannot create in a folder it may not
+ * write. A catalogue closed cleanly has everything in the main file (no -wal, or an empty one), so it is read from a
+ * copy in memory instead; one with unsaved changes in its -wal cannot be read that way and is refused.
+ */
+function readableConnection(db: Database, path: string, settings: ConnectionSettings): Database {
+  try {
+    schemaVersion(db);
+    return db;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw error;
+    db.close();
+  }
+  const wal = `${path}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) {
+    throw new AppError('unavailable', `the catalogue's folder is read-only and ${wal} holds changes not yet saved into it; open it once with write access: ${path}`);
+  }
+  const image = readFileSync(path);
+  // Bytes 18-19 say "WAL"; an in-memory copy has no WAL, so they are set back to the rollback journal's 1.
+  if (image.length >= 20) image.fill(1, 18, 20);
+  return new BetterSqlite3(image, settings);
+}
+
 function openConnection(path: string, list: readonly Migration[], readonly: boolean): Database {
   if (readonly && path !== ':memory:' && !existsSync(path)) {
     throw new AppError('not-found', `there is no catalogue at ${path}; import a folder first, or choose another with --db`);
@@ -114,7 +140,9 @@ function openConnection(path: string, list: readonly Migration[], readonly: bool
   // Under `npm start` the desktop app loads a copy of the native module built for Electron's ABI (scripts/start.mjs);
   // packaged apps get theirs rebuilt by electron-builder, and plain Node uses the one npm install built.
   const nativeBinding = process.versions.electron ? process.env.PAWPRINT_SQLITE_BINDING : undefined;
-  const db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS, ...(nativeBinding ? { nativeBinding } : {}) });
+  const settings = { readonly, fileMustExist: readonly, timeout: BUSY_TIMEOUT_MS, ...(nativeBinding ? { nativeBinding } : {}) };
+  let db = new BetterSqlite3(path, settings);
+  if (readonly) db = readableConnection(db, path, settings);
   try {
     // The busy timeout comes first: every later statement, even the journal-mode switch, may wait for another opener.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);

@@ -3,12 +3,14 @@ import type { ParseArgsConfig } from 'node:util';
 import { createServices } from '../services/index';
 import type { Services } from '../services/index';
 import { AppError } from '../../shared/errors';
+import { describeCatalogueError } from '../catalogue/database';
 import type { Command, CommandContext, OptionSpec } from './command';
 import { UsageError } from './command';
 import { commands } from './commands/index';
 
 const commonOptions: Record<string, OptionSpec> = {
   db: { type: 'string', description: 'catalogue file (default: the app-data folder; env PAWPRINT_DB)' },
+  'read-only': { type: 'boolean', description: 'open the catalogue read-only: browse it without changing it (chosen by itself when the file is not writable)' },
   json: { type: 'boolean', description: 'print one JSON document on stdout (progress goes to stderr)' },
   help: { type: 'boolean', description: 'show help for the command' },
 };
@@ -88,7 +90,11 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
     const json = values.json === true;
     const context: CommandContext = {
       services() {
-        services ??= createServices({ db: typeof values.db === 'string' ? values.db : undefined, host: { kind: 'web' } });
+        services ??= createServices({
+          db: typeof values.db === 'string' ? values.db : undefined,
+          readonly: values['read-only'] === true,
+          host: { kind: 'web' },
+        });
         return services;
       },
       json,
@@ -106,8 +112,10 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
       io.stderr(`pawprint ${name}: ${(error as Error).message.split('\n')[0]} (see \`pawprint ${name} --help\`)`);
       return 2;
     }
-    if (error instanceof AppError) {
-      io.stderr(`pawprint ${name}: ${error.message}`);
+    // A catalogue failure outside a service call (the command read the database itself) still gets its one line.
+    const described = services ? describeCatalogueError(error, services.app.paths.databasePath) : null;
+    if (error instanceof AppError || described) {
+      io.stderr(`pawprint ${name}: ${(described ?? (error as AppError)).message}`);
       return 1;
     }
     io.stderr(`pawprint ${name}: unexpected error: ${(error as Error).stack ?? String(error)}`);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { openDatabase } from '../catalogue/database';
+import { describeCatalogueError, openDatabase } from '../catalogue/database';
 import { resolvePaths } from '../paths';
 import type { AppPaths } from '../paths';
 import { parseRequest } from '../../shared/contract/validate';
@@ -44,12 +44,14 @@ function readAppVersion(): string {
 export interface CreateServicesOptions {
   db?: string;
   paths?: AppPaths;
+  /** Open the catalogue read-only (browse it without changing it); writes then fail with one clear line. */
+  readonly?: boolean;
   host: HostCapabilities;
 }
 
 export function createServices(options: CreateServicesOptions): Services {
   const paths = options.paths ?? resolvePaths({ db: options.db });
-  const db = openDatabase(paths.databasePath);
+  const db = openDatabase(paths.databasePath, undefined, { readonly: options.readonly });
   const cleanups: Array<() => void | Promise<void>> = [];
   const app: AppContext = {
     db,
@@ -74,7 +76,12 @@ export function createServices(options: CreateServicesOptions): Services {
     const parsed = parseRequest(channel, payload);
     const handler = table[parsed.channel];
     if (!handler) throw new Error(`No handler for ${parsed.channel}`);
-    return (await handler(parsed.payload)) as Result<C>;
+    try {
+      return (await handler(parsed.payload)) as Result<C>;
+    } catch (error) {
+      // A write to a read-only, locked or damaged catalogue: one line naming the file, not SQLite's bare message.
+      throw describeCatalogueError(error, paths.databasePath) ?? error;
+    }
   }
 
   return {
