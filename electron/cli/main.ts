@@ -6,6 +6,7 @@ import { AppError } from '../../shared/errors';
 import { describeCatalogueError } from '../catalogue/database';
 import type { Command, CommandContext, OptionSpec } from './command';
 import { UsageError } from './command';
+import { terminalSafe } from './terminal-text';
 import { commands } from './commands/index';
 
 const commonOptions: Record<string, OptionSpec> = {
@@ -71,7 +72,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
   }
   const command = commands.find((candidate) => candidate.name === name);
   if (!command) {
-    io.stderr(`pawprint: unknown command "${name}" (try \`pawprint --help\`)`);
+    io.stderr(`pawprint: unknown command "${terminalSafe(name)}" (try \`pawprint --help\`)`);
     return 2;
   }
   let services: Services | undefined;
@@ -98,7 +99,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
         return services;
       },
       json,
-      log: (line) => io.stderr(line),
+      log: (line) => io.stderr(terminalSafe(line)),
       output(value, human) {
         if (json) io.stdout(JSON.stringify(value, null, 2));
         else io.stdout(human ? human(value) : typeof value === 'string' ? value : JSON.stringify(value, null, 2));
@@ -109,13 +110,14 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
     return typeof code === 'number' ? code : 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`pawprint ${name}: ${(error as Error).message.split('\n')[0]} (see \`pawprint ${name} --help\`)`);
+      io.stderr(`pawprint ${name}: ${terminalSafe((error as Error).message.split('\n')[0] ?? '')} (see \`pawprint ${name} --help\`)`);
       return 2;
     }
     // A catalogue failure outside a service call (the command read the database itself) still gets its one line.
     const described = services ? describeCatalogueError(error, services.app.paths.databasePath) : null;
     if (error instanceof AppError || described) {
-      io.stderr(`pawprint ${name}: ${(described ?? (error as AppError)).message}`);
+      // Service messages quote paths and names, which may hold escape codes or newlines.
+      io.stderr(`pawprint ${name}: ${terminalSafe((described ?? (error as AppError)).message)}`);
       return 1;
     }
     io.stderr(`pawprint ${name}: unexpected error: ${(error as Error).stack ?? String(error)}`);

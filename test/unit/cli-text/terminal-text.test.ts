@@ -118,3 +118,20 @@ test('dataset, class, run names and tags print escaped in `pawprint datasets` an
     dir.cleanup();
   }
 });
+
+test('error lines that quote a user-controlled path or name stay one escaped line', async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'c.db');
+    const missing = capture();
+    assert.equal(await runCli(['import', join(dir.path, 'no\u001b[31msuch\nfolder'), '--db', db], missing.io), 1);
+    assert.equal(missing.err.length, 1, JSON.stringify(missing.err));
+    assert.ok(!UNSAFE.test(missing.err[0]!), JSON.stringify(missing.err));
+    assert.match(missing.err[0]!, /no\\e\[31msuch\\nfolder/);
+    const unknown = capture();
+    assert.equal(await runCli(['eval', 'ghost\u202e\nrun', '--db', db], unknown.io), 1);
+    assert.ok(unknown.err.length >= 1 && !unknown.err.some((line) => UNSAFE.test(line)), JSON.stringify(unknown.err));
+  } finally {
+    dir.cleanup();
+  }
+});
