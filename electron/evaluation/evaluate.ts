@@ -7,9 +7,10 @@ import type { Database } from '../catalogue/database';
 import { AppError } from '../../shared/errors';
 import { getRun } from '../catalogue/runs';
 import { loadTrainingData } from '../catalogue/training-data';
-import { datasetName, insertEvaluation, labelledImages } from '../catalogue/evaluations';
+import { datasetName, evaluationPredictions, getEvaluation, insertEvaluation, labelledImages, listEvaluations } from '../catalogue/evaluations';
 import type { StoredPrediction } from '../catalogue/evaluations';
 import type { Evaluation, EvaluationSource, Prediction } from '../../shared/contract/runs';
+import type { RunDetail } from '../../shared/contract/training';
 import { evaluateExamples, scoreExample } from './metrics';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../export/predict';
 import { IMAGE_EXTENSIONS } from '../dataset/image-policy';
@@ -131,6 +132,9 @@ export async function evaluateRun(db: Database, runId: number, target: Evaluatio
   }
   if (run.classNames.length < 2) throw new AppError('conflict', `Run "${run.name}" records no class names.`);
 
+  // A read-only catalogue cannot store a new evaluation; it can still show the one already stored for this target.
+  if (db.readonly) return storedEvaluationFor(db, run, target);
+
   let source: EvaluationSource;
   let items: Item[];
   let datasetId: number | null = null;
@@ -214,4 +218,28 @@ export async function evaluateRun(db: Database, runId: number, target: Evaluatio
     errors,
     predictions,
   };
+}
+
+/** The newest stored evaluation of `run` on `target`, as evaluateRun would have returned it. */
+function storedEvaluationFor(db: Database, run: RunDetail, target: EvaluationTarget): EvaluationResult {
+  const folder = target.folder !== undefined ? resolve(target.folder) : null;
+  const onOtherDataset = folder === null && target.datasetId !== undefined && target.datasetId !== run.datasetId;
+  const source: EvaluationSource = folder !== null ? 'folder' : onOtherDataset ? 'dataset' : 'test-split';
+  const summary = listEvaluations(db, run.id).find(
+    (evaluation) =>
+      evaluation.source === source && (source !== 'folder' || evaluation.folder === folder) && (source !== 'dataset' || evaluation.datasetId === target.datasetId),
+  );
+  if (!summary) {
+    const where = source === 'folder' ? `folder ${folder}` : source === 'dataset' ? `dataset ${target.datasetId}` : 'its test split';
+    throw new AppError('unavailable', `the catalogue is read-only: ${db.name}; run "${run.name}" has no stored evaluation on ${where} to show`);
+  }
+  const { filePredictions, ...stored } = getEvaluation(db, summary.id);
+  const predictions: Prediction[] =
+    source === 'folder'
+      ? filePredictions
+      : evaluationPredictions(db, summary.id).map((p) => {
+          const outcome = scoreExample({ trueIndex: p.trueIndex, probabilities: p.probabilities });
+          return { imageId: p.imageId, path: null, trueIndex: p.trueIndex, predictedIndex: p.predictedIndex, probabilities: p.probabilities, confidence: outcome.confidence, loss: p.loss, correct: outcome.correct };
+        });
+  return { ...stored, predictions };
 }

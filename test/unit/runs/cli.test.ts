@@ -104,6 +104,22 @@ test('eval --folder maps subfolders to classes; unknown class names are one clea
   assert.match(bad.err[0]!, /not trained on: "horses"/);
 });
 
+test('eval on a read-only catalogue shows the stored evaluation of the same target; with none it says so in one line', async () => {
+  const none = capture();
+  assert.equal(await runCli(['eval', 'second', '--db', db, '--read-only'], none.io), 1);
+  assert.equal(none.err.length, 1, JSON.stringify(none.err));
+  assert.match(none.err[0]!, /the catalogue is read-only: .*run "second" has no stored evaluation on its test split/);
+  const stored = capture();
+  assert.equal(await runCli(['eval', 'second', '--db', db, '--json'], stored.io), 0, stored.err.join('\n'));
+  const shown = capture();
+  assert.equal(await runCli(['eval', 'second', '--db', db, '--json', '--read-only'], shown.io), 0, shown.err.join('\n'));
+  const [a, b] = [JSON.parse(stored.out.join('\n')), JSON.parse(shown.out.join('\n'))] as Array<{ id: number; accuracy: number; predictions: unknown[] }>;
+  assert.equal(b.id, a.id, 'the evaluation just stored, not a new one');
+  assert.equal(b.accuracy, a.accuracy);
+  assert.deepEqual(b.predictions, a.predictions);
+  assert.ok(!shown.err.some((line) => line.startsWith('predicting:')), 'nothing was predicted');
+});
+
 test('compare --json: metrics, config diff and per-image diff; bad arguments exit 2', async () => {
   const { io, out, err } = capture();
   assert.equal(await runCli(['compare', String(ids[0]), String(ids[1]), '--db', db, '--json'], io), 0, err.join('\n'));
