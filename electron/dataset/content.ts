@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readRegularFile } from '../files/read-regular-file';
-import { MAX_IMAGE_FILE_BYTES } from './image-policy';
+import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 
 /** The content hash the catalogue stores for an image file (and keys thumbnails by). */
 export function contentHashOf(bytes: Buffer): string {

@@ -10,7 +10,7 @@ import { applyFolderLabel, ensureClass } from '../catalogue/labels';
 import { latestSplitId } from '../catalogue/splits';
 import { readRegularFile } from '../files/read-regular-file';
 import { contentHashOf } from './content';
-import { MAX_IMAGE_FILE_BYTES } from './image-policy';
+import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 import { detectLayout, folderLabel } from './layout';
 import type { Layout } from './layout';
 import { createSplit } from './split';

@@ -13,7 +13,7 @@ import type { Evaluation, EvaluationSource, Prediction } from '../../shared/cont
 import type { RunDetail } from '../../shared/contract/training';
 import { evaluateExamples, scoreExample } from './metrics';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../export/predict';
-import { IMAGE_EXTENSIONS } from '../dataset/image-policy';
+import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
 import type { ModelHints } from '../export/metadata';
 
 /** Probabilities per file (one per class, in the model's class order), or why that file could not be predicted. */

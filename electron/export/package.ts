@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
-import { MAX_IMAGE_FILE_BYTES } from '../dataset/image-policy';
+import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
 import { tf, type LayersModel } from '../training/tf';
 import {

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { tf, type LayersModel, type Tensor } from '../training/tf';
 import { selectBackend } from '../training/backend/select-backend';
-import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../dataset/image-policy';
+import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../imaging/image-policy';
 import { fileKind, readRegularFile } from '../files/read-regular-file';
 import {
   METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { MAX_IMAGE_FILE_BYTES, PIXEL_RULE_VERSION, decodeRgb } from '../dataset/image-policy';
+import { MAX_IMAGE_FILE_BYTES, PIXEL_RULE_VERSION, decodeRgb } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
 import { tf, type Tensor } from './tf';
 import {

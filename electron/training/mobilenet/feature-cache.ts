@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { PIXEL_RULE_VERSION } from '../../dataset/image-policy';
+import { PIXEL_RULE_VERSION } from '../../imaging/image-policy';
 
 /** What a feature was computed from: the image content and which view of it (unaugmented or augmented k). */
 export interface FeatureKey {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, appendFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PIXEL_RULE_VERSION } from '../../../electron/dataset/image-policy';
+import { PIXEL_RULE_VERSION } from '../../../electron/imaging/image-policy';
 import { tf } from '../../../electron/training/tf';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';

@@ -11,7 +11,7 @@ import {
   imageExampleSource, imagesFromPixels, labelTensor,
 } from '../../../electron/training/data-pipeline';
 import { augmentImage } from '../../../electron/training/augment';
-import { PIXEL_RULE_VERSION } from '../../../electron/dataset/image-policy';
+import { PIXEL_RULE_VERSION } from '../../../electron/imaging/image-policy';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
 
 let dir: string;
