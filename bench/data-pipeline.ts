@@ -8,7 +8,7 @@
 // batches then use seeded random pixels). Writes bench-results/data-pipeline.json.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { tf, type Tensor } from '../electron/training/tf';
+import { tf, type Tensor } from '../electron/tfjs/tf';
 import { decodeImages, imageExampleSource, imagesFromPixels, labelTensor, type DecodedImages } from '../electron/training/data-pipeline';
 import { augmentInto, augmentRng, sampleAugmentParams } from '../electron/training/augment';
 import { buildPresetModel } from '../electron/training/presets';

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { tf, type LayersModel } from '../electron/training/tf';
+import { tf, type LayersModel } from '../electron/tfjs/tf';
 import { buildPresetModel } from '../electron/training/presets';
 import { saveModelToFolder } from '../electron/training/model-files';
 import { buildMobileNetV2, buildTransferModel } from '../electron/training/mobilenet/mobilenet-v2';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { tf, requireTfModule } from '../electron/training/tf';
+import { tf, requireTfModule } from '../electron/tfjs/tf';
 import { buildMobileNetV2, type MobileNetAlpha } from '../electron/training/mobilenet/mobilenet-v2';
 import { resolveBaseWeights, type BaseWeights } from '../electron/training/mobilenet/base-weights';
 import { baseWeightsFromModel } from '../electron/training/mobilenet/fold-batchnorm';

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tf, type Tensor, type LayersModel } from '../electron/training/tf';
+import { tf, type Tensor, type LayersModel } from '../electron/tfjs/tf';
 import { buildPresetModel } from '../electron/training/presets';
 import { presetDefaults } from '../shared/training-config';
 import { selectBackend, type BackendInfo } from '../electron/training/backend/select-backend';

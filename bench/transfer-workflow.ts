@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createServices, type Services } from '../electron/services/index';
 import { resolvePaths } from '../electron/paths';
 import { printTable } from './_table';
-import { tf } from '../electron/training/tf';
+import { tf } from '../electron/tfjs/tf';
 import { selectBackend } from '../electron/training/backend/select-backend';
 import { decodeImageFile } from '../electron/training/data-pipeline';
 import { augmentImage, toUint8 } from '../electron/training/augment';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
 import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
-import { tf, type LayersModel } from '../training/tf';
+import { tf, type LayersModel } from '../tfjs/tf';
 import {
   METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
 } from './metadata';

@@ -13,7 +13,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
-import { tf, type LayersModel, type Tensor } from '../training/tf';
+import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
 import { selectBackend } from '../training/backend/select-backend';
 import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../imaging/image-policy';
 import { fileKind, readRegularFile } from '../files/read-regular-file';

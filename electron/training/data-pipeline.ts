@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { MAX_IMAGE_FILE_BYTES, PIXEL_RULE_VERSION, decodeRgb } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
-import { tf, type Tensor } from './tf';
+import { tf, type Tensor } from '../tfjs/tf';
 import {
   augmentInto, augmentRng, augmentVariants, IDENTITY_PARAMS, isIdentityConfig, sampleAugmentParams, type AugmentParams,
 } from './augment';

@@ -3,7 +3,7 @@
 // standard TF.js one, loadable by tf.loadLayersModel over HTTP in a browser.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf, type LayersModel } from './tf';
+import { tf, type LayersModel } from '../tfjs/tf';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 type SaveResult = import('@tensorflow/tfjs').io.SaveResult;

@@ -9,7 +9,7 @@
 //   it runs in the data pipeline, which is identity at inference, as in Keras.
 // - Initialisers are seeded from config.seed, so the same config builds the same starting weights (Dropout
 //   masks are not seeded; see below).
-import { tf, type LayersModel } from './tf';
+import { tf, type LayersModel } from '../tfjs/tf';
 import { mixSeeds } from '../../shared/random';
 import { planModel, logitUnits, type ModelPlan } from '../../shared/model-validation';
 import { hiddenLayersFor, type CustomLayer, type Preprocessing, type TrainingConfig } from '../../shared/training-config';

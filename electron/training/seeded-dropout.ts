@@ -3,7 +3,7 @@
 // call gets the next seed of a stream derived from (run seed, layer name, call number): same seed and same batches,
 // same masks; every batch still gets a fresh mask. Only the instance is patched, so saved models keep the standard
 // layer (and an identity at inference).
-import { tf, type LayersModel, type Tensor } from './tf';
+import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
 import { mixSeeds } from '../../shared/random';
 
 type Call = (inputs: Tensor | Tensor[], kwargs: Record<string, unknown>) => Tensor | Tensor[];

@@ -5,7 +5,7 @@
 // and progress, class weights on a logits loss without compile(), and the model stays uncompiled (exports carry
 // no training config). Cancellation is checked before each batch, so a cancel stops after the current batch;
 // setting model.stopTraining = true (tfjs's own flag) has the same effect.
-import { tf, type LayersModel, type Tensor } from './tf';
+import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
 import { seedDropout } from './seeded-dropout';
 import { buildPresetModel, describeModel, type ModelDescription } from './presets';
 import {

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { tf, type LayersModel } from '../tf';
+import { tf, type LayersModel } from '../../tfjs/tf';
 import type { io } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
 
 type WeightsManifestEntry = io.WeightsManifestEntry;

@@ -3,7 +3,7 @@
 // network. Each image view yields one pooled vector [globalMax(1280) | globalAvg(1280)] of the `out_relu`
 // map: every head the preset offers (max or average pooling, optional dense layer) starts from one of the two
 // halves, and the pair costs 10 KB per view instead of 128 KB for the 5x5x1280 map at 160 px.
-import { tf, type LayersModel } from '../tf';
+import { tf, type LayersModel } from '../../tfjs/tf';
 import type { Tensor4D } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
 import type { BaseWeights } from './base-weights';
 import { createMobileNetV2Base } from './base-weights';

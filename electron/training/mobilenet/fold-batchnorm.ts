@@ -3,7 +3,7 @@
 // so each conv + BN + ReLU6 becomes one fused op (tf.fused.conv2d / tf.fused.depthwiseConv2d with bias and
 // relu6, which the WebAssembly and CPU backends implement as single kernels). Only for a frozen base: the
 // folded weights are constants, nothing here is trainable.
-import { tf, type LayersModel, type Tensor } from '../tf';
+import { tf, type LayersModel, type Tensor } from '../../tfjs/tf';
 import type { Tensor4D, Tensor1D } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
 import type { BaseWeights, WeightTensorData } from './base-weights';
 import { computeWeightsId } from './base-weights';

@@ -1,7 +1,7 @@
 // MobileNetV2 (Sandler et al. 2018) declared with tfjs-layers, layer for layer as Keras's
 // keras.applications.MobileNetV2 (the keras_applications variant that Teachable Machine exported, with
 // the explicit `Conv1_pad`), so that ImageNet weights load by layer name.
-import { tf, type LayersModel } from '../tf';
+import { tf, type LayersModel } from '../../tfjs/tf';
 import type { SymbolicTensor } from '@tensorflow/tfjs'; // types only: the runtime comes from ../tf
 
 export type MobileNetAlpha = 0.35 | 0.5 | 0.75 | 1.0;

@@ -6,7 +6,7 @@
 // (tfjs's BatchNormalization would, under training). The frozen bottom runs once per view, folded and in inference
 // mode, on the feature threads (transfer.ts); its output map is kept in memory, so an epoch costs only the top
 // blocks and the head.
-import { tf, type LayersModel, type Tensor } from '../tf';
+import { tf, type LayersModel, type Tensor } from '../../tfjs/tf';
 import type { ExampleSource } from '../data-pipeline';
 import { foldKernel } from '../mobilenet/fold-batchnorm';
 import { createMobileNetV2Base, type BaseWeights } from '../mobilenet/base-weights';

@@ -4,7 +4,7 @@
 // and head assembled into one inference model (raw pixels in, logits out) and saved.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf, type LayersModel } from '../tf';
+import { tf, type LayersModel } from '../../tfjs/tf';
 import { decodeImageFile, DecodeCache, type ExampleSource } from '../data-pipeline';
 import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
 import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { locateWasmDir, selectBackend, unpackedAsarPath } from '../../../electron/training/backend/select-backend';
 import { installUtilShim, isNullOrUndefined } from '../../../electron/training/backend/node-util-shim';
 

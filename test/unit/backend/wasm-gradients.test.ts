@@ -2,7 +2,7 @@
 // gradients on small random tensors, for every stride/padding/kernel shape the CNN presets and MobileNetV2 use.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { WASM_TRAINING_KERNELS } from '../../../electron/training/backend/wasm-gradients';
 import { buildPresetModel } from '../../../electron/training/presets';
 import { presetDefaults } from '../../../shared/training-config';

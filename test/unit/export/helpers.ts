@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { tf, type LayersModel } from '../../../electron/training/tf';
+import { tf, type LayersModel } from '../../../electron/tfjs/tf';
 import { decodeImages, type ImageItem } from '../../../electron/training/data-pipeline';
 import { imageTrainData, train } from '../../../electron/training/trainer';
 import { parseTrainingConfig, type TrainingConfig } from '../../../shared/training-config';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { exportRun, VERIFY_TOLERANCE } from '../../../electron/export/package';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../../../electron/export/predict';
 import { readZipEntries } from '../../../electron/export/zip';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { folderSaveHandler } from '../../../electron/training/model-files';
 import { ensureInferenceBackend, loadModel, predictFiles, type LoadedModel } from '../../../electron/export/predict';
 import { folderItems, modelPredictor } from '../../../electron/evaluation/evaluate';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
 import { createWriteStream } from 'node:fs';
-import { tf, type Tensor } from '../../../electron/training/tf';
+import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { decodeImages, imageExampleSource } from '../../../electron/training/data-pipeline';
 import { folderSaveHandler, loadModelFromFolder } from '../../../electron/training/model-files';
 import { NO_AUGMENTATION } from '../../../shared/training-config';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, truncate, writeFile, cp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { selectBackend } from '../../../electron/training/backend/select-backend';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';

@@ -5,7 +5,7 @@ import { mkdtemp, rm, stat, appendFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PIXEL_RULE_VERSION } from '../../../electron/imaging/image-policy';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../../../electron/training/mobilenet/feature-cache';

@@ -1,6 +1,6 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import type { SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { buildMobileNetV2, BN_EPSILON, type MobileNetAlpha } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel, buildFoldedMobileNetV2, foldKernel } from '../../../electron/training/mobilenet/fold-batchnorm';

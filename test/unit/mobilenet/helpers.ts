@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, requireTfModule, type LayersModel, type Tensor } from '../../../electron/training/tf';
+import { tf, requireTfModule, type LayersModel, type Tensor } from '../../../electron/tfjs/tf';
 import type { SymbolicTensor } from '@tensorflow/tfjs';
 import { mulberry32 } from '../../../shared/random';
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';
 import { BaseWeightsError, cacheFolderFor, resolveBaseWeights, type BaseWeights, type WeightsProgress } from '../../../electron/training/mobilenet/base-weights';

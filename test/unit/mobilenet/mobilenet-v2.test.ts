@@ -1,6 +1,6 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import {
   buildFeatureHead,

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { KNOWN_IMAGENET_WEIGHTS_IDS, expectedWeightShapes, resolveBaseWeights, type BaseWeights } from '../../../electron/training/mobilenet/base-weights';
 import { MobileNetFeatureExtractor, selectPooling } from '../../../electron/training/mobilenet/feature-extractor';

@@ -7,7 +7,7 @@ import { createServices } from '../../../electron/services/index';
 import { getRun } from '../../../electron/catalogue/runs';
 import { buildPresetModel } from '../../../electron/training/presets';
 import { saveModelToFolder } from '../../../electron/training/model-files';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { tempDir } from '../../support/temp';
 import { insertDataset, insertRun, writeFixtureImages } from './fixtures';
 

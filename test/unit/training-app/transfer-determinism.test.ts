@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Services } from '../../../electron/services/index';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import type { ExampleSource } from '../../../electron/training/data-pipeline';
 import { seededFeatureDropout } from '../../../electron/training/worker/transfer';
 import { defaultFeatureThreads } from '../../../electron/training/mobilenet/feature-threads';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Services } from '../../../electron/services/index';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { saveModelToFolder, loadModelFromFolder } from '../../../electron/training/model-files';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';
 import { assembleFineTuned, buildTopModel, planFineTune } from '../../../electron/training/worker/fine-tune';

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import {
   augmentPreview, balancedClassWeights, batchPlan, DecodeCache, decodeImageFile, decodeImages, epochOrder,
   imageExampleSource, imagesFromPixels, labelTensor,

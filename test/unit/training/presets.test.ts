@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf, type Tensor } from '../../../electron/training/tf';
+import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { buildPresetModel, describeModel, planForConfig } from '../../../electron/training/presets';
 import { loadModelFromFolder, saveModelToFolder } from '../../../electron/training/model-files';
 import { parseTrainingConfig, presetDefaults } from '../../../shared/training-config';

@@ -1,7 +1,7 @@
 // seedDropout: each training call gets a fresh mask from the seed stream; inference is untouched; undo restores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { seedDropout } from '../../../electron/training/seeded-dropout';
 
 test('masks differ from call to call, repeat for the same seed, and inference passes through', () => {

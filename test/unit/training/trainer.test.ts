@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf } from '../../../electron/training/tf';
+import { tf } from '../../../electron/tfjs/tf';
 import { evaluateModel, imageTrainData, train, type BatchProgress, type TrainData } from '../../../electron/training/trainer';
 import { imageExampleSource, imagesFromPixels, type DecodedImages, type ExampleSource } from '../../../electron/training/data-pipeline';
 import { loadModelFromFolder } from '../../../electron/training/model-files';
