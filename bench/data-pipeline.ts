@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   let stepSeconds: number | null = null;
   if (!process.argv.includes('--no-step')) {
     try {
-      const { selectBackend } = await import('../electron/training/backend/select-backend');
+      const { selectBackend } = await import('../electron/tfjs/backend/select-backend');
       const info = await selectBackend('wasm');
       const model = buildPresetModel({ ...presetDefaults('cnn'), imageSize: { height: size, width: size } }, 2);
       const optimizer = tf.train.adam(0.001);

@@ -3,7 +3,7 @@
 //   npx tsx bench/training-speed.ts [--presets cnn,cnn-augment,cnn-normalize] [--steps 3] [--cpu-steps 1]
 //                                   [--batch 32] [--size 160] [--no-cpu] [--no-stock] [--out training-speed]
 //
-// Backends: tfjs-node when it loads; "wasm" = WebAssembly with our kernels (electron/training/backend);
+// Backends: tfjs-node when it loads; "wasm" = WebAssembly with our kernels (electron/tfjs/backend);
 // "wasm-stock" = WebAssembly with its own 4.22 kernels plus only the Conv2DBackpropFilter it lacks (the
 // "before" column: without that one kernel conv training cannot run at all); "cpu" = plain JS backend,
 // timed on --cpu-steps steps only because one step takes minutes. The step is the trainer's: forward with
@@ -15,8 +15,8 @@ import path from 'node:path';
 import { tf, type Tensor, type LayersModel } from '../electron/tfjs/tf';
 import { buildPresetModel } from '../electron/training/presets';
 import { presetDefaults } from '../shared/training-config';
-import { selectBackend, type BackendInfo } from '../electron/training/backend/select-backend';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../electron/training/backend/wasm-gradients';
+import { selectBackend, type BackendInfo } from '../electron/tfjs/backend/select-backend';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../electron/tfjs/backend/wasm-gradients';
 
 type Preset = 'cnn' | 'cnn-augment' | 'cnn-normalize';
 type Variant = 'tensorflow' | 'wasm' | 'wasm-stock' | 'cpu';

@@ -19,7 +19,7 @@ import { createServices, type Services } from '../electron/services/index';
 import { resolvePaths } from '../electron/paths';
 import { printTable } from './_table';
 import { tf } from '../electron/tfjs/tf';
-import { selectBackend } from '../electron/training/backend/select-backend';
+import { selectBackend } from '../electron/tfjs/backend/select-backend';
 import { decodeImageFile } from '../electron/training/data-pipeline';
 import { augmentImage, toUint8 } from '../electron/training/augment';
 import { saveModelToFolder } from '../electron/training/model-files';

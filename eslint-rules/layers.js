@@ -60,9 +60,7 @@ export const KNOWN_VIOLATIONS = [
   { rule: 'no-import-cycles', file: 'electron/evaluation/evaluate.ts', target: 'electron/export/metadata.ts' },
   { rule: 'layers', file: 'electron/export/predict.ts', target: 'electron/evaluation/metrics.ts' },
   { rule: 'no-import-cycles', file: 'electron/export/predict.ts', target: 'electron/evaluation/metrics.ts' },
-  // TensorFlow.js and its backends live in training/ until they move to electron/tfjs/ (Phase A, moves 1-2);
-  // the preprocessing recipe (presets.ts `rescalingFor`) moves to inference/preprocess.ts (WP5).
-  { rule: 'layers', file: 'electron/export/predict.ts', target: 'electron/training/backend/select-backend.ts' },
+  // The preprocessing recipe (presets.ts `rescalingFor`) moves to inference/preprocess.ts (WP5).
   { rule: 'layers', file: 'electron/export/predict.ts', target: 'electron/training/presets.ts' },
   // The CLI describes catalogue errors itself; services (or platform) should hand it that function.
   { rule: 'layers', file: 'electron/cli/main.ts', target: 'electron/catalogue/database.ts' },

@@ -14,7 +14,7 @@ import { basename, dirname, extname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
-import { selectBackend } from '../training/backend/select-backend';
+import { selectBackend } from '../tfjs/backend/select-backend';
 import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../imaging/image-policy';
 import { fileKind, readRegularFile } from '../files/read-regular-file';
 import {

@@ -3,7 +3,7 @@
 // extraction (and fine-tuning's frozen bottom) spreads batches over several of these to use more than one core.
 // See feature-threads.ts.
 import { parentPort } from 'node:worker_threads';
-import { selectBackend } from '../backend/select-backend';
+import { selectBackend } from '../../tfjs/backend/select-backend';
 import { MobileNetFeatureExtractor } from './feature-extractor';
 import type { FeatureThreadReply, FeatureThreadRequest } from './feature-threads';
 

@@ -2,7 +2,7 @@
 // evaluation. Transport-free (the entry wires `emit` and the cancel signal), so it can also run in-process.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { selectBackend, type BackendRequest } from '../backend/select-backend';
+import { selectBackend, type BackendRequest } from '../../tfjs/backend/select-backend';
 import { decodeImages, imageExampleSource, type DecodedImages, type ImageItem } from '../data-pipeline';
 import { evaluateModel, imageTrainData, train, type TrainCallbacks, type TrainResult } from '../trainer';
 import { loadModelFromFolder } from '../model-files';

@@ -1,7 +1,7 @@
 // Shared helpers for the backend tests: run the same computation on the CPU and WebAssembly backends
 // from identical input values and compare the results.
 import { tf } from '../../../electron/tfjs/tf';
-import { selectBackend } from '../../../electron/training/backend/select-backend';
+import { selectBackend } from '../../../electron/tfjs/backend/select-backend';
 
 export type Tensor = import('@tensorflow/tfjs').Tensor;
 

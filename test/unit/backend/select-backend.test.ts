@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
-import { locateWasmDir, selectBackend, unpackedAsarPath } from '../../../electron/training/backend/select-backend';
-import { installUtilShim, isNullOrUndefined } from '../../../electron/training/backend/node-util-shim';
+import { locateWasmDir, selectBackend, unpackedAsarPath } from '../../../electron/tfjs/backend/select-backend';
+import { installUtilShim, isNullOrUndefined } from '../../../electron/tfjs/backend/node-util-shim';
 
 const require = createRequire(import.meta.url);
 const tfjsNodeInstalled = (() => {

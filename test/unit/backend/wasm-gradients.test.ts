@@ -3,7 +3,7 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../../electron/tfjs/tf';
-import { WASM_TRAINING_KERNELS } from '../../../electron/training/backend/wasm-gradients';
+import { WASM_TRAINING_KERNELS } from '../../../electron/tfjs/backend/wasm-gradients';
 import { buildPresetModel } from '../../../electron/training/presets';
 import { presetDefaults } from '../../../shared/training-config';
 import { randomValues, relativeError, runOn, setupBackends, wasmDataCount, type Tensor } from './helpers';

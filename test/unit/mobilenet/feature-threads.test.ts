@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
-import { selectBackend } from '../../../electron/training/backend/select-backend';
+import { selectBackend } from '../../../electron/tfjs/backend/select-backend';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';
 import { FeatureCache, ORIGINAL_VIEW, type FeatureKey } from '../../../electron/training/mobilenet/feature-cache';

@@ -2,7 +2,7 @@
 // Kernels run below the engine: they receive and return TensorInfo (not Tensor), must call other kernels
 // through their kernelFunc (not tf ops, which would be recorded and tracked twice), and must dispose every
 // intermediate TensorInfo they create with backend.disposeData.
-import { tf } from '../../tfjs/tf';
+import { tf } from '../tf';
 
 export type TensorInfo = import('@tensorflow/tfjs').TensorInfo;
 export type KernelConfig = import('@tensorflow/tfjs').KernelConfig;

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { tf, requireTfModule } from '../../tfjs/tf';
+import { tf, requireTfModule } from '../tf';
 import { installUtilShim } from './node-util-shim';
 import { registerWasmTrainingKernels, type WasmKernelRegistration } from './wasm-gradients';
 

@@ -14,7 +14,7 @@
 //                        explicit transpose + untransposed matMul (~10 ms).
 // Gradients stay the stock tfjs ones: we register kernels for the 'wasm' backend only, so CPU and
 // tfjs-node are untouched and each kernel can be checked numerically against the CPU backend's.
-import { tf } from '../../tfjs/tf';
+import { tf } from '../tf';
 import {
   cropForPads,
   dilateNhwc,
