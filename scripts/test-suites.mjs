@@ -1,0 +1,31 @@
+// Which test files form the slow suite (`npm run test:slow`): those that train models, build MobileNetV2 or run
+// long corpora. Everything else under test/unit is the unit suite, which must stay under 90 s on 2 cores.
+// A new slow test can declare itself by its name instead of a line here: *.slow.test.ts.
+// Entries are paths or folder prefixes relative to the repository root.
+// Measured once (file wall times at one file at a time, 2 busy cores: /work/briefs/unit-durations.txt); everything
+// left in the unit suite took under 10 s.
+export const SLOW = [
+  'test/unit/mobilenet/', // MobileNetV2: weights, features, feature threads, Keras import (69 s together)
+  'test/unit/backend/wasm-gradients.test.ts', // trains on the WebAssembly backend (29 s)
+  'test/unit/training/trainer.test.ts', // trains models (23 s)
+  'test/unit/training-app/transfer.test.ts', // training workers, transfer learning (39 s)
+  'test/unit/training-app/transfer-determinism.test.ts', // (11 s)
+  'test/unit/training-app/lifecycle.test.ts', // training workers (19 s)
+  'test/unit/training-app/unrecorded-finish.test.ts', // training workers (20 s)
+  'test/unit/training-app/channels.test.ts', // trains through the CLI (9 s)
+  'test/unit/export/predict.test.ts', // each trains a tiny model first (4-6 s each)
+  'test/unit/export/package.test.ts',
+  'test/unit/export/service.test.ts',
+  'test/unit/export/model-loading-safety.test.ts',
+  'test/unit/runs/cli.test.ts', // a real model (5 s)
+  'test/unit/dataset/many-files.test.ts', // imports 12,000 files (88 s)
+  'test/unit/dataset/shared-data.test.ts', // imports the 2,000 real photos when ../shared is there (20 s)
+  'test/unit/foundation/catalogue-concurrent-open.test.ts', // twelve processes open one catalogue (11 s)
+  'test/unit/foundation/cli-catalogue-errors.test.ts', // CLI processes, a busy-timeout wait (32 s)
+];
+
+/** Whether a test file (path relative to the repository root, '/' separators) belongs to the slow suite. */
+export function isSlow(path) {
+  const file = path.split('\\').join('/');
+  return file.endsWith('.slow.test.ts') || SLOW.some((entry) => (entry.endsWith('/') ? file.startsWith(entry) : file === entry));
+}
