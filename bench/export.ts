@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { tf, type LayersModel } from '../electron/tfjs/tf';
 import { buildPresetModel } from '../electron/training/presets';
-import { saveModelToFolder } from '../electron/training/model-files';
+import { saveModelToFolder } from '../electron/inference/model-folder';
 import { buildMobileNetV2, buildTransferModel } from '../electron/training/mobilenet/mobilenet-v2';
 import { createMobileNetV2Base, resolveBaseWeights } from '../electron/training/mobilenet/base-weights';
 import { presetDefaults, type TrainingConfig } from '../shared/training-config';

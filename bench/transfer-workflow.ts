@@ -22,7 +22,7 @@ import { tf } from '../electron/tfjs/tf';
 import { selectBackend } from '../electron/tfjs/backend/select-backend';
 import { decodeImageFile } from '../electron/training/data-pipeline';
 import { augmentImage, toUint8 } from '../electron/training/augment';
-import { saveModelToFolder } from '../electron/training/model-files';
+import { saveModelToFolder } from '../electron/inference/model-folder';
 import { presetDefaults } from '../shared/training-config';
 import { resolveBaseWeights, type BaseWeights } from '../electron/training/mobilenet/base-weights';
 import { buildMobileNetV2 } from '../electron/training/mobilenet/mobilenet-v2';

@@ -12,7 +12,7 @@ import {
   balancedClassWeights, batchPlan, imageExampleSource, labelTensor, sha256,
   type DecodedImages, type ExampleSource,
 } from './data-pipeline';
-import { saveModelToFolder } from './model-files';
+import { saveModelToFolder } from '../inference/model-folder';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {

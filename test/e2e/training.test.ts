@@ -5,7 +5,7 @@ import { launchApp, withScreenshotOnFailure } from './harness';
 import type { AppUnderTest } from './harness';
 import { seedDataset } from '../unit/training-app/fixtures';
 import { buildMobileNetV2 } from '../../electron/training/mobilenet/mobilenet-v2';
-import { saveModelToFolder } from '../../electron/training/model-files';
+import { saveModelToFolder } from '../../electron/inference/model-folder';
 
 // The Train view end to end: a tiny run (64x64, 2 epochs, generated images) whose curves reach the charts, a second
 // run cancelled from the view, both found in the runs list; and the Augment view's previews.

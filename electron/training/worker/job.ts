@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { selectBackend, type BackendRequest } from '../../tfjs/backend/select-backend';
 import { decodeImages, imageExampleSource, type DecodedImages, type ImageItem } from '../data-pipeline';
 import { evaluateModel, imageTrainData, train, type TrainCallbacks, type TrainResult } from '../trainer';
-import { loadModelFromFolder } from '../model-files';
+import { loadModelFromFolder } from '../../inference/model-folder';
 import { NO_AUGMENTATION, type TrainingConfig } from '../../../shared/training-config';
 import { logitUnits } from '../../../shared/model-validation';
 import type { DoneMessage, StartMessage, WorkerImage, WorkerOutbound, WorkerProgress } from './messages';

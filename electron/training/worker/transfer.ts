@@ -8,7 +8,7 @@ import { tf, type LayersModel } from '../../tfjs/tf';
 import { decodeImageFile, DecodeCache, type ExampleSource } from '../data-pipeline';
 import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
 import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';
-import { loadModelFromFolder, saveModelToFolder } from '../model-files';
+import { loadModelFromFolder, saveModelToFolder } from '../../inference/model-folder';
 import { resolveBaseWeights, createMobileNetV2Base, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
 import {
   MobileNetFeatureExtractor, extractFeatures, featureExampleSource, runBatchesOnLanes, selectPooling, type ExtractionProgress,

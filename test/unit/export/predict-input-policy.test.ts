@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
-import { folderSaveHandler } from '../../../electron/training/model-files';
+import { folderSaveHandler } from '../../../electron/inference/model-folder';
 import { ensureInferenceBackend, loadModel, predictFiles, type LoadedModel } from '../../../electron/export/predict';
 import { folderItems, modelPredictor } from '../../../electron/evaluation/evaluate';
 import { probeImage } from '../../../electron/dataset/validate';

@@ -7,7 +7,7 @@ import yazl from 'yazl';
 import { createWriteStream } from 'node:fs';
 import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { decodeImages, imageExampleSource } from '../../../electron/training/data-pipeline';
-import { folderSaveHandler, loadModelFromFolder } from '../../../electron/training/model-files';
+import { folderSaveHandler, loadModelFromFolder } from '../../../electron/inference/model-folder';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
 import { ensureInferenceBackend, listImageFiles, loadModel, predictFiles, toProbabilities } from '../../../electron/export/predict';
 import { tempDir } from '../../support/temp';

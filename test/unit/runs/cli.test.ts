@@ -6,7 +6,7 @@ import { runCli } from '../../../electron/cli/main';
 import { createServices } from '../../../electron/services/index';
 import { getRun } from '../../../electron/catalogue/runs';
 import { buildPresetModel } from '../../../electron/training/presets';
-import { saveModelToFolder } from '../../../electron/training/model-files';
+import { saveModelToFolder } from '../../../electron/inference/model-folder';
 import { tf } from '../../../electron/tfjs/tf';
 import { tempDir } from '../../support/temp';
 import { insertDataset, insertRun, writeFixtureImages } from './fixtures';

@@ -14,7 +14,7 @@ import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
 import { trainingManager } from '../../../electron/services/training';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
-import { saveModelToFolder } from '../../../electron/training/model-files';
+import { saveModelToFolder } from '../../../electron/inference/model-folder';
 import { tempDir, tempPaths } from '../../support/temp';
 import type { EventName, EventPayload } from '../../../shared/contract/index';
 

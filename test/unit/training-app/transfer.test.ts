@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Services } from '../../../electron/services/index';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
-import { saveModelToFolder, loadModelFromFolder } from '../../../electron/training/model-files';
+import { saveModelToFolder, loadModelFromFolder } from '../../../electron/inference/model-folder';
 import { tf } from '../../../electron/tfjs/tf';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-batchnorm';

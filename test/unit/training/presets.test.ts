@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { buildPresetModel, describeModel, planForConfig } from '../../../electron/training/presets';
-import { loadModelFromFolder, saveModelToFolder } from '../../../electron/training/model-files';
+import { loadModelFromFolder, saveModelToFolder } from '../../../electron/inference/model-folder';
 import { parseTrainingConfig, presetDefaults } from '../../../shared/training-config';
 
 before(async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { evaluateModel, imageTrainData, train, type BatchProgress, type TrainData } from '../../../electron/training/trainer';
 import { imageExampleSource, imagesFromPixels, type DecodedImages, type ExampleSource } from '../../../electron/training/data-pipeline';
-import { loadModelFromFolder } from '../../../electron/training/model-files';
+import { loadModelFromFolder } from '../../../electron/inference/model-folder';
 import { parseTrainingConfig, type TrainingConfigInput } from '../../../shared/training-config';
 import { mulberry32 } from '../../../shared/random';
 
