@@ -14,7 +14,7 @@ import type { RunDetail } from '../../shared/contract/training';
 import { evaluateExamples, scoreExample } from './metrics';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../export/predict';
 import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
-import type { ModelHints } from '../export/metadata';
+import type { ModelHints } from '../inference/model-metadata';
 
 /** Probabilities per file (one per class, in the model's class order), or why that file could not be predicted. */
 export type FilePrediction = { probabilities: number[]; error?: undefined } | { probabilities?: undefined; error: string };

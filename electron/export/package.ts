@@ -10,7 +10,7 @@ import { readRegularFile } from '../files/read-regular-file';
 import { tf, type LayersModel } from '../tfjs/tf';
 import {
   METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
-} from './metadata';
+} from '../inference/model-metadata';
 import { decodeForModel, loadModel, predictPixels, type LoadedModel } from './predict';
 import { writeZip } from './zip';
 

@@ -20,7 +20,7 @@ import { fileKind, readRegularFile } from '../files/read-regular-file';
 import {
   METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
   type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
-} from './metadata';
+} from '../inference/model-metadata';
 import { readZipEntries, ArchiveError } from './zip';
 import { rescalingFor } from '../training/presets';
 import { argmax } from '../evaluation/metrics';
