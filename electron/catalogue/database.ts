@@ -83,7 +83,7 @@ function mustOpenReadonly(path: string): boolean {
 }
 
 /** A catalogue problem as one line that names the file and says what to do, or null for any other error. */
-export function describeCatalogueError(error: unknown, path: string): AppError | null {
+export function describeCatalogueError(error: unknown, path: string, options: { opening?: boolean } = {}): AppError | null {
   if (error instanceof AppError) return null;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return null;
@@ -94,7 +94,12 @@ export function describeCatalogueError(error: unknown, path: string): AppError |
   }
   if (code.startsWith('SQLITE_CORRUPT')) return new AppError('failed', `the catalogue is damaged (SQLite reports it corrupt): ${path}; restore it from a backup`);
   if (code === 'SQLITE_FULL') return new AppError('failed', `the disk holding the catalogue is full: ${path}`);
-  if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EROFS') {
+  if (code.startsWith('SQLITE_IOERR')) return new AppError('failed', `the catalogue could not be read or written (disk I/O error, ${code}): ${path}; check the disk`);
+  if (code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') return new AppError('unavailable', `access to the catalogue was refused (${code}): ${path}`);
+  // File-system codes name the catalogue only while it is being opened; later they come from other files (an export
+  // folder, a label export) and must keep their own message.
+  const openingFailed = options.opening === true && (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EROFS');
+  if (code.startsWith('SQLITE_CANTOPEN') || openingFailed) {
     return new AppError('unavailable', `cannot open the catalogue ${path} (${code}); check that the file and its folder exist and may be written, or choose another with --db`);
   }
   return null;
@@ -122,6 +127,11 @@ function readableConnection(db: Database, path: string, settings: ConnectionSett
     if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw error;
     db.close();
   }
+  return inMemoryCopy(path, settings);
+}
+
+/** A read-only connection to a copy of a cleanly closed catalogue, for folders where SQLite cannot make its -shm. */
+export function inMemoryCopy(path: string, settings: ConnectionSettings = { readonly: true }): Database {
   const wal = `${path}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0) {
     throw new AppError('unavailable', `the catalogue's folder is read-only and ${wal} holds changes not yet saved into it; open it once with write access: ${path}`);
@@ -144,8 +154,6 @@ function openConnection(path: string, list: readonly Migration[], readonly: bool
   let db = new BetterSqlite3(path, settings);
   if (readonly) db = readableConnection(db, path, settings);
   try {
-    // The busy timeout comes first: every later statement, even the journal-mode switch, may wait for another opener.
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (!readonly) useWriteAheadLog(db);
     db.pragma('foreign_keys = ON');
     if (readonly) {
@@ -173,6 +181,6 @@ export function openDatabase(path: string, list: readonly Migration[] = defaultM
   try {
     return openConnection(path, list, readonly);
   } catch (error) {
-    throw describeCatalogueError(error, path) ?? error;
+    throw describeCatalogueError(error, path, { opening: true }) ?? error;
   }
 }

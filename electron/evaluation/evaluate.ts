@@ -12,7 +12,7 @@ import type { StoredPrediction } from '../catalogue/evaluations';
 import type { Evaluation, EvaluationSource, Prediction } from '../../shared/contract/runs';
 import type { RunDetail } from '../../shared/contract/training';
 import { evaluateExamples, scoreExample } from './metrics';
-import { ensureInferenceBackend, loadModel, predictFiles } from '../export/predict';
+import { ensureInferenceBackend, loadModel, predictFiles } from '../inference/predict';
 import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
 import type { ModelHints } from '../inference/model-metadata';
 
@@ -120,6 +120,8 @@ function datasetItems(db: Database, datasetId: number, runClassNames: readonly s
 export interface EvaluateOptions {
   predictor: Predictor;
   onProgress?: (done: number, total: number) => void;
+  /** The catalogue's file, for messages (a read-only catalogue may be an in-memory copy whose name says nothing). */
+  cataloguePath?: string;
 }
 
 export type EvaluationResult = Evaluation & { predictions: Prediction[] };
@@ -133,7 +135,7 @@ export async function evaluateRun(db: Database, runId: number, target: Evaluatio
   if (run.classNames.length < 2) throw new AppError('conflict', `Run "${run.name}" records no class names.`);
 
   // A read-only catalogue cannot store a new evaluation; it can still show the one already stored for this target.
-  if (db.readonly) return storedEvaluationFor(db, run, target);
+  if (db.readonly) return storedEvaluationFor(db, run, target, options.cataloguePath ?? db.name);
 
   let source: EvaluationSource;
   let items: Item[];
@@ -221,7 +223,7 @@ export async function evaluateRun(db: Database, runId: number, target: Evaluatio
 }
 
 /** The newest stored evaluation of `run` on `target`, as evaluateRun would have returned it. */
-function storedEvaluationFor(db: Database, run: RunDetail, target: EvaluationTarget): EvaluationResult {
+function storedEvaluationFor(db: Database, run: RunDetail, target: EvaluationTarget, cataloguePath: string): EvaluationResult {
   const folder = target.folder !== undefined ? resolve(target.folder) : null;
   const onOtherDataset = folder === null && target.datasetId !== undefined && target.datasetId !== run.datasetId;
   const source: EvaluationSource = folder !== null ? 'folder' : onOtherDataset ? 'dataset' : 'test-split';
@@ -231,7 +233,7 @@ function storedEvaluationFor(db: Database, run: RunDetail, target: EvaluationTar
   );
   if (!summary) {
     const where = source === 'folder' ? `folder ${folder}` : source === 'dataset' ? `dataset ${target.datasetId}` : 'its test split';
-    throw new AppError('unavailable', `the catalogue is read-only: ${db.name}; run "${run.name}" has no stored evaluation on ${where} to show`);
+    throw new AppError('unavailable', `the catalogue is read-only: ${cataloguePath}; run "${run.name}" has no stored evaluation on ${where} to show`);
   }
   const { filePredictions, ...stored } = getEvaluation(db, summary.id);
   const predictions: Prediction[] =

@@ -89,6 +89,7 @@ export function runHandlers(app: AppContext, options: RunServiceOptions = {}): D
     let last = 0;
     const result = await evaluateRun(db, runId, target, {
       predictor,
+      cataloguePath: app.paths.databasePath,
       onProgress: (done, total) => {
         // Throttled to whole percent steps: the UI needs a bar, not an event per image.
         const step = Math.floor((done / Math.max(1, total)) * 100);

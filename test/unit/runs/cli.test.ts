@@ -108,7 +108,7 @@ test('eval on a read-only catalogue shows the stored evaluation of the same targ
   const none = capture();
   assert.equal(await runCli(['eval', 'second', '--db', db, '--read-only'], none.io), 1);
   assert.equal(none.err.length, 1, JSON.stringify(none.err));
-  assert.match(none.err[0]!, /the catalogue is read-only: .*run "second" has no stored evaluation on its test split/);
+  assert.match(none.err[0]!, /the catalogue is read-only: [^;]*catalogue\.db; run "second" has no stored evaluation on its test split/);
   const stored = capture();
   assert.equal(await runCli(['eval', 'second', '--db', db, '--json'], stored.io), 0, stored.err.join('\n'));
   const shown = capture();
