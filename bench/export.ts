@@ -14,7 +14,7 @@ import { buildMobileNetV2, buildTransferModel } from '../electron/training/mobil
 import { createMobileNetV2Base, resolveBaseWeights } from '../electron/training/mobilenet/base-weights';
 import { presetDefaults, type TrainingConfig } from '../shared/training-config';
 import { exportRun, type RunForExport } from '../electron/export/package';
-import { collectImageFiles, ensureInferenceBackend, loadModel, predictFiles } from '../electron/export/predict';
+import { collectImageFiles, ensureInferenceBackend, loadModel, predictFiles } from '../electron/inference/predict';
 
 const SHARED = join(import.meta.dirname, '..', '..', 'shared');
 const PHOTOS = join(SHARED, 'data', 'cats-vs-dogs');

@@ -11,7 +11,7 @@ import { tf, type LayersModel } from '../tfjs/tf';
 import {
   METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
 } from '../inference/model-metadata';
-import { decodeForModel, loadModel, predictPixels, type LoadedModel } from './predict';
+import { decodeForModel, loadModel, predictPixels, type LoadedModel } from '../inference/predict';
 import { writeZip } from './zip';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;

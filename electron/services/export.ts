@@ -10,7 +10,7 @@ import { loadTrainingData } from '../catalogue/training-data';
 import { exportRun, VERIFY_TOLERANCE, type RunForExport } from '../export/package';
 import {
   collectImageFiles, ensureInferenceBackend, loadModel, predictFiles, type LoadedModel,
-} from '../export/predict';
+} from '../inference/predict';
 import { UploadStore, decodeBase64 } from '../export/uploads';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';

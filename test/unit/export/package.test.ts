@@ -5,7 +5,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { exportRun, VERIFY_TOLERANCE } from '../../../electron/export/package';
-import { ensureInferenceBackend, loadModel, predictFiles } from '../../../electron/export/predict';
+import { ensureInferenceBackend, loadModel, predictFiles } from '../../../electron/inference/predict';
 import { readZipEntries } from '../../../electron/export/zip';
 import { pawprintModelMetadataSchema } from '../../../electron/inference/model-metadata';
 import { tempDir } from '../../support/temp';

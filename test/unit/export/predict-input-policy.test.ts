@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { folderSaveHandler } from '../../../electron/inference/model-folder';
-import { ensureInferenceBackend, loadModel, predictFiles, type LoadedModel } from '../../../electron/export/predict';
+import { ensureInferenceBackend, loadModel, predictFiles, type LoadedModel } from '../../../electron/inference/predict';
 import { folderItems, modelPredictor } from '../../../electron/evaluation/evaluate';
 import { probeImage } from '../../../electron/dataset/validate';
 import { makeImage, pngHeaderOnly } from '../../support/images';

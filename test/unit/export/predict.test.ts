@@ -9,7 +9,7 @@ import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { decodeImages, imageExampleSource } from '../../../electron/training/data-pipeline';
 import { folderSaveHandler, loadModelFromFolder } from '../../../electron/inference/model-folder';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
-import { ensureInferenceBackend, listImageFiles, loadModel, predictFiles, toProbabilities } from '../../../electron/export/predict';
+import { ensureInferenceBackend, listImageFiles, loadModel, predictFiles, toProbabilities } from '../../../electron/inference/predict';
 import { tempDir } from '../../support/temp';
 import { CLASS_NAMES, tinyConfig, trainTinyRun, writeClassImages, writeTeachableMachineExport } from './helpers';
 

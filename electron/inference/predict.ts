@@ -20,8 +20,8 @@ import { fileKind, readRegularFile } from '../files/read-regular-file';
 import {
   METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
   type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
-} from '../inference/model-metadata';
-import { readZipEntries, ArchiveError } from './zip';
+} from './model-metadata';
+import { readZipEntries, ArchiveError } from '../export/zip';
 import { rescalingFor } from '../training/presets';
 import { argmax } from '../evaluation/metrics';
 
