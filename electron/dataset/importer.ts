@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import type { ImportProgress } from '../../shared/contract/datasets';
 import { AppError } from '../../shared/errors';
 import type { Database } from '../catalogue/database';
@@ -79,6 +79,7 @@ function readFailure(error: unknown): string {
     return error.message.startsWith('not a regular file') ? error.message : CHANGED;
   }
   const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return CHANGED; // a regular file at scan time is a symbolic link now
   return code === 'ENOENT' ? 'deleted during import' : `could not read the file (${code ?? (error as Error).message})`;
 }
 
@@ -98,7 +99,10 @@ async function processFile(
   }
   let bytes: Buffer;
   try {
-    bytes = await readRegularFile(file.absPath, { maxBytes: MAX_IMAGE_FILE_BYTES });
+    // A file scanned as a regular file is read without following links, so one swapped for a link since the scan is
+    // not followed outside the folder; a scanned link must still lead where it led when the walk checked it.
+    bytes = await readRegularFile(file.absPath, { maxBytes: MAX_IMAGE_FILE_BYTES, noFollow: file.linkTarget === undefined });
+    if (file.linkTarget !== undefined && (await realpath(file.absPath)) !== file.linkTarget) throw new AppError('failed', 'link retargeted');
   } catch (error) {
     record.reason = readFailure(error);
     return { file, record };

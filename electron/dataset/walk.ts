@@ -8,6 +8,8 @@ export interface WalkedFile {
   absPath: string;
   size: number;
   mtimeMs: number;
+  /** For a symbolic link (to a file inside the folder): the real path it led to when scanned. */
+  linkTarget?: string;
 }
 
 export interface WalkProblem {
@@ -62,6 +64,7 @@ export async function walkFolder(
       const absPath = join(absDir, entry.name);
       const relPath = relDir ? `${relDir}/${entry.name}` : entry.name;
       let info;
+      let linkTarget: string | undefined;
       try {
         info = await lstat(absPath);
         if (info.isSymbolicLink()) {
@@ -91,6 +94,7 @@ export async function walkFolder(
             await visit(absPath, relPath);
             continue;
           }
+          linkTarget = real;
         } else if (info.isDirectory()) {
           const real = await realpath(absPath);
           if (visited.has(real)) continue;
@@ -106,7 +110,7 @@ export async function walkFolder(
         problems.push({ relPath, reason: `not a regular file (${fileKind(info)})` });
         continue;
       }
-      files.push({ relPath, absPath, size: info.size, mtimeMs: info.mtimeMs });
+      files.push({ relPath, absPath, size: info.size, mtimeMs: info.mtimeMs, ...(linkTarget ? { linkTarget } : {}) });
       if (options.onProgress && files.length - lastReport >= 200) {
         lastReport = files.length;
         options.onProgress(files.length);

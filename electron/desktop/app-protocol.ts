@@ -86,7 +86,10 @@ export function registerMediaProtocol(protocol: ProtocolRegistry, net: FileFetch
     const file = await resolveMedia(match[1]!, match[2]!);
     // Bytes the resolver already read and checked are served as they are, never re-read from a path that may have
     // changed since.
-    if (file?.bytes) return new Response(new Uint8Array(file.bytes), { headers: { 'content-type': file.contentType } });
+    if (file?.bytes) {
+      const body = new Uint8Array(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength); // a view, not a copy
+      return new Response(body, { headers: { 'content-type': file.contentType } });
+    }
     const response = file ? await fetchFile(net, file.path) : null;
     if (!file || !response) return notFound();
     const headers = new Headers(response.headers);

@@ -18,6 +18,11 @@ export function fileKind(info: Stats): string {
 export interface ReadRegularFileOptions {
   /** Refuse files larger than this before reading a byte of them. */
   maxBytes?: number;
+  /**
+   * Refuse (ELOOP) a path whose last component is a symbolic link: for files a scan saw as regular, so a file swapped
+   * for a link afterwards is not followed to wherever it now points.
+   */
+  noFollow?: boolean;
 }
 
 /**
@@ -28,7 +33,8 @@ export interface ReadRegularFileOptions {
  * while it is read; other fs errors (ENOENT, EACCES) pass through with their code.
  */
 export async function readRegularFile(path: string, options: ReadRegularFileOptions = {}): Promise<Buffer> {
-  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  const noFollow = options.noFollow ? (constants.O_NOFOLLOW ?? 0) : 0;
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | noFollow);
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new AppError('unsupported', `not a regular file (${fileKind(info)})`);
@@ -38,7 +44,8 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
         `too large (${(info.size / 1024 ** 2).toFixed(0)} MB; the limit is ${(options.maxBytes / 1024 ** 2).toFixed(0)} MB)`,
       );
     }
-    const buffer = Buffer.alloc(info.size);
+    // Not zero-filled: every byte is overwritten by the read below, or the buffer is never returned.
+    const buffer = Buffer.allocUnsafe(info.size);
     let offset = 0;
     while (offset < info.size) {
       const { bytesRead } = await handle.read(buffer, offset, info.size - offset, offset);

@@ -1,7 +1,7 @@
 // The regression corpus of bad and odd inputs: every kind of file the audit tried, written into a folder laid out as
 // a two-class dataset, each with the outcome the importer must give it. Deterministic (no randomness, no clock).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { makeImage, pixels, pngHeaderOnly } from './images';
@@ -132,7 +132,27 @@ export async function writeBadInputCorpus(root: string, outsideDir: string): Pro
   if (canMakeFifo) {
     put('dogs/swapped.jpg', await makeImage({ color: '#aa00aa', variant: 16 }), 'file swapped for a FIFO during import', rejected(/(not a regular file \(a named pipe|changed during import)/));
   }
+  put('dogs/swapped-for-link.jpg', await makeImage({ color: '#aa5500', variant: 17 }), 'file swapped for a link to a file outside the folder during import', rejected(/^changed during import/));
+  symlinkSync('inside-a-target.jpg', join(root, 'dogs/retargeted.jpg'));
+  entries.push({ relPath: 'dogs/retargeted.jpg', what: 'link inside the folder retargeted outside it during import', expected: rejected(/^changed during import/) });
+  // An impostor outside the folder made to look unchanged: the same size and modification time as what was scanned.
+  const impostorImage = await makeImage({ width: 8, height: 8, color: '#ff00ff' });
+  // Whole seconds, so the copied time matches to the nanosecond.
+  const scannedTime = new Date('2026-01-02T03:04:05Z');
+  utimesSync(join(root, 'dogs/swapped-for-link.jpg'), scannedTime, scannedTime);
+  utimesSync(join(root, 'dogs/inside-a-target.jpg'), scannedTime, scannedTime);
+  const impostorOf = (scanned: string, name: string) => {
+    const path = join(outsideDir, name);
+    writeFileSync(path, Buffer.concat([impostorImage, Buffer.alloc(statSync(scanned).size - impostorImage.length)]));
+    utimesSync(path, scannedTime, scannedTime);
+    return path;
+  };
   const afterScan = () => {
+    const swapped = impostorOf(join(root, 'dogs/swapped-for-link.jpg'), 'impostor-1.jpg');
+    const retargeted = impostorOf(join(root, 'dogs/inside-a-target.jpg'), 'impostor-2.jpg');
+    execFileSync('rm', [join(root, 'dogs/swapped-for-link.jpg'), join(root, 'dogs/retargeted.jpg')]);
+    symlinkSync(swapped, join(root, 'dogs/swapped-for-link.jpg'));
+    symlinkSync(retargeted, join(root, 'dogs/retargeted.jpg'));
     execFileSync('rm', [join(root, 'dogs/vanishing.jpg')]);
     writeFileSync(join(root, 'dogs/changing.jpg'), Buffer.alloc(100), { flag: 'a' });
     if (canMakeFifo) {
