@@ -64,11 +64,6 @@ export const KNOWN_VIOLATIONS = [
   { rule: 'no-import-cycles', file: 'electron/training/trainer.ts', target: 'electron/inference/model-folder.ts' },
   { rule: 'no-import-cycles', file: 'electron/training/worker/job.ts', target: 'electron/inference/model-folder.ts' },
   { rule: 'no-import-cycles', file: 'electron/training/worker/transfer.ts', target: 'electron/inference/model-folder.ts' },
-  // inference/predict.ts reads zip packages through export/zip.ts until zip.ts moves to files/ (issue 12 move 6).
-  { rule: 'layers', file: 'electron/inference/predict.ts', target: 'electron/export/zip.ts' },
-  { rule: 'no-import-cycles', file: 'electron/inference/predict.ts', target: 'electron/export/zip.ts' },
-  { rule: 'no-import-cycles', file: 'electron/export/package.ts', target: 'electron/inference/model-metadata.ts' },
-  { rule: 'no-import-cycles', file: 'electron/export/package.ts', target: 'electron/inference/predict.ts' },
   // The CLI describes catalogue errors itself; services (or platform) should hand it that function.
   { rule: 'layers', file: 'electron/cli/main.ts', target: 'electron/catalogue/database.ts' },
   // Worker job.ts <-> transfer.ts share reporting helpers; WP4 moves them to training/worker/reporting.ts.

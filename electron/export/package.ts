@@ -12,7 +12,7 @@ import {
   METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
 } from '../inference/model-metadata';
 import { decodeForModel, loadModel, predictPixels, type LoadedModel } from '../inference/predict';
-import { writeZip } from './zip';
+import { writeZip } from '../files/zip';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 

@@ -21,7 +21,7 @@ import {
   METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
   type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
 } from './model-metadata';
-import { readZipEntries, ArchiveError } from '../export/zip';
+import { readZipEntries, ArchiveError } from '../files/zip';
 import { rescalingFor } from '../training/presets';
 import { argmax } from '../evaluation/metrics';
 

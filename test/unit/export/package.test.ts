@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { exportRun, VERIFY_TOLERANCE } from '../../../electron/export/package';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../../../electron/inference/predict';
-import { readZipEntries } from '../../../electron/export/zip';
+import { readZipEntries } from '../../../electron/files/zip';
 import { pawprintModelMetadataSchema } from '../../../electron/inference/model-metadata';
 import { tempDir } from '../../support/temp';
 import { CLASS_NAMES, runRecord, trainTinyRun, writeClassImages } from './helpers';

@@ -32,7 +32,7 @@ test('a file in electron/catalogue importing services, a host and electron fails
 
 test('allowed imports lint clean', async () => {
   const probes: Array<[string, string[]]> = [
-    ['electron/services/layer-probe.ts', ['../catalogue/database', '../dataset/importer', '../training/presets', '../export/zip', '../evaluation/metrics', '../files/read-regular-file', '../paths', '../../shared/errors']],
+    ['electron/services/layer-probe.ts', ['../catalogue/database', '../dataset/importer', '../training/presets', '../files/zip', '../evaluation/metrics', '../files/read-regular-file', '../paths', '../../shared/errors']],
     ['electron/dataset/layer-probe.ts', ['../catalogue/database', '../files/read-regular-file', '../../shared/errors']],
     ['electron/catalogue/layer-probe.ts', ['./database', '../files/read-regular-file', '../../shared/contract/index']],
     ['electron/host/layer-probe.ts', ['../services/index', '../desktop/ipc-channels']],
