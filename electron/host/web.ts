@@ -121,10 +121,11 @@ const IPV6 = /^\[[0-9a-f:.]+\]$/i;
  * True when the Host header names this server: the right port and an IP literal, localhost or the bound name.
  * A DNS name other than those could be rebound to 127.0.0.1 by a hostile page, so it is refused.
  */
-function hostIsOurs(host: string | undefined, port: number, bindHost: string): boolean {
+export function hostIsOurs(host: string | undefined, port: number, bindHost: string): boolean {
   if (!host) return false;
-  const match = /^(.+):(\d+)$/.exec(host);
-  if (!match || Number(match[2]) !== port) return false;
+  // Browsers leave the port out when it is the scheme's default (80 for http).
+  const match = /^(\[[^\]]*\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!match || Number(match[2] ?? 80) !== port) return false;
   const name = match[1]!.toLowerCase();
   // Served to the network (--host 0.0.0.0), users reach the machine by its own DNS names, which we cannot list; there
   // the per-launch token and path-bound cookie are the guard, since a rebound page has neither.

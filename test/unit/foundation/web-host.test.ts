@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
-import { startWebHost } from '../../../electron/host/web';
+import { hostIsOurs, startWebHost } from '../../../electron/host/web';
 import type { WebHost } from '../../../electron/host/web';
 import { tempDir, tempPaths } from '../../support/temp';
 
@@ -338,4 +338,13 @@ test('served to the network, the machine is reachable by any of its names (the t
   } finally {
     await wide.close();
   }
+});
+
+test('the Host check takes a missing port as 80, as browsers send it, and reads IPv6 literals', () => {
+  assert.equal(hostIsOurs('127.0.0.1', 80, '127.0.0.1'), true);
+  assert.equal(hostIsOurs('localhost', 80, '127.0.0.1'), true);
+  assert.equal(hostIsOurs('127.0.0.1', 8080, '127.0.0.1'), false);
+  assert.equal(hostIsOurs('[::1]:8080', 8080, '::1'), true);
+  assert.equal(hostIsOurs('evil.example', 80, '127.0.0.1'), false);
+  assert.equal(hostIsOurs('evil.example:80:80', 80, '127.0.0.1'), false);
 });
