@@ -12,7 +12,9 @@ const dir = tempDir('pawprint-desktop-');
 let window: BrowserWindow;
 
 async function settle(condition: () => boolean, what = 'main.ts to finish starting'): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  // A deadline, not a count of short sleeps: on a loaded CI machine opening and migrating the catalogue takes a while.
+  const deadline = Date.now() + 15_000;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.ok(condition(), `timed out waiting for ${what}`);
 }
 
