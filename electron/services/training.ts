@@ -9,7 +9,7 @@ import { loadTrainingData, getImagePath } from '../catalogue/training-data';
 import {
   addEpoch, createRun, failInterruptedRuns, finishRun, findRun, getRun, listRuns, markRunning, type RunOutcome,
 } from '../catalogue/runs';
-import { describeUnexpectedExit, launchTrainingWorker, type WorkerHandle } from '../training/worker/launcher';
+import { describeUnexpectedExit, launchTrainingWorker, type WorkerHandle } from '../jobs/worker/launcher';
 import type { DoneMessage, WorkerImage, WorkerOutbound } from '../training/worker/messages';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';

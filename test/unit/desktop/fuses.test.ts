@@ -36,7 +36,7 @@ test('inside Electron the training worker starts with utilityProcess.fork, witho
   register('../../support/electron-stand-in-hooks.mjs', import.meta.url);
   Object.defineProperty(process.versions, 'electron', { value: '45.0.0', configurable: true });
   try {
-    const { launchTrainingWorker } = await import('../../../electron/training/worker/launcher');
+    const { launchTrainingWorker } = await import('../../../electron/jobs/worker/launcher');
     const worker = await launchTrainingWorker();
     assert.equal(worker.kind, 'utility');
     assert.equal(utilityProcess.forked.length, 1);

@@ -3,7 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isWorkerOutbound, type WorkerInbound, type WorkerOutbound } from './messages';
+import { isWorkerOutbound, type WorkerInbound, type WorkerOutbound } from '../../training/worker/messages';
 
 export interface WorkerExit {
   code: number | null;
@@ -24,11 +24,14 @@ export interface WorkerHandle {
 
 const ENTRY_NAME = 'training-worker-entry';
 
-/** The worker script: the .ts source next to this file under tsx (tests, scripts), the bundled .js from dist/. */
+/**
+ * The worker script: the .ts source in electron/training/worker/ under tsx (tests, scripts), the bundled .js from
+ * dist/ (the bundle puts every *-entry.ts beside main.js).
+ */
 export function workerEntry(): { path: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) {
-    return { path: fileURLToPath(new URL(`./${ENTRY_NAME}.ts`, import.meta.url)), execArgv: ['--import', 'tsx'] };
+    return { path: fileURLToPath(new URL(`../../training/worker/${ENTRY_NAME}.ts`, import.meta.url)), execArgv: ['--import', 'tsx'] };
   }
   const bundled = fileURLToPath(new URL(`./${ENTRY_NAME}.js`, import.meta.url));
   if (!existsSync(bundled)) throw new Error(`the training worker is missing (${bundled}); run \`npm run build\``);
