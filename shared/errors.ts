@@ -47,3 +47,14 @@ export function unwrapEnvelope<T>(envelope: Envelope<T>): T {
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
 }
+
+/**
+ * The first non-blank line of an error's message (or of what was thrown), trimmed: reasons shown to the user and stored
+ * on a run are one line, never a stack trace.
+ */
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message
+    : typeof (error as { message?: unknown })?.message === 'string' ? (error as { message: string }).message
+      : String(error);
+  return message.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '') ?? 'unknown error';
+}

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZodError } from 'zod';
-import { AppError } from '../../shared/errors';
+import { AppError, firstLine } from '../../shared/errors';
 import type { trainingRequests, ActiveRun, ConfigValidation, EpochMetrics, PresetInfo, TrainingProgress } from '../../shared/contract/index';
 import { parseTrainingConfig, presetDefaults, presetLayers, PRESET_NAMES, type PresetName, type TrainingConfig } from '../../shared/training-config';
 import { planModel, validateCustomLayers, type ValidationIssue } from '../../shared/model-validation';
@@ -28,12 +28,6 @@ const SHUTDOWN_GRACE_MS = 5000;
 const CANCEL_GRACE_MS = 60_000;
 /** How often the end of a run the catalogue refused to record (full disk, I/O error) is written again. */
 const UNRECORDED_RETRY_MS = 30_000;
-
-/** The first line of an error's message: a reason stored on a run and printed by the CLI is one line. */
-function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split(/\r?\n/)[0]!.trim() || 'unknown error';
-}
 
 interface Active {
   runId: number;
@@ -294,7 +288,7 @@ export class TrainingManager {
       if (!finishRun(this.app.db, runId, outcome)) return;
     } catch (error) {
       const had = outcome.status === 'completed' ? '' : `; the run had ${outcome.status === 'cancelled' ? 'been cancelled' : 'failed'}${outcome.error ? `: ${outcome.error}` : ''}`;
-      announced = { ...outcome, status: 'failed', error: `could not record the run's end in the catalogue: ${reasonOf(error)}${had}` };
+      announced = { ...outcome, status: 'failed', error: `could not record the run's end in the catalogue: ${firstLine(error)}${had}` };
       try {
         if (!finishRun(this.app.db, runId, announced)) return;
       } catch {
