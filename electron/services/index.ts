@@ -14,6 +14,7 @@ import { datasetHandlers } from './datasets';
 import { trainingHandlers } from './training';
 import { runHandlers } from './runs';
 import { exportHandlers } from './export';
+import { jobHandlers } from './jobs';
 import type { DomainHandlers } from './types';
 
 export type ServiceHandlers = DomainHandlers<Requests>;
@@ -69,6 +70,7 @@ export function createServices(options: CreateServicesOptions): Services {
     ...trainingHandlers(app),
     ...runHandlers(app),
     ...exportHandlers(app),
+    ...jobHandlers(app),
   };
   const table = handlers as unknown as Record<string, (payload: unknown) => Promise<unknown>>;
 

@@ -4,6 +4,7 @@ import { datasetEvents, datasetRequests } from './datasets';
 import { trainingEvents, trainingRequests } from './training';
 import { runEvents, runRequests } from './runs';
 import { exportEvents, exportRequests } from './export';
+import { jobEvents, jobRequests } from './jobs';
 
 export * from './define';
 export * from './system';
@@ -11,6 +12,7 @@ export * from './datasets';
 export * from './training';
 export * from './runs';
 export * from './export';
+export * from './jobs';
 
 /** Every request channel the renderer may call; hosts reject anything else. */
 export const requests = {
@@ -19,6 +21,7 @@ export const requests = {
   ...trainingRequests,
   ...runRequests,
   ...exportRequests,
+  ...jobRequests,
 };
 
 /** Every event the main side pushes to the renderer. */
@@ -28,6 +31,7 @@ export const events = {
   ...trainingEvents,
   ...runEvents,
   ...exportEvents,
+  ...jobEvents,
 };
 
 export type Requests = typeof requests;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { events, requests } from '../../../shared/contract/index';
-import type { Channel, Payload, Result } from '../../../shared/contract/index';
+import { events, requests, JobFinished, JobKind, JobResults, JobStart } from '../../../shared/contract/index';
+import type { Channel, JobResult, PawprintApi, Payload, PayloadIn, Result, TrainJobResult } from '../../../shared/contract/index';
 import { parseEvent, parseRequest } from '../../../shared/contract/validate';
 import { AppError, toErrorInfo, unwrapEnvelope } from '../../../shared/errors';
 
@@ -17,12 +17,82 @@ test('every request channel has payload and result schemas, and every event a sc
   }
 });
 
-test('type-level: channel payload and result types follow the schemas', () => {
-  // These assignments fail to compile if the contract's inferred types drift.
-  const payload: Payload<'system.listDirectory'> = { path: '/tmp' };
-  const result: Result<'system.pickFolder'> = null;
-  const channel: Channel = 'system.info';
-  assert.ok(payload && result === null && channel);
+// Exact type equality: true only when A and B are the same type (`any` and `unknown` are equal to nothing else).
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+// Compiles only for `true`: `npm run typecheck` (which covers test/) fails when a contract type drifts or widens.
+const exact = <T extends true>(): T | undefined => undefined;
+
+test('type-level: channel payload and result types are exactly what the schemas say', () => {
+  exact<Equals<Payload<'system.listDirectory'>, { path?: string | undefined }>>();
+  exact<Equals<Result<'system.pickFolder'>, string | null>>();
+  exact<Equals<JobResult<'train'>, z.output<typeof TrainJobResult>>>();
+  exact<Equals<Parameters<PawprintApi['invoke']>[0], Channel>>();
+  // @ts-expect-error an unknown channel is not a Channel
+  const nope: Channel = 'system.nope';
+  // @ts-expect-error a payload field of the wrong type is refused
+  const bad: PayloadIn<'jobs.start'> = { kind: 'train', input: { datasetId: 'one', config: {} } };
+  assert.ok(nope && bad);
+});
+
+test('every job kind has a jobs.start member and a result schema', () => {
+  const startKinds = JobStart.options.map((option) => option.shape.kind.value).sort();
+  assert.deepEqual(startKinds, [...JobKind.options].sort());
+  assert.deepEqual(Object.keys(JobResults).sort(), [...JobKind.options].sort());
+  const finishedKinds = JobFinished.options.map((option) => option.shape.kind.value).sort();
+  assert.deepEqual(finishedKinds, [...JobKind.options].sort());
+});
+
+test('jobs.start accepts the smallest input of each kind and applies its defaults', () => {
+  const minimal = [
+    { kind: 'import', input: { path: '/photos/pets' } },
+    { kind: 'download', input: { dataset: 'tutorial' } },
+    { kind: 'train', input: { datasetId: 1, config: {} } },
+    { kind: 'evaluate', input: { runId: 3 } },
+    { kind: 'export', input: { runId: 3 } },
+    { kind: 'predict', input: { model: { runId: 3 }, images: [{ path: '/photos/cat.png' }] } },
+  ];
+  for (const start of minimal) {
+    const { payload } = parseRequest('jobs.start', start);
+    assert.equal((payload as { kind: string }).kind, start.kind);
+  }
+  const exportStart = parseRequest('jobs.start', { kind: 'export', input: { runId: 3 } }).payload as Payload<'jobs.start'>;
+  assert.deepEqual(exportStart, { kind: 'export', input: { runId: 3, target: 'tfjs', format: 'zip', overwrite: false, maxImages: 200 } });
+  const predictStart = parseRequest('jobs.start', minimal[5]).payload as Payload<'jobs.start'>;
+  assert.equal(predictStart.kind === 'predict' && predictStart.input.batchSize, 16);
+});
+
+test('jobs.start refuses an unknown kind and a bad input, naming the field', () => {
+  const refused = (payload: unknown, pattern: RegExp) =>
+    assert.throws(
+      () => parseRequest('jobs.start', payload),
+      (error: unknown) => error instanceof AppError && error.code === 'invalid-payload' && pattern.test(error.message),
+      JSON.stringify(payload),
+    );
+  refused({ kind: 'health', input: {} }, /kind/);
+  refused({ kind: 'train', input: { datasetId: 'one', config: {} } }, /input\.datasetId/);
+  refused({ kind: 'import', input: { path: '' } }, /input\.path/);
+  refused({ kind: 'evaluate', input: { runId: 1, datasetId: 2, folder: '/photos' } }, /a dataset or a folder, not both/);
+  refused({ kind: 'predict', input: { model: { runId: 1 }, images: [] } }, /input\.images/);
+  refused({ kind: 'export', input: { runId: 1, target: 'onnx' } }, /input\.target/);
+});
+
+test('jobs.finished requires a result of its own kind', () => {
+  const trainResult = { runId: 4, status: 'completed', bestEpoch: 2, bestValAccuracy: 0.9, testAccuracy: 0.8, testLoss: 0.4, modelPath: '/runs/4/model' };
+  const ok = parseEvent('jobs.finished', { id: 7, kind: 'train', status: 'completed', result: trainResult, error: null });
+  assert.equal(ok.kind, 'train');
+  assert.throws(
+    () => parseEvent('jobs.finished', { id: 7, kind: 'download', status: 'completed', result: trainResult, error: null }),
+    /Invalid event jobs\.finished/,
+  );
+  assert.doesNotThrow(() => parseEvent('jobs.finished', { id: 7, kind: 'evaluate', status: 'cancelled', result: null, error: null }));
+});
+
+test('jobs.progress refuses a negative count and accepts an unknown total', () => {
+  const progress = { id: 1, kind: 'import', phase: 'scanning', done: 0, total: null, etaSeconds: null, message: null, detail: null };
+  assert.equal(parseEvent('jobs.progress', progress).total, null);
+  assert.throws(() => parseEvent('jobs.progress', { ...progress, done: -1 }), /done/);
+  const queued = { ...progress, phase: 'queued', detail: { type: 'queue', position: 2, waitingFor: [12] } };
+  assert.deepEqual(parseEvent('jobs.progress', queued).detail, queued.detail);
 });
 
 test('unknown channels and invalid payloads are refused with codes', () => {
