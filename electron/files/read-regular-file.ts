@@ -58,3 +58,25 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
     await handle.close();
   }
 }
+
+/**
+ * Reads at most the first `bytes` bytes of a regular file (fewer if it is shorter), with readRegularFile's checks: for
+ * sniffing a signature without reading a file of any size whole.
+ */
+export async function readFileHead(path: string, bytes: number): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new AppError('unsupported', `not a regular file (${fileKind(info)})`);
+    const buffer = Buffer.alloc(Math.min(bytes, info.size));
+    let offset = 0;
+    while (offset < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, offset, buffer.length - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return buffer.subarray(0, offset);
+  } finally {
+    await handle.close();
+  }
+}

@@ -12,11 +12,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, posix } from 'node:path';
 import { z } from 'zod';
-import { AppError } from '../../shared/errors';
+import { AppError, firstLine } from '../../shared/errors';
 import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
 import { selectBackend } from '../tfjs/backend/select-backend';
 import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../imaging/image-policy';
-import { fileKind, readRegularFile } from '../files/read-regular-file';
+import { fileKind, readFileHead, readRegularFile } from '../files/read-regular-file';
 import {
   METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
   type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
@@ -65,8 +65,14 @@ export interface LoadModelOptions {
 interface ModelFiles {
   label: string;
   names: string[];
-  read(name: string): Promise<Buffer | null>;
+  /** The file's size without reading it, or null when there is no such file. */
+  size(name: string): Promise<number | null>;
+  /** The file's bytes, or null when there is no such file; AppError('unsupported') when it is over `maxBytes`. */
+  read(name: string, maxBytes: number): Promise<Buffer | null>;
 }
+
+/** The most a model.json (or a JSON file beside it) may hold: real ones are kilobytes, a large one a few MB. */
+const MAX_JSON_BYTES = 32 * 1024 ** 2;
 
 const HINT_FILES = ['pawprint.json', 'pawprint-model.json', 'model-info.json', 'run.json', 'checkpoint.json'];
 
@@ -85,7 +91,8 @@ async function folderFiles(dir: string): Promise<ModelFiles> {
   return {
     label: dir,
     names,
-    read: async (name) => (names.includes(name) ? readRegularFile(join(dir, name)) : null),
+    size: async (name) => (names.includes(name) ? (await stat(join(dir, name)).catch(() => null))?.size ?? null : null),
+    read: async (name, maxBytes) => (names.includes(name) ? readRegularFile(join(dir, name), { maxBytes }) : null),
   };
 }
 
@@ -106,7 +113,18 @@ async function zipFiles(path: string): Promise<ModelFiles> {
   const prefix = posix.dirname(modelJsons[0]) === '.' ? '' : `${posix.dirname(modelJsons[0])}/`;
   const files = new Map<string, Buffer>();
   for (const [name, data] of entries) if (name.startsWith(prefix)) files.set(name.slice(prefix.length), data);
-  return { label: basename(path), names: [...files.keys()].sort(), read: async (name) => files.get(name) ?? null };
+  return {
+    label: basename(path),
+    names: [...files.keys()].sort(),
+    size: async (name) => files.get(name)?.length ?? null,
+    read: async (name, maxBytes) => {
+      const data = files.get(name) ?? null;
+      if (data && data.length > maxBytes) {
+        throw new AppError('unsupported', `too large (${(data.length / 1024 ** 2).toFixed(0)} MB; the limit is ${(maxBytes / 1024 ** 2).toFixed(0)} MB)`);
+      }
+      return data;
+    },
+  };
 }
 
 async function openModelFiles(source: string): Promise<ModelFiles> {
@@ -123,8 +141,8 @@ async function openModelFiles(source: string): Promise<ModelFiles> {
   const ext = extname(source).toLowerCase();
   if (ext === '.zip') return zipFiles(source);
   if (ext === '.json') return folderFiles(dirname(source));
-  // Uploaded files may have lost their extension: sniff the zip signature.
-  const head = (await readRegularFile(source)).subarray(0, 4);
+  // Uploaded files may have lost their extension: sniff the zip signature (4 bytes, whatever the file's size).
+  const head = await readFileHead(source, 4);
   if (head[0] === 0x50 && head[1] === 0x4b) return zipFiles(source);
   throw new AppError('invalid-payload', `${basename(source)} is not a model: choose a .zip export, a folder with model.json, or a model.json file.`);
 }
@@ -174,9 +192,21 @@ function firstIssue(error: z.ZodError): string {
   return `${where}: ${issue.message}`;
 }
 
+/** A JSON file of the model, refused with one line when it is larger than any real one (MAX_JSON_BYTES). */
+async function readJsonBytes(files: ModelFiles, name: string): Promise<Buffer | null> {
+  try {
+    return await files.read(name, MAX_JSON_BYTES);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'unsupported') {
+      throw new AppError('unsupported', `${name} in ${files.label} is ${error.message}: a model's JSON files hold kilobytes, so this is not one of them.`);
+    }
+    throw error;
+  }
+}
+
 /** Reads model.json and its weight files into memory as tfjs ModelArtifacts, checking every declared size. */
 async function readArtifacts(files: ModelFiles): Promise<ModelArtifacts> {
-  const raw = await files.read('model.json');
+  const raw = await readJsonBytes(files, 'model.json');
   if (!raw) throw new AppError('invalid-payload', `${files.label} has no model.json: it is not a TF.js model export.`);
   const parsed = modelJsonSchema.safeParse(parseJson(raw, `model.json in ${files.label}`));
   if (!parsed.success) {
@@ -191,25 +221,46 @@ async function readArtifacts(files: ModelFiles): Promise<ModelArtifacts> {
   const buffers: Buffer[] = [];
   const specs: WeightsManifestEntry[] = [];
   for (const group of json.weightsManifest) {
-    const groupBuffers: Buffer[] = [];
     const names: string[] = [];
+    const sizes: number[] = [];
     for (const path of group.paths) {
-      const name = posix.normalize(path.replace(/\\/g, '/').replace(/^\.\//, ''));
-      let data = await files.read(name);
+      let name = posix.normalize(path.replace(/\\/g, '/').replace(/^\.\//, ''));
+      let size = await files.size(name);
       // A browser download or an upload may rename the single weights file ("weights (1).bin").
-      if (!data && manifestPaths.length === 1 && binFiles.length === 1) data = await files.read(binFiles[0]);
-      if (!data) {
+      if (size === null && manifestPaths.length === 1 && binFiles.length === 1) {
+        const renamedSize = await files.size(binFiles[0]);
+        if (renamedSize !== null) [name, size] = [binFiles[0], renamedSize];
+      }
+      if (size === null) {
         throw new AppError('invalid-payload', `The weights file ${name} named in model.json is missing from ${files.label}.`);
       }
-      groupBuffers.push(data);
       names.push(name);
+      sizes.push(size);
     }
-    // Checked per group: tfjs slices each group's weights out of that group's files.
-    const actual = groupBuffers.reduce((sum, data) => sum + data.length, 0);
+    // Checked per group (tfjs slices each group's weights out of that group's files), and on the files' sizes before
+    // reading them: a weights file larger than the manifest declares is refused without being loaded into memory.
     const expected = group.weights.reduce((sum, spec) => sum + weightBytes(spec), 0);
-    if (actual !== expected) {
-      throw new AppError('invalid-payload', `The weights file${names.length > 1 ? 's' : ''} ${names.join(', ')} in ${files.label} ${names.length > 1 ? 'are' : 'is'} ${actual} bytes but model.json describes ${expected}: ${names.length > 1 ? 'one of the weights files' : 'the weights file'} is truncated or belongs to another model.`);
+    const sizeMismatch = (actual: number) => new AppError('invalid-payload', `The weights file${names.length > 1 ? 's' : ''} ${names.join(', ')} in ${files.label} ${names.length > 1 ? 'are' : 'is'} ${actual} bytes but model.json describes ${expected}: ${names.length > 1 ? 'one of the weights files' : 'the weights file'} is truncated or belongs to another model.`);
+    const statedTotal = sizes.reduce((sum, size) => sum + size, 0);
+    if (statedTotal !== expected) throw sizeMismatch(statedTotal);
+    const groupBuffers: Buffer[] = [];
+    for (const [i, name] of names.entries()) {
+      let data: Buffer | null;
+      try {
+        // Capped at the size just checked: a file that grew since is refused, not read.
+        data = await files.read(name, sizes[i]);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        const what = error.message.startsWith('too large')
+          ? `grew past the ${sizes[i]} bytes checked while it was read; load the model again`
+          : error.code === 'unsupported' ? `is ${error.message}` : `could not be read: ${error.message}`;
+        throw new AppError(error.code, `The weights file ${name} in ${files.label} ${what}.`);
+      }
+      if (!data) throw new AppError('invalid-payload', `The weights file ${name} named in model.json is missing from ${files.label}.`);
+      groupBuffers.push(data);
     }
+    const actual = groupBuffers.reduce((sum, data) => sum + data.length, 0);
+    if (actual !== expected) throw sizeMismatch(actual);
     buffers.push(...groupBuffers);
     specs.push(...(group.weights as WeightsManifestEntry[]));
   }
@@ -276,6 +327,11 @@ function withShapeProbes(node: unknown, probe: number): unknown {
   if (typeof out.class_name === 'string' && !CONTAINER_CLASSES.has(out.class_name) && config && typeof config === 'object' && !Array.isArray(config)) {
     const probed: Record<string, unknown> = { ...(config as Record<string, unknown>) };
     for (const key of INITIALIZER_KEYS) probed[key] = { class_name: SHAPE_PROBE, config: { probe } };
+    // Neither changes a weight's shape, and both allocate for real in a build: LSTM/ConvLSTM's unit_forget_bias (the
+    // Keras default) builds the bias from probes of [units] and [2*units] plus a real Ones([units]), so the [4*units]
+    // the manifest lists is never recorded; a stateful RNN allocates its [batch, units] states.
+    if ('unit_forget_bias' in probed) probed.unit_forget_bias = false;
+    if ('stateful' in probed) probed.stateful = false;
     out.config = probed;
   }
   return out;
@@ -307,14 +363,10 @@ async function declaredWeightShapes(topology: object, label: string): Promise<nu
     return shapes;
   } catch (error) {
     disposeEmptyVariablesSince(before);
-    throw new AppError('invalid-payload', `Cannot build the model in ${label}: ${oneLine(error)}`);
+    throw new AppError('invalid-payload', `Cannot build the model in ${label}: ${firstLine(error)}`);
   } finally {
     probeRecords.delete(probe);
   }
-}
-
-function oneLine(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0]!.trim();
 }
 
 /**
@@ -344,14 +396,15 @@ async function buildModel(artifacts: ModelArtifacts, label: string): Promise<Lay
     return model;
   } catch (error) {
     model?.dispose();
-    throw new AppError('invalid-payload', `Cannot build the model in ${label}: ${oneLine(error)}`);
+    throw new AppError('invalid-payload', `Cannot build the model in ${label}: ${firstLine(error)}`);
   } finally {
     if (weights) tf.dispose(weights);
   }
 }
 
 /** Largest model input accepted: one image of it is a float32 tensor of 12 bytes per pixel. */
-const MAX_INPUT_PIXELS = 4096 * 4096;
+const MAX_INPUT_SIDE = 4096;
+const MAX_INPUT_PIXELS = MAX_INPUT_SIDE * MAX_INPUT_SIDE;
 
 type AnyLayer = LayersModel['layers'][number];
 
@@ -416,7 +469,7 @@ export function externalScaling(preprocessing: InputPreprocessing): { scale: num
 }
 
 async function readJsonFile(files: ModelFiles, name: string): Promise<unknown> {
-  const data = await files.read(name);
+  const data = await readJsonBytes(files, name);
   return data ? parseJson(data, `${name} in ${files.label}`) : undefined;
 }
 
@@ -485,7 +538,7 @@ function describeLoaded(
     ?? hints.imageSize ?? shapeSize;
   if (!imageSize) throw new AppError('invalid-payload', `The model in ${label} accepts any image size and no metadata says which one it was trained at.`);
   if (imageSize.height * imageSize.width > MAX_INPUT_PIXELS) {
-    throw new AppError('unsupported', `The model in ${label} takes ${imageSize.width}x${imageSize.height} images; Pawprint predicts with models of up to ${MAX_INPUT_PIXELS / 1e6} megapixels of input.`);
+    throw new AppError('unsupported', `The model in ${label} takes ${imageSize.width}x${imageSize.height} images; Pawprint predicts with models whose input is at most ${MAX_INPUT_SIDE}×${MAX_INPUT_SIDE} pixels (or as many pixels in another shape).`);
   }
   if (shapeSize && (shapeSize.height !== imageSize.height || shapeSize.width !== imageSize.width)) {
     throw new AppError('invalid-payload', `The metadata in ${label} says ${imageSize.width}x${imageSize.height} images but the model takes ${shapeSize.width}x${shapeSize.height}.`);
@@ -638,9 +691,6 @@ export async function collectImageFiles(paths: readonly string[], depth = 3): Pr
   }
   return out;
 }
-
-/** Folder scans pick files by these names; image-policy.ts holds the one list (re-exported for callers). */
-export { IMAGE_EXTENSIONS };
 
 /**
  * Predicts each file; a file that cannot be read or decoded gets `{ error }` and the others go on. Rejects only
