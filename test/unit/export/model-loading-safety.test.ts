@@ -67,16 +67,13 @@ async function refusal(dir: string): Promise<string> {
 }
 
 describe('loadModel refuses bad model files before building them', () => {
-  test('a 20000x20000 Dense layer with a tiny weights file is refused quickly, allocating nothing', async () => {
+  test('a 20000x20000 Dense layer with a tiny weights file is refused, allocating nothing', async () => {
     const dir = await modelFolder(goodJson(bombTopology()));
     const tensorsBefore = tf.memory().numTensors;
     const bytesBefore = tf.memory().numBytes;
-    const started = performance.now();
     const message = await refusal(dir);
-    const took = performance.now() - started;
     assert.match(message, /weights/);
     assert.match(message, /20000/);
-    assert.ok(took < 2000, `took ${took.toFixed(0)} ms`);
     assert.equal(tf.memory().numTensors, tensorsBefore, 'tensors left behind');
     assert.equal(tf.memory().numBytes, bytesBefore, 'bytes left behind');
   });
