@@ -369,12 +369,38 @@ async function declaredWeightShapes(topology: object, label: string): Promise<nu
   }
 }
 
+/** Largest batch a stateful layer may declare: its states ([batch, units] each) are allocated when it is built. */
+const MAX_STATEFUL_BATCH = 1024;
+
+/** The largest batch size a topology with a stateful layer declares, or 0 when no layer is stateful. */
+function statefulBatch(topology: unknown): number {
+  let stateful = false;
+  let batch = 0;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (record.stateful === true) stateful = true;
+    const shape = record.batch_input_shape ?? record.batch_shape;
+    if (Array.isArray(shape) && typeof shape[0] === 'number') batch = Math.max(batch, shape[0]);
+    if (typeof record.batch_size === 'number') batch = Math.max(batch, record.batch_size);
+    Object.values(record).forEach(visit);
+  };
+  visit(topology);
+  return stateful ? batch : 0;
+}
+
 /**
  * Builds the model only after checking that every weight its layers need is listed in the manifest with that
  * shape, then loads the weights; frees the model and the decoded weights on every failure.
  */
 async function buildModel(artifacts: ModelArtifacts, label: string): Promise<LayersModel> {
   const topology = artifacts.modelTopology as object;
+  // The weights bound every weight's size, but not a stateful layer's states, whose batch only the topology declares.
+  const batch = statefulBatch(topology);
+  if (batch > MAX_STATEFUL_BATCH) {
+    throw new AppError('unsupported', `The model in ${label} has a stateful layer that keeps state for batches of ${batch} images; Pawprint loads stateful models for batches of up to ${MAX_STATEFUL_BATCH}.`);
+  }
   const needed = await declaredWeightShapes(topology, label);
   const listed = new Map<string, number>();
   for (const spec of artifacts.weightSpecs ?? []) listed.set(shapeText(spec.shape), (listed.get(shapeText(spec.shape)) ?? 0) + 1);

@@ -233,9 +233,22 @@ describe('recurrent layers: the dry build asks for the real weight shapes and al
     assert.match(message, /400000000/);
   });
 
-  test('a stateful LSTM declaring 100000 units for batches of 2500 is refused without allocating its states', async () => {
-    const message = await refusedWithin(await widenedLstm(100_000, 2500));
+  test('a stateful LSTM declaring 100000 units for batches of 1000 is refused without allocating its states', async () => {
+    const message = await refusedWithin(await widenedLstm(100_000, 1000));
     assert.match(message, /400000/);
+  });
+
+  test('a stateful LSTM with its real weights but a declared batch of 50000000 is refused without allocating its states', async () => {
+    const model = lstmClassifier({ units: 5, stateful: true });
+    const files = await saved(model);
+    model.dispose();
+    const text = JSON.stringify(files.topology).replace(/"batch_input_shape":\[1,/, '"batch_input_shape":[50000000,');
+    assert.match(text, /"batch_input_shape":\[50000000,/);
+    const dir = await newFolder();
+    await writeModel(dir, { ...files, topology: JSON.parse(text) as Record<string, unknown> });
+    const message = await refusedWithin(dir);
+    assert.match(message, /50000000/);
+    assert.match(message, /stateful/);
   });
 });
 
