@@ -48,7 +48,8 @@ export async function readRegularFile(path: string, options: ReadRegularFileOpti
     const buffer = Buffer.allocUnsafe(info.size);
     let offset = 0;
     while (offset < info.size) {
-      const { bytesRead } = await handle.read(buffer, offset, info.size - offset, offset);
+      // At most 1 GiB a call: a single read of 2 GiB or more aborts the process inside fs.read.
+      const { bytesRead } = await handle.read(buffer, offset, Math.min(info.size - offset, 2 ** 30), offset);
       if (bytesRead === 0) break;
       offset += bytesRead;
     }
