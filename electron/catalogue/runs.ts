@@ -2,8 +2,6 @@
 // rename/notes/tags/delete on the same tables.
 import type { Database } from './database';
 import { ownerAlive, processOwner } from './process-owner';
-// Imports record their owner too, so these now live in process-owner.ts; re-exported for existing callers.
-export { bootTimeSeconds, parseOwner } from './process-owner';
 import { AppError } from '../../shared/errors';
 import { trainingConfigSchema, type TrainingConfig } from '../../shared/training-config';
 import type { EpochMetrics, RunDetail, RunStatus, RunSummary, TrainPhase } from '../../shared/contract/training';

@@ -2,7 +2,6 @@ import sharp from 'sharp';
 import { FAIL_ON, MAX_PIXELS, checkImageHeader, describeDecodeFailure, uprightOnWhite } from '../imaging/image-policy';
 
 // The format and size policy and the pixel rule live in image-policy.ts (predict and training use them too).
-export { looksTruncated, sniffFormat } from '../imaging/image-policy';
 
 /** Longest side of the cached thumbnails: the grid shows ~120 px; 192 leaves room for high-DPI screens and lets
  * JPEG shrink-on-load decode typical 500 px photos at half size (measured ~1.3x faster than 256 here). */

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AppError } from '../../../shared/errors';
-import { looksTruncated, sniffFormat } from '../../../electron/dataset/validate';
+import { looksTruncated, sniffFormat } from '../../../electron/imaging/image-policy';
 import { csvCell } from '../../../electron/dataset/export-labels';
 import { isHiddenOrSystem } from '../../../electron/dataset/walk';
 import { makeImage, writeClassFolders, writeImage } from '../../support/images';
