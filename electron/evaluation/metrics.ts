@@ -225,16 +225,3 @@ export function evaluateExamples(examples: readonly ScoredExample[], classNames:
     calibration: calibration(outcomes, binCount),
   };
 }
-
-/** Misclassified examples, highest loss first ("top losses"); ties keep their input order. */
-export function topLosses<T extends Pick<ExampleOutcome, 'correct' | 'loss'>>(items: readonly T[]): T[] {
-  return items.filter((item) => !item.correct).sort((a, b) => b.loss - a.loss);
-}
-
-/** Correct predictions the model was unsure of (confidence below the threshold), least confident first. */
-export function lowConfidenceCorrect<T extends Pick<ExampleOutcome, 'correct' | 'confidence'>>(
-  items: readonly T[],
-  threshold: number,
-): T[] {
-  return items.filter((item) => item.correct && item.confidence < threshold).sort((a, b) => a.confidence - b.confidence);
-}

@@ -9,11 +9,9 @@ import {
   confusionMatrix,
   evaluateExamples,
   exampleLoss,
-  lowConfidenceCorrect,
   macroAverage,
   perClassMetrics,
   scoreExample,
-  topLosses,
 } from '../../../electron/evaluation/metrics';
 
 const close = (actual: number, expected: number, message?: string) =>
@@ -161,20 +159,7 @@ describe('calibration', () => {
   });
 });
 
-describe('ordering helpers', () => {
-  const items = [
-    { id: 1, correct: false, loss: 0.9, confidence: 0.6 },
-    { id: 2, correct: true, loss: 0.5, confidence: 0.6 },
-    { id: 3, correct: false, loss: 2.3, confidence: 0.9 },
-    { id: 4, correct: true, loss: 0.05, confidence: 0.95 },
-    { id: 5, correct: true, loss: 0.65, confidence: 0.52 },
-  ];
-  test('top losses: wrong only, highest loss first', () => {
-    assert.deepEqual(topLosses(items).map((i) => i.id), [3, 1]);
-  });
-  test('low-confidence correct: right only, under the threshold, least confident first', () => {
-    assert.deepEqual(lowConfidenceCorrect(items, 0.7).map((i) => i.id), [5, 2]);
-  });
+describe('argmax', () => {
   test('argmax breaks ties toward the lowest index', () => {
     assert.equal(argmax([0.5, 0.5]), 0);
     assert.equal(argmax([0.1, 0.3, 0.3]), 1);
