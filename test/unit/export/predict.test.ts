@@ -100,12 +100,27 @@ describe('loadModel + predictFiles', () => {
     }
   });
 
-  test('cancellation rejects between batches', async () => {
+  test('cancellation rejects between batches: a cancel during the first batch stops the later ones', async () => {
     const loaded = await loadModel(runDir);
     try {
+      const six = imagePaths.slice(0, 6);
+      assert.equal(six.length, 6);
+      // Count the model's batches: a check only before the first batch (or after the loop) would let all three run.
+      let predictCalls = 0;
+      const predict = loaded.model.predict.bind(loaded.model);
+      loaded.model.predict = (...args: Parameters<typeof predict>) => {
+        predictCalls++;
+        return predict(...args);
+      };
       const controller = new AbortController();
-      controller.abort();
-      await assert.rejects(predictFiles(loaded, imagePaths, { signal: controller.signal }), { name: 'AbortError' });
+      const progress: Array<[number, number]> = [];
+      const onProgress = (done: number, total: number) => {
+        progress.push([done, total]);
+        controller.abort();
+      };
+      await assert.rejects(predictFiles(loaded, six, { batchSize: 2, signal: controller.signal, onProgress }), { name: 'AbortError' });
+      assert.deepEqual(progress, [[2, 6]], 'one batch reported before the cancel took effect');
+      assert.equal(predictCalls, 1, 'the batches after the cancel never reached the model');
     } finally {
       loaded.dispose();
     }
