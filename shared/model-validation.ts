@@ -5,28 +5,13 @@ import {
   customLayerSchema, hiddenLayersFor, safeParseTrainingConfig,
   type CustomLayer, type ImageSize, type Preprocessing, type TrainingConfig,
 } from './training-config';
+import type { PlannedLayer, PlannedLayerType, ValidationIssue } from './contract/training';
 
-export type PlannedLayerType = CustomLayer['type'] | 'rescaling' | 'logits';
+export type { PlannedLayer, PlannedLayerType, ValidationIssue };
 
-export interface PlannedLayer {
-  /** 1-based position in the user's list; null for layers the builder adds (rescaling, flatten, logits). */
-  index: number | null;
-  type: PlannedLayerType;
-  /** Human-readable, e.g. "Conv2D 32 10x5 relu". */
-  label: string;
-  /** Output shape without the batch dimension: [h, w, c] or [units]. */
-  outputShape: number[];
-  params: number;
-  /** The builder adds this layer (not in the user's list). */
-  auto: boolean;
-}
-
-export interface ValidationIssue {
-  severity: 'error' | 'warning';
-  /** 1-based layer index the problem is about, or null for the whole model. */
-  layer: number | null;
-  message: string;
-}
+// The contract's list of layer types must name every custom layer type (a compile error here means it misses one).
+const everyCustomLayerTypeIsPlannable: CustomLayer['type'] extends PlannedLayerType ? true : false = true;
+void everyCustomLayerTypeIsPlannable;
 
 export interface ModelPlan {
   ok: boolean;

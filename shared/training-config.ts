@@ -236,23 +236,19 @@ export function presetDefaults(preset: PresetName): TrainingConfig {
   }
 }
 
-/** What a caller may send: any subset of the config; nested sections may be partial too. */
-export interface TrainingConfigInput {
-  preset?: PresetName;
-  imageSize?: Partial<ImageSize>;
-  epochs?: number;
-  batchSize?: number;
-  optimizer?: OptimizerName;
-  learningRate?: number;
-  seed?: number;
-  backend?: BackendChoice;
-  preprocessing?: Preprocessing;
-  augmentation?: Partial<AugmentationConfig>;
-  classWeights?: ClassWeightsMode;
-  earlyStopping?: Partial<EarlyStoppingConfig>;
-  customLayers?: CustomLayerInput[];
-  mobilenet?: Partial<MobilenetConfig>;
-}
+/**
+ * Any subset of a config, nested sections partial too; the preset's defaults fill the rest (withPresetDefaults).
+ * Layers stay unknown so the training module can explain each one in words. No defaults are added here: a default
+ * inside a section (mobilenet.augmentedViews) would override the preset's value.
+ */
+export const trainingConfigInputSchema = trainingConfigSchema.partial().extend({
+  imageSize: imageSizeSchema.partial().optional(),
+  augmentation: augmentationSchema.partial().optional(),
+  earlyStopping: earlyStoppingSchema.partial().optional(),
+  mobilenet: mobilenetConfigSchema.extend({ augmentedViews: mobilenetConfigSchema.shape.augmentedViews.unwrap() }).partial().optional(),
+  customLayers: z.array(z.unknown()).max(64).optional(),
+});
+export type TrainingConfigInput = z.input<typeof trainingConfigInputSchema>;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

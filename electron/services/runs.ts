@@ -20,6 +20,9 @@ import type { EvaluationResult, EvaluationTarget, Predictor } from '../evaluatio
 import { configDiff, perImageDiff } from '../evaluation/compare';
 import { trainingManager } from './training';
 
+/** A folder evaluation's mistakes that runs.evaluation answers (the worst, by loss). */
+const FILE_MISTAKES_SHOWN = 200;
+
 /** How "run again" starts training: by default the app's one training manager, the same one training.start uses. */
 export type StartTraining = (payload: {
   datasetId: number;
@@ -165,7 +168,7 @@ export function runHandlers(app: AppContext, options: RunServiceOptions = {}): D
         datasetId: run.datasetId,
         splitId: run.splitId,
         name: `${run.name} (again)`,
-        config: run.config as unknown as Record<string, unknown>,
+        config: run.config,
       });
       setParentRun(db, started.runId, run.id);
       return started;
@@ -210,8 +213,13 @@ export function runHandlers(app: AppContext, options: RunServiceOptions = {}): D
     },
 
     'runs.evaluation': async ({ evaluationId }) => {
-      const { filePredictions: _files, ...evaluation } = getEvaluation(db, evaluationId);
-      return evaluation;
+      const { filePredictions, ...evaluation } = getEvaluation(db, evaluationId);
+      // A folder evaluation's files are not in the catalogue, so runs.misclassified cannot list them: answer them here.
+      const fileMistakes = filePredictions
+        .filter((prediction) => !prediction.correct)
+        .sort((a, b) => b.loss - a.loss)
+        .slice(0, FILE_MISTAKES_SHOWN);
+      return { ...evaluation, fileMistakes };
     },
 
     'runs.misclassified': async ({ evaluationId, filter, threshold, limit }) => {

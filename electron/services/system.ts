@@ -16,7 +16,6 @@ export function systemHandlers(app: AppContext): DomainHandlers<typeof systemReq
       nativeDialogs: app.host.pickFolder !== undefined,
       backend: app.backend,
     }),
-    'system.probeBackend': async () => app.backend,
     'system.listDirectory': async ({ path }) => {
       const target = resolve(path ?? homedir());
       let entries;

@@ -20,6 +20,7 @@ export type ImageStatus = z.infer<typeof ImageStatus>;
 export const Subset = z.enum(['train', 'val', 'test']);
 export type Subset = z.infer<typeof Subset>;
 export const Layout = z.enum(['folders', 'tutorial', 'flat']);
+export type Layout = z.infer<typeof Layout>;
 
 export const ClassInfo = z.object({ id: Id, name: z.string(), color: z.string(), position: z.number().int(), count: z.number().int() });
 export type ClassInfo = z.infer<typeof ClassInfo>;

@@ -30,6 +30,13 @@ export const ReliabilityBin = z.object({
 });
 export type ReliabilityBin = z.infer<typeof ReliabilityBin>;
 
+/** Unweighted means over the classes. */
+export const MacroAverages = z.object({ precision: z.number(), recall: z.number(), f1: z.number() });
+export type MacroAverages = z.infer<typeof MacroAverages>;
+
+export const Calibration = z.object({ bins: z.array(ReliabilityBin), expectedCalibrationError: z.number() });
+export type Calibration = z.infer<typeof Calibration>;
+
 export const EvaluationMetrics = z.object({
   count: z.number().int(),
   accuracy: z.number(),
@@ -38,8 +45,8 @@ export const EvaluationMetrics = z.object({
   /** confusionMatrix[true][predicted]. */
   confusionMatrix: z.array(z.array(z.number().int())),
   perClass: z.array(ClassMetrics),
-  macro: z.object({ precision: z.number(), recall: z.number(), f1: z.number() }),
-  calibration: z.object({ bins: z.array(ReliabilityBin), expectedCalibrationError: z.number() }),
+  macro: MacroAverages,
+  calibration: Calibration,
 });
 export type EvaluationMetrics = z.infer<typeof EvaluationMetrics>;
 
@@ -79,6 +86,7 @@ export const Prediction = z.object({
 export type Prediction = z.infer<typeof Prediction>;
 
 export const FileError = z.object({ path: z.string(), message: z.string() });
+export type FileError = z.infer<typeof FileError>;
 
 export const Evaluation = EvaluationSummary.extend({
   metrics: EvaluationMetrics,
@@ -205,7 +213,8 @@ export const runRequests = defineRequests({
     payload: z.object({ runId: id }),
     result: z.object({ evaluations: z.array(EvaluationSummary) }),
   },
-  'runs.evaluation': { payload: z.object({ evaluationId: id }), result: Evaluation },
+  /** fileMistakes: a folder evaluation's wrong files, highest loss first (at most 200); catalogue images come from runs.misclassified. */
+  'runs.evaluation': { payload: z.object({ evaluationId: id }), result: Evaluation.extend({ fileMistakes: z.array(Prediction) }) },
   /** Misclassified images sorted by loss, or correct ones below a confidence threshold, least confident first. */
   'runs.misclassified': {
     payload: z.object({

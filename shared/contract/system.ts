@@ -31,7 +31,6 @@ export type DirectoryListing = z.infer<typeof DirectoryListing>;
 
 export const systemRequests = defineRequests({
   'system.info': { payload: z.object({}), result: SystemInfo },
-  'system.probeBackend': { payload: z.object({}), result: BackendStatus },
   /** Server-side folder browser for the browser host (and a fallback on desktop). */
   'system.listDirectory': {
     payload: z.object({ path: z.string().min(1).optional() }),

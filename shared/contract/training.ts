@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineEvents, defineRequests } from './define';
 import {
-  augmentationSchema, presetNameSchema, preprocessingSchema, trainingConfigSchema,
+  augmentationSchema, presetNameSchema, trainingConfigInputSchema, trainingConfigSchema,
 } from '../training-config';
 
 // Training: presets, config validation, starting/cancelling runs in the worker process, augmentation previews,
@@ -48,9 +48,15 @@ export const ValidationIssue = z.object({
 });
 export type ValidationIssue = z.infer<typeof ValidationIssue>;
 
+/** A user's layer type, or one the builder adds. */
+export const PlannedLayerType = z.enum(['conv2d', 'maxPool', 'avgPool', 'batchNorm', 'dropout', 'flatten', 'dense', 'globalPool', 'rescaling', 'logits']);
+export type PlannedLayerType = z.infer<typeof PlannedLayerType>;
+
 export const PlannedLayer = z.object({
+  /** 1-based position in the user's list; null for layers the builder adds (rescaling, flatten, logits). */
   index: z.number().nullable(),
-  type: z.string(),
+  type: PlannedLayerType,
+  /** Human-readable, e.g. "Conv2D 32 10x5 relu". */
   label: z.string(),
   outputShape: z.array(z.number()),
   params: z.number(),
@@ -69,8 +75,10 @@ export const ConfigValidation = z.object({
 });
 export type ConfigValidation = z.infer<typeof ConfigValidation>;
 
-/** A (possibly partial) training config: missing fields come from the preset's defaults; validated by the service. */
-export const TrainingConfigInput = z.record(z.string(), z.unknown());
+/** A (possibly partial) training config: missing fields come from the preset's defaults. */
+export const TrainingConfigInput = trainingConfigInputSchema;
+/** Anything: training.validateConfig exists to explain in words what is wrong with a config. */
+const ConfigToCheck = z.record(z.string(), z.unknown());
 
 export const EpochMetrics = z.object({
   phase: TrainPhase,
@@ -195,7 +203,7 @@ export const trainingRequests = defineRequests({
   },
   /** Checks a (partial) config: schema problems and custom-layer shape problems, in words. */
   'training.validateConfig': {
-    payload: z.object({ config: TrainingConfigInput, numClasses: z.number().int().min(1).max(1000).default(2) }),
+    payload: z.object({ config: ConfigToCheck, numClasses: z.number().int().min(1).max(1000).default(2) }),
     result: ConfigValidation,
   },
   /** Starts a run in the training process and answers at once; progress arrives as training.* events. */
@@ -216,7 +224,6 @@ export const trainingRequests = defineRequests({
     payload: z.object({
       imageId: z.number().int().positive(),
       options: augmentationSchema,
-      preprocessing: preprocessingSchema.default('none'),
       size: z.number().int().min(16).max(512).default(160),
       seed: z.number().int().min(0).max(0xffffffff).default(42),
       count: z.number().int().min(1).max(16).default(6),

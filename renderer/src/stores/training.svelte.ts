@@ -198,7 +198,7 @@ class TrainingStore {
     const seq = ++this.validateSeq;
     try {
       const result = await transport.invoke('training.validateConfig', {
-        config: clone(this.config) as unknown as Record<string, unknown>, numClasses: datasetChoice.numClasses,
+        config: $state.snapshot(this.config), numClasses: datasetChoice.numClasses,
       });
       if (seq === this.validateSeq) this.validation = result;
     } catch (error) {
@@ -214,7 +214,7 @@ class TrainingStore {
         datasetId: datasetChoice.datasetId,
         splitId: datasetChoice.splitId ?? undefined,
         name: this.runName.trim() || undefined,
-        config: clone(this.config) as unknown as Record<string, unknown>,
+        config: $state.snapshot(this.config),
       });
       this.watch(runId);
       await this.refreshRuns();
@@ -344,7 +344,7 @@ class AugmentStore {
     this.loading = true;
     try {
       const previews = await Promise.all(this.selected.map((imageId) => transport.invoke('augment.preview', {
-        imageId, options: { ...this.options }, preprocessing: this.preprocessing, size: this.size, seed: this.seed, count: this.count,
+        imageId, options: { ...this.options }, size: this.size, seed: this.seed, count: this.count,
       })));
       if (seq === this.seq) this.previews = previews;
     } catch (error) {

@@ -5,6 +5,7 @@ import { events, requests, JobFinished, JobKind, JobResults, JobStart } from '..
 import type { Channel, JobResult, PawprintApi, Payload, PayloadIn, Result, TrainJobResult } from '../../../shared/contract/index';
 import { parseEvent, parseRequest } from '../../../shared/contract/validate';
 import { AppError, toErrorInfo, unwrapEnvelope } from '../../../shared/errors';
+import { trainingConfigInputSchema } from '../../../shared/training-config';
 
 test('every request channel has payload and result schemas, and every event a schema', () => {
   for (const [channel, spec] of Object.entries(requests)) {
@@ -93,6 +94,31 @@ test('jobs.progress refuses a negative count and accepts an unknown total', () =
   assert.throws(() => parseEvent('jobs.progress', { ...progress, done: -1 }), /done/);
   const queued = { ...progress, phase: 'queued', detail: { type: 'queue', position: 2, waitingFor: [12] } };
   assert.deepEqual(parseEvent('jobs.progress', queued).detail, queued.detail);
+});
+
+test('a training config input is any part of a config, checked field by field, with no defaults added', () => {
+  assert.deepEqual(trainingConfigInputSchema.parse({ preset: 'mobilenetv2' }), { preset: 'mobilenetv2' });
+  // mobilenet.augmentedViews has a default in the full schema; a partial input must not receive it (the preset's wins).
+  const partial = { preset: 'mobilenetv2', mobilenet: { alpha: 0.5 }, augmentation: { flip: 'both' } };
+  assert.deepEqual(trainingConfigInputSchema.parse(partial), partial);
+  const start = { datasetId: 1, config: { epochs: 3, imageSize: { height: 96 } } };
+  assert.deepEqual(parseRequest('training.start', start).payload, start);
+  assert.throws(
+    () => parseRequest('training.start', { datasetId: 1, config: { epochs: 'many' } }),
+    (error: unknown) => error instanceof AppError && error.code === 'invalid-payload' && /config\.epochs/.test(error.message),
+  );
+  assert.throws(
+    () => parseRequest('jobs.start', { kind: 'train', input: { datasetId: 1, config: { augmentation: { flip: 'sideways' } } } }),
+    (error: unknown) => error instanceof AppError && /input\.config\.augmentation\.flip/.test(error.message),
+  );
+  // Custom layers stay unchecked here: the training service explains each bad layer in words.
+  assert.doesNotThrow(() => parseRequest('training.start', { datasetId: 1, config: { customLayers: [{ type: 'wormhole' }] } }));
+  // training.validateConfig exists to explain a broken config, so its payload takes any object.
+  assert.doesNotThrow(() => parseRequest('training.validateConfig', { config: { epochs: 'many' } }));
+});
+
+test('removed channels are refused: system.probeBackend had no caller', () => {
+  assert.throws(() => parseRequest('system.probeBackend', {}), (error: unknown) => error instanceof AppError && error.code === 'unknown-channel');
 });
 
 test('unknown channels and invalid payloads are refused with codes', () => {
