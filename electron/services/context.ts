@@ -3,6 +3,7 @@ import type { AppPaths } from '../paths';
 import type { EventBus } from './event-bus';
 import type { BackendStatus } from '../../shared/contract/index';
 import type { MediaRegistry } from './media';
+import type { JobRuntime } from '../jobs/runtime';
 
 /** What only a particular host can do (native dialogs on the desktop). */
 export interface HostCapabilities {
@@ -20,6 +21,8 @@ export interface AppContext {
   appVersion: string;
   backend: BackendStatus;
   media: MediaRegistry;
+  /** Every long task (import, download, train, ...) runs as a job of this runtime. */
+  jobs: JobRuntime;
   /** Called on shutdown, in reverse order of registration (cancel workers, close files). */
   onClose(cleanup: () => void | Promise<void>): void;
 }

@@ -15,6 +15,8 @@ import { trainingHandlers } from './training';
 import { runHandlers } from './runs';
 import { exportHandlers } from './export';
 import { jobHandlers } from './jobs';
+import { JobRuntime } from '../jobs/runtime';
+import type { JobRuntimeOptions } from '../jobs/runtime';
 import type { DomainHandlers } from './types';
 
 export type ServiceHandlers = DomainHandlers<Requests>;
@@ -48,20 +50,36 @@ export interface CreateServicesOptions {
   /** Open the catalogue read-only (browse it without changing it); writes then fail with one clear line. */
   readonly?: boolean;
   host: HostCapabilities;
+  /** Job runtime settings (tests: progressIntervalMs 0, short pollMs, lanes, an in-process worker). */
+  jobs?: Partial<Omit<JobRuntimeOptions, 'db' | 'paths' | 'appVersion' | 'events'>>;
 }
 
 export function createServices(options: CreateServicesOptions): Services {
   const paths = options.paths ?? resolvePaths({ db: options.db });
   const db = openDatabase(paths.databasePath, undefined, { readonly: options.readonly });
   const cleanups: Array<() => void | Promise<void>> = [];
+  const events = new EventBus();
+  const appVersion = readAppVersion();
+  const backend: AppContext['backend'] = { active: null, requested: null, fallbackReasons: [], versions: {} };
   const app: AppContext = {
     db,
     paths,
-    events: new EventBus(),
+    events,
     host: options.host,
-    appVersion: readAppVersion(),
-    backend: { active: null, requested: null, fallbackReasons: [], versions: {} },
+    appVersion,
+    backend,
     media: new MediaRegistry(),
+    jobs: new JobRuntime({
+      db,
+      paths,
+      appVersion,
+      events,
+      setBackend: (status) => {
+        app.backend = status;
+        events.emit('system.backendChanged', status);
+      },
+      ...options.jobs,
+    }),
     onClose: (cleanup) => cleanups.push(cleanup),
   };
   const handlers: ServiceHandlers = {
@@ -98,6 +116,8 @@ export function createServices(options: CreateServicesOptions): Services {
       }
     },
     async close() {
+      // Jobs first: they write their ends to the catalogue and may still use what the other cleanups close.
+      await app.jobs.close();
       for (const cleanup of cleanups.reverse()) await cleanup();
       db.close();
     },

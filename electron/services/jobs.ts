@@ -1,20 +1,13 @@
-// The jobs.* channels are in the contract from issue 12 Phase A so that every package codes against them; the job
-// runtime (electron/jobs/runtime.ts, WP3) answers them. Until it is wired in, each channel refuses with one line
-// instead of pretending: the old per-domain channels (datasets.import, training.start, ...) still do the work.
-import { AppError } from '../../shared/errors';
+// jobs.start/cancel/list/get: the contract has validated the payload; the runtime (electron/jobs/runtime.ts) does the rest.
 import type { jobRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
 
-function notYet(channel: string): never {
-  throw new AppError('unsupported', `${channel} is not available in this version yet; use the task's own channel (for example training.start).`);
-}
-
-export function jobHandlers(_app: AppContext): DomainHandlers<typeof jobRequests> {
+export function jobHandlers(app: AppContext): DomainHandlers<typeof jobRequests> {
   return {
-    'jobs.start': async () => notYet('jobs.start'),
-    'jobs.cancel': async () => notYet('jobs.cancel'),
-    'jobs.list': async () => notYet('jobs.list'),
-    'jobs.get': async () => notYet('jobs.get'),
+    'jobs.start': async (start) => ({ job: (await app.jobs.start(start)).job }),
+    'jobs.cancel': async ({ id }) => app.jobs.cancel(id),
+    'jobs.list': async ({ active, kind, limit }) => ({ jobs: app.jobs.list({ active, kind, limit }) }),
+    'jobs.get': async ({ id }) => app.jobs.get(id),
   };
 }
