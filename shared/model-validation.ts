@@ -2,10 +2,10 @@
 // custom-model form can show errors live; the model builder (electron/training/presets.ts) follows the same
 // plan, and tests check that both agree with tfjs's own countParams().
 import {
-  customLayerSchema, hiddenLayersFor, safeParseTrainingConfig,
-  type CustomLayer, type ImageSize, type Preprocessing, type TrainingConfig,
+  PRESET_NAMES, customLayerSchema, presetDefaults, presetLayers, safeParseTrainingConfig,
+  type CustomLayer, type ImageSize, type PresetName, type Preprocessing,
 } from './training-config';
-import type { PlannedLayer, PlannedLayerType, ValidationIssue } from './contract/training';
+import type { ConfigValidation, PlannedLayer, PlannedLayerType, ValidationIssue } from './contract/training';
 
 export type { PlannedLayer, PlannedLayerType, ValidationIssue };
 
@@ -260,25 +260,55 @@ function describePath(path: ReadonlyArray<PropertyKey>, input: unknown): { layer
 }
 
 /**
- * Everything the training form needs in one call: fills a partial config from its preset, reports schema problems
- * in words, then the layer plan and its problems (no plan for mobilenetv2, which its own module describes).
+ * Everything the training form and the training service need in one call: fills a partial config from its preset,
+ * reports schema problems in words, then the layer plan and its problems (none for mobilenetv2, which gets its own
+ * rules). The rules are structural: custom-layer problems are recognised by their path, never by their words.
  */
-export function validateTrainingConfig(
-  input: unknown, numClasses: number,
-): ModelPlan & { config: TrainingConfig | null } {
+export function validateTrainingConfig(input: unknown, numClasses: number): ConfigValidation {
   const parsed = safeParseTrainingConfig(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue): ValidationIssue => {
+  const config = parsed.success ? parsed.data : null;
+  const raw: Record<string, unknown> = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  const schemaIssues = parsed.success ? [] : parsed.error.issues;
+  const preset: PresetName | null = config?.preset ?? (PRESET_NAMES.includes(raw.preset as PresetName) ? (raw.preset as PresetName) : null);
+  const imageSize = config?.imageSize ?? presetDefaults(preset ?? 'cnn').imageSize;
+  const planOptions = { imageSize, channels: 3, numClasses, preprocessing: config?.preprocessing ?? 'none' };
+
+  // The layer list's schema problems are said per layer by validateCustomLayers when the preset uses the list.
+  const explainsLayers = preset === 'custom';
+  const issues: ValidationIssue[] = schemaIssues
+    .filter((issue) => !(explainsLayers && issue.path[0] === 'customLayers'))
+    .map((issue): ValidationIssue => {
       const { layer, where } = describePath(issue.path, input);
       return { severity: 'error', layer, message: `${where}: ${issue.message}` };
     });
-    return { ok: false, issues, layers: [], totalParams: 0, config: null };
+
+  // planModel reports too few classes itself; it runs only on a layer list without schema problems.
+  let plan: ModelPlan | null = null;
+  if (preset === 'custom') {
+    const layers = Array.isArray(raw.customLayers) ? raw.customLayers : config?.customLayers ?? presetDefaults('custom').customLayers;
+    const checked = validateCustomLayers(layers, planOptions);
+    issues.push(...checked.issues);
+    if (checked.parsed) plan = checked;
+  } else if (preset === 'cnn' || preset === 'cnn-augment' || preset === 'cnn-normalize') {
+    plan = planModel(presetLayers(preset), planOptions);
+    issues.push(...plan.issues);
+  } else if (preset === 'mobilenetv2' && config) {
+    const { height, width } = config.imageSize;
+    if (height !== width || height < 96 || height > 224) {
+      issues.push({ severity: 'error', layer: null, message: `MobileNetV2 needs a square image size from 96 to 224 pixels; got ${width}x${height}.` });
+    }
+    if ((config.mobilenet.fineTuneBlocks > 0) !== (config.mobilenet.fineTuneEpochs > 0)) {
+      issues.push({ severity: 'warning', layer: null, message: 'Fine-tuning needs both a number of blocks and a number of epochs; with one of them 0 the base stays frozen.' });
+    }
   }
-  const config = parsed.data;
-  const layers = hiddenLayersFor(config);
-  if (!layers) return { ok: true, issues: [], layers: [], totalParams: 0, config };
-  const plan = planModel(layers, {
-    imageSize: config.imageSize, channels: 3, numClasses, preprocessing: config.preprocessing,
-  });
-  return { ...plan, config };
+  if (!plan && numClasses < 2) {
+    issues.push({ severity: 'error', layer: null, message: `A classifier needs at least 2 classes; this dataset has ${numClasses}.` });
+  }
+  return {
+    ok: config !== null && !issues.some((issue) => issue.severity === 'error'),
+    issues,
+    layers: plan?.layers ?? [],
+    totalParams: plan?.totalParams ?? 0,
+    config,
+  };
 }
