@@ -343,12 +343,32 @@ class DatasetStore {
     const datasetId = this.currentId;
     await this.run(async () => {
       const { changes } = await transport.invoke('labels.assign', { datasetId, imageIds: ids, classId });
-      this.applyChanges(changes, 'after');
-      if (changes.length > 0) {
-        this.undoStack = [...this.undoStack.slice(-(UNDO_LIMIT - 1)), changes];
-        this.redoStack = [];
-      }
+      this.recordChanges(changes);
     });
+  }
+
+  /**
+   * Labels images of any dataset as a person's decision (the Evaluate gallery's relabel). When it is the dataset on
+   * screen the grid shows the change and undo takes it back, as for a label set in the Label view. Returns the
+   * changes, or null when the catalogue refused (reported to the user).
+   */
+  async relabel(datasetId: number, imageIds: number[], classId: number | null): Promise<LabelChange[] | null> {
+    try {
+      const { changes } = await transport.invoke('labels.assign', { datasetId, imageIds, classId });
+      if (datasetId === this.currentId) this.recordChanges(changes);
+      return changes;
+    } catch (error) {
+      appStore.report(error);
+      return null;
+    }
+  }
+
+  /** Shows new labels in the grid and makes them the newest undo step. */
+  private recordChanges(changes: LabelChange[]): void {
+    this.applyChanges(changes, 'after');
+    if (changes.length === 0) return;
+    this.undoStack = [...this.undoStack.slice(-(UNDO_LIMIT - 1)), changes];
+    this.redoStack = [];
   }
 
   async undo(): Promise<void> {

@@ -1,5 +1,6 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
+import { runsStore } from './runs.svelte';
 import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
 import type {
   ExportFormat, ExportModelInfo, ExportPrediction, ExportProgress, ExportResult, ModelSource, RunSummary,
@@ -32,10 +33,8 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Export and "Try it" state; the only place the Export view reaches the services. */
+/** Export and "Try it" state; the only place the Export view reaches the services. The runs come from the runs store. */
 class ExportStore {
-  runs = $state<RunSummary[]>([]);
-  runsLoaded = $state(false);
   selectedRunId = $state<number | null>(null);
   format = $state<ExportFormat>('zip');
   /** Optional target typed by the user; empty = the data folder's exports/. */
@@ -62,12 +61,17 @@ class ExportStore {
     transport.subscribe('export.progress', (progress) => {
       if (progress.job === 'export' && this.exporting) this.progress = progress;
     });
-    transport.subscribe('training.finished', () => void this.refreshRuns());
+    // A finished run becomes exportable: the runs store refreshes on it, and the choices follow its list.
+    runsStore.onRefreshed(() => void this.keepChoices(false));
   }
 
   /** Runs that have a saved model (completed, or cancelled after a checkpoint). */
   get exportableRuns(): RunSummary[] {
-    return this.runs.filter((run) => run.modelPath !== null && (run.status === 'completed' || run.status === 'cancelled'));
+    return runsStore.exportableRuns;
+  }
+
+  get runsLoaded(): boolean {
+    return runsStore.loaded;
   }
 
   get modelSource(): ModelSource | null {
@@ -75,18 +79,19 @@ class ExportStore {
     return this.modelUpload ? { uploadId: this.modelUpload.uploadId } : null;
   }
 
+  /** Fetches the runs (through the runs store) and re-inspects the model to try. */
   async refreshRuns(): Promise<void> {
-    try {
-      const { runs } = await transport.invoke('runs.list', {});
-      this.runs = runs;
-      this.runsLoaded = true;
-      const ids = this.exportableRuns.map((run) => run.id);
-      if (this.selectedRunId === null || !ids.includes(this.selectedRunId)) this.selectedRunId = ids[0] ?? null;
-      if (this.tryRunId === null || !ids.includes(this.tryRunId)) this.tryRunId = ids[0] ?? null;
-      if (this.modelMode === 'run') await this.inspectModel();
-    } catch (error) {
-      appStore.report(error);
-    }
+    await runsStore.refresh();
+    await this.keepChoices(true);
+  }
+
+  /** Keeps the export and "Try it" choices on runs that still exist; inspects the model when the choice changed. */
+  private async keepChoices(inspect: boolean): Promise<void> {
+    const ids = this.exportableRuns.map((run) => run.id);
+    if (this.selectedRunId === null || !ids.includes(this.selectedRunId)) this.selectedRunId = ids[0] ?? null;
+    const tryRunId = this.tryRunId;
+    if (tryRunId === null || !ids.includes(tryRunId)) this.tryRunId = ids[0] ?? null;
+    if (this.modelMode === 'run' && (inspect || this.tryRunId !== tryRunId)) await this.inspectModel();
   }
 
   async exportSelected(): Promise<void> {

@@ -19,7 +19,10 @@ function compareValues(a: unknown, b: unknown): number {
   return String(a).localeCompare(String(b));
 }
 
-/** Runs table, comparison and evaluation state; the only place the Runs and Evaluate views reach the services. */
+/**
+ * Runs table, comparison and evaluation state; the only place the Runs and Evaluate views reach the services, and the
+ * one owner of the run list: the Train and Export views read `recent()` and `exportableRuns` here.
+ */
 class RunsStore {
   runs = $state<RunSummary[]>([]);
   loaded = $state(false);
@@ -52,6 +55,7 @@ class RunsStore {
   folderMistakes = $state<Prediction[]>([]);
 
   private refreshQueued = false;
+  private refreshedListeners = new Set<(runs: RunSummary[]) => void>();
 
   constructor() {
     const refreshSoon = () => {
@@ -90,6 +94,22 @@ class RunsStore {
     return this.runs.filter((run) => run.modelPath !== null);
   }
 
+  /** Runs that have a saved model (completed, or cancelled after a checkpoint): what Export offers. */
+  get exportableRuns(): RunSummary[] {
+    return this.runs.filter((run) => run.modelPath !== null && (run.status === 'completed' || run.status === 'cancelled'));
+  }
+
+  /** The newest runs first (the Train view's list). */
+  recent(count: number): RunSummary[] {
+    return [...this.runs].sort((a, b) => b.id - a.id).slice(0, count);
+  }
+
+  /** Calls `listener` after each refresh of the list (a store keeping a selection among the runs); returns the unsubscribe. */
+  onRefreshed(listener: (runs: RunSummary[]) => void): () => void {
+    this.refreshedListeners.add(listener);
+    return () => this.refreshedListeners.delete(listener);
+  }
+
   sortBy(key: SortKey): void {
     if (this.sortKey === key) this.sortDescending = !this.sortDescending;
     else {
@@ -105,6 +125,7 @@ class RunsStore {
       this.loaded = true;
       const ids = new Set(runs.map((run) => run.id));
       this.selected = this.selected.filter((id) => ids.has(id));
+      for (const listener of this.refreshedListeners) listener(this.runs);
     } catch (error) {
       appStore.report(error);
     }
@@ -301,7 +322,10 @@ class RunsStore {
     this.focused = index;
   }
 
-  /** Writes the label of a gallery image to the catalogue through the datasets service (the Label view's path). */
+  /**
+   * Relabels a gallery image through the dataset store (the Label view's path), so the Label grid shows the new
+   * label and undo there takes it back.
+   */
   async relabel(index: number, classIndex: number): Promise<void> {
     const item = this.gallery?.items[index];
     const className = this.gallery?.classNames[classIndex];
@@ -312,14 +336,11 @@ class RunsStore {
       appStore.report(new Error(`Cannot relabel: the run's dataset has no class "${className}" any more.`));
       return;
     }
-    try {
-      await transport.invoke('labels.assign', { datasetId, imageIds: [item.imageId], classId: target.id });
-      if (this.gallery) {
-        this.gallery.items[index] = { ...item, currentLabel: className };
-        this.focused = Math.min(index + 1, this.gallery.items.length - 1);
-      }
-    } catch (error) {
-      appStore.report(error);
+    // The dataset store reports a failure itself.
+    if ((await datasetStore.relabel(datasetId, [item.imageId], target.id)) === null) return;
+    if (this.gallery) {
+      this.gallery.items[index] = { ...item, currentLabel: className };
+      this.focused = Math.min(index + 1, this.gallery.items.length - 1);
     }
   }
 }

@@ -1,8 +1,9 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
+import { runsStore } from './runs.svelte';
 import { presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
 import type {
-  ActiveRun, AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, PresetInfo, RunSummary, SplitInfo, TrainingProgress,
+  ActiveRun, AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, PresetInfo, SplitInfo, TrainingProgress,
 } from '../../../shared/contract/index';
 
 /** Points of one run's learning curves, by epoch. */
@@ -71,13 +72,15 @@ class DatasetChoice {
 
 export const datasetChoice = new DatasetChoice();
 
-/** The Train view: presets and the editable config, live validation, starting/cancelling runs, live curves. */
+/**
+ * The Train view: presets and the editable config, live validation, starting/cancelling runs, live curves. The run
+ * list is the runs store's (`runsStore.recent`); this store keeps only what is training now.
+ */
 class TrainingStore {
   presets = $state<PresetInfo[]>([]);
   config = $state<TrainingConfig>(presetDefaults('cnn'));
   validation = $state<ConfigValidation | null>(null);
   runName = $state('');
-  runs = $state<RunSummary[]>([]);
   active = $state<ActiveRun[]>([]);
   /** The run whose curves and progress are shown. */
   watchedRunId = $state<number | null>(null);
@@ -98,7 +101,7 @@ class TrainingStore {
   constructor() {
     transport.subscribe('training.started', (event) => {
       if (event.runId === this.watchedRunId && event.backend) this.watchedBackend = event.backend;
-      void this.refreshRuns();
+      void this.refreshActive();
       if (this.watchedRunId === null) this.watch(event.runId);
     });
     transport.subscribe('training.progress', (progress) => {
@@ -118,7 +121,7 @@ class TrainingStore {
         this.watchedError = event.error;
         this.progress = null;
       }
-      void this.refreshRuns();
+      void this.refreshActive();
     });
   }
 
@@ -151,11 +154,14 @@ class TrainingStore {
     }
   }
 
+  /** The run list (through the runs store, which refreshes on training events by itself) and the active runs. */
   async refreshRuns(): Promise<void> {
+    await Promise.all([runsStore.refresh(), this.refreshActive()]);
+  }
+
+  async refreshActive(): Promise<void> {
     try {
-      const [list, active] = await Promise.all([transport.invoke('runs.list', { limit: 20 }), transport.invoke('training.active', {})]);
-      this.runs = list.runs;
-      this.active = active.runs;
+      this.active = (await transport.invoke('training.active', {})).runs;
     } catch (error) {
       appStore.report(error);
     }

@@ -1,0 +1,100 @@
+// A stand-in for the Electron preload bridge, so the real stores (and the real transport.ts) run under Node: it
+// answers each channel from a small in-memory catalogue, records every call, and lets a test emit host events.
+// Install it (with the few window members the stores touch) before the first store is imported.
+import type { Envelope } from '../../../shared/errors';
+import type { DatasetSummary, ImageItem, LabelChange, RunSummary } from '../../../shared/contract/index';
+
+type Handler = (payload: never) => unknown;
+
+export interface FakeCatalogue {
+  datasets: DatasetSummary[];
+  images: Map<number, ImageItem & { datasetId: number }>;
+  runs: RunSummary[];
+}
+
+export function runSummary(id: number, datasetId: number, done: boolean): RunSummary {
+  return {
+    id, name: `run-${id}`, preset: 'cnn', status: done ? 'completed' : 'running', backend: 'cpu', datasetId, splitId: 1,
+    bestEpoch: null, bestValAccuracy: null, testAccuracy: null, testLoss: null, epochsDone: 0, epochsPlanned: 2,
+    durationMs: null, createdAt: `2026-01-0${id}T00:00:00Z`, startedAt: null, finishedAt: null, error: null,
+    modelPath: done ? `/models/${id}` : null, notes: '', tags: [],
+  };
+}
+
+export class FakeBridge {
+  readonly mediaBase = 'fake-media://';
+  readonly calls: Array<{ channel: string; payload: unknown }> = [];
+  private readonly listeners = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(readonly catalogue: FakeCatalogue) {
+    // Label writes follow electron/catalogue/labels.ts setLabels: a person's label is 'manual'; unchanged rows are skipped.
+    const setLabels = (datasetId: number, wanted: Array<{ imageId: number; classId: number | null }>): { changes: LabelChange[] } => {
+      const changes: LabelChange[] = [];
+      for (const { imageId, classId } of wanted) {
+        const image = catalogue.images.get(imageId);
+        if (!image || image.datasetId !== datasetId) throw new Error(`Image ${imageId} is not in dataset ${datasetId}.`);
+        if (image.classId === classId) continue;
+        changes.push({ imageId, before: image.classId, after: classId });
+        image.classId = classId;
+        image.labelSource = classId === null ? null : 'manual';
+      }
+      return { changes };
+    };
+    const row = ({ datasetId: _datasetId, ...item }: ImageItem & { datasetId: number }): ImageItem => ({ ...item });
+    this.handlers = {
+      'system.info': () => ({ host: 'fake', backend: 'cpu' }),
+      'datasets.list': () => catalogue.datasets,
+      'splits.list': () => [],
+      'images.sample': () => [],
+      'images.query': ({ datasetId, offset, limit }: { datasetId: number; offset: number; limit: number }) => {
+        const items = [...catalogue.images.values()].filter((image) => image.datasetId === datasetId).map(row);
+        return { total: items.length, items: items.slice(offset, offset + limit) };
+      },
+      'images.detail': ({ imageId }: { imageId: number }) => {
+        const image = catalogue.images.get(imageId)!;
+        return { ...row(image), datasetId: image.datasetId };
+      },
+      'labels.assign': ({ datasetId, imageIds, classId }: { datasetId: number; imageIds: number[]; classId: number | null }) =>
+        setLabels(datasetId, imageIds.map((imageId) => ({ imageId, classId }))),
+      'labels.set': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null }> }) =>
+        setLabels(datasetId, labels),
+      'runs.list': () => ({ runs: [...catalogue.runs].sort((a, b) => b.id - a.id) }),
+      'training.active': () => ({ runs: [] }),
+      'export.inspect': () => ({ classNames: [], imageSize: { height: 24, width: 24 } }),
+    };
+  }
+
+  async invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
+    this.calls.push({ channel, payload });
+    const handler = this.handlers[channel];
+    if (!handler) return { ok: false, error: { code: 'not-found', message: `the fake bridge has no channel ${channel}` } };
+    try {
+      return { ok: true, value: structuredClone(handler(payload as never)) };
+    } catch (error) {
+      return { ok: false, error: { code: 'not-found', message: (error as Error).message } };
+    }
+  }
+
+  subscribe(event: string, listener: (payload: unknown) => void): () => void {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener);
+    this.listeners.set(event, set);
+    return () => set.delete(listener);
+  }
+
+  emit(event: string, payload: unknown): void {
+    for (const listener of this.listeners.get(event) ?? []) listener(payload);
+  }
+
+  count(channel: string): number {
+    return this.calls.filter((call) => call.channel === channel).length;
+  }
+}
+
+/** Puts the bridge where transport.ts looks for it, with the window members app.svelte.ts uses. */
+export function installBridge(bridge: FakeBridge): void {
+  Object.assign(globalThis, {
+    window: { pawprintBridge: bridge, location: { hash: '', href: 'http://localhost/' }, addEventListener: () => undefined },
+  });
+}
