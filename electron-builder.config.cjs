@@ -31,7 +31,7 @@ const config = {
   ...(electronDist ? { electronDist } : {}),
   icon: 'resources/icon.png',
   // Fuses, flipped in the packaged binary before signing. Checked against the training worker
-  // (electron/training/worker/launcher.ts), the one place the app starts another process:
+  // (electron/jobs/worker/launcher.ts), the one place the app starts another process:
   // - runAsNode off: inside Electron the worker is a utilityProcess, never child_process.fork of the Electron binary
   //   (fork is used only under plain Node: the browser host, the CLI and tests).
   // - onlyLoadAppFromAsar + embeddedAsarIntegrityValidation on: the app and the worker script

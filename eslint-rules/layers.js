@@ -38,8 +38,7 @@ export const ELECTRON_ALLOWED = [
   'electron/preload.ts',
   'electron/desktop/**',
   'electron/host/electron-ipc.ts',
-  // The Electron worker launcher: electron/training/worker/launcher.ts today, electron/jobs/worker/launcher.ts after the move.
-  'electron/training/worker/launcher.ts',
+  // The Electron worker launcher (utilityProcess inside Electron).
   'electron/jobs/worker/launcher.ts',
 ];
 

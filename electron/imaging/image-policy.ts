@@ -1,5 +1,5 @@
 // What Pawprint accepts as an image and how it turns one into pixels, in one place: import (validate.ts), the
-// thumbnail, training's decode (data-pipeline.ts), prediction and evaluation (export/predict.ts) all use these, so an
+// thumbnail, training's decode (data-pipeline.ts), prediction and evaluation (inference/predict.ts) all use these, so an
 // image is either refused everywhere with the same reason or read everywhere as the same pixels.
 import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
