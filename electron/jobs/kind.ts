@@ -34,7 +34,7 @@ export interface JobContext extends PrepareContext {
   /** Runs a task in this job's worker process (cpu lane) or the inference worker (interactive lane); progress and logs are forwarded; cancel reaches it. */
   worker<T extends WorkerTaskName>(task: T, input: TaskInput<T>, on?: { event?(e: TaskEvent<T>): void }): Promise<TaskResult<T>>;
   /** Starts a child job and waits for it (download -> import); cancelling the parent cancels the child. */
-  child<K extends JobKind>(kind: K, input: JobInput<K>): Promise<JobFinished & { kind: K }>;
+  child<K extends JobKind>(kind: K, input: JobInput<K>): Promise<Extract<JobFinished, { kind: K }>>;
   /** A catalogue write that must not be lost (finishRun on a full disk): retried every 30 s until it succeeds. */
   durable(write: () => void): void;
 }

@@ -436,7 +436,7 @@ export class JobRuntime {
         const cancelChild = () => this.cancel(child.id);
         job.controller.signal.addEventListener('abort', cancelChild, { once: true });
         try {
-          return (await this.wait(child.id)) as JobFinished & { kind: K };
+          return (await this.wait(child.id)) as Extract<JobFinished, { kind: K }>;
         } finally {
           job.controller.signal.removeEventListener('abort', cancelChild);
         }

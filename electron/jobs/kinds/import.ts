@@ -1,0 +1,110 @@
+// The import job: a folder of photos into a dataset (new, found by its folder, or named). Runs in the main process
+// (sharp decodes on libuv threads); lane io, one import per dataset at a time, across processes too.
+import { realpath, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { AppError } from '../../../shared/errors';
+import type { ImportProgress } from '../../../shared/contract/datasets';
+import type { TaskProgress } from '../../../shared/worker-task';
+import {
+  createDataset,
+  findDatasetByRoot,
+  finishImportRow,
+  getDatasetRow,
+  importSummary,
+  startImportRow,
+  uniqueDatasetName,
+} from '../../catalogue/datasets';
+import { activeJobsFor } from '../../catalogue/jobs';
+import { runImport } from '../../dataset/importer';
+import type { JobKindSpec } from '../kind';
+import { JobFailure } from '../job-failure';
+
+export interface ImportState {
+  importId: number;
+  datasetId: number;
+  root: string;
+}
+
+/** The folder a path names, resolved through links; refused in words when it is not one. */
+async function folderOf(path: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    const root = await realpath(absolute);
+    if (!(await stat(root)).isDirectory()) throw new AppError('invalid-payload', `Not a folder: ${absolute}`);
+    return root;
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('not-found', `Cannot open folder ${absolute}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** An import's own progress as the one job progress shape (the bar counts files looked at; scanning has no total yet). */
+export function importJobProgress(progress: ImportProgress): TaskProgress {
+  return {
+    phase: progress.phase,
+    done: progress.processed,
+    total: progress.phase === 'scanning' ? null : progress.total,
+    etaSeconds: progress.etaSeconds,
+    message: null,
+    detail: {
+      type: 'import',
+      datasetId: progress.datasetId,
+      importId: progress.importId,
+      scanned: progress.scanned,
+      rejected: progress.rejected,
+      duplicates: progress.duplicates,
+      imagesPerSecond: progress.imagesPerSecond,
+    },
+  };
+}
+
+const NO_COUNTERS = { scanned: 0, imported: 0, unchanged: 0, duplicates: 0, rejected: 0, missing: 0 };
+
+export const importKind: JobKindSpec<'import', ImportState> = {
+  kind: 'import',
+  lane: () => 'io',
+  async prepare({ db }, input) {
+    const root = await folderOf(input.path);
+    let datasetId: number;
+    if (input.datasetId !== undefined) {
+      const row = getDatasetRow(db, input.datasetId);
+      if (row.root_path !== root) {
+        throw new AppError('conflict', `Dataset "${row.name}" was imported from ${row.root_path}, not ${root}; import ${root} as a new dataset instead.`);
+      }
+      datasetId = row.id;
+    } else {
+      const existing = findDatasetByRoot(db, root);
+      datasetId = existing ? existing.id : createDataset(db, input.name ?? uniqueDatasetName(db, basename(root) || 'dataset'), root, 'folders').id;
+    }
+    // The catalogue, not this process's memory: an import of the same dataset by the CLI beside the app counts too.
+    const running = activeJobsFor(db, { datasetId, kind: 'import' })[0];
+    if (running) throw new AppError('conflict', `Dataset ${datasetId} is already being imported (job ${running.id}); wait for it or cancel it first.`);
+    const importId = startImportRow(db, datasetId);
+    return { title: `Import ${root}`, datasetId, exclusiveKey: `import:dataset:${datasetId}`, state: { importId, datasetId, root } };
+  },
+  async run(ctx, state) {
+    const { db } = ctx;
+    const outcome = await runImport({
+      db,
+      datasetId: state.datasetId,
+      importId: state.importId,
+      root: state.root,
+      signal: ctx.signal,
+      onProgress: (progress) => {
+        // datasets.importProgress stays until the renderer and CLI follow jobs.progress (issue 12 Phase C).
+        ctx.events.emit('datasets.importProgress', progress);
+        ctx.progress(importJobProgress(progress));
+      },
+    });
+    const summary = importSummary(db, state.importId);
+    ctx.events.emit('datasets.importFinished', summary);
+    ctx.events.emit('datasets.changed', { datasetId: state.datasetId });
+    if (outcome.status === 'failed') throw new JobFailure(outcome.error ?? 'the import failed', summary);
+    return summary;
+  },
+  abandon(db, job) {
+    // Cancelled while queued, or refused after prepare: the import row would otherwise stay 'running' forever.
+    if (!job.state) return; // found interrupted at startup: failStaleImports fails the row by its owner
+    finishImportRow(db, job.state.importId, job.status, NO_COUNTERS, job.status === 'failed' ? job.error : null);
+  },
+};
