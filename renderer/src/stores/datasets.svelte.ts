@@ -437,10 +437,16 @@ class DatasetStore {
 
   async loadSplits(): Promise<void> {
     if (this.currentId === null) return;
+    this.splits = await this.splitsFor(this.currentId);
+  }
+
+  /** The splits of any dataset (the Train and Augment views choose one); none when the catalogue refused (reported). */
+  async splitsFor(datasetId: number): Promise<SplitInfo[]> {
     try {
-      this.splits = await transport.invoke('splits.list', { datasetId: this.currentId });
+      return await transport.invoke('splits.list', { datasetId });
     } catch (error) {
       appStore.report(error);
+      return [];
     }
   }
 

@@ -1,5 +1,6 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
+import { datasetStore } from './datasets.svelte';
 import { runsStore } from './runs.svelte';
 import { presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
 import type {
@@ -21,12 +22,15 @@ function toPoint(m: EpochMetrics): CurvePoint {
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-/** Datasets and their splits, shared by the Train and Augment views. */
+/** The dataset and split the Train and Augment views use; the datasets and their splits come from the dataset store. */
 class DatasetChoice {
-  datasets = $state<DatasetSummary[]>([]);
   splits = $state<SplitInfo[]>([]);
   datasetId = $state<number | null>(null);
   splitId = $state<number | null>(null);
+
+  get datasets(): DatasetSummary[] {
+    return datasetStore.datasets;
+  }
 
   get dataset(): DatasetSummary | null {
     return this.datasets.find((d) => d.id === this.datasetId) ?? null;
@@ -40,15 +44,11 @@ class DatasetChoice {
   }
 
   async load(): Promise<void> {
-    try {
-      this.datasets = await transport.invoke('datasets.list', {});
-      if (this.datasetId === null || !this.datasets.some((d) => d.id === this.datasetId)) {
-        this.datasetId = this.datasets[0]?.id ?? null;
-      }
-      await this.loadSplits();
-    } catch (error) {
-      appStore.report(error);
+    await datasetStore.refresh();
+    if (this.datasetId === null || !this.datasets.some((d) => d.id === this.datasetId)) {
+      this.datasetId = this.datasets[0]?.id ?? null;
     }
+    await this.loadSplits();
   }
 
   async selectDataset(id: number | null): Promise<void> {
@@ -58,11 +58,15 @@ class DatasetChoice {
   }
 
   private async loadSplits(): Promise<void> {
-    if (this.datasetId === null) {
+    const datasetId = this.datasetId;
+    if (datasetId === null) {
       this.splits = [];
       return;
     }
-    this.splits = await transport.invoke('splits.list', { datasetId: this.datasetId });
+    const splits = await datasetStore.splitsFor(datasetId);
+    // Another dataset was chosen meanwhile: its own load sets the splits.
+    if (this.datasetId !== datasetId) return;
+    this.splits = splits;
     if (this.splitId === null || !this.splits.some((s) => s.id === this.splitId)) {
       // The newest split, as training uses by default.
       this.splitId = this.splits.reduce<number | null>((best, s) => (best === null || s.id > best ? s.id : best), null);

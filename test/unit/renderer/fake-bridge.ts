@@ -2,7 +2,7 @@
 // answers each channel from a small in-memory catalogue, records every call, and lets a test emit host events.
 // Install it (with the few window members the stores touch) before the first store is imported.
 import type { Envelope } from '../../../shared/errors';
-import type { DatasetSummary, ImageItem, LabelChange, RunSummary } from '../../../shared/contract/index';
+import type { DatasetSummary, ImageItem, LabelChange, RunSummary, SplitInfo } from '../../../shared/contract/index';
 
 type Handler = (payload: never) => unknown;
 
@@ -10,6 +10,7 @@ export interface FakeCatalogue {
   datasets: DatasetSummary[];
   images: Map<number, ImageItem & { datasetId: number }>;
   runs: RunSummary[];
+  splits: Array<SplitInfo & { datasetId: number }>;
 }
 
 export function runSummary(id: number, datasetId: number, done: boolean): RunSummary {
@@ -18,6 +19,14 @@ export function runSummary(id: number, datasetId: number, done: boolean): RunSum
     bestEpoch: null, bestValAccuracy: null, testAccuracy: null, testLoss: null, epochsDone: 0, epochsPlanned: 2,
     durationMs: null, createdAt: `2026-01-0${id}T00:00:00Z`, startedAt: null, finishedAt: null, error: null,
     modelPath: done ? `/models/${id}` : null, notes: '', tags: [],
+  };
+}
+
+export function splitInfo(id: number): SplitInfo {
+  return {
+    id, method: 'stratified', seed: id, trainFraction: 0.7, valFraction: 0.15, testFraction: 0.15, dataHash: `hash-${id}`,
+    createdAt: `2026-01-0${id}T00:00:00Z`, counts: { train: 2, val: 1, test: 0 },
+    perClass: { cat: { train: 1, val: 1, test: 0 }, dog: { train: 1, val: 0, test: 0 } },
   };
 }
 
@@ -45,7 +54,8 @@ export class FakeBridge {
     this.handlers = {
       'system.info': () => ({ host: 'fake', backend: 'cpu' }),
       'datasets.list': () => catalogue.datasets,
-      'splits.list': () => [],
+      'splits.list': ({ datasetId }: { datasetId: number }) =>
+        catalogue.splits.filter((split) => split.datasetId === datasetId).map(({ datasetId: _datasetId, ...split }) => split),
       'images.sample': () => [],
       'images.query': ({ datasetId, offset, limit }: { datasetId: number; offset: number; limit: number }) => {
         const items = [...catalogue.images.values()].filter((image) => image.datasetId === datasetId).map(row);

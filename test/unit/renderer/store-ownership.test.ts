@@ -7,8 +7,8 @@ import { register } from 'node:module';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeBridge, installBridge, runSummary } from './fake-bridge';
-import type { ClassInfo, ImageItem, LabelChange, MisclassifiedItem, RunSummary } from '../../../shared/contract/index';
+import { FakeBridge, installBridge, runSummary, splitInfo } from './fake-bridge';
+import type { ClassInfo, ImageItem, LabelChange, MisclassifiedItem, RunSummary, SplitInfo } from '../../../shared/contract/index';
 
 const rendererSource = join(import.meta.dirname, '../../../renderer/src');
 
@@ -29,10 +29,12 @@ async function invokedChannels(): Promise<Map<string, Set<string>>> {
   return users;
 }
 
-test('only the runs store fetches the run list; only the dataset store writes labels', async () => {
+test('only the runs store fetches the run list; only the dataset store fetches datasets and splits and writes labels', async () => {
   const users = await invokedChannels();
   assert.ok(users.size > 20, `the scan found the renderer's channels (${users.size})`);
   assert.deepEqual([...users.get('runs.list') ?? []], ['stores/runs.svelte.ts']);
+  assert.deepEqual([...users.get('datasets.list') ?? []], ['stores/datasets.svelte.ts']);
+  assert.deepEqual([...users.get('splits.list') ?? []], ['stores/datasets.svelte.ts']);
   for (const [channel, files] of users) {
     if (channel.startsWith('labels.')) assert.deepEqual([...files], ['stores/datasets.svelte.ts'], channel);
   }
@@ -52,6 +54,7 @@ const bridge = new FakeBridge({
     classId: i < 2 ? 10 : 11, labelSource: 'folder' as const, subset: null, width: 32, height: 32,
   }])),
   runs: [runSummary(1, 1, true), runSummary(2, 1, false)],
+  splits: [{ ...splitInfo(3), datasetId: 1 }, { ...splitInfo(5), datasetId: 1 }],
 });
 installBridge(bridge);
 
@@ -66,6 +69,8 @@ interface Stores {
     relabel(index: number, classIndex: number): Promise<void>;
   };
   training: { refreshRuns(): Promise<void> };
+  choice: { load(): Promise<void>; readonly datasets: unknown[]; datasetId: number | null; splitId: number | null; splits: SplitInfo[] };
+  datasetList: { readonly datasets: unknown[] };
   exports: { refreshRuns(): Promise<void>; readonly exportableRuns: RunSummary[] };
   datasets: {
     currentId: number | null;
@@ -88,6 +93,8 @@ before(async () => {
   stores = {
     runs: await store<Stores['runs']>('runs', 'runsStore'),
     training: await store<Stores['training']>('training', 'trainingStore'),
+    choice: await store<Stores['choice']>('training', 'datasetChoice'),
+    datasetList: await store<Stores['datasetList']>('datasets', 'datasetStore'),
     exports: await store<Stores['exports']>('export', 'exportStore'),
     datasets: await store<Stores['datasets']>('datasets', 'datasetStore'),
     app: await store<Stores['app']>('app', 'appStore'),
@@ -139,5 +146,17 @@ test('a relabel from the Evaluate gallery shows in the Label grid, and undo ther
   assert.equal(stored.classId, original.classId, 'undo put the old label back in the catalogue');
   assert.deepEqual([rowOf(101)!.classId, rowOf(101)!.labelSource], [stored.classId, stored.labelSource], 'the grid shows what the catalogue holds');
   assert.equal(datasets.redoStack.length, 1);
+  assert.equal(stores.app.error, null);
+});
+
+test("the Train and Augment dataset choice shows the dataset store's datasets and the newest split", async () => {
+  const { choice, datasetList } = stores;
+  const before = bridge.count('datasets.list');
+  await choice.load();
+  assert.equal(bridge.count('datasets.list') - before, 1, 'one fetch of the dataset list');
+  assert.equal(choice.datasets, datasetList.datasets, "the dataset store's list, not a copy");
+  assert.equal(choice.datasetId, 1);
+  assert.deepEqual(choice.splits.map((split) => split.id), [3, 5]);
+  assert.equal(choice.splitId, 5, 'the newest split, as training uses by default');
   assert.equal(stores.app.error, null);
 });
