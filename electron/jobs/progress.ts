@@ -66,7 +66,8 @@ export class ProgressThrottle {
     this.timer = null;
     this.lastEmitAt = at;
     this.sinks.emit(progress);
-    if (at - this.lastSaveAt >= CATALOGUE_PROGRESS_INTERVAL_MS || progress.phase !== this.savedPhase) {
+    // A phase change or a new queue position is written at once (rare, and what another process most wants to see).
+    if (at - this.lastSaveAt >= CATALOGUE_PROGRESS_INTERVAL_MS || progress.phase !== this.savedPhase || progress.detail?.type === 'queue') {
       this.lastSaveAt = at;
       this.savedPhase = progress.phase;
       this.sinks.save(progress);

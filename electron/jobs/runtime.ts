@@ -532,7 +532,8 @@ export class JobRuntime {
       createdAt: row.created_at,
       startedAt: row.started_at,
       finishedAt: row.finished_at,
-      queuePosition: live?.status === 'queued' ? live.queuePosition : null,
+      // Another runtime's queued job: the position it last reported (queue updates are always written through).
+      queuePosition: live ? (live.status === 'queued' ? live.queuePosition : null) : row.status === 'queued' && progress?.detail?.type === 'queue' ? progress.detail.position : null,
       cancelRequested: row.cancel_requested === 1 || (live?.controller.signal.aborted ?? false),
       progress,
       error: ended?.error ?? row.error,

@@ -4,6 +4,7 @@ import { datasetsCommands } from './datasets';
 import { trainingCommands } from './training';
 import { runsCommands } from './runs';
 import { exportCommands } from './export';
+import { jobsCommand } from './jobs';
 
 /** Every CLI command, in help order; each domain lists its own in commands/<domain>.ts. */
-export const commands: Command[] = [serveCommand, ...datasetsCommands, ...trainingCommands, ...runsCommands, ...exportCommands];
+export const commands: Command[] = [serveCommand, ...datasetsCommands, ...trainingCommands, ...runsCommands, ...exportCommands, jobsCommand];
