@@ -51,18 +51,6 @@ export const PROCESS_ENTRIES = ['electron/**/*-entry.ts'];
  * `file` imports `target` (a repository path, or the package name for 'electron'); rule: 'layers' | 'no-import-cycles'.
  */
 export const KNOWN_VIOLATIONS = [
-  // inference/predict.ts (moved from export/, issue 12 move 5) still borrows `argmax` from evaluation/metrics.ts and
-  // `rescalingFor` from training/presets.ts, so every edge into inference closes a module loop. WP5 moves argmax to
-  // inference/probabilities.ts and rescalingFor to inference/preprocess.ts, which deletes all of these lines.
-  { rule: 'layers', file: 'electron/inference/predict.ts', target: 'electron/evaluation/metrics.ts' },
-  { rule: 'no-import-cycles', file: 'electron/inference/predict.ts', target: 'electron/evaluation/metrics.ts' },
-  { rule: 'layers', file: 'electron/inference/predict.ts', target: 'electron/training/presets.ts' },
-  { rule: 'no-import-cycles', file: 'electron/inference/predict.ts', target: 'electron/training/presets.ts' },
-  { rule: 'no-import-cycles', file: 'electron/evaluation/evaluate.ts', target: 'electron/inference/predict.ts' },
-  { rule: 'no-import-cycles', file: 'electron/evaluation/evaluate.ts', target: 'electron/inference/model-metadata.ts' },
-  { rule: 'no-import-cycles', file: 'electron/training/trainer.ts', target: 'electron/inference/model-folder.ts' },
-  { rule: 'no-import-cycles', file: 'electron/training/worker/job.ts', target: 'electron/inference/model-folder.ts' },
-  { rule: 'no-import-cycles', file: 'electron/training/worker/transfer.ts', target: 'electron/inference/model-folder.ts' },
   // The CLI describes catalogue errors itself; services (or platform) should hand it that function.
   { rule: 'layers', file: 'electron/cli/main.ts', target: 'electron/catalogue/database.ts' },
   // Worker job.ts <-> transfer.ts share reporting helpers; WP4 moves them to training/worker/reporting.ts.

@@ -14,7 +14,7 @@ import type { RunDetail } from '../../shared/contract/training';
 import { evaluateExamples, scoreExample } from './metrics';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../inference/predict';
 import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
-import type { ModelHints } from '../inference/model-metadata';
+import type { ModelHints } from '../inference/model-format';
 
 /** Probabilities per file (one per class, in the model's class order), or why that file could not be predicted. */
 export type FilePrediction = { probabilities: number[]; error?: undefined } | { probabilities?: undefined; error: string };

@@ -1,6 +1,10 @@
 // Classification metrics computed from stored per-image probabilities. Pure: no tfjs, no I/O, so the same numbers
 // come out of `pawprint eval`, the Evaluate view and the tests, and they can be recomputed from the catalogue.
 
+import { argmax } from '../inference/probabilities';
+// Re-exported for test/unit/runs/metrics.test.ts until it imports probabilities.ts (not this package's file).
+export { argmax };
+
 /** Keras' epsilon: probabilities are clipped to [EPS, 1 − EPS] before the log, so a confident miss costs ~16, not ∞. */
 export const PROBABILITY_EPSILON = 1e-7;
 
@@ -43,13 +47,6 @@ export function categoricalCrossEntropy(probabilities: readonly number[], trueIn
 export function exampleLoss(probabilities: readonly number[], trueIndex: number): number {
   if (probabilities.length === 2) return binaryCrossEntropy(probabilities[1]!, trueIndex === 1 ? 1 : 0);
   return categoricalCrossEntropy(probabilities, trueIndex);
-}
-
-/** Index of the largest probability; ties go to the lowest index (as tf.argMax does). */
-export function argmax(values: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }
 
 /** Turns a sigmoid output into the two-class probability vector stored for every prediction. */

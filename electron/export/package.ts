@@ -1,7 +1,7 @@
 // Exports a run's model as a self-describing package (one .zip, or a plain folder): model.json + weights.bin (a
 // TF.js LayersModel), metadata.json and README.md. Every export is verified before it is reported: the written
 // package is loaded back from disk into a fresh model and must predict what the in-app model predicts.
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
@@ -9,9 +9,10 @@ import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
 import { tf, type LayersModel } from '../tfjs/tf';
 import {
-  METADATA_FILE, PAWPRINT_MODEL_FORMAT, isPawprintMetadata, PAWPRINT_MODEL_FORMAT_VERSION, type PawprintModelMetadata,
-} from '../inference/model-metadata';
-import { decodeForModel, loadModel, predictPixels, type LoadedModel } from '../inference/predict';
+  MODEL_METADATA_FILE, buildModelMetadata, readModelMetadata, serializeModelMetadata, trainingConfigOrNull, type ModelMetadata,
+} from '../inference/model-format';
+import { decodeForModel } from '../inference/preprocess';
+import { loadModel, predictPixels, type LoadedModel } from '../inference/predict';
 import { writeZip } from '../files/zip';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
@@ -117,7 +118,7 @@ async function serialize(model: LayersModel): Promise<{ modelJson: string; weigh
   return { modelJson, weights };
 }
 
-function runMetrics(run: RunForExport): Record<string, number | null> {
+function runMetrics(run: RunForExport): ModelMetadata['run']['metrics'] {
   const best = run.epochs.find((e) => e.epoch === run.bestEpoch) ?? null;
   const last = run.epochs.at(-1) ?? null;
   return {
@@ -133,18 +134,16 @@ function runMetrics(run: RunForExport): Record<string, number | null> {
   };
 }
 
-export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion: string, now = new Date()): PawprintModelMetadata {
+export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion: string, now = new Date()): ModelMetadata {
   if (loaded.preprocessing === 'teachable-machine') throw new AppError('unsupported', 'Teachable Machine models are not run models and cannot be exported here.');
-  return {
-    format: PAWPRINT_MODEL_FORMAT,
-    formatVersion: PAWPRINT_MODEL_FORMAT_VERSION,
+  return buildModelMetadata({
+    package: 'export',
     name: run.name,
-    classNames: [...loaded.classNames],
-    imageSize: { ...loaded.imageSize },
-    input: { layout: 'NHWC', channels: 3, range: [0, 255], resize: 'fill', exifOrientation: 'applied' },
+    classNames: loaded.classNames,
+    imageSize: loaded.imageSize,
     preprocessing: loaded.preprocessing,
     preprocessingInModel: loaded.preprocessingInModel,
-    output: { kind: loaded.output, activation: loaded.units === 1 ? 'sigmoid' : 'softmax', units: loaded.units },
+    output: { kind: loaded.output, units: loaded.units },
     run: {
       id: run.id,
       name: run.name,
@@ -152,7 +151,7 @@ export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion
       datasetId: run.datasetId,
       splitId: run.splitId,
       dataHash: run.dataHash,
-      config: run.config,
+      config: trainingConfigOrNull(run.config),
       metrics: runMetrics(run),
       backend: run.backend,
       versions: run.versions,
@@ -165,12 +164,12 @@ export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion
       'tfjs-core': tf.version['tfjs-core'],
       'tfjs-layers': tf.version['tfjs-layers'],
     },
-    createdAt: now.toISOString(),
-  };
+    createdAt: now,
+  });
 }
 
 /** The README shipped inside every package: how to use the model without Pawprint. */
-export function buildReadme(meta: PawprintModelMetadata): string {
+export function buildReadme(meta: ModelMetadata): string {
   const { height, width } = meta.imageSize;
   const classes = meta.classNames.map((name, i) => `${i}: ${name}`).join(', ');
   const scaling = {
@@ -245,7 +244,8 @@ async function exists(path: string): Promise<boolean> {
 
 /**
  * Replacing is limited to what an export writes: a file for zip, and for a folder only an empty one or an earlier
- * Pawprint export, so a mistyped path can never delete someone's folder.
+ * Pawprint export, so a mistyped path can never delete someone's folder. A run's model folder carries the same
+ * metadata.json (package 'run') and is never an export's to replace.
  */
 async function assertReplaceable(out: string, format: 'zip' | 'folder'): Promise<void> {
   const info = await stat(out);
@@ -256,8 +256,15 @@ async function assertReplaceable(out: string, format: 'zip' | 'folder'): Promise
   if (!info.isDirectory()) throw new AppError('conflict', `${out} is a file; a folder export can only replace a folder.`);
   const names = await readdir(out);
   if (names.length === 0) return;
-  const metadata = await readFile(join(out, METADATA_FILE), 'utf8').then((text) => JSON.parse(text) as unknown, () => null);
-  if (!isPawprintMetadata(metadata)) throw new AppError('conflict', `${out} is a folder that is not an earlier Pawprint export; it will not be replaced.`);
+  // Read from `out` itself, never from a subfolder: a folder holding an export is not an export.
+  const files = { label: out, names, read: (name: string, maxBytes: number) => (names.includes(name) ? readRegularFile(join(out, name), { maxBytes }) : Promise.resolve(null)) };
+  const found = await readModelMetadata(files).catch(() => null);
+  if (found?.format === 'pawprint' && found.metadata.package === 'run') {
+    throw new AppError('conflict', `${out} is a run's model folder, not an earlier export; it will not be replaced: choose another folder.`);
+  }
+  if (found?.format !== 'pawprint' || found.file !== MODEL_METADATA_FILE) {
+    throw new AppError('conflict', `${out} is a folder that is not an earlier Pawprint export; it will not be replaced.`);
+  }
 }
 
 /** Compares the in-app model with the package read back from disk, image by image. */
@@ -332,7 +339,7 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
     const files = new Map<string, Buffer | string>([
       ['model.json', modelJson],
       [WEIGHTS_FILE, weights],
-      [METADATA_FILE, JSON.stringify(metadata, null, 2) + '\n'],
+      [MODEL_METADATA_FILE, serializeModelMetadata(metadata)],
       ['README.md', buildReadme(metadata)],
     ]);
     if (format === 'zip') {

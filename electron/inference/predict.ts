@@ -10,27 +10,28 @@
 // - Pawprint models end in logits: one logit for two classes (probability of class index 1 = sigmoid(logit),
 //   as the trainer's labels and accuracy use it), else K logits (softmax).
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, posix } from 'node:path';
+import { basename, extname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { AppError, firstLine } from '../../shared/errors';
 import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
 import { selectBackend } from '../tfjs/backend/select-backend';
-import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES, decodeAcceptedRgb } from '../imaging/image-policy';
-import { fileKind, readFileHead, readRegularFile } from '../files/read-regular-file';
+import { IMAGE_EXTENSIONS, MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
+import { readRegularFile } from '../files/read-regular-file';
 import {
-  METADATA_FILE, hintsFromJson, isPawprintMetadata, pawprintModelMetadataSchema, teachableMachineMetadataSchema,
-  type ModelHints, type PawprintModelMetadata, type TeachableMachineMetadata,
-} from './model-metadata';
-import { readZipEntries, ArchiveError } from '../files/zip';
-import { rescalingFor } from '../training/presets';
-import { argmax } from '../evaluation/metrics';
+  readModelMetadata, type ModelHints, type ModelMetadata, type TeachableMachineMetadata,
+} from './model-format';
+import { openModelFiles, parseJson, readJsonBytes, type ModelFiles } from './model-files';
+import { decodeForModel, externalScaling, preprocessingOfRescaling, type InputPreprocessing, type ResizeMode } from './preprocess';
+import { argmax, toProbabilities } from './probabilities';
+
+export type { InputPreprocessing, ResizeMode } from './preprocess';
+// Callers of predict.ts decode through it until the file is split (issue 12 §2.6); preprocess.ts owns it.
+export { decodeForModel } from './preprocess';
 
 type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 type WeightsManifestEntry = import('@tensorflow/tfjs').io.WeightsManifestEntry;
 
 export type ModelSourceKind = 'pawprint-export' | 'pawprint-run' | 'teachable-machine' | 'tfjs-layers';
-export type InputPreprocessing = 'none' | 'unit' | 'symmetric' | 'teachable-machine';
-export type ResizeMode = 'fill' | 'center-crop';
 
 export interface LoadedModel {
   model: LayersModel;
@@ -50,7 +51,7 @@ export interface LoadedModel {
   /** Output units: 1 (sigmoid, two classes) or the number of classes. */
   units: number;
   /** The metadata found beside the model, as read (Pawprint or Teachable Machine format), if any. */
-  metadata: PawprintModelMetadata | TeachableMachineMetadata | null;
+  metadata: ModelMetadata | TeachableMachineMetadata | null;
   dispose(): void;
 }
 
@@ -59,100 +60,6 @@ export interface LoadModelOptions {
   hints?: ModelHints;
   /** Set by callers that know what the folder is (a run's model folder). */
   kind?: ModelSourceKind;
-}
-
-/** The files of a model, wherever they live: a folder, or a zip archive read into memory. */
-interface ModelFiles {
-  label: string;
-  names: string[];
-  /** The file's size without reading it, or null when there is no such file. */
-  size(name: string): Promise<number | null>;
-  /** The file's bytes, or null when there is no such file; AppError('unsupported') when it is over `maxBytes`. */
-  read(name: string, maxBytes: number): Promise<Buffer | null>;
-}
-
-/** The most a model.json (or a JSON file beside it) may hold: real ones are kilobytes, a large one a few MB. */
-const MAX_JSON_BYTES = 32 * 1024 ** 2;
-
-const HINT_FILES = ['pawprint.json', 'pawprint-model.json', 'model-info.json', 'run.json', 'checkpoint.json'];
-
-async function folderFiles(dir: string): Promise<ModelFiles> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  let names = entries.filter((e) => e.isFile()).map((e) => e.name);
-  // An unpacked archive often has one extra level (my-model/model.json).
-  if (!names.includes('model.json')) {
-    const sub = entries.filter((e) => e.isDirectory());
-    for (const candidate of sub) {
-      const inner = await readdir(join(dir, candidate.name)).catch(() => [] as string[]);
-      if (inner.includes('model.json')) return folderFiles(join(dir, candidate.name));
-    }
-  }
-  names = names.sort();
-  return {
-    label: dir,
-    names,
-    size: async (name) => (names.includes(name) ? (await stat(join(dir, name)).catch(() => null))?.size ?? null : null),
-    read: async (name, maxBytes) => (names.includes(name) ? readRegularFile(join(dir, name), { maxBytes }) : null),
-  };
-}
-
-async function zipFiles(path: string): Promise<ModelFiles> {
-  let entries: Map<string, Buffer>;
-  try {
-    entries = await readZipEntries(path, basename(path));
-  } catch (error) {
-    if (error instanceof ArchiveError) throw new AppError('invalid-payload', error.message);
-    throw error;
-  }
-  const modelJsons = [...entries.keys()]
-    .filter((name) => posix.basename(name) === 'model.json' && !name.startsWith('__MACOSX/'))
-    .sort((a, b) => a.split('/').length - b.split('/').length);
-  if (modelJsons.length === 0) {
-    throw new AppError('invalid-payload', `${basename(path)} holds no model.json: it is not a TF.js model export (found: ${[...entries.keys()].slice(0, 8).join(', ') || 'nothing'}).`);
-  }
-  const prefix = posix.dirname(modelJsons[0]) === '.' ? '' : `${posix.dirname(modelJsons[0])}/`;
-  const files = new Map<string, Buffer>();
-  for (const [name, data] of entries) if (name.startsWith(prefix)) files.set(name.slice(prefix.length), data);
-  return {
-    label: basename(path),
-    names: [...files.keys()].sort(),
-    size: async (name) => files.get(name)?.length ?? null,
-    read: async (name, maxBytes) => {
-      const data = files.get(name) ?? null;
-      if (data && data.length > maxBytes) {
-        throw new AppError('unsupported', `too large (${(data.length / 1024 ** 2).toFixed(0)} MB; the limit is ${(maxBytes / 1024 ** 2).toFixed(0)} MB)`);
-      }
-      return data;
-    },
-  };
-}
-
-async function openModelFiles(source: string): Promise<ModelFiles> {
-  let info;
-  try {
-    info = await stat(source);
-  } catch {
-    throw new AppError('not-found', `No model at ${source}: the file or folder does not exist.`);
-  }
-  if (info.isDirectory()) return folderFiles(source);
-  if (!info.isFile()) {
-    throw new AppError('unsupported', `${basename(source)} is not a model: it is not a regular file (${fileKind(info)}); choose a .zip export, a folder with model.json, or a model.json file.`);
-  }
-  const ext = extname(source).toLowerCase();
-  if (ext === '.zip') return zipFiles(source);
-  if (ext === '.json') return folderFiles(dirname(source));
-  // Uploaded files may have lost their extension: sniff the zip signature (4 bytes, whatever the file's size).
-  const head = await readFileHead(source, 4);
-  if (head[0] === 0x50 && head[1] === 0x4b) return zipFiles(source);
-  throw new AppError('invalid-payload', `${basename(source)} is not a model: choose a .zip export, a folder with model.json, or a model.json file.`);
-}
-
-function parseJson(data: Buffer, what: string): unknown {
-  try {
-    return JSON.parse(data.toString('utf8'));
-  } catch (error) {
-    throw new AppError('invalid-payload', `${what} is not valid JSON (${(error as Error).message}).`);
-  }
 }
 
 const DTYPE_BYTES = { float32: 4, int32: 4, bool: 1, float16: 2, uint8: 1, uint16: 2 } as const;
@@ -190,18 +97,6 @@ function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
   const where = issue.path.length > 0 ? issue.path.join('.') : 'the file';
   return `${where}: ${issue.message}`;
-}
-
-/** A JSON file of the model, refused with one line when it is larger than any real one (MAX_JSON_BYTES). */
-async function readJsonBytes(files: ModelFiles, name: string): Promise<Buffer | null> {
-  try {
-    return await files.read(name, MAX_JSON_BYTES);
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'unsupported') {
-      throw new AppError('unsupported', `${name} in ${files.label} is ${error.message}: a model's JSON files hold kilobytes, so this is not one of them.`);
-    }
-    throw error;
-  }
 }
 
 /** Reads model.json and its weight files into memory as tfjs ModelArtifacts, checking every declared size. */
@@ -481,24 +376,6 @@ function inputRescaling(model: LayersModel): { scale: number; offset: number } |
   return { scale: Number(config.scale ?? 1), offset: Number(config.offset ?? 0) };
 }
 
-function preprocessingOf(rescale: { scale: number; offset: number } | null): 'none' | 'unit' | 'symmetric' {
-  if (!rescale) return 'none';
-  if (Math.abs(rescale.offset + 1) < 1e-6 && Math.abs(rescale.scale - 1 / 127.5) < 1e-6) return 'symmetric';
-  if (Math.abs(rescale.offset) < 1e-6 && Math.abs(rescale.scale - 1 / 255) < 1e-6) return 'unit';
-  return 'none';
-}
-
-/** Scale and offset predict applies before the model when the model does not scale its own input. */
-export function externalScaling(preprocessing: InputPreprocessing): { scale: number; offset: number } | null {
-  // Teachable Machine divides by 127, not 127.5; the other modes are exactly the trainer's Rescaling layer.
-  return preprocessing === 'teachable-machine' ? { scale: 1 / 127, offset: -1 } : rescalingFor(preprocessing);
-}
-
-async function readJsonFile(files: ModelFiles, name: string): Promise<unknown> {
-  const data = await readJsonBytes(files, name);
-  return data ? parseJson(data, `${name} in ${files.label}`) : undefined;
-}
-
 /**
  * Loads a model with everything needed to predict with it. Throws AppError with a message for the user when the
  * source is missing, damaged or inconsistent (class count vs outputs, input size vs metadata).
@@ -506,35 +383,14 @@ async function readJsonFile(files: ModelFiles, name: string): Promise<unknown> {
 export async function loadModel(source: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const files = await openModelFiles(source);
   const artifacts = await readArtifacts(files);
-  const metadataJson = await readJsonFile(files, METADATA_FILE);
-
+  const found = await readModelMetadata(files);
+  const pawprint = found.format === 'pawprint' ? found.metadata : null;
+  const teachable = found.format === 'teachable-machine' ? found.metadata : null;
   let kind: ModelSourceKind = options.kind ?? 'tfjs-layers';
-  let pawprint: PawprintModelMetadata | null = null;
-  let teachable: TeachableMachineMetadata | null = null;
-  const hints: ModelHints = {};
-  if (metadataJson !== undefined && isPawprintMetadata(metadataJson)) {
-    const parsed = pawprintModelMetadataSchema.safeParse(metadataJson);
-    if (!parsed.success) {
-      throw new AppError('invalid-payload', `metadata.json in ${files.label} is damaged: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    pawprint = parsed.data;
-    if (kind === 'tfjs-layers') kind = 'pawprint-export';
-  } else if (metadataJson !== undefined && teachableMachineMetadataSchema.safeParse(metadataJson).success) {
-    teachable = teachableMachineMetadataSchema.parse(metadataJson);
-    kind = 'teachable-machine';
-  } else if (metadataJson !== undefined) {
-    Object.assign(hints, hintsFromJson(metadataJson));
-  }
-  for (const name of HINT_FILES) {
-    if (pawprint || teachable) break;
-    if (!files.names.includes(name)) continue;
-    const found = hintsFromJson(await readJsonFile(files, name));
-    for (const key of Object.keys(found) as Array<keyof ModelHints>) if (hints[key] === undefined) Object.assign(hints, { [key]: found[key] });
-    if (kind === 'tfjs-layers') kind = 'pawprint-run';
-  }
-  for (const key of Object.keys(options.hints ?? {}) as Array<keyof ModelHints>) {
-    if (hints[key] === undefined && options.hints?.[key] !== undefined) Object.assign(hints, { [key]: options.hints[key] });
-  }
+  if (pawprint && kind === 'tfjs-layers') kind = pawprint.package === 'run' ? 'pawprint-run' : 'pawprint-export';
+  if (teachable) kind = 'teachable-machine';
+  // Only the caller's facts (a run's catalogue row) fill in for a folder without metadata: no JSON file is guessed at.
+  const hints: ModelHints = options.hints ?? {};
 
   const model = await buildModel(artifacts, files.label);
   try {
@@ -547,7 +403,7 @@ export async function loadModel(source: string, options: LoadModelOptions = {}):
 
 function describeLoaded(
   model: LayersModel,
-  found: { kind: ModelSourceKind; source: string; label: string; pawprint: PawprintModelMetadata | null; teachable: TeachableMachineMetadata | null; hints: ModelHints },
+  found: { kind: ModelSourceKind; source: string; label: string; pawprint: ModelMetadata | null; teachable: TeachableMachineMetadata | null; hints: ModelHints },
 ): LoadedModel {
   const { pawprint, teachable, hints, label } = found;
   const inputShape = model.inputs[0].shape;
@@ -584,7 +440,7 @@ function describeLoaded(
     preprocessing = 'teachable-machine';
     preprocessingInModel = false;
   } else if (rescaling) {
-    preprocessing = preprocessingOf(rescaling);
+    preprocessing = preprocessingOfRescaling(rescaling);
     preprocessingInModel = true;
   } else {
     preprocessing = pawprint?.preprocessing ?? hints.preprocessing ?? 'none';
@@ -612,39 +468,12 @@ function describeLoaded(
   };
 }
 
-/**
- * Decodes an encoded image the way the loaded model expects: h·w·3 RGB bytes, by the pixel rule training uses
- * (image-policy.ts). Refuses what import refuses (formats, MAX_PIXELS) with import's reason, as AppError.
- */
-export function decodeForModel(loaded: Pick<LoadedModel, 'imageSize' | 'resize'>, bytes: Buffer): Promise<Uint8Array> {
-  const { height, width } = loaded.imageSize;
-  return decodeAcceptedRgb(bytes, height, width, loaded.resize === 'fill' ? 'fill' : 'cover');
-}
-
 export interface PixelPrediction {
   /** The model's raw output row (logits or probabilities). */
   outputs: number[];
   /** One per class name, summing to 1. */
   probabilities: number[];
   predictedIndex: number;
-}
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
-}
-
-/** Turns one output row into class probabilities in classNames order. */
-export function toProbabilities(row: ArrayLike<number>, output: 'logits' | 'probabilities'): number[] {
-  if (row.length === 1) {
-    const p = output === 'logits' ? sigmoid(row[0]) : row[0];
-    return [1 - p, p];
-  }
-  if (output === 'probabilities') return Array.from(row);
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
-  const exps = Array.from(row, (z) => Math.exp(z - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
 }
 
 /** Runs the model on decoded images (each h·w·3 bytes, as decodeForModel returns). One batch: keep it small. */

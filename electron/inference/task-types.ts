@@ -1,7 +1,7 @@
 // Inputs, events and results of the inference worker tasks (issue 12 §2.4), without code: the job runtime and the
 // evaluate/predict kinds import these, and must not load TensorFlow.js to do so.
 import type { ExportModelInfo } from '../../shared/contract/export';
-import type { ModelHints } from './model-metadata';
+import type { ModelHints } from './model-format';
 
 /** What the loader knows about a model: its file or folder, and what the caller knows (a run's class names). */
 export interface ModelFileRef { path: string; hints?: ModelHints; kind?: ExportModelInfo['kind'] }

@@ -10,23 +10,16 @@
 // - Initialisers are seeded from config.seed, so the same config builds the same starting weights (Dropout
 //   masks are not seeded; see below).
 import { tf, type LayersModel } from '../tfjs/tf';
+import { rescalingFor } from '../inference/preprocess';
 import { mixSeeds } from '../../shared/random';
 import { planModel, logitUnits, type ModelPlan } from '../../shared/model-validation';
-import { hiddenLayersFor, type CustomLayer, type Preprocessing, type TrainingConfig } from '../../shared/training-config';
+import { hiddenLayersFor, type CustomLayer, type TrainingConfig } from '../../shared/training-config';
 
 export const INPUT_CHANNELS = 3;
 
-/** Scale and offset of the Rescaling layer for each preprocessing mode (x·scale + offset). */
-export function rescalingFor(preprocessing: Preprocessing): { scale: number; offset: number } | null {
-  switch (preprocessing) {
-    case 'none':
-      return null;
-    case 'unit':
-      return { scale: 1 / 255, offset: 0 };
-    case 'symmetric':
-      return { scale: 1 / 127.5, offset: -1 };
-  }
-}
+// The scaling recipe is inference's (one definition for training and prediction). Re-exported only for
+// data-pipeline.ts, until it imports inference/preprocess.ts itself.
+export { rescalingFor };
 
 /** The hidden layers a config trains (see hiddenLayersFor); throws for mobilenetv2. */
 export function layersForConfig(config: Pick<TrainingConfig, 'preset' | 'customLayers'>): CustomLayer[] {

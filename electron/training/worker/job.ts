@@ -1,40 +1,18 @@
 // One training run inside the worker process: backend, data, training, best model saved with its metadata, test
 // evaluation. Transport-free (the entry wires `emit` and the cancel signal), so it can also run in-process.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendRequest } from '../../tfjs/backend/select-backend';
 import { decodeImages, imageExampleSource, type DecodedImages, type ImageItem } from '../data-pipeline';
 import { evaluateModel, imageTrainData, train, type TrainCallbacks, type TrainResult } from '../trainer';
 import { loadModelFromFolder } from '../../inference/model-folder';
-import { NO_AUGMENTATION, type TrainingConfig } from '../../../shared/training-config';
+import { buildModelMetadata, trainingConfigOrNull, writeModelMetadata } from '../../inference/model-format';
+import { NO_AUGMENTATION, type Preprocessing } from '../../../shared/training-config';
 import { logitUnits } from '../../../shared/model-validation';
 import type { DoneMessage, StartMessage, WorkerImage, WorkerOutbound, WorkerProgress } from './messages';
 import { runTransfer } from './transfer';
 
-export const METADATA_FILE = 'pawprint.json';
-
 export type Emit = (message: WorkerOutbound) => void;
-
-/** What an exported/saved model folder says about itself (read by export and evaluation). */
-export interface ModelMetadata {
-  format: 'pawprint-model';
-  version: 1;
-  runId: number;
-  /** Output order of the model: index i of the logits is classNames[i] (one logit = P(classNames[1])). */
-  classNames: string[];
-  imageSize: { height: number; width: number };
-  /** The model takes raw RGB pixels 0..255, [1, h, w, 3]; this scaling happens inside it (a Rescaling layer). */
-  preprocessing: TrainingConfig['preprocessing'];
-  input: { range: [0, 255]; channels: 3; layout: 'NHWC' };
-  /** The model outputs logits: apply this to get probabilities. */
-  output: { activation: 'sigmoid' | 'softmax'; units: number };
-  bestEpoch: number | null;
-  metrics: { valAccuracy: number | null; valLoss: number | null; testAccuracy: number | null; testLoss: number | null };
-  backend: string;
-  versions: Record<string, string>;
-  config: TrainingConfig;
-  savedAt: string;
-}
 
 /** Sends batch progress as it comes, and other stages at most every `intervalMs` (plus their last value). */
 export function progressSender(emit: Emit, intervalMs: number): (progress: WorkerProgress, force?: boolean) => void {
@@ -75,8 +53,51 @@ export function bestValAccuracy(result: TrainResult): number | null {
   return result.epochs.find((e) => e.epoch === result.bestEpoch)?.valAccuracy ?? null;
 }
 
-export async function writeMetadata(dir: string, metadata: ModelMetadata): Promise<void> {
-  await writeFile(join(dir, METADATA_FILE), JSON.stringify(metadata, null, 2));
+/** What a finished run knows about its saved model, beyond the start message. */
+export interface SavedRunFacts {
+  result: Pick<TrainResult, 'epochs' | 'bestEpoch'>;
+  preprocessing: Preprocessing;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  backend: string;
+  versions: Record<string, string>;
+}
+
+/**
+ * Writes metadata.json into the run's model folder in the one model format (inference/model-format.ts), so the folder
+ * loads like an export package. The scaling is a Rescaling layer inside every model Pawprint trains.
+ */
+export async function writeRunMetadata(start: StartMessage, facts: SavedRunFacts): Promise<void> {
+  const { config, data } = start;
+  const { result } = facts;
+  const best = result.epochs.find((e) => e.epoch === result.bestEpoch) ?? null;
+  const last = result.epochs.at(-1) ?? null;
+  const metadata = buildModelMetadata({
+    package: 'run',
+    name: `run ${start.runId}`,
+    classNames: data.classNames,
+    imageSize: config.imageSize,
+    preprocessing: facts.preprocessing,
+    preprocessingInModel: facts.preprocessing !== 'none',
+    output: { kind: 'logits', units: logitUnits(data.classNames.length) },
+    run: {
+      id: start.runId, name: null, preset: config.preset, datasetId: null, splitId: data.splitId, dataHash: data.dataHash,
+      // A record only: a config the schema no longer knows must not fail a finished run.
+      config: trainingConfigOrNull(config),
+      metrics: {
+        bestEpoch: result.bestEpoch, epochs: result.epochs.length, bestValAccuracy: best?.valAccuracy ?? null, bestValLoss: best?.valLoss ?? null,
+        trainAccuracyAtBest: best?.accuracy ?? null, trainLossAtBest: finiteOrNull(best?.loss), lastValAccuracy: last?.valAccuracy ?? null,
+        testAccuracy: facts.testAccuracy, testLoss: facts.testLoss,
+      },
+      backend: facts.backend, versions: facts.versions, createdAt: null, finishedAt: new Date().toISOString(),
+    },
+    versions: { ...facts.versions, app: start.appVersion, tfjs: facts.versions['tfjs-core'] ?? 'unknown' },
+  });
+  await writeModelMetadata(start.paths.modelDir, metadata);
+}
+
+function finiteOrNull(value: number | null | undefined): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 function isAbort(error: unknown): boolean {
@@ -165,7 +186,6 @@ async function runImageTraining(
 
   let testAccuracy: number | null = null;
   let testLoss: number | null = null;
-  const bestEpochMetrics = result.epochs.find((e) => e.epoch === result.bestEpoch) ?? null;
   if (saved && images.test.pixels.length > 0 && result.status !== 'failed') {
     sendProgress({ stage: 'evaluating', phase: 'train', epoch: result.epochs.length, epochs: config.epochs, batch: 0, batches: images.test.pixels.length, loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
     const best = await loadModelFromFolder(paths.modelDir);
@@ -180,14 +200,7 @@ async function runImageTraining(
     }
   }
   if (saved) {
-    await writeMetadata(paths.modelDir, {
-      format: 'pawprint-model', version: 1, runId: start.runId, classNames: data.classNames, imageSize: config.imageSize,
-      preprocessing: config.preprocessing, input: { range: [0, 255], channels: 3, layout: 'NHWC' },
-      output: { activation: data.classNames.length <= 2 ? 'sigmoid' : 'softmax', units: logitUnits(data.classNames.length) },
-      bestEpoch: result.bestEpoch,
-      metrics: { valAccuracy: bestEpochMetrics?.valAccuracy ?? null, valLoss: bestEpochMetrics?.valLoss ?? null, testAccuracy, testLoss },
-      backend, versions, config, savedAt: new Date().toISOString(),
-    });
+    await writeRunMetadata(start, { result, preprocessing: config.preprocessing, testAccuracy, testLoss, backend, versions });
   }
   return {
     type: 'done', status: result.status, error: result.error ?? null, bestEpoch: saved ? result.bestEpoch : null,

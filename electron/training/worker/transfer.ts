@@ -20,7 +20,7 @@ import { mixSeeds, mulberry32 } from '../../../shared/random';
 import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
 import type { DoneMessage, StartMessage, WorkerImage } from './messages';
-import { bestValAccuracy, trainerCallbacks, writeMetadata, type Emit, type progressSender } from './job';
+import { bestValAccuracy, trainerCallbacks, writeRunMetadata, type Emit, type progressSender } from './job';
 import { assembleFineTuned, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
 
 export interface TransferContext {
@@ -291,14 +291,9 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
     }
     await rm(headDir, { recursive: true, force: true });
     await rm(join(paths.modelDir, 'fine-tune-checkpoint'), { recursive: true, force: true });
-    const best = chosen.epochs.find((e) => e.epoch === chosen.bestEpoch) ?? null;
-    await writeMetadata(paths.modelDir, {
-      format: 'pawprint-model', version: 1, runId: start.runId, classNames: data.classNames, imageSize: config.imageSize,
-      preprocessing: 'symmetric', input: { range: [0, 255], channels: 3, layout: 'NHWC' },
-      output: { activation: numClasses <= 2 ? 'sigmoid' : 'softmax', units: logitUnits(numClasses) },
-      bestEpoch: chosen.bestEpoch,
-      metrics: { valAccuracy: best?.valAccuracy ?? null, valLoss: best?.valLoss ?? null, testAccuracy, testLoss },
-      backend: ctx.backend, versions: { ...ctx.versions, mobilenetWeights: weights.weightsId }, config, savedAt: new Date().toISOString(),
+    await writeRunMetadata(start, {
+      result: chosen, preprocessing: 'symmetric', testAccuracy, testLoss, backend: ctx.backend,
+      versions: { ...ctx.versions, mobilenetWeights: weights.weightsId },
     });
     return {
       type: 'done', status: outcome.status, error: outcome.error, bestEpoch: chosen.bestEpoch,

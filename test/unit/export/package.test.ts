@@ -7,7 +7,7 @@ import { tf } from '../../../electron/tfjs/tf';
 import { exportRun, VERIFY_TOLERANCE } from '../../../electron/export/package';
 import { ensureInferenceBackend, loadModel, predictFiles } from '../../../electron/inference/predict';
 import { readZipEntries } from '../../../electron/files/zip';
-import { pawprintModelMetadataSchema } from '../../../electron/inference/model-metadata';
+import { modelMetadataSchema as pawprintModelMetadataSchema } from '../../../electron/inference/model-format';
 import { tempDir } from '../../support/temp';
 import { CLASS_NAMES, runRecord, trainTinyRun, writeClassImages } from './helpers';
 import type { TrainingConfig } from '../../../shared/training-config';

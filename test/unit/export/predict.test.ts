@@ -9,7 +9,8 @@ import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { decodeImages, imageExampleSource } from '../../../electron/training/data-pipeline';
 import { folderSaveHandler, loadModelFromFolder } from '../../../electron/inference/model-folder';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
-import { ensureInferenceBackend, listImageFiles, loadModel, predictFiles, toProbabilities } from '../../../electron/inference/predict';
+import { ensureInferenceBackend, listImageFiles, loadModel, predictFiles } from '../../../electron/inference/predict';
+import { toProbabilities } from '../../../electron/inference/probabilities';
 import { tempDir } from '../../support/temp';
 import { CLASS_NAMES, tinyConfig, trainTinyRun, writeClassImages, writeTeachableMachineExport } from './helpers';
 
