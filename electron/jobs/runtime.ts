@@ -12,6 +12,7 @@ import {
   jobOwnerAlive,
   listJobs,
   markJobRunning,
+  pruneFinishedJobs,
   queuedInLane,
   requestJobCancel,
   cancelRequested,
@@ -21,6 +22,7 @@ import {
 import type { JobFilter, JobRow } from '../catalogue/jobs';
 import { parseOwner, processOwner } from '../catalogue/process-owner';
 import type { AppPaths } from '../paths';
+import { ZodError } from 'zod';
 import { AppError, firstLine } from '../../shared/errors';
 import { JobFinished as JobFinishedSchema, JobProgress as JobProgressSchema, JobResults } from '../../shared/contract/jobs';
 import type { JobEndStatus, JobFinished, JobInfo, JobInput, JobKind, JobLane, JobProgress, JobStart } from '../../shared/contract/jobs';
@@ -65,6 +67,15 @@ function cpuCapacityFromEnv(): number {
 }
 
 type AnySpec = JobKindSpec<JobKind, unknown>;
+
+/** One line for a failed job: a ZodError's message is a multi-line JSON dump whose first line is "[", so name its first issue. */
+function reasonOf(error: unknown): string {
+  if (error instanceof ZodError) {
+    const issue = error.issues[0];
+    return issue ? `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}` : 'invalid data';
+  }
+  return firstLine(error);
+}
 
 interface LiveJob {
   id: number;
@@ -116,6 +127,12 @@ export class JobRuntime {
     this.shutdownGraceMs = options.shutdownGraceMs ?? 5000;
     this.durableRetryMs = options.durableRetryMs ?? 30_000;
     this.interrupted = failInterruptedJobs(options.db, (id) => this.heldAnywhereHere(id));
+    // Try-it makes many small jobs: keep a kind's newest 500 and anything younger than 30 days.
+    try {
+      pruneFinishedJobs(options.db, { keepPerKind: 500, olderThanDays: 30 });
+    } catch {
+      // a busy catalogue: the next start prunes
+    }
   }
 
   private get db(): Database {
@@ -394,7 +411,7 @@ export class JobRuntime {
         (error: unknown) => {
           const result = error instanceof JobFailure ? error.result : null;
           if (job.controller.signal.aborted) this.end(job, { status: 'cancelled', result, error: null });
-          else this.end(job, { status: 'failed', result, error: firstLine(error) });
+          else this.end(job, { status: 'failed', result, error: reasonOf(error) });
         },
       );
   }

@@ -16,6 +16,7 @@ import {
   insertJob,
   listJobs,
   markJobRunning,
+  pruneFinishedJobs,
   requestJobCancel,
 } from '../../../electron/catalogue/jobs';
 import { bootTimeSeconds, processOwner } from '../../../electron/catalogue/process-owner';
@@ -82,4 +83,21 @@ test('only jobs whose process is gone are failed as interrupted', withCatalogue(
   } finally {
     child.kill();
   }
+}));
+
+test('pruning keeps the newest jobs of each kind, young ones, active ones', withCatalogue((db) => {
+  const owner = processOwner();
+  const ids: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const id = insertJob(db, { kind: 'predict', lane: 'interactive', title: `p${i}`, input: {}, owner });
+    finishJob(db, id, { status: 'completed', result: null, error: null });
+    ids.push(id);
+  }
+  const active = insertJob(db, { kind: 'predict', lane: 'interactive', title: 'active', input: {}, owner });
+  const young = insertJob(db, { kind: 'import', lane: 'io', title: 'young', input: {}, owner });
+  finishJob(db, young, { status: 'completed', result: null, error: null });
+  db.prepare(`UPDATE jobs SET finished_at = '2000-01-01T00:00:00.000Z' WHERE kind = 'predict' AND status = 'completed'`).run();
+  assert.equal(pruneFinishedJobs(db, { keepPerKind: 2, olderThanDays: 30 }), 3);
+  const left = listJobs(db, { limit: 100 }).map((row) => row.id).sort((a, b) => a - b);
+  assert.deepEqual(left, [ids[3], active, young].sort((a, b) => a! - b!));
 }));
