@@ -12,7 +12,9 @@ import type { StoredPrediction } from '../catalogue/evaluations';
 import type { Evaluation, EvaluationSource, Prediction } from '../../shared/contract/runs';
 import type { RunDetail } from '../../shared/contract/training';
 import { evaluateExamples, scoreExample } from './metrics';
-import { ensureInferenceBackend, loadModel, predictFiles } from '../inference/predict';
+import { ensureInferenceBackend } from '../inference/backend';
+import { loadModel } from '../inference/loader';
+import { predictFiles } from '../inference/predictor';
 import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
 import type { ModelHints } from '../inference/model-format';
 

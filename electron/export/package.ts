@@ -12,14 +12,13 @@ import {
   MODEL_METADATA_FILE, buildModelMetadata, readModelMetadata, serializeModelMetadata, trainingConfigOrNull, type ModelMetadata,
 } from '../inference/model-format';
 import { decodeForModel } from '../inference/preprocess';
-import { loadModel, predictPixels, type LoadedModel } from '../inference/predict';
+import { loadModel, type LoadedModel } from '../inference/loader';
+import { predictPixels } from '../inference/predictor';
+import { WEIGHTS_FILE, serializeModel } from '../inference/artifacts';
 import { writeZip } from '../files/zip';
-
-type ModelArtifacts = import('@tensorflow/tfjs').io.ModelArtifacts;
 
 /** Largest difference allowed between the in-app model and the exported one, on any output. */
 export const VERIFY_TOLERANCE = 1e-5;
-export const WEIGHTS_FILE = 'weights.bin';
 
 /**
  * Layers that compute the same thing at inference in TF.js and Keras. Anything else (a training-only or custom
@@ -95,27 +94,6 @@ function checkInferenceLayers(model: LayersModel): void {
   if (unknown.length > 0) {
     throw new AppError('unsupported', `The model contains layers that are not plain inference layers (${unknown.join(', ')}); it cannot be exported as a portable TF.js/Keras model.`);
   }
-}
-
-/** model.json and weights.bin of a model, as TF.js writes them (no training config: the model was never compiled). */
-async function serialize(model: LayersModel): Promise<{ modelJson: string; weights: Buffer }> {
-  let captured: ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    captured = artifacts;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
-  const artifacts = captured as ModelArtifacts | null;
-  if (!artifacts || !artifacts.modelTopology || artifacts.modelTopology instanceof ArrayBuffer) throw new Error('the model did not serialise to JSON');
-  const data = artifacts.weightData;
-  const weights = Buffer.from(data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
-  const modelJson = JSON.stringify({
-    format: 'layers-model',
-    generatedBy: artifacts.generatedBy,
-    convertedBy: null,
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: [`./${WEIGHTS_FILE}`], weights: artifacts.weightSpecs ?? [] }],
-  });
-  return { modelJson, weights };
 }
 
 function runMetrics(run: RunForExport): ModelMetadata['run']['metrics'] {
@@ -334,7 +312,7 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
   try {
     checkInferenceLayers(original.model);
     options.onProgress?.('packaging', 0, 1);
-    const { modelJson, weights } = await serialize(original.model);
+    const { modelJson, weights } = await serializeModel(original.model);
     const metadata = buildMetadata(run, original, options.appVersion);
     const files = new Map<string, Buffer | string>([
       ['model.json', modelJson],
