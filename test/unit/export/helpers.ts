@@ -60,7 +60,8 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): TrainingCon
 
 /**
  * Trains the tiny config on the items and leaves the best epoch's model in modelDir the way a run does (the
- * trainer's checkpoint: model.json, weights.bin, checkpoint.json; plus pawprint.json like the training worker).
+ * trainer's checkpoint: model.json, weights.bin, checkpoint.json; plus the legacy pawprint.json of run folders made
+ * before metadata.json formatVersion 2, so these tests also keep that reader covered).
  */
 export async function trainTinyRun(items: ImageItem[], modelDir: string, config = tinyConfig()): Promise<{ config: TrainingConfig; valAccuracy: number | null }> {
   const { height, width } = config.imageSize;

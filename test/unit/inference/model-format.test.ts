@@ -135,6 +135,11 @@ describe('one model format for runs and exports', () => {
     } finally {
       loaded.dispose();
     }
+    // It is still an earlier export, which a new export may replace when allowed to.
+    const run = { ...runRecord(runDir, config), classNames: CLASSES };
+    await exportRun({ run, out: dir, format: 'folder', appVersion: '9.9.9', overwrite: true, images: images.map((path) => ({ path })) });
+    const replaced = modelMetadataSchema.parse(JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8')));
+    assert.deepEqual([replaced.package, replaced.formatVersion, replaced.classNames], ['export', 2, CLASSES]);
   });
 
   test('JSON files other than the metadata are not read for hints: names come from the caller or are numbered', async () => {
