@@ -511,6 +511,7 @@ export class JobRuntime {
       finishJob(this.db, job.id, { status, result, error });
     });
     heldInThisProcess.delete(heldKey(this.db, job.id));
+    this.options.workers?.jobEnded?.(job.id);
     this.options.events.emit('jobs.finished', finished);
     job.resolve(finished);
     this.pump();

@@ -17,6 +17,7 @@ import { exportHandlers } from './export';
 import { jobHandlers } from './jobs';
 import { JobRuntime } from '../jobs/runtime';
 import type { JobRuntimeOptions } from '../jobs/runtime';
+import { WorkerPool } from '../jobs/worker/pool';
 import type { DomainHandlers } from './types';
 
 export type ServiceHandlers = DomainHandlers<Requests>;
@@ -78,6 +79,8 @@ export function createServices(options: CreateServicesOptions): Services {
         app.backend = status;
         events.emit('system.backendChanged', status);
       },
+      // Worker processes start on a job's first worker task, never before (jobs.workers: undefined runs without any).
+      workers: options.jobs?.workers ?? new WorkerPool(),
       ...options.jobs,
     }),
     onClose: (cleanup) => cleanups.push(cleanup),

@@ -85,8 +85,37 @@ class WorkerOutput {
   }
 }
 
-function childWorker(): WorkerHandle {
-  const entry = workerEntry();
+/** A worker process whose messages are handed on unchecked (the job pool validates them with the protocol schemas). */
+export interface RawWorkerHandle {
+  readonly pid: number | undefined;
+  send(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  onExit(listener: (exit: WorkerExit) => void): void;
+  kill(): void;
+}
+
+const JOB_ENTRY_NAME = 'job-worker-entry';
+
+/** The job worker script; PAWPRINT_WORKER_ENTRY names another one (tests run a fake entry in a real process). */
+export function jobWorkerEntry(): { path: string; execArgv: string[] } {
+  const override = process.env.PAWPRINT_WORKER_ENTRY;
+  const here = fileURLToPath(import.meta.url);
+  if (override) return { path: override, execArgv: override.endsWith('.ts') ? ['--import', 'tsx'] : [] };
+  if (here.endsWith('.ts')) return { path: fileURLToPath(new URL(`./${JOB_ENTRY_NAME}.ts`, import.meta.url)), execArgv: ['--import', 'tsx'] };
+  const bundled = fileURLToPath(new URL(`./${JOB_ENTRY_NAME}.js`, import.meta.url));
+  if (!existsSync(bundled)) throw new Error(`the job worker is missing (${bundled}); run \`npm run build\``);
+  return { path: bundled, execArgv: [] };
+}
+
+/** Launches one job worker: a utilityProcess inside the desktop app, a Node child elsewhere. */
+export async function launchJobWorker(name: string): Promise<RawWorkerHandle> {
+  const entry = jobWorkerEntry();
+  const accept = () => true;
+  return process.versions.electron ? utilityWorker(entry, accept, name) : childWorker(entry, accept);
+}
+
+/** `accept` filters the messages handed on: the old training worker's by isWorkerOutbound, the job worker's all (the pool validates them). */
+function childWorker(entry = workerEntry(), accept: (message: unknown) => boolean = isWorkerOutbound): WorkerHandle & RawWorkerHandle {
   const child: ChildProcess = fork(entry.path, [], {
     execArgv: entry.execArgv,
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -98,12 +127,12 @@ function childWorker(): WorkerHandle {
   return {
     pid: child.pid,
     kind: 'child',
-    send(message) {
-      if (child.connected) child.send(message);
+    send(message: unknown) {
+      if (child.connected) child.send(message as WorkerInbound);
     },
-    onMessage(listener) {
+    onMessage(listener: (message: never) => void) {
       child.on('message', (message) => {
-        if (isWorkerOutbound(message)) listener(message);
+        if (accept(message)) listener(message as never);
       });
     },
     onExit: (listener) => output.onExit(listener),
@@ -113,11 +142,14 @@ function childWorker(): WorkerHandle {
   };
 }
 
-async function utilityWorker(): Promise<WorkerHandle> {
+async function utilityWorker(
+  entry = workerEntry(),
+  accept: (message: unknown) => boolean = isWorkerOutbound,
+  name = 'Pawprint training',
+): Promise<WorkerHandle & RawWorkerHandle> {
   // Lazy: electron exists only inside the desktop app.
   const { utilityProcess } = await import('electron');
-  const entry = workerEntry();
-  const child = utilityProcess.fork(entry.path, [], { serviceName: 'Pawprint training', stdio: ['ignore', 'inherit', 'pipe'] });
+  const child = utilityProcess.fork(entry.path, [], { serviceName: name, stdio: ['ignore', 'inherit', 'pipe'] });
   const output = new WorkerOutput(child.stderr);
   let alive = true;
   child.on('exit', (code) => {
@@ -134,12 +166,12 @@ async function utilityWorker(): Promise<WorkerHandle> {
       return child.pid;
     },
     kind: 'utility',
-    send(message) {
+    send(message: unknown) {
       if (alive) child.postMessage(message);
     },
-    onMessage(listener) {
+    onMessage(listener: (message: never) => void) {
       child.on('message', (message: unknown) => {
-        if (isWorkerOutbound(message)) listener(message);
+        if (accept(message)) listener(message as never);
       });
     },
     onExit: (listener) => output.onExit(listener),

@@ -13,6 +13,8 @@ export interface TaskRequest<T extends WorkerTaskName> {
 
 export interface TaskRunner {
   run<T extends WorkerTaskName>(request: TaskRequest<T>, io: TaskIo<TaskEvent<T>>): Promise<TaskResult<T>>;
+  /** The job ended (completed, failed, cancelled or killed after its grace): its worker process may go. */
+  jobEnded?(jobId: number): void;
   /** The process running this job's task, if any (tests and diagnostics). */
   workerPid?(jobId: number): number | null;
   close?(): Promise<void>;

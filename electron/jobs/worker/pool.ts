@@ -1,0 +1,199 @@
+// The main side of the job workers (issue 12 §2.4): one process per cpu/io job (memory returns to the OS when it ends,
+// a crash costs one job) and one persistent worker for the interactive lane that exits when idle. Every message is
+// validated; a worker that breaks the protocol or dies fails its tasks in words and the host carries on.
+import { AppError } from '../../../shared/errors';
+import type { TaskIo } from '../../../shared/worker-task';
+import { workerOutbound } from './protocol';
+import type { WorkerInbound } from './protocol';
+import { launchJobWorker } from './launcher';
+import type { RawWorkerHandle, WorkerExit } from './launcher';
+import type { TaskRequest, TaskRunner } from './runner';
+import type { TaskEvent, TaskResult, WorkerTaskName } from './tasks';
+
+export interface WorkerPoolOptions {
+  launch?: (name: string) => Promise<RawWorkerHandle>;
+  /** How long the interactive worker may sit idle before it exits (5 minutes). */
+  idleMs?: number;
+}
+
+/** Words for a task's error when its worker ended without answering. */
+export function describeWorkerExit(exit: WorkerExit): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
+  const lastLine = exit.stderrTail.split('\n').filter((line) => line.trim()).at(-1) ?? '';
+  const hint = exit.signal === 'SIGKILL' || exit.code === 137 ? ' (killed, possibly by the system running out of memory)' : '';
+  return `the job worker exited unexpectedly (${how})${hint}${lastLine ? `: ${lastLine.slice(0, 500)}` : ''}`;
+}
+
+interface PendingTask {
+  io: TaskIo<unknown>;
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+class WorkerProcess {
+  private readonly pending = new Map<number, PendingTask>();
+  private exited = false;
+  private nextTaskId = 1;
+
+  constructor(
+    readonly handle: RawWorkerHandle,
+    private readonly onSettled: () => void,
+  ) {
+    handle.onMessage((raw) => this.receive(raw));
+    handle.onExit((exit) => {
+      this.exited = true;
+      this.failAll(describeWorkerExit(exit));
+    });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  run(task: string, input: unknown, io: TaskIo<unknown>): Promise<unknown> {
+    if (this.exited) return Promise.reject(new AppError('failed', 'the job worker has already exited'));
+    const taskId = this.nextTaskId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(taskId, { io, resolve, reject });
+      const cancel = () => this.send({ type: 'cancel', taskId });
+      if (io.signal.aborted) cancel();
+      else io.signal.addEventListener('abort', cancel, { once: true });
+      this.send({ type: 'run', taskId, task, input, settings: io.settings });
+    });
+  }
+
+  kill(): void {
+    this.handle.kill();
+  }
+
+  private send(message: WorkerInbound): void {
+    this.handle.send(message);
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = workerOutbound.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const reason = `the job worker sent a message that is not part of the protocol (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'}); it was stopped`;
+      const taskId = typeof raw === 'object' && raw !== null ? (raw as { taskId?: unknown }).taskId : undefined;
+      // A worker that breaks the protocol cannot be trusted with its other tasks either.
+      if (typeof taskId === 'number' && this.pending.has(taskId)) this.settle(taskId, (task) => task.reject(new AppError('failed', reason)));
+      this.failAll(reason);
+      this.kill();
+      return;
+    }
+    const message = parsed.data;
+    switch (message.type) {
+      case 'ready':
+        return;
+      case 'fatal':
+        this.failAll(message.message);
+        return;
+      case 'progress':
+        this.pending.get(message.taskId)?.io.progress(message.progress);
+        return;
+      case 'event':
+        this.pending.get(message.taskId)?.io.event(message.event);
+        return;
+      case 'log':
+        this.pending.get(message.taskId)?.io.log(message.level, message.message);
+        return;
+      case 'done':
+        this.settle(message.taskId, (task) => {
+          if (message.status === 'completed') task.resolve(message.result);
+          else if (message.status === 'cancelled') task.reject(new AppError('cancelled', 'cancelled'));
+          else task.reject(new AppError('failed', message.error ?? 'the task failed'));
+        });
+        return;
+    }
+  }
+
+  private settle(taskId: number, action: (task: PendingTask) => void): void {
+    const task = this.pending.get(taskId);
+    if (!task) return;
+    this.pending.delete(taskId);
+    action(task);
+    this.onSettled();
+  }
+
+  private failAll(reason: string): void {
+    for (const taskId of [...this.pending.keys()]) this.settle(taskId, (task) => task.reject(new AppError('failed', reason)));
+  }
+}
+
+export class WorkerPool implements TaskRunner {
+  private readonly byJob = new Map<number, WorkerProcess>();
+  private interactive: WorkerProcess | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private readonly launch: (name: string) => Promise<RawWorkerHandle>;
+  private readonly idleMs: number;
+  private closed = false;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    this.launch = options.launch ?? launchJobWorker;
+    this.idleMs = options.idleMs ?? 5 * 60_000;
+  }
+
+  async run<T extends WorkerTaskName>(request: TaskRequest<T>, io: TaskIo<TaskEvent<T>>): Promise<TaskResult<T>> {
+    if (this.closed) throw new AppError('unavailable', 'Pawprint is closing; no new worker tasks start.');
+    const worker = await this.workerFor(request);
+    const result = await worker.run(request.task, request.input, io as TaskIo<unknown>);
+    return result as TaskResult<T>;
+  }
+
+  /** The job's own process goes when the job ends (also the kill after a cancel grace). */
+  jobEnded(jobId: number): void {
+    const worker = this.byJob.get(jobId);
+    this.byJob.delete(jobId);
+    worker?.kill();
+  }
+
+  workerPid(jobId: number): number | null {
+    return this.byJob.get(jobId)?.handle.pid ?? null;
+  }
+
+  /** The interactive worker's pid while it runs (tests: it stays for several tasks, then exits when idle). */
+  interactivePid(): number | null {
+    return this.interactive?.alive ? (this.interactive.handle.pid ?? null) : null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    for (const worker of this.byJob.values()) worker.kill();
+    this.byJob.clear();
+    this.interactive?.kill();
+    this.interactive = null;
+  }
+
+  private async workerFor(request: TaskRequest<WorkerTaskName>): Promise<WorkerProcess> {
+    if (request.lane === 'interactive' || request.jobId === null) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+      if (!this.interactive?.alive) this.interactive = new WorkerProcess(await this.launch('Pawprint inference'), () => this.scheduleIdleExit());
+      return this.interactive;
+    }
+    const existing = this.byJob.get(request.jobId);
+    if (existing?.alive) return existing;
+    const worker = new WorkerProcess(await this.launch(`Pawprint job ${request.jobId}`), () => undefined);
+    this.byJob.set(request.jobId, worker);
+    return worker;
+  }
+
+  private scheduleIdleExit(): void {
+    const worker = this.interactive;
+    if (!worker || worker.busy) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.interactive === worker && !worker.busy) {
+        worker.kill();
+        this.interactive = null;
+      }
+    }, this.idleMs);
+    this.idleTimer.unref?.();
+  }
+}
