@@ -16,6 +16,7 @@ import { loadModel, type LoadedModel } from '../inference/loader';
 import { predictPixels } from '../inference/predictor';
 import { WEIGHTS_FILE, serializeModel } from '../inference/artifacts';
 import { writeZip } from '../files/zip';
+import type { RunForExport, VerifyImage } from './task-types';
 
 /** Largest difference allowed between the in-app model and the exported one, on any output. */
 export const VERIFY_TOLERANCE = 1e-5;
@@ -30,33 +31,8 @@ export const INFERENCE_LAYERS = new Set([
   'Activation', 'ZeroPadding2D', 'Add', 'Concatenate', 'Reshape', 'Sequential', 'Model', 'Functional',
 ]);
 
-/** What the export needs to know about a run (a subset of the catalogue's RunDetail). */
-export interface RunForExport {
-  id: number;
-  name: string;
-  preset: string;
-  status: string;
-  modelPath: string | null;
-  classNames: string[];
-  config: { imageSize: { height: number; width: number }; preprocessing: 'none' | 'unit' | 'symmetric' } & Record<string, unknown>;
-  datasetId: number | null;
-  splitId: number | null;
-  dataHash: string | null;
-  backend: string | null;
-  versions: Record<string, string>;
-  bestEpoch: number | null;
-  bestValAccuracy: number | null;
-  testAccuracy: number | null;
-  testLoss: number | null;
-  createdAt: string;
-  finishedAt: string | null;
-  epochs: Array<{ epoch: number; loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null }>;
-}
-
-export interface VerifyImage {
-  path: string;
-  name?: string;
-}
+// Declared tf-free in task-types.ts (the export kind needs them without loading TensorFlow.js).
+export type { RunForExport, VerifyImage } from './task-types';
 
 export interface ExportOptions {
   run: RunForExport;

@@ -1,8 +1,35 @@
 // Input and result of the export worker task (issue 12 §2.4), without code: the export kind imports these and must
-// not load TensorFlow.js to do so (the type-only import of package.ts is erased; WP5 gives RunForExport a tf-free home).
+// not load TensorFlow.js to do so (nor does the main side, which describes a run and its images the same way).
 import type { ExportFormat, ExportResult } from '../../shared/contract/export';
 import type { JobInput } from '../../shared/contract/jobs';
-import type { RunForExport, VerifyImage } from './package';
+
+/** What the export needs to know about a run (a subset of the catalogue's RunDetail). */
+export interface RunForExport {
+  id: number;
+  name: string;
+  preset: string;
+  status: string;
+  modelPath: string | null;
+  classNames: string[];
+  config: { imageSize: { height: number; width: number }; preprocessing: 'none' | 'unit' | 'symmetric' } & Record<string, unknown>;
+  datasetId: number | null;
+  splitId: number | null;
+  dataHash: string | null;
+  backend: string | null;
+  versions: Record<string, string>;
+  bestEpoch: number | null;
+  bestValAccuracy: number | null;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  createdAt: string;
+  finishedAt: string | null;
+  epochs: Array<{ epoch: number; loss: number | null; accuracy: number | null; valLoss: number | null; valAccuracy: number | null }>;
+}
+
+export interface VerifyImage {
+  path: string;
+  name?: string;
+}
 
 export interface ExportPackageInput {
   run: RunForExport;
