@@ -177,16 +177,25 @@ export class JobRuntime {
       );
       throw new AppError('conflict', reason);
     }
-    const id = insertJob(this.db, {
-      kind: start.kind,
-      lane,
-      title: prepared.title,
-      input,
-      owner: this.owner,
-      datasetId: prepared.datasetId ?? null,
-      runId: prepared.runId ?? null,
-      parentJobId: options.parentJobId ?? null,
-    });
+    let id: number;
+    try {
+      id = insertJob(this.db, {
+        kind: start.kind,
+        lane,
+        title: prepared.title,
+        input,
+        owner: this.owner,
+        datasetId: prepared.datasetId ?? null,
+        runId: prepared.runId ?? null,
+        parentJobId: options.parentJobId ?? null,
+      });
+    } catch (error) {
+      // The job could not be recorded (a full disk): the rows prepare() made must not stay 'running' forever.
+      this.safely(() =>
+        spec.abandon?.(this.db, { id: 0, status: 'failed', error: firstLine(error), state: prepared.state, datasetId: prepared.datasetId ?? null, runId: prepared.runId ?? null }),
+      );
+      throw error;
+    }
     heldInThisProcess.add(heldKey(this.db, id));
     let resolve: (finished: JobFinished) => void = () => undefined;
     const done = new Promise<JobFinished>((r) => (resolve = r));

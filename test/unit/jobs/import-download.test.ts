@@ -151,3 +151,12 @@ test('the tutorial download is a job whose import is a child job; its result nam
   const legacy = events.find((e) => e.name === 'datasets.downloadFinished')?.payload as { jobId: number; status: string; datasetId: number };
   assert.deepEqual([legacy.jobId, legacy.status, legacy.datasetId], [job.id, 'completed', result.datasetId]);
 });
+
+test('an import whose job cannot be recorded leaves no import row running', async (t) => {
+  const { services, dir } = open(t);
+  const root = await photoFolder(join(dir, 'photos'), 2);
+  services.app.db.exec(`CREATE TRIGGER jobs_full BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  await assert.rejects(services.request('jobs.start', { kind: 'import', input: { path: root } }), /full/);
+  const statuses = services.app.db.prepare('SELECT status, error FROM imports').all() as Array<{ status: string; error: string | null }>;
+  assert.deepEqual(statuses, [{ status: 'failed', error: 'database or disk is full' }]);
+});

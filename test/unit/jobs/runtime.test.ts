@@ -216,3 +216,22 @@ test('progress: at most one event per interval, phase changes and the last step 
   assert.deepEqual(saved.map((p) => `${p.phase}:${p.done}`), ['processing:0', 'finishing:20'], 'the catalogue copy is written at most once a second, and on a phase change');
   throttle.stop();
 });
+
+test('a job end whose catalogue write fails is still announced, answered by jobs.get, and written once the catalogue takes it', async (t) => {
+  const { services, fake, events } = servicesWithFake(t, { jobs: { durableRetryMs: 50 } });
+  const db = services.app.db;
+  // A full disk, as SQLite would report it for this one write.
+  db.exec(`CREATE TRIGGER jobs_full BEFORE UPDATE OF status ON jobs WHEN NEW.status = 'completed' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  fake.scripts.push({ title: 'unlucky', lane: 'io' });
+  const { job } = await services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } });
+  fake.release('unlucky');
+  const finished = await services.app.jobs.wait(job.id);
+  assert.equal(finished.status, 'completed');
+  assert.equal(finishedOf(events, job.id)?.status, 'completed', 'jobs.finished went out');
+  assert.equal(getJob(db, job.id)?.status, 'running', 'not written yet');
+  assert.equal((await services.request('jobs.get', { id: job.id })).finished?.status, 'completed');
+  db.exec('DROP TRIGGER jobs_full');
+  const deadline = Date.now() + 5000;
+  while (getJob(db, job.id)?.status !== 'completed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(getJob(db, job.id)?.status, 'completed');
+});
