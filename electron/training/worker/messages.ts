@@ -21,7 +21,7 @@ export interface WorkerData {
 }
 
 export interface WorkerPaths {
-  /** Final model folder (model.json, weights.bin, pawprint.json): <models>/run-<id>. */
+  /** Final model folder (model.json, weights.bin, metadata.json): <models>/run-<id>. */
   modelDir: string;
   /** Shared caches (decoded pixels, base weights, base features) under the app-data folder. */
   cacheDir: string;

@@ -60,11 +60,11 @@ describe('training runs through the services and the worker process', () => {
     assert.ok(run.testAccuracy !== null && run.testAccuracy >= 0 && run.testAccuracy <= 1);
     assert.ok(run.durationMs !== null && run.durationMs > 0);
     assert.ok(run.modelPath && existsSync(join(run.modelPath, 'model.json')) && existsSync(join(run.modelPath, 'weights.bin')));
-    const metadata = JSON.parse(readFileSync(join(run.modelPath, 'pawprint.json'), 'utf8'));
+    const metadata = JSON.parse(readFileSync(join(run.modelPath, 'metadata.json'), 'utf8'));
     assert.deepEqual(metadata.classNames, ['cats', 'dogs']);
     assert.deepEqual(metadata.imageSize, { height: 32, width: 32 });
     assert.equal(metadata.output.activation, 'sigmoid');
-    assert.equal(metadata.bestEpoch, run.bestEpoch);
+    assert.equal(metadata.run.metrics.bestEpoch, run.bestEpoch);
 
     const names = events.map((e) => e.name);
     assert.ok(names.includes('system.backendChanged'));

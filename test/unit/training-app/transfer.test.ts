@@ -52,7 +52,7 @@ describe('mobilenetv2 transfer training in the worker', () => {
     assert.ok(run.testAccuracy !== null);
     const modelDir = run.modelPath!;
     assert.ok(!existsSync(join(modelDir, 'head-checkpoint')), 'the head checkpoint is folded into the final model');
-    const metadata = JSON.parse(readFileSync(join(modelDir, 'pawprint.json'), 'utf8'));
+    const metadata = JSON.parse(readFileSync(join(modelDir, 'metadata.json'), 'utf8'));
     assert.equal(metadata.preprocessing, 'symmetric');
     assert.ok(metadata.versions.mobilenetWeights);
     const model = await loadModelFromFolder(modelDir);
