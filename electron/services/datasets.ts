@@ -35,8 +35,11 @@ const CONTENT_TYPES: Record<string, string> = {
 
 export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetRequests> {
   const { db } = app;
-  // Import rows from before the jobs table (or whose job row was lost) are failed by their own owner column.
-  failStaleImports(db);
+  // Import rows from before the jobs table (or whose job row was lost) are failed by their own owner column. That
+  // sweep takes this process's own rows for dead, so it is skipped while another services of this process (tests,
+  // `pawprint jobs` in-process) runs an import here: that one swept when it started. The runtime, built first, has
+  // already failed every job of this process that no live runtime holds.
+  if (!app.jobs.activeFor({ kind: 'import' }).some((job) => job.owner.thisProcess)) failStaleImports(db);
   app.jobs.register(importKind);
   app.jobs.register(downloadKind);
   /** The live import job of an import row (the per-domain channels name imports by row id). */

@@ -160,3 +160,14 @@ test('an import whose job cannot be recorded leaves no import row running', asyn
   const statuses = services.app.db.prepare('SELECT status, error FROM imports').all() as Array<{ status: string; error: string | null }>;
   assert.deepEqual(statuses, [{ status: 'failed', error: 'database or disk is full' }]);
 });
+
+test('a second services in this process leaves the first one\'s running import alone', async (t) => {
+  const { services, dir } = open(t);
+  const root = await photoFolder(join(dir, 'photos'), 60);
+  const { importId } = await services.request('datasets.import', { path: root });
+  const second = createServices({ paths: tempPaths(dir), host: { kind: 'web' } });
+  t.after(() => second.close());
+  assert.equal((await second.request('datasets.importSummary', { importId })).status, 'running');
+  const job = services.app.jobs.list({ kind: 'import' })[0]!;
+  assert.equal((await services.app.jobs.wait(job.id)).status, 'completed');
+});
