@@ -68,6 +68,9 @@ function cpuCapacityFromEnv(): number {
 
 type AnySpec = JobKindSpec<JobKind, unknown>;
 
+/** Titles carry paths: a progress message (at most 500 characters in the contract) quotes a clipped one. */
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
 /** One line for a failed job: a ZodError's message is a multi-line JSON dump whose first line is "[", so name its first issue. */
 function reasonOf(error: unknown): string {
   if (error instanceof ZodError) {
@@ -380,7 +383,7 @@ export class JobRuntime {
       job.queuePosition = position;
       const first = waitingFor[0];
       const firstTitle = first === undefined ? null : (this.live.get(first)?.title ?? getJob(this.db, first)?.title ?? null);
-      const message = first === undefined ? `waiting (position ${position})` : `waiting for #${first} ${firstTitle ?? ''} (position ${position})`.replace('  ', ' ');
+      const message = first === undefined ? `waiting (position ${position})` : `waiting for #${first} ${clip(firstTitle ?? '', 120)} (position ${position})`.replace('  ', ' ');
       job.progress.push({ phase: 'queued', done: 0, total: null, etaSeconds: null, message, detail: { type: 'queue', position, waitingFor } });
     }
   }

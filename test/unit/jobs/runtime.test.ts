@@ -235,3 +235,17 @@ test('a job end whose catalogue write fails is still announced, answered by jobs
   while (getJob(db, job.id)?.status !== 'completed' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(getJob(db, job.id)?.status, 'completed');
 });
+
+test('a long title does not break the queue message (events cap it at 500 characters)', async (t) => {
+  const { services, fake, events } = servicesWithFake(t);
+  const long = `Import /${'very-long-folder-name/'.repeat(30)}photos`;
+  fake.scripts.push({ title: long, lane: 'cpu' }, { title: 'next', lane: 'cpu' });
+  const first = (await services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } })).job;
+  const next = (await services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } })).job;
+  assert.equal(next.queuePosition, 1);
+  const message = progressOf(events, next.id).at(-1)?.message ?? '';
+  assert.ok(message.length <= 500, `${message.length} characters`);
+  assert.match(message, new RegExp(`^waiting for #${first.id} Import /very-long.*… \\(position 1\\)$`));
+  fake.release(long);
+  fake.release('next');
+});
