@@ -13,8 +13,12 @@ import { saveModelToFolder } from '../electron/inference/model-folder';
 import { buildMobileNetV2, buildTransferModel } from '../electron/training/mobilenet/mobilenet-v2';
 import { createMobileNetV2Base, resolveBaseWeights } from '../electron/training/mobilenet/base-weights';
 import { presetDefaults, type TrainingConfig } from '../shared/training-config';
-import { exportRun, type RunForExport } from '../electron/export/package';
-import { collectImageFiles, ensureInferenceBackend, loadModel, predictFiles } from '../electron/inference/predict';
+import { exportRun } from '../electron/export/package';
+import type { RunForExport } from '../electron/export/task-types';
+import { collectImageFiles } from '../electron/inference/image-files';
+import { ensureInferenceBackend } from '../electron/inference/backend';
+import { loadModel } from '../electron/inference/loader';
+import { predictFiles } from '../electron/inference/predictor';
 
 const SHARED = join(import.meta.dirname, '..', '..', 'shared');
 const PHOTOS = join(SHARED, 'data', 'cats-vs-dogs');

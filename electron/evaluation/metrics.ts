@@ -3,7 +3,6 @@
 
 import { argmax } from '../inference/probabilities';
 // Re-exported for test/unit/runs/metrics.test.ts until it imports probabilities.ts (not this package's file).
-export { argmax };
 
 /** Keras' epsilon: probabilities are clipped to [EPS, 1 − EPS] before the log, so a confident miss costs ~16, not ∞. */
 export const PROBABILITY_EPSILON = 1e-7;

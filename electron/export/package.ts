@@ -32,7 +32,6 @@ export const INFERENCE_LAYERS = new Set([
 ]);
 
 // Declared tf-free in task-types.ts (the export kind needs them without loading TensorFlow.js).
-export type { RunForExport, VerifyImage } from './task-types';
 
 export interface ExportOptions {
   run: RunForExport;

@@ -7,10 +7,12 @@ import type {
 } from '../../shared/contract/index';
 import { getRun } from '../catalogue/runs';
 import { loadTrainingData } from '../catalogue/training-data';
-import { exportRun, VERIFY_TOLERANCE, type RunForExport } from '../export/package';
-import {
-  collectImageFiles, ensureInferenceBackend, loadModel, predictFiles, type LoadedModel,
-} from '../inference/predict';
+import { exportRun, VERIFY_TOLERANCE } from '../export/package';
+import type { RunForExport } from '../export/task-types';
+import { collectImageFiles } from '../inference/image-files';
+import { ensureInferenceBackend } from '../inference/backend';
+import { loadModel, type LoadedModel } from '../inference/loader';
+import { predictFiles } from '../inference/predictor';
 import { UploadStore, decodeBase64 } from '../export/uploads';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';

@@ -15,7 +15,7 @@ import { tf, type Tensor } from '../tfjs/tf';
 import {
   augmentInto, augmentRng, augmentVariants, IDENTITY_PARAMS, isIdentityConfig, sampleAugmentParams, type AugmentParams,
 } from './augment';
-import { rescalingFor } from './presets';
+import { rescalingFor } from '../inference/preprocess';
 import { mixSeeds, mulberry32, shuffleInPlace } from '../../shared/random';
 import type { AugmentationConfig, Preprocessing } from '../../shared/training-config';
 

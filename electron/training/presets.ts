@@ -19,7 +19,6 @@ export const INPUT_CHANNELS = 3;
 
 // The scaling recipe is inference's (one definition for training and prediction). Re-exported only for
 // data-pipeline.ts, until it imports inference/preprocess.ts itself.
-export { rescalingFor };
 
 /** The hidden layers a config trains (see hiddenLayersFor); throws for mobilenetv2. */
 export function layersForConfig(config: Pick<TrainingConfig, 'preset' | 'customLayers'>): CustomLayer[] {

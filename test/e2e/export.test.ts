@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { launchApp, withScreenshotOnFailure } from './harness';
 import type { AppUnderTest } from './harness';
 import { addEpoch, createRun, finishRun, markRunning } from '../../electron/catalogue/runs';
-import { ensureInferenceBackend } from '../../electron/inference/predict';
+import { ensureInferenceBackend } from '../../electron/inference/backend';
 import type { ImportSummary } from '../../shared/contract/datasets';
 import { CLASS_NAMES, trainTinyRun, writeClassImages } from '../unit/export/helpers';
 

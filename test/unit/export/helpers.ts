@@ -7,7 +7,7 @@ import { decodeImages, type ImageItem } from '../../../electron/training/data-pi
 import { imageTrainData, train } from '../../../electron/training/trainer';
 import { parseTrainingConfig, type TrainingConfig } from '../../../shared/training-config';
 import { mulberry32 } from '../../../shared/random';
-import type { RunForExport } from '../../../electron/export/package';
+import type { RunForExport } from '../../../electron/export/task-types';
 
 export const CLASS_NAMES = ['blue', 'red'];
 

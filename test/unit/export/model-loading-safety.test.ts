@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
-import { ensureInferenceBackend, loadModel } from '../../../electron/inference/predict';
+import { ensureInferenceBackend } from '../../../electron/inference/backend';
+import { loadModel } from '../../../electron/inference/loader';
 import { tempDir } from '../../support/temp';
 
 const tmp = tempDir('pawprint-model-safety-');

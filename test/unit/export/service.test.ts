@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServices, type Services } from '../../../electron/services/index';
 import { addEpoch, createRun, finishRun, markRunning } from '../../../electron/catalogue/runs';
 import { runCli } from '../../../electron/cli/main';
-import { ensureInferenceBackend } from '../../../electron/inference/predict';
+import { ensureInferenceBackend } from '../../../electron/inference/backend';
 import type { ImportSummary } from '../../../shared/contract/datasets';
 import { MAX_UPLOAD_BASE64 } from '../../../shared/contract/export';
 import { tempDir, tempPaths } from '../../support/temp';

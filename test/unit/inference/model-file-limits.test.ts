@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, type LayersModel } from '../../../electron/tfjs/tf';
-import { ensureInferenceBackend, loadModel, predictPixels } from '../../../electron/inference/predict';
+import { ensureInferenceBackend } from '../../../electron/inference/backend';
+import { loadModel } from '../../../electron/inference/loader';
+import { predictPixels } from '../../../electron/inference/predictor';
 import { pixels } from '../../support/images';
 import { tempDir } from '../../support/temp';
 

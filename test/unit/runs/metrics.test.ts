@@ -2,7 +2,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   PROBABILITY_EPSILON,
-  argmax,
   binaryCrossEntropy,
   calibration,
   categoricalCrossEntropy,
@@ -13,6 +12,7 @@ import {
   perClassMetrics,
   scoreExample,
 } from '../../../electron/evaluation/metrics';
+import { argmax } from '../../../electron/inference/probabilities';
 
 const close = (actual: number, expected: number, message?: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-9, `${message ?? ''} expected ${expected}, got ${actual}`);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { decodeImageBuffer } from '../../../electron/training/data-pipeline';
-import { decodeForModel } from '../../../electron/inference/predict';
+import { decodeForModel } from '../../../electron/inference/preprocess';
 import { makeThumbnail } from '../../../electron/dataset/validate';
 
 /** A 24x16 PNG of pure red at alpha 128 (half transparent). */
