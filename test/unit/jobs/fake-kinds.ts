@@ -69,7 +69,8 @@ export function fakeKind(): FakeKind {
         return { datasetId: null, importId: null, importJobId: null };
       },
       abandon(_db, job) {
-        if (job.state) abandoned.push({ title: job.state.title, status: job.status });
+        // Found interrupted at startup, a job has no state (it lived in the dead process): name it by id.
+        abandoned.push({ title: job.state?.title ?? `#${job.id}`, status: job.status });
       },
       cancelGraceMs: 200,
     },

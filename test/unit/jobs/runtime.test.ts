@@ -8,7 +8,7 @@ import type { JobFinished, JobProgress } from '../../../shared/contract/jobs';
 import { bootTimeSeconds } from '../../../electron/catalogue/process-owner';
 import { getJob, insertJob, markJobRunning } from '../../../electron/catalogue/jobs';
 import { ProgressThrottle } from '../../../electron/jobs/progress';
-import { servicesWithFake } from './fake-kinds';
+import { catalogueIn, servicesWithFake } from './fake-kinds';
 
 const finishedOf = (events: Array<{ name: string; payload: unknown }>, id: number) =>
   events.filter((e) => e.name === 'jobs.finished').map((e) => e.payload as JobFinished).find((f) => f.id === id);
@@ -248,4 +248,19 @@ test('a long title does not break the queue message (events cap it at 500 charac
   assert.match(message, new RegExp(`^waiting for #${first.id} Import /very-long.*… \\(position 1\\)$`));
   fake.release(long);
   fake.release('next');
+});
+
+test('a job left by a dead process is failed at startup and its kind\'s abandon runs', async (t) => {
+  const { tempDir } = await import('../../support/temp');
+  const { openDatabase } = await import('../../../electron/catalogue/database');
+  const dir = tempDir('pawprint-jobs-');
+  t.after(() => dir.cleanup());
+  const db = openDatabase(catalogueIn(dir.path));
+  const left = insertJob(db, { kind: 'download', lane: 'io', title: 'left behind', input: {}, owner: `${hostname()}:999999999:${bootTimeSeconds()}` });
+  db.close();
+  const { services, fake } = servicesWithFake(t, { dir: dir.path });
+  assert.deepEqual(fake.abandoned, [{ title: `#${left}`, status: 'failed' }]);
+  const { job, finished } = await services.request('jobs.get', { id: left });
+  assert.equal(job.status, 'failed');
+  assert.equal(finished?.error, 'interrupted (the Pawprint process running it stopped)');
 });
