@@ -115,7 +115,8 @@ export class JobRuntime {
   private readonly interrupted: JobRow[];
   private readonly capacity: Record<JobLane, number>;
   private readonly owner = processOwner();
-  private readonly progressIntervalMs: number;
+  /** Least time between two progress reports of one job (kinds with their own worker hand it on). */
+  readonly progressIntervalMs: number;
   private readonly pollMs: number;
   private readonly shutdownGraceMs: number;
   private readonly durableRetryMs: number;

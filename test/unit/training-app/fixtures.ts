@@ -12,7 +12,6 @@ import { dataHashOf, insertSplit } from '../../../electron/catalogue/splits';
 import { mulberry32 } from '../../../shared/random';
 import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
-import { trainingManager } from '../../../electron/services/training';
 import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet-v2';
 import { saveModelToFolder } from '../../../electron/inference/model-folder';
 import { tempDir, tempPaths } from '../../support/temp';
@@ -97,8 +96,7 @@ export function recordEvents(services: Services): Array<{ name: EventName; paylo
  */
 export async function openTransferFixture(prefix: string, options: { immediateProgress?: boolean } = {}) {
   const dir = tempDir(prefix);
-  const services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
-  if (options.immediateProgress) trainingManager(services.app).progressIntervalMs = 0;
+  const services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: options.immediateProgress ? { progressIntervalMs: 0 } : {} });
   const { datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8, size: 48 });
   const baseDir = join(dir.path, 'random-base');
   const base = buildMobileNetV2({ alpha: 0.35, imageSize: 96, includeTop: false });

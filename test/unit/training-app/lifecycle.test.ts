@@ -28,8 +28,7 @@ describe('training runs through the services and the worker process', () => {
 
   before(async () => {
     dir = tempDir('pawprint-train-');
-    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
-    trainingManager(services.app).progressIntervalMs = 0;
+    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: { progressIntervalMs: 0 } });
     ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images')));
   });
   after(async () => {

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { createServices, type Services } from '../../../electron/services/index';
-import { trainingManager } from '../../../electron/services/training';
 import { runCli } from '../../../electron/cli/main';
 import type { Database } from '../../../electron/catalogue/database';
 import { tempDir, tempPaths } from '../../support/temp';
@@ -45,8 +44,7 @@ describe('a run whose end cannot be written to the catalogue', () => {
 
   before(async () => {
     dir = tempDir('pawprint-unrecorded-');
-    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
-    trainingManager(services.app).progressIntervalMs = 0;
+    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: { progressIntervalMs: 0 } });
     ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8 }));
   });
   after(async () => {

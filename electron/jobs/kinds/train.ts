@@ -1,0 +1,395 @@
+// The train job: one training run in its own training worker process (electron/training/worker/), lane cpu, so at
+// most one run trains at a time on this machine and the next waits in the queue with its position (issue 12 §2.4).
+// The run row is created queued when the job is; the worker starts only when the job is admitted.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError, firstLine } from '../../../shared/errors';
+import type { ActiveRun, EpochMetrics, TrainingProgress } from '../../../shared/contract/training';
+import type { JobResult } from '../../../shared/contract/jobs';
+import type { TaskProgress } from '../../../shared/worker-task';
+import { validateTrainingConfig } from '../../../shared/model-validation';
+import type { TrainingConfig } from '../../../shared/training-config';
+import type { Database } from '../../catalogue/database';
+import { loadTrainingData, type TrainingData } from '../../catalogue/training-data';
+import { addEpoch, createRun, finishRun, markRunning, type RunOutcome } from '../../catalogue/runs';
+import { describeUnexpectedExit, launchTrainingWorker, type WorkerHandle } from '../worker/launcher';
+import type { DoneMessage, WorkerImage, WorkerOutbound, WorkerProgress } from '../../training/worker/messages';
+import type { EventSink, JobContext, JobKindSpec } from '../kind';
+import { JobFailure } from '../job-failure';
+
+/** A cancelled worker that does not stop by itself (stuck in a long kernel) is killed after this. */
+export const CANCEL_GRACE_MS = 60_000;
+/** How often the end of a run the catalogue refused to record (full disk, I/O error) is written again. */
+const UNRECORDED_RETRY_MS = 30_000;
+const CLOSED_MESSAGE = 'stopped because the app was closed';
+
+export interface TrainState {
+  runId: number;
+  name: string;
+  preset: string;
+  datasetId: number;
+  splitId: number;
+  config: TrainingConfig;
+  classNames: string[];
+  dataHash: string;
+}
+
+interface Active {
+  runId: number;
+  name: string;
+  preset: string;
+  datasetId: number;
+  /** Null while the process starts (the run is admitted and already shown as training). */
+  worker: WorkerHandle | null;
+  backend: string | null;
+  progress: TrainingProgress | null;
+  epochs: EpochMetrics[];
+  cancelling: boolean;
+  /** The run's outcome is known (reported, forced or closed): later messages and the exit stay quiet. */
+  settled: boolean;
+  cancelTimer?: NodeJS.Timeout;
+  /** Ends the job's run() with the outcome that was announced. */
+  conclude(announced: RunOutcome): void;
+}
+
+function toWorkerImages(examples: TrainingData['train']): WorkerImage[] {
+  // The content hash keys augmentation, so the Augment view (which knows the image's hash) shows what training sees.
+  return examples.map((e) => ({ key: e.contentHash, path: e.path, label: e.classIndex, contentHash: e.contentHash }));
+}
+
+const finiteOrNull = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+/** The worker's batch report as the one job progress shape (detail.train carries what the live panel shows). */
+function trainJobProgress(runId: number, progress: WorkerProgress): TaskProgress {
+  const eta = finiteOrNull(progress.etaSeconds);
+  return {
+    phase: progress.stage,
+    done: Math.max(0, progress.batch),
+    total: progress.batches > 0 ? progress.batches : null,
+    etaSeconds: eta === null ? null : Math.max(0, eta),
+    message: null,
+    detail: {
+      type: 'train', runId, stage: progress.stage, phase: progress.phase, epoch: progress.epoch, epochs: progress.epochs,
+      batch: progress.batch, batches: progress.batches, loss: finiteOrNull(progress.loss), accuracy: finiteOrNull(progress.accuracy),
+      imagesPerSecond: finiteOrNull(progress.imagesPerSecond),
+    },
+  };
+}
+
+function resultOf(runId: number, outcome: RunOutcome): JobResult<'train'> {
+  return {
+    runId, status: outcome.status, bestEpoch: outcome.bestEpoch ?? null, bestValAccuracy: finiteOrNull(outcome.bestValAccuracy),
+    testAccuracy: finiteOrNull(outcome.testAccuracy), testLoss: finiteOrNull(outcome.testLoss), modelPath: outcome.modelPath ?? null,
+  };
+}
+
+function outcomeOf(done: DoneMessage): RunOutcome {
+  return {
+    status: done.status, error: done.error, bestEpoch: done.bestEpoch, bestValAccuracy: done.bestValAccuracy,
+    testAccuracy: done.testAccuracy, testLoss: done.testLoss, modelPath: done.modelPath,
+  };
+}
+
+/**
+ * The train kind of one app: the spec the runtime runs, plus what the training.* wrappers read (the running runs for
+ * the live panel, worker pids for tests, the ends the catalogue refused to record).
+ */
+export class TrainingJobs {
+  private readonly active = new Map<number, Active>();
+  /**
+   * Runs that are over but whose end the catalogue refused to record: the outcome to write (failed, with the write
+   * error as its reason), retried until a write succeeds, so the row does not stay "running" until a restart.
+   */
+  private readonly unrecorded = new Map<number, RunOutcome>();
+  private retryTimer?: NodeJS.Timeout;
+  private closing = false;
+  readonly spec: JobKindSpec<'train', TrainState>;
+
+  constructor(private readonly deps: { db: Database; events: EventSink; progressIntervalMs: number }) {
+    this.spec = {
+      kind: 'train',
+      lane: () => 'cpu',
+      // Longer than the kind's own kill timer, so the run is recorded with the kind's words first.
+      cancelGraceMs: CANCEL_GRACE_MS + 5_000,
+      prepare: async ({ db }, input) => {
+        if (this.closing) throw new AppError('unavailable', 'Pawprint is shutting down.');
+        this.retryUnrecorded();
+        const data = loadTrainingData(db, { datasetId: input.datasetId, splitId: input.splitId });
+        const validation = validateTrainingConfig(input.config, data.classNames.length);
+        if (!validation.ok || !validation.config) {
+          const errors = validation.issues.filter((issue) => issue.severity === 'error').map((issue) => issue.message);
+          throw new AppError('invalid-payload', `The training config has problems: ${errors.join(' ')}`);
+        }
+        const config = validation.config;
+        const name = input.name ?? `${config.preset} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
+        const runId = createRun(db, {
+          datasetId: data.datasetId, splitId: data.splitId, name, config, classNames: data.classNames, dataHash: data.dataHash,
+          parentRunId: input.parentRunId ?? null,
+        });
+        return {
+          title: `Train ${name}`, datasetId: data.datasetId, runId,
+          state: { runId, name, preset: config.preset, datasetId: data.datasetId, splitId: data.splitId, config, classNames: data.classNames, dataHash: data.dataHash },
+        };
+      },
+      run: (ctx, state) => this.run(ctx, state),
+      abandon: (db, job) => {
+        // Cancelled while queued (or found interrupted at startup): the run never trained, or its process is gone.
+        if (job.runId === null) return;
+        const outcome: RunOutcome = { status: job.status, error: job.status === 'cancelled' ? null : job.error };
+        if (finishRun(db, job.runId, outcome)) this.announce(job.runId, outcome);
+      },
+    };
+  }
+
+  /** Runs that are training now (the live panel); queued ones are in jobs.list with their position. */
+  list(): ActiveRun[] {
+    this.retryUnrecorded();
+    return [...this.active.values()].map((entry) => ({
+      runId: entry.runId, name: entry.name, preset: entry.preset, datasetId: entry.datasetId, backend: entry.backend,
+      progress: entry.progress, epochs: entry.epochs, cancelling: entry.cancelling,
+    }));
+  }
+
+  /** Process id of a run's worker (tests kill it to prove crash handling). */
+  workerPid(runId: number): number | undefined {
+    return this.active.get(runId)?.worker?.pid;
+  }
+
+  /**
+   * training.cancel of a run with no active job: its end may be waiting to be written (then try now). Answers true
+   * when that write succeeded, throws in words when it did not, false when the run has nothing pending.
+   */
+  recordPending(runId: number): boolean {
+    const pending = this.unrecorded.get(runId);
+    if (!pending) return false;
+    if (this.recordUnrecorded(runId, pending)) return true;
+    throw new AppError('failed', `Run ${runId} has ended, but that could not be written to the catalogue (${pending.error ?? 'unknown error'}); free some disk space and try again.`);
+  }
+
+  private async run(ctx: JobContext, state: TrainState): Promise<JobResult<'train'>> {
+    const { runId } = state;
+    let resolveRun: (result: JobResult<'train'>) => void = () => undefined;
+    let rejectRun: (error: unknown) => void = () => undefined;
+    const ended = new Promise<JobResult<'train'>>((resolve, reject) => {
+      resolveRun = resolve;
+      rejectRun = reject;
+    });
+    // Listed from the moment the job is admitted: the live panel shows it while its process starts.
+    const entry: Active = {
+      runId, name: state.name, preset: state.preset, datasetId: state.datasetId, worker: null, backend: null, progress: null, epochs: [],
+      cancelling: false, settled: false,
+      conclude: (announced) => {
+        const result = resultOf(runId, announced);
+        if (announced.status === 'failed') rejectRun(new JobFailure(announced.error ?? 'the run failed', result));
+        else resolveRun(result);
+      },
+    };
+    this.active.set(runId, entry);
+    try {
+      await this.startWorker(ctx, state, entry);
+    } catch (error) {
+      if (!entry.settled) this.settle(entry, { status: 'failed', error: firstLine(error) });
+    }
+    return ended;
+  }
+
+  private async startWorker(ctx: JobContext, state: TrainState, entry: Active): Promise<void> {
+    const { runId } = state;
+    // Labels and splits may change while the run waits: it trains on what the catalogue holds now, which must still be
+    // what its row records.
+    let data: TrainingData;
+    try {
+      data = loadTrainingData(ctx.db, { datasetId: state.datasetId, splitId: state.splitId });
+    } catch (error) {
+      this.settle(entry, { status: 'failed', error: `cannot read the training data: ${firstLine(error)}` });
+      return;
+    }
+    if (data.dataHash !== state.dataHash || data.classNames.join('\n') !== state.classNames.join('\n')) {
+      this.settle(entry, { status: 'failed', error: 'the dataset\'s labels or split changed while this run waited in the queue; start it again' });
+      return;
+    }
+    // Run ids can be reused after the newest run is deleted; a leftover folder of that id is not this run's.
+    const modelDir = join(ctx.paths.models, `run-${runId}`);
+    await rm(modelDir, { recursive: true, force: true });
+    if (ctx.signal.aborted || entry.settled) {
+      if (!entry.settled) this.settle(entry, { status: 'cancelled', error: null });
+      return;
+    }
+    let worker: WorkerHandle;
+    try {
+      worker = await launchTrainingWorker();
+    } catch (error) {
+      if (!entry.settled) this.settle(entry, { status: 'failed', error: `cannot start the training process: ${(error as Error).message}` });
+      return;
+    }
+    if (entry.settled) {
+      worker.kill(); // the app closed while the process started
+      return;
+    }
+    entry.worker = worker;
+    const onAbort = () => this.cancelEntry(entry);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    worker.onMessage((message) => this.onWorkerMessage(ctx, entry, message));
+    worker.onExit((exit) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      clearTimeout(entry.cancelTimer);
+      if (!entry.settled) this.settle(entry, { status: 'failed', error: describeUnexpectedExit(exit) });
+    });
+    worker.send({
+      type: 'start', runId, config: state.config, appVersion: ctx.appVersion, progressIntervalMs: this.deps.progressIntervalMs,
+      data: {
+        classNames: data.classNames, splitId: data.splitId, dataHash: data.dataHash,
+        train: toWorkerImages(data.train), val: toWorkerImages(data.val), test: toWorkerImages(data.test),
+      },
+      paths: { modelDir, cacheDir: ctx.paths.cache },
+    });
+    ctx.events.emit('training.started', { runId, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null });
+    if (ctx.signal.aborted) onAbort();
+  }
+
+  private cancelEntry(entry: Active): void {
+    if (entry.cancelling || entry.settled || !entry.worker) return;
+    const { worker } = entry;
+    entry.cancelling = true;
+    worker.send({ type: 'cancel' });
+    // Cancellation is checked between batches; a worker that never gets there is stopped by force.
+    entry.cancelTimer = setTimeout(() => {
+      if (entry.settled) return;
+      this.settle(entry, { status: 'cancelled', error: 'the training process did not stop in time and was ended' });
+      worker.kill();
+    }, CANCEL_GRACE_MS);
+    entry.cancelTimer.unref();
+  }
+
+  private onWorkerMessage(ctx: JobContext, entry: Active, message: WorkerOutbound): void {
+    if (entry.settled) return;
+    // Whatever a worker sends must never take the host process down: a message we cannot record fails its run.
+    try {
+      this.handleWorkerMessage(ctx, entry, message);
+    } catch (error) {
+      if (!entry.settled) {
+        this.settle(entry, { status: 'failed', error: `could not record the training process's ${message.type} report: ${(error as Error).message}` });
+        entry.worker?.kill();
+      }
+    }
+  }
+
+  private handleWorkerMessage(ctx: JobContext, entry: Active, message: WorkerOutbound): void {
+    const { runId } = entry;
+    switch (message.type) {
+      case 'backend': {
+        entry.backend = message.backend.name;
+        markRunning(ctx.db, runId, message.backend.name, message.backend.versions);
+        ctx.setBackend({
+          active: message.backend.name, requested: message.backend.requested,
+          fallbackReasons: message.backend.fallbackReasons, versions: message.backend.versions,
+        });
+        ctx.events.emit('training.started', { runId, name: entry.name, preset: entry.preset, datasetId: entry.datasetId, backend: entry.backend });
+        return;
+      }
+      case 'progress':
+        entry.progress = { runId, ...message.progress };
+        ctx.events.emit('training.progress', entry.progress);
+        ctx.progress(trainJobProgress(runId, message.progress));
+        return;
+      case 'epoch':
+        entry.epochs.push(message.metrics);
+        addEpoch(ctx.db, runId, message.metrics);
+        ctx.events.emit('training.epoch', { runId, ...message.metrics });
+        return;
+      case 'log':
+        ctx.events.emit('training.log', { runId, level: message.level, message: message.message });
+        ctx.log(message.level, message.message);
+        return;
+      case 'error':
+        ctx.events.emit('training.log', { runId, level: 'warn', message: message.message });
+        ctx.log('warn', message.message);
+        this.settle(entry, { status: 'failed', error: message.message });
+        return;
+      case 'done':
+        this.settle(entry, outcomeOf(message));
+        return;
+    }
+  }
+
+  /** The run's outcome is known: it leaves the active list now (the process exits by itself shortly after). */
+  private settle(entry: Active, outcome: RunOutcome): void {
+    entry.settled = true;
+    clearTimeout(entry.cancelTimer);
+    this.active.delete(entry.runId);
+    entry.conclude(this.finish(entry.runId, outcome));
+  }
+
+  /**
+   * Records how a run ended and announces it; answers what was announced. This never throws: when the catalogue
+   * refuses the write, the run ends failed with the write error as its reason (the event says so at once, so the CLI
+   * and the UI stop waiting) and the row is brought in line by the first later write that succeeds.
+   */
+  private finish(runId: number, outcome: RunOutcome): RunOutcome {
+    let announced = outcome;
+    try {
+      if (!finishRun(this.deps.db, runId, outcome)) return outcome;
+    } catch (error) {
+      const had = outcome.status === 'completed' ? '' : `; the run had ${outcome.status === 'cancelled' ? 'been cancelled' : 'failed'}${outcome.error ? `: ${outcome.error}` : ''}`;
+      announced = { ...outcome, status: 'failed', error: `could not record the run's end in the catalogue: ${firstLine(error)}${had}` };
+      try {
+        if (!finishRun(this.deps.db, runId, announced)) return announced;
+      } catch {
+        this.unrecorded.set(runId, announced);
+        this.scheduleRetry();
+      }
+    }
+    this.announce(runId, announced);
+    return announced;
+  }
+
+  private announce(runId: number, outcome: RunOutcome): void {
+    this.deps.events.emit('training.finished', {
+      runId, status: outcome.status, error: outcome.error ?? null, bestEpoch: outcome.bestEpoch ?? null,
+      bestValAccuracy: finiteOrNull(outcome.bestValAccuracy), testAccuracy: finiteOrNull(outcome.testAccuracy),
+      testLoss: finiteOrNull(outcome.testLoss), modelPath: outcome.modelPath ?? null,
+    });
+  }
+
+  /** Writes one unrecorded end; true when the catalogue took it (or the row no longer needs it). */
+  private recordUnrecorded(runId: number, outcome: RunOutcome): boolean {
+    try {
+      finishRun(this.deps.db, runId, outcome);
+    } catch {
+      return false;
+    }
+    this.unrecorded.delete(runId);
+    if (this.unrecorded.size === 0) this.stopRetry();
+    this.deps.events.emit('runs.changed', { runId, deleted: false });
+    return true;
+  }
+
+  private retryUnrecorded(): void {
+    for (const [runId, outcome] of [...this.unrecorded]) this.recordUnrecorded(runId, outcome);
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closing) return;
+    this.retryTimer = setInterval(() => this.retryUnrecorded(), UNRECORDED_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private stopRetry(): void {
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /**
+   * App close, after the runtime has cancelled every job and waited its grace: a worker still alive is killed and
+   * its run recorded cancelled; then a last try at the ends still unrecorded (failInterruptedRuns catches the rest).
+   */
+  close(): void {
+    this.closing = true;
+    this.stopRetry();
+    for (const entry of [...this.active.values()]) {
+      if (!entry.settled) this.settle(entry, { status: 'cancelled', error: CLOSED_MESSAGE });
+      entry.worker?.kill();
+    }
+    this.retryUnrecorded();
+  }
+}

@@ -1,0 +1,83 @@
+// Training runs through the job runtime's cpu lane: one run trains at a time on this machine, the next waits in the
+// queue with its position, and a queued run can be cancelled without a worker ever starting (issue 12 WP4).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createServices, type Services } from '../../../electron/services/index';
+import { runCli } from '../../../electron/cli/main';
+import type { JobInfo, JobProgress } from '../../../shared/contract/jobs';
+import { tempDir, tempPaths } from '../../support/temp';
+import { recordEvents, seedDataset, waitForEvent } from './fixtures';
+
+// The smallest run the fixtures train: a 4-filter conv at 24x24 on WebAssembly, one epoch.
+const tinyConfig = {
+  preset: 'custom',
+  imageSize: { height: 24, width: 24 },
+  batchSize: 8,
+  backend: 'wasm',
+  epochs: 1,
+  customLayers: [
+    { type: 'conv2d', filters: 4, kernelHeight: 3, kernelWidth: 3 },
+    { type: 'globalPool', mode: 'max' },
+  ],
+};
+
+describe('two training runs on one machine', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let services: Services;
+  let datasetId: number;
+  let splitId: number;
+
+  before(async () => {
+    dir = tempDir('pawprint-train-queue-');
+    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: { progressIntervalMs: 0, pollMs: 100 } });
+    ({ datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8 }));
+  });
+  after(async () => {
+    await services.close();
+    dir.cleanup();
+  });
+
+  test('the second waits in the queue with position 1 and starts after the first ends; a queued third is cancelled without a worker', { timeout: 180_000 }, async () => {
+    const seen = recordEvents(services);
+    const first = await services.request('training.start', { datasetId, splitId, name: 'first', config: tinyConfig });
+    const second = await services.request('training.start', { datasetId, splitId, name: 'second', config: tinyConfig });
+    const third = await services.request('training.start', { datasetId, splitId, name: 'third', config: tinyConfig });
+
+    const { jobs } = await services.request('jobs.list', { active: true, kind: 'train' });
+    const jobOf = (runId: number) => jobs.find((job) => job.runId === runId);
+    assert.equal(jobOf(first.runId)?.status, 'running', 'the first run holds the cpu slot');
+    assert.equal(jobOf(second.runId)?.status, 'queued');
+    assert.equal(jobOf(second.runId)?.queuePosition, 1);
+    assert.equal(jobOf(third.runId)?.queuePosition, 2);
+    assert.equal((await services.request('runs.get', { runId: second.runId })).status, 'queued');
+    const queueEvent = seen.find((e) => e.name === 'jobs.progress' && (e.payload as JobProgress).id === jobOf(second.runId)?.id);
+    assert.deepEqual((queueEvent?.payload as JobProgress | undefined)?.detail, { type: 'queue', position: 1, waitingFor: [jobOf(first.runId)!.id] });
+    const active = (await services.request('training.active', {})).runs.map((run) => run.runId);
+    assert.ok(!active.includes(second.runId) && !active.includes(third.runId), `only the first trains (active: ${active.join(', ')})`);
+
+    // pawprint jobs --json, from its own connection, sees the train jobs.
+    const out: string[] = [];
+    const err: string[] = [];
+    assert.equal(await runCli(['jobs', '--json', '--db', services.app.paths.databasePath], { stdout: (t) => out.push(t), stderr: (t) => err.push(t) }), 0, err.join('\n'));
+    const listed = (JSON.parse(out.join('')) as { jobs: JobInfo[] }).jobs.filter((job) => job.kind === 'train');
+    assert.deepEqual(listed.map((job) => job.title).sort(), ['Train first', 'Train second', 'Train third']);
+
+    // Cancelling the queued third ends it at once: its run is cancelled and no worker ever started for it.
+    const thirdFinished = waitForEvent(services, 'training.finished', (e) => e.runId === third.runId, 10_000);
+    await services.request('training.cancel', { runId: third.runId });
+    assert.equal((await thirdFinished).status, 'cancelled');
+    assert.equal((await services.request('runs.get', { runId: third.runId })).status, 'cancelled');
+    assert.equal((await services.app.jobs.wait(jobOf(third.runId)!.id)).status, 'cancelled');
+
+    const firstEnd = await waitForEvent(services, 'training.finished', (e) => e.runId === first.runId, 120_000);
+    assert.equal(firstEnd.status, 'completed', firstEnd.error ?? '');
+    const secondEnd = await waitForEvent(services, 'training.finished', (e) => e.runId === second.runId, 120_000);
+    assert.equal(secondEnd.status, 'completed', secondEnd.error ?? '');
+
+    const index = (name: string, runId: number) => seen.findIndex((e) => e.name === name && (e.payload as { runId: number }).runId === runId);
+    assert.ok(index('training.started', second.runId) > index('training.finished', first.runId), 'the second started only after the first finished');
+    assert.equal(index('training.started', third.runId), -1, 'the cancelled queued run never started');
+    assert.equal((await services.app.jobs.wait(jobOf(second.runId)!.id)).status, 'completed');
+  });
+});
