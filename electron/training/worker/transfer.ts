@@ -20,7 +20,7 @@ import { mixSeeds, mulberry32 } from '../../../shared/random';
 import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
 import type { DoneMessage, StartMessage, WorkerImage } from './messages';
-import { bestValAccuracy, trainerCallbacks, writeRunMetadata, type Emit, type progressSender } from './job';
+import { bestValAccuracy, trainerCallbacks, writeRunMetadata, type Emit, type progressSender } from './reporting';
 import { assembleFineTuned, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
 
 export interface TransferContext {
