@@ -166,7 +166,7 @@ export class JobRuntime {
   /** Checks the input (the kind refuses with words), records the job and queues it; answers at once. */
   async start(start: JobStart, options: { parentJobId?: number } = {}): Promise<StartedJob> {
     if (this.closing) throw new AppError('unavailable', 'Pawprint is closing; start the job again after it restarts.');
-    if (this.db.readonly) throw new AppError('unsupported', 'The catalogue is read-only: jobs cannot be started. Open it with write access to run one.');
+    if (this.db.readonly) throw new AppError('unavailable', `the catalogue is read-only: ${this.options.paths.databasePath}`);
     const spec = this.kinds.get(start.kind);
     if (!spec) throw new AppError('unsupported', `${start.kind} jobs are not available in this version.`);
     const input: unknown = start.input;
