@@ -69,9 +69,10 @@ test('a tiny run started from the Train view fills the charts; another is cancel
     await page.getByTestId('train-final-status').getByText('cancelled').waitFor({ timeout: 60_000 });
 
     const rows = page.getByTestId('train-run-row');
-    await until('both runs are listed', async () => (await rows.count()) === 2);
-    const statuses = await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-status')));
-    assert.deepEqual(statuses.sort(), ['cancelled', 'completed']);
+    // The list follows the runs store, which refreshes once the run has ended (after training.finished), so wait for
+    // the final statuses rather than reading the first two rows that appear.
+    const statuses = async () => (await rows.evaluateAll((els) => els.map((el) => el.getAttribute('data-status')))).sort().join(',');
+    await until('both runs are listed with their final status', async () => (await statuses()) === 'cancelled,completed');
 
     await page.locator('nav a[data-view="runs"]').click();
     const table = page.getByTestId('runs-table');
