@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { makeImage, pixels, pngHeaderOnly } from './images';
+import { crc32, makeImage, pixels, pngHeaderOnly } from './images';
 
 export type Expected =
   | { status: 'ok'; check?: { width?: number; height?: number; channels?: number; colorSpace?: string; hasAlpha?: boolean } }
@@ -178,13 +178,4 @@ export async function writeManyTinyFiles(dir: string, count: number): Promise<vo
     chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + text.length)), 8 + text.length);
     writeFileSync(join(dir, `img-${String(i).padStart(5, '0')}.png`), Buffer.concat([template.subarray(0, iend), chunk, template.subarray(iend)]));
   }
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
 }

@@ -96,7 +96,8 @@ export function pngHeaderOnly(width: number, height: number): Buffer {
   return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }
 
-function crc32(bytes: Buffer): number {
+/** PNG's chunk checksum. */
+export function crc32(bytes: Buffer): number {
   let crc = 0xffffffff;
   for (const byte of bytes) {
     crc ^= byte;
