@@ -17,6 +17,19 @@ import { saveModelToFolder } from '../../../electron/inference/model-folder';
 import { tempDir, tempPaths } from '../../support/temp';
 import type { EventName, EventPayload } from '../../../shared/contract/index';
 
+// The smallest run the fixtures train: a 4-filter conv at 24x24 on WebAssembly, one epoch.
+export const tinyConfig = {
+  preset: 'custom',
+  imageSize: { height: 24, width: 24 },
+  batchSize: 8,
+  backend: 'wasm',
+  epochs: 1,
+  customLayers: [
+    { type: 'conv2d', filters: 4, kernelHeight: 3, kernelWidth: 3 },
+    { type: 'globalPool', mode: 'max' },
+  ],
+};
+
 export async function writeImages(root: string, perClass: number, size: number, seed = 1): Promise<Array<{ path: string; rel: string; cls: string }>> {
   const rng = mulberry32(seed);
   const out: Array<{ path: string; rel: string; cls: string }> = [];

@@ -7,20 +7,8 @@ import { createServices, type Services } from '../../../electron/services/index'
 import { runCli } from '../../../electron/cli/main';
 import type { JobInfo, JobProgress } from '../../../shared/contract/jobs';
 import { tempDir, tempPaths } from '../../support/temp';
-import { recordEvents, seedDataset, waitForEvent } from './fixtures';
+import { recordEvents, seedDataset, tinyConfig, waitForEvent } from './fixtures';
 
-// The smallest run the fixtures train: a 4-filter conv at 24x24 on WebAssembly, one epoch.
-const tinyConfig = {
-  preset: 'custom',
-  imageSize: { height: 24, width: 24 },
-  batchSize: 8,
-  backend: 'wasm',
-  epochs: 1,
-  customLayers: [
-    { type: 'conv2d', filters: 4, kernelHeight: 3, kernelWidth: 3 },
-    { type: 'globalPool', mode: 'max' },
-  ],
-};
 
 describe('two training runs on one machine', () => {
   let dir: ReturnType<typeof tempDir>;

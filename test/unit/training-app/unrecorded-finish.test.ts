@@ -8,20 +8,8 @@ import { createServices, type Services } from '../../../electron/services/index'
 import { runCli } from '../../../electron/cli/main';
 import type { Database } from '../../../electron/catalogue/database';
 import { tempDir, tempPaths } from '../../support/temp';
-import { seedDataset, waitForEvent } from './fixtures';
+import { seedDataset, tinyConfig, waitForEvent } from './fixtures';
 
-// The smallest run the fixtures train: a 4-filter conv at 24x24 on WebAssembly, one epoch.
-const tinyConfig = {
-  preset: 'custom',
-  imageSize: { height: 24, width: 24 },
-  batchSize: 8,
-  backend: 'wasm',
-  epochs: 1,
-  customLayers: [
-    { type: 'conv2d', filters: 4, kernelHeight: 3, kernelWidth: 3 },
-    { type: 'globalPool', mode: 'max' },
-  ],
-};
 
 const TRIGGER = 'test_refuse_finish';
 
