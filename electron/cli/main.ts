@@ -3,7 +3,6 @@ import type { ParseArgsConfig } from 'node:util';
 import { createServices } from '../services/index';
 import type { Services } from '../services/index';
 import { AppError } from '../../shared/errors';
-import { describeCatalogueError } from '../catalogue/database';
 import type { Command, CommandContext, OptionSpec } from './command';
 import { UsageError } from './command';
 import { terminalSafe } from './terminal-text';
@@ -114,7 +113,7 @@ export async function runCli(argv: string[], io: CliIo = processIo, signal: Abor
       return 2;
     }
     // A catalogue failure outside a service call (the command read the database itself) still gets its one line.
-    const described = services ? describeCatalogueError(error, services.app.paths.databasePath) : null;
+    const described = services?.describeError(error) ?? null;
     if (error instanceof AppError || described) {
       // Service messages quote paths and names, which may hold escape codes or newlines.
       io.stderr(`pawprint ${name}: ${terminalSafe((described ?? (error as AppError)).message)}`);

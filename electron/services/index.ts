@@ -4,7 +4,7 @@ import { resolvePaths } from '../paths';
 import type { AppPaths } from '../paths';
 import { parseRequest } from '../../shared/contract/validate';
 import { toErrorInfo } from '../../shared/errors';
-import type { Envelope } from '../../shared/errors';
+import type { AppError, Envelope } from '../../shared/errors';
 import type { Channel, Requests, Result } from '../../shared/contract/index';
 import type { AppContext, HostCapabilities } from './context';
 import { EventBus } from './event-bus';
@@ -30,6 +30,8 @@ export interface Services {
   call(channel: unknown, payload: unknown): Promise<Envelope<unknown>>;
   /** Typed, throwing access for the CLI and tests (payload still validated). */
   request<C extends Channel>(channel: C, payload: unknown): Promise<Result<C>>;
+  /** A catalogue failure (read-only, locked, damaged, full) as one line naming the file; null for other errors. */
+  describeError(error: unknown): AppError | null;
   close(): Promise<void>;
 }
 
@@ -111,6 +113,7 @@ export function createServices(options: CreateServicesOptions): Services {
     app,
     handlers,
     request,
+    describeError: (error) => describeCatalogueError(error, paths.databasePath),
     async call(channel, payload) {
       try {
         return { ok: true, value: await request(channel as Channel, payload) };
