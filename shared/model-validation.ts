@@ -284,7 +284,10 @@ export function validateTrainingConfig(input: unknown, numClasses: number): Conf
 
   // planModel reports too few classes itself; it runs only on a layer list without schema problems.
   let plan: ModelPlan | null = null;
-  if (preset === 'custom') {
+  if (preset === 'custom' && raw.customLayers !== undefined && !Array.isArray(raw.customLayers)) {
+    // Its schema issue is filtered out above (layers are explained per layer), so say it here, once.
+    issues.push({ severity: 'error', layer: null, message: 'The layer list must be an array.' });
+  } else if (preset === 'custom') {
     const layers = Array.isArray(raw.customLayers) ? raw.customLayers : config?.customLayers ?? presetDefaults('custom').customLayers;
     const checked = validateCustomLayers(layers, planOptions);
     issues.push(...checked.issues);

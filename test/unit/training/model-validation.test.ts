@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { planModel, validateCustomLayers, convOutputSize } from '../../../shared/model-validation';
+import { planModel, validateCustomLayers, validateTrainingConfig, convOutputSize } from '../../../shared/model-validation';
 import { parseTrainingConfig, presetDefaults, presetLayers, trainingConfigSchema, type CustomLayer } from '../../../shared/training-config';
 
 const size = (h: number, w = h) => ({ imageSize: { height: h, width: w }, numClasses: 2 });
@@ -146,4 +146,10 @@ describe('validateTrainingConfig (the form and CLI entry point)', () => {
     assert.equal(validateTrainingConfig('nope', 2).ok, false);
     assert.match(validateTrainingConfig({ preset: 'resnet' }, 2).issues[0].message, /^preset: /);
   });
+});
+
+test('a custom layer list that is not a list is refused in words, not with an empty issue list', () => {
+  const result = validateTrainingConfig({ preset: 'custom', customLayers: 'nope' }, 2);
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.issues.map((issue) => issue.message), ['The layer list must be an array.']);
 });
