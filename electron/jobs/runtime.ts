@@ -2,7 +2,7 @@
 // table with the process that runs it, queued in a lane (at most one cpu-heavy job at a time on this machine by
 // default, the next told its position), cancellable, with one progress shape. The in-memory job is authoritative
 // while it lives here; the row is what other processes (and a reloaded renderer) see.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { Database } from '../catalogue/database';
 import {
   failInterruptedJobs,
@@ -172,6 +172,13 @@ export class JobRuntime {
     const input: unknown = start.input;
     const lane = spec.lane(input as never);
     const prepared = await spec.prepare(this.prepareContext(), input as never);
+    if (this.closing) {
+      // close() ran while prepare() awaited: nothing would ever run or end this job, so undo what prepare() made.
+      this.safely(() =>
+        spec.abandon?.(this.db, { id: 0, status: 'cancelled', error: 'Pawprint closed before the job started', state: prepared.state, datasetId: prepared.datasetId ?? null, runId: prepared.runId ?? null }),
+      );
+      throw new AppError('unavailable', 'Pawprint is closing; start the job again after it restarts.');
+    }
     const key = prepared.exclusiveKey ?? null;
     const clash = key === null ? undefined : [...this.live.values()].find((job) => job.exclusiveKey === key);
     if (clash) {
@@ -465,6 +472,8 @@ export class JobRuntime {
         const { job: child } = await this.start({ kind, input } as JobStart, { parentJobId: job.id });
         const cancelChild = () => this.cancel(child.id);
         job.controller.signal.addEventListener('abort', cancelChild, { once: true });
+        // The parent may have been cancelled while the child was being prepared: the listener would never fire.
+        if (job.controller.signal.aborted) cancelChild();
         try {
           return (await this.wait(child.id)) as Extract<JobFinished, { kind: K }>;
         } finally {
@@ -559,7 +568,7 @@ export class JobRuntime {
       title: row.title,
       datasetId: row.dataset_id,
       runId: row.run_id,
-      owner: { host, pid, thisProcess: row.owner === this.owner },
+      owner: { host, pid, thisProcess: host === hostname() && pid === process.pid },
       createdAt: row.created_at,
       startedAt: row.started_at,
       finishedAt: row.finished_at,

@@ -132,6 +132,8 @@ export class WorkerPool implements TaskRunner {
   private readonly launch: (name: string) => Promise<RawWorkerHandle>;
   private readonly idleMs: number;
   private closed = false;
+  /** Jobs that ended, so a worker whose launch finishes after its job ended is killed, not kept. */
+  private readonly endedJobs = new Set<number>();
 
   constructor(options: WorkerPoolOptions = {}) {
     this.launch = options.launch ?? launchJobWorker;
@@ -147,6 +149,7 @@ export class WorkerPool implements TaskRunner {
 
   /** The job's own process goes when the job ends (also the kill after a cancel grace). */
   jobEnded(jobId: number): void {
+    this.endedJobs.add(jobId);
     const worker = this.byJob.get(jobId);
     this.byJob.delete(jobId);
     worker?.kill();
@@ -174,14 +177,26 @@ export class WorkerPool implements TaskRunner {
     if (request.lane === 'interactive' || request.jobId === null) {
       if (this.idleTimer) clearTimeout(this.idleTimer);
       this.idleTimer = null;
-      if (!this.interactive?.alive) this.interactive = new WorkerProcess(await this.launch('Pawprint inference'), () => this.scheduleIdleExit());
+      if (!this.interactive?.alive) this.interactive = new WorkerProcess(this.keepUnlessClosed(await this.launch('Pawprint inference')), () => this.scheduleIdleExit());
       return this.interactive;
     }
     const existing = this.byJob.get(request.jobId);
     if (existing?.alive) return existing;
-    const worker = new WorkerProcess(await this.launch(`Pawprint job ${request.jobId}`), () => undefined);
+    const handle = this.keepUnlessClosed(await this.launch(`Pawprint job ${request.jobId}`));
+    if (this.endedJobs.has(request.jobId)) {
+      handle.kill();
+      throw new AppError('cancelled', `Job ${request.jobId} ended while its worker was starting.`);
+    }
+    const worker = new WorkerProcess(handle, () => undefined);
     this.byJob.set(request.jobId, worker);
     return worker;
+  }
+
+  /** A launch can finish after close(): nothing would ever kill that process, and it would keep the parent alive. */
+  private keepUnlessClosed(handle: RawWorkerHandle): RawWorkerHandle {
+    if (!this.closed) return handle;
+    handle.kill();
+    throw new AppError('unavailable', 'Pawprint is closing; no new worker tasks start.');
   }
 
   private scheduleIdleExit(): void {

@@ -264,3 +264,22 @@ test('a job left by a dead process is failed at startup and its kind\'s abandon 
   assert.equal(job.status, 'failed');
   assert.equal(finished?.error, 'interrupted (the Pawprint process running it stopped)');
 });
+
+test('a job still being prepared when the runtime closes is abandoned by its kind, not left queued for good', async (t) => {
+  const { services, fake } = servicesWithFake(t);
+  let openGate: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (openGate = resolve));
+  const prepare = fake.spec.prepare.bind(fake.spec);
+  fake.spec.prepare = async (ctx, input) => {
+    await gate;
+    return prepare(ctx, input);
+  };
+  fake.scripts.push({ title: 'late', lane: 'cpu' });
+  const starting = services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } });
+  const closing = services.app.jobs.close();
+  openGate();
+  await assert.rejects(starting, /closing/);
+  await closing;
+  assert.deepEqual(fake.abandoned, [{ title: 'late', status: 'cancelled' }]);
+  assert.deepEqual(fake.started, []);
+});
