@@ -32,6 +32,7 @@ import type { EventSink, JobContext, JobKindSpec, PrepareContext } from './kind'
 import { JobFailure } from './job-failure';
 import { ProgressThrottle } from './progress';
 import type { TaskRunner } from './worker/runner';
+import type { TaskInput, TaskResult, WorkerTaskName } from './worker/tasks';
 
 export interface JobRuntimeOptions {
   db: Database;
@@ -287,6 +288,23 @@ export class JobRuntime {
   }
 
   /** Active jobs (queued or running, any process) touching a dataset or run. */
+  /**
+   * Runs a small worker task with no job record (describe a preset, inspect a model) in the interactive worker, so
+   * TensorFlow.js stays out of this process. Cancelled by `signal`; refused in words without worker processes.
+   */
+  async task<T extends WorkerTaskName>(task: T, input: TaskInput<T>, options: { signal?: AbortSignal } = {}): Promise<TaskResult<T>> {
+    if (this.closing) throw new AppError('unavailable', 'Pawprint is closing; try again after it restarts.');
+    const workers = this.options.workers;
+    if (!workers) throw new AppError('unsupported', `This Pawprint cannot run the "${task}" task: no worker processes are available.`);
+    return workers.run({ jobId: null, lane: 'interactive', task, input }, {
+      signal: options.signal ?? new AbortController().signal,
+      settings: { threads: 1, cacheDir: this.options.paths.cache, appVersion: this.options.appVersion, progressIntervalMs: this.progressIntervalMs },
+      progress: () => undefined,
+      event: () => undefined,
+      log: () => undefined,
+    });
+  }
+
   activeFor(filter: { datasetId?: number; runId?: number; kind?: JobKind }): JobInfo[] {
     return this.list({ active: true, kind: filter.kind, limit: 1000 }).filter(
       (job) => (filter.datasetId === undefined || job.datasetId === filter.datasetId) && (filter.runId === undefined || job.runId === filter.runId),

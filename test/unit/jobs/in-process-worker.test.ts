@@ -75,3 +75,17 @@ test('without a worker runner a kind that needs one is refused in words', async 
   assert.equal(finished.status, 'failed');
   assert.equal(finished.error, 'This Pawprint cannot run the "describe" task: no worker processes are available.');
 });
+
+test('runtime.task runs a job-less task on the interactive lane, and without workers says so in words', async (t) => {
+  const worker = inProcessWorker({
+    describe: async ({ numClasses }) => ({ presets: Array.from({ length: numClasses }, (_, i) => ({ name: `p${i}`, model: null })) }),
+  });
+  const { services } = open(t, worker);
+  const { presets } = await services.app.jobs.task('describe', { numClasses: 2 });
+  assert.deepEqual(presets.map((preset) => preset.name), ['p0', 'p1']);
+  assert.deepEqual(worker.calls, [{ jobId: null, task: 'describe', input: { numClasses: 2 } }]);
+  assert.equal(services.app.jobs.list().length, 0, 'no job is recorded for a task');
+
+  const { services: bare } = open(t);
+  await assert.rejects(bare.app.jobs.task('describe', { numClasses: 2 }), /cannot run the "describe" task: no worker processes/);
+});
