@@ -52,3 +52,24 @@ export const PROCESS_ENTRIES = ['electron/**/*-entry.ts'];
  */
 export const KNOWN_VIOLATIONS = [
 ];
+
+/**
+ * Code that runs in the Electron main process, the browser host's process or the CLI's: none of it may load
+ * TensorFlow.js, even through another file (models run in job worker processes). `pawprint/no-tfjs-in-host` follows
+ * every value import (type-only imports are erased) from these files and reports a route to @tensorflow/* or tfjs/.
+ */
+export const HOST_SIDE = [
+  'electron/main.ts',
+  'electron/preload.ts',
+  'electron/desktop/**',
+  'electron/host/**',
+  'electron/cli/**',
+  'electron/services/**',
+  'electron/jobs/**',
+  'electron/catalogue/**',
+  'electron/dataset/**',
+  'electron/evaluation/**',
+];
+
+/** Where TensorFlow.js is loaded: a value import of one of these loads it. */
+export const TFJS_FILES = ['electron/tfjs/**'];

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Minimatch } from 'minimatch';
 import ts from 'typescript';
-import { ELECTRON_ALLOWED, KNOWN_VIOLATIONS, MODULES, PROCESS_ENTRIES } from './layers.js';
+import { ELECTRON_ALLOWED, HOST_SIDE, KNOWN_VIOLATIONS, MODULES, PROCESS_ENTRIES, TFJS_FILES } from './layers.js';
 
 const GRAPH_ROOTS = ['electron', 'shared'];
 
@@ -249,4 +249,96 @@ const noImportCycles = {
   },
 };
 
-export default { meta: { name: 'pawprint' }, rules: { layers, 'no-import-cycles': noImportCycles } };
+/**
+ * The value imports of a file (what runs when it is loaded, at once or through import()): type-only imports and
+ * re-exports, `import('x').T` types and imports whose every name is a type are left out, as the compiler erases them.
+ */
+export function valueImportsOf(absFile) {
+  const source = ts.createSourceFile(absFile, readFileSync(absFile, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const out = [];
+  const text = (node) => (node && ts.isStringLiteralLike(node) ? node.text : null);
+  const visit = (node) => {
+    if (ts.isImportDeclaration(node)) {
+      const clause = node.importClause;
+      const named = clause?.namedBindings;
+      const onlyTypes = clause !== undefined && (clause.isTypeOnly
+        || (!clause.name && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly)));
+      if (!onlyTypes) out.push(text(node.moduleSpecifier));
+    } else if (ts.isExportDeclaration(node)) {
+      if (node.moduleSpecifier && !node.isTypeOnly) out.push(text(node.moduleSpecifier));
+    } else if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) out.push(text(node.arguments[0]));
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && !node.isTypeOnly) {
+      out.push(text(node.moduleReference.expression));
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out.filter((spec) => spec !== null);
+}
+
+const tfRoutes = new Map();
+/** The shortest value-import route from a repository file to TensorFlow.js, or null when it never loads it. */
+export function tfjsRouteFrom(root, fileRel) {
+  let cache = tfRoutes.get(root);
+  if (!cache || Date.now() - cache.at > RECHECK_MS) {
+    cache = { at: Date.now(), imports: new Map() };
+    tfRoutes.set(root, cache);
+  }
+  const importsOf = (file) => {
+    if (!cache.imports.has(file)) {
+      cache.imports.set(file, valueImportsOf(path.join(root, file)).map((spec) => (spec.startsWith('.') ? resolveRelative(root, file, spec) : spec)).filter((t) => t !== null));
+    }
+    return cache.imports.get(file);
+  };
+  const isTf = (target) => target.startsWith('@tensorflow/') || matches(target, TFJS_FILES);
+  const previous = new Map([[fileRel, null]]);
+  const queue = [fileRel];
+  while (queue.length > 0) {
+    const file = queue.shift();
+    if (isTf(file)) {
+      const out = [];
+      for (let v = file; v !== null; v = previous.get(v)) out.unshift(v);
+      return out;
+    }
+    if (!file.endsWith('.ts')) continue;
+    for (const target of importsOf(file)) {
+      if (!previous.has(target) && (target.endsWith('.ts') || isTf(target))) {
+        previous.set(target, file);
+        queue.push(target);
+      }
+    }
+  }
+  return null;
+}
+
+const noTfjsInHost = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Code of the main, host and CLI processes never loads TensorFlow.js (models run in job workers).' },
+    schema: [],
+    messages: {
+      tfjs: 'This loads TensorFlow.js in the host process ({{route}}). Run it as a worker task (electron/jobs/worker/tasks.ts), import only types from there (import type), or move the pure part to a tf-free file.',
+    },
+  },
+  create(context) {
+    const root = rootOf(context);
+    const from = toRel(root, context.filename);
+    if (!matches(from, HOST_SIDE) || matches(from, PROCESS_ENTRIES)) return {};
+    const check = (node, spec) => {
+      if (!spec) return;
+      const target = spec.startsWith('.') ? resolveRelative(root, from, spec) : spec;
+      if (!target) return;
+      const route = target.startsWith('@tensorflow/') || matches(target, TFJS_FILES) ? [target] : target.endsWith('.ts') ? tfjsRouteFrom(root, target) : null;
+      if (route && !known('no-tfjs-in-host', from, target)) context.report({ node, messageId: 'tfjs', data: { route: [from, ...route].join(' -> ') } });
+    };
+    const typeOnly = (node) => node.importKind === 'type' || node.exportKind === 'type'
+      || (node.type === 'ImportDeclaration' && node.specifiers.length > 0 && node.specifiers.every((s) => s.type === 'ImportSpecifier' && s.importKind === 'type'));
+    const visitors = importVisitors((node, spec) => (typeOnly(node) ? undefined : check(node, spec)));
+    delete visitors.TSImportType;
+    return visitors;
+  },
+};
+
+export default { meta: { name: 'pawprint' }, rules: { layers, 'no-import-cycles': noImportCycles, 'no-tfjs-in-host': noTfjsInHost } };

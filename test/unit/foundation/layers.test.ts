@@ -102,3 +102,52 @@ test('the repository carries no known violations', async () => {
   const { KNOWN_VIOLATIONS } = await import('../../../eslint-rules/layers.js');
   assert.equal(KNOWN_VIOLATIONS.length, 0, `${KNOWN_VIOLATIONS.length} known violations left in eslint-rules/layers.js`);
 });
+
+test('host-side code that reaches TensorFlow.js through any value import is reported with the route; type imports are not', async () => {
+  const { default: pawprint } = await import('../../../eslint-rules/plugin.js');
+  const tree = tempDir('pawprint-no-tfjs-');
+  try {
+    const files: Record<string, string> = {
+      // services -> training -> tfjs/tf.ts -> @tensorflow: the host would load tfjs.
+      'electron/services/loads.ts': "import { train } from '../training/trainer';\nexport const run = train;\n",
+      'electron/training/trainer.ts': "import { tf } from '../tfjs/tf';\nexport const train = () => tf;\n",
+      'electron/tfjs/tf.ts': "import * as tfjs from '@tensorflow/tfjs';\nexport const tf = tfjs;\n",
+      // A lazy import() still loads it in this process.
+      'electron/services/lazy.ts': "export const later = () => import('../training/trainer');\n",
+      // Types only (import type, inline type names, export type): erased, nothing loads.
+      'electron/services/types-only.ts': "import type { train } from '../training/trainer';\nimport { type tf } from '../tfjs/tf';\nexport type { train as T } from '../training/trainer';\nexport type U = typeof train | typeof tf;\n",
+      // A tf-free file of the same folder is fine, and the worker side (training/) is not checked.
+      'electron/training/task-types.ts': 'export interface TrainInput { epochs: number }\n',
+      'electron/services/clean.ts': "import type { TrainInput } from '../training/task-types';\nimport { helper } from './helper';\nexport const x = (i: TrainInput) => helper(i.epochs);\n",
+      'electron/services/helper.ts': 'export const helper = (n: number) => n + 1;\n',
+    };
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(tree.path, file)), { recursive: true });
+      writeFileSync(join(tree.path, file), text);
+    }
+    const eslint = new ESLint({
+      cwd: tree.path,
+      overrideConfigFile: true,
+      overrideConfig: [{
+        files: ['**/*.ts'],
+        languageOptions: { parser: tseslint.parser as Linter.Parser },
+        plugins: { pawprint },
+        settings: { pawprint: { root: tree.path } },
+        rules: { 'pawprint/no-tfjs-in-host': 'error' },
+      }],
+    });
+    const results = await eslint.lintFiles(['electron']);
+    const byFile = Object.fromEntries(results.map((result) => [
+      result.filePath.slice(tree.path.length + 1),
+      result.messages.map((message) => message.message),
+    ]));
+    assert.equal(byFile['electron/services/loads.ts'].length, 1);
+    assert.match(byFile['electron/services/loads.ts'][0], /electron\/services\/loads\.ts -> electron\/training\/trainer\.ts -> electron\/tfjs\/tf\.ts/);
+    assert.equal(byFile['electron/services/lazy.ts'].length, 1);
+    assert.deepEqual(byFile['electron/services/types-only.ts'], []);
+    assert.deepEqual(byFile['electron/services/clean.ts'], []);
+    assert.deepEqual(byFile['electron/training/trainer.ts'], [], 'worker-side code may load tfjs');
+  } finally {
+    tree.cleanup();
+  }
+});
