@@ -56,6 +56,8 @@ export interface PredictOptions {
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Each batch's predictions as soon as they are known, in file order from `offset` (streamed to the job's caller). */
+  onBatch?: (offset: number, predictions: FilePrediction[]) => void;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function predictFiles(loaded: LoadedModel, inputs: readonly Predict
         className: loaded.classNames[p.predictedIndex], outputs: p.outputs,
       };
     });
+    options.onBatch?.(start, results.slice(start, start + batch.length));
     options.onProgress?.(Math.min(items.length, start + batch.length), items.length);
   }
   return results;

@@ -4,13 +4,24 @@ import type { ExportModelInfo } from '../../shared/contract/export';
 import type { ModelHints } from './model-format';
 
 /** What the loader knows about a model: its file or folder, and what the caller knows (a run's class names). */
-export interface ModelFileRef { path: string; hints?: ModelHints; kind?: ExportModelInfo['kind'] }
+export interface ModelFileRef {
+  path: string;
+  hints?: ModelHints;
+  kind?: ExportModelInfo['kind'];
+  /** What the answer calls the model (a run's name, an upload's file names); the file or folder name without it. */
+  label?: string;
+}
 
 export interface PredictFilesInput { model: ModelFileRef; files: Array<{ path: string; name: string }>; batchSize: number }
 export type PredictedRow = { probabilities: number[]; outputs: number[]; predictedIndex: number } | { error: string };
 /** One batch of rows, in file order from `offset`: evaluation streams them instead of holding every file's answer. */
 export interface PredictFilesEvent { type: 'rows'; offset: number; rows: PredictedRow[] }
-export interface PredictFilesResult { model: ExportModelInfo; count: number }
+export interface PredictFilesResult {
+  model: ExportModelInfo;
+  count: number;
+  /** 'hit': the worker already had this model loaded (Try it again with the same model). */
+  cache?: 'hit' | 'miss';
+}
 
 export interface InspectTaskInput { model: ModelFileRef }
 export type InspectTaskResult = ExportModelInfo;
