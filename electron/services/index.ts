@@ -24,8 +24,6 @@ export type ServiceHandlers = DomainHandlers<Requests>;
 
 export interface Services {
   readonly app: AppContext;
-  /** The handler table, looked up at call time (tests replace entries with spies). */
-  readonly handlers: ServiceHandlers;
   /** Validates the payload, runs the handler, and always answers with an envelope (never throws). */
   call(channel: unknown, payload: unknown): Promise<Envelope<unknown>>;
   /** Typed, throwing access for the CLI and tests (payload still validated). */
@@ -53,6 +51,11 @@ export interface CreateServicesOptions {
   /** Open the catalogue read-only (browse it without changing it); writes then fail with one clear line. */
   readonly?: boolean;
   host: HostCapabilities;
+  /**
+   * Wraps every handler call after its payload was validated: the one seam for instrumentation (tests count calls
+   * or hold them to fill a host's budget). Fixed at creation; the handler table itself is not reachable.
+   */
+  aroundHandler?: (channel: Channel, payload: unknown, next: (payload: unknown) => Promise<unknown>) => Promise<unknown>;
   /** Job runtime settings (tests: progressIntervalMs 0, short pollMs, lanes, an in-process worker). */
   jobs?: Partial<Omit<JobRuntimeOptions, 'db' | 'paths' | 'appVersion' | 'events'>>;
 }
@@ -102,7 +105,8 @@ export function createServices(options: CreateServicesOptions): Services {
     const handler = table[parsed.channel];
     if (!handler) throw new Error(`No handler for ${parsed.channel}`);
     try {
-      return (await handler(parsed.payload)) as Result<C>;
+      const around = options.aroundHandler;
+      return (await (around ? around(parsed.channel, parsed.payload, handler) : handler(parsed.payload))) as Result<C>;
     } catch (error) {
       // A write to a read-only, locked or damaged catalogue: one line naming the file, not SQLite's bare message.
       throw describeCatalogueError(error, paths.databasePath) ?? error;
@@ -111,7 +115,6 @@ export function createServices(options: CreateServicesOptions): Services {
 
   return {
     app,
-    handlers,
     request,
     describeError: (error) => describeCatalogueError(error, paths.databasePath),
     async call(channel, payload) {

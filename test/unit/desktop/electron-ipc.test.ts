@@ -22,13 +22,15 @@ function from(contents: StandInWebContents, url: string, parent: StandInFrame | 
 }
 
 before(() => {
-  services = createServices({ paths: tempPaths(dir.path), host: { kind: 'electron' } });
-  // Count calls that reach a service, to prove that refused requests never do.
-  const info = services.handlers['system.info'];
-  services.handlers['system.info'] = async (payload) => {
-    calls++;
-    return info(payload);
-  };
+  services = createServices({
+    paths: tempPaths(dir.path),
+    host: { kind: 'electron' },
+    // Count calls that reach a service, to prove that refused requests never do.
+    aroundHandler: (channel, payload, next) => {
+      if (channel === 'system.info') calls++;
+      return next(payload);
+    },
+  });
   detach = attachElectronIpc(ipcMain, services, isTrustedFrame);
 });
 

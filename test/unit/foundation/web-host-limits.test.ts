@@ -14,12 +14,20 @@ import { tempDir, tempPaths } from '../../support/temp';
 const dir = tempDir();
 let services: Services;
 let web: WebHost;
+/** Requests of system.listDirectory held back by the test (null: answered at once). */
+let held: Array<() => void> | null = null;
 
 before(async () => {
   const staticRoot = join(dir.path, 'renderer');
   mkdirSync(staticRoot);
   writeFileSync(join(staticRoot, 'index.html'), '<!doctype html><title>Pawprint test</title>');
-  services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' } });
+  services = createServices({
+    paths: tempPaths(dir.path),
+    host: { kind: 'web' },
+    // While `held` is set, directory listings wait for the test to release them (they fill the pending budget).
+    aroundHandler: (channel, payload, next) =>
+      channel === 'system.listDirectory' && held ? new Promise((resolve) => held!.push(() => resolve(next(payload)))) : next(payload),
+  });
   web = await startWebHost({ services, staticRoot, token: 'limits-token', limits: { maxSockets: 2, maxMessageBytes: 4096, maxPendingBytes: 3000 } });
 });
 
@@ -91,9 +99,8 @@ test('a message above the size limit closes that socket with a reason; the serve
 });
 
 test('requests beyond the pending-bytes budget, across sockets, get a clear error until earlier ones finish', async () => {
-  const original = services.handlers['system.listDirectory'];
   const releases: (() => void)[] = [];
-  services.handlers['system.listDirectory'] = (payload) => new Promise((resolve) => releases.push(() => resolve(original(payload))));
+  held = releases;
   const left = await openSocket();
   const right = await openSocket();
   try {
@@ -108,11 +115,11 @@ test('requests beyond the pending-bytes budget, across sockets, get a clear erro
     assert.equal(releases.length, 2, 'the refused request never reached the service');
     for (const release of releases) release();
     await Promise.all([first, second]);
-    services.handlers['system.listDirectory'] = original;
+    held = null;
     const after = await ask(right, 4, 'system.listDirectory', { path: longPath });
     assert.equal(after.result.error?.code === 'unavailable', false, 'the budget is free again');
   } finally {
-    services.handlers['system.listDirectory'] = original;
+    held = null;
     await closeSocket(left);
     await closeSocket(right);
   }
