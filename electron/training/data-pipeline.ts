@@ -1,10 +1,11 @@
-// Data pipeline: decode every image once (sharp) into a uint8 HWC cache at the training size, then build
-// batch tensors per epoch with a seeded shuffle, augmentation (training only) and labels.
+// Data pipeline: decode every image once into a uint8 HWC cache at the training size, then build batch tensors per
+// epoch with a seeded shuffle, augmentation (training only) and labels.
 //
-// Decoding mirrors Keras image_dataset_from_directory: EXIF orientation applied, resized to exactly h x w
-// (aspect ratio not kept, no crop) with a linear kernel, 3 channels (grey expanded, CMYK and other spaces converted
-// to sRGB). Unlike Keras, transparency is flattened on white rather than dropped, so training sees what the thumbnail
-// shows (image-policy.ts). sharp's resampler is not TF's bilinear, so pixels differ slightly from Keras.
+// Decoding is Keras image_dataset_from_directory's: EXIF orientation applied, 3 channels (grey expanded, CMYK and
+// other spaces converted to sRGB), then tf.image.resize 'bilinear' (half-pixel centres, no antialias) to exactly
+// h x w (aspect ratio not kept, no crop): image-policy.ts decodeRgb, the recipe every model input goes through.
+// Unlike Keras, transparency is flattened on white rather than dropped, so training sees what the thumbnail shows,
+// and the resized values are rounded to bytes (half to even) so the caches hold a quarter of float32's size.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,8 +82,9 @@ export interface DecodeOptions {
 }
 
 /**
- * Decodes encoded image bytes to exactly height·width·3 uint8 values, by the pixel rule every part of Pawprint
- * shares (image-policy.ts decodeRgb: EXIF orientation, transparency flattened on white as the thumbnail shows it).
+ * Decodes encoded image bytes to exactly height·width·3 uint8 values, by the pixel rule and resize recipe every part
+ * of Pawprint shares (image-policy.ts decodeRgb: EXIF orientation, transparency flattened on white as the thumbnail
+ * shows it, TF's bilinear resize). The caches' keys carry PIXEL_RULE_VERSION, so pixels of an older rule are not reused.
  */
 export function decodeImageBuffer(data: Buffer, height: number, width: number): Promise<Uint8Array> {
   return decodeRgb(data, height, width, 'fill');
