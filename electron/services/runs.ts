@@ -7,34 +7,22 @@ import type {
   CompareMetricsRow, EvaluationSummary, ImageDiff, ImageDiffItem, MisclassifiedItem, RunComparison,
 } from '../../shared/contract/runs';
 import type { RunDetail } from '../../shared/contract/training';
+import { EvaluateJobResult } from '../../shared/contract/jobs';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
 import { getRun } from '../catalogue/runs';
-import { deleteRunRow, isModelPathReferenced, setParentRun, updateRun } from '../catalogue/run-admin';
+import { deleteRunRow, isModelPathReferenced, updateRun } from '../catalogue/run-admin';
 import {
   correctPredictions, evaluationPredictions, getEvaluation, latestTestEvaluation, listEvaluations, misclassifiedPredictions,
 } from '../catalogue/evaluations';
 import type { PredictionWithLabel } from '../catalogue/evaluations';
-import { evaluateRun, modelPredictor } from '../evaluation/evaluate';
-import type { EvaluationResult, EvaluationTarget, Predictor } from '../evaluation/evaluate';
+import { evaluationWithPredictions, storedEvaluationFor } from '../evaluation/evaluate';
+import type { EvaluationResult, EvaluationTarget } from '../evaluation/evaluate';
 import { configDiff, perImageDiff } from '../evaluation/compare';
-import { trainingManager } from './training';
+import { evaluateKind } from '../jobs/kinds/evaluate';
 
 /** A folder evaluation's mistakes that runs.evaluation answers (the worst, by loss). */
 const FILE_MISTAKES_SHOWN = 200;
-
-/** How "run again" starts training: by default the app's one training manager, the same one training.start uses. */
-export type StartTraining = (payload: {
-  datasetId: number;
-  splitId?: number;
-  name?: string;
-  config: Record<string, unknown>;
-}) => Promise<{ runId: number }>;
-
-export interface RunServiceOptions {
-  predictor?: Predictor;
-  startTraining?: StartTraining;
-}
 
 function isInside(parent: string, child: string): boolean {
   const rel = relative(resolve(parent), resolve(child));
@@ -83,25 +71,25 @@ function diffItem(a: PredictionWithLabel, b: PredictionWithLabel, classesA: stri
   };
 }
 
-export function runHandlers(app: AppContext, options: RunServiceOptions = {}): DomainHandlers<typeof runRequests> {
+export function runHandlers(app: AppContext): DomainHandlers<typeof runRequests> {
   const { db } = app;
-  const predictor = options.predictor ?? modelPredictor;
-  const startTraining: StartTraining = options.startTraining ?? (async (payload) => ({ runId: await trainingManager(app).start(payload) }));
+  app.jobs.register(evaluateKind);
 
+  /**
+   * runs.evaluate as it answered before evaluations became jobs: starts an evaluate job (it may wait behind a training
+   * run), waits for it and answers the stored evaluation with its predictions. Phase B wrapper over jobs.start.
+   */
   async function evaluate(runId: number, target: EvaluationTarget): Promise<EvaluationResult> {
-    let last = 0;
-    const result = await evaluateRun(db, runId, target, {
-      predictor,
-      cataloguePath: app.paths.databasePath,
-      onProgress: (done, total) => {
-        // Throttled to whole percent steps: the UI needs a bar, not an event per image.
-        const step = Math.floor((done / Math.max(1, total)) * 100);
-        if (step === last && done !== total) return;
-        last = step;
-        app.events.emit('runs.evaluationProgress', { runId, done, total });
-      },
-    });
-    return result;
+    // A read-only catalogue cannot store an evaluation (the runtime starts no job there): show the stored one.
+    if (db.readonly) return storedEvaluationFor(db, runId, target, app.paths.databasePath);
+    const { job } = await app.jobs.start({ kind: 'evaluate', input: { runId, ...target } });
+    const finished = await app.jobs.wait(job.id);
+    if (finished.status === 'cancelled') throw new AppError('cancelled', `The evaluation (job ${job.id}) was cancelled; nothing was stored.`);
+    const result = EvaluateJobResult.safeParse(finished.result);
+    if (finished.status === 'failed' || !result.success) {
+      throw new AppError('failed', `The evaluation (job ${job.id}) failed: ${finished.error ?? 'it produced no result'}`);
+    }
+    return evaluationWithPredictions(db, result.data.id);
   }
 
   async function imageDiff(
@@ -140,6 +128,9 @@ export function runHandlers(app: AppContext, options: RunServiceOptions = {}): D
     },
 
     'runs.delete': async ({ runId }) => {
+      // A queued or training run is refused by deleteRunRow; an evaluation in flight would store onto a deleted run.
+      const busy = app.jobs.activeFor({ runId }).find((job) => job.kind !== 'train');
+      if (busy) throw new AppError('conflict', `Run ${runId} is in use by job ${busy.id} (${busy.title}); cancel that job before deleting the run.`);
       const { modelPath } = deleteRunRow(db, runId);
       // The run's folder as the training service names it (it may hold a checkpoint even when no model was recorded),
       // and the recorded model path. Only what lies inside Pawprint's models folder is removed: a path elsewhere is the
@@ -164,14 +155,13 @@ export function runHandlers(app: AppContext, options: RunServiceOptions = {}): D
       if (run.datasetId === null || run.splitId === null) {
         throw new AppError('conflict', `Run "${run.name}"'s dataset or split was deleted, so it cannot be run again on the same split.`);
       }
-      const started = await startTraining({
-        datasetId: run.datasetId,
-        splitId: run.splitId,
-        name: `${run.name} (again)`,
-        config: run.config,
+      // The train job records the parent with the new run; it may wait in the queue behind another cpu job.
+      const { job } = await app.jobs.start({
+        kind: 'train',
+        input: { datasetId: run.datasetId, splitId: run.splitId, name: `${run.name} (again)`, config: run.config, parentRunId: run.id },
       });
-      setParentRun(db, started.runId, run.id);
-      return started;
+      if (job.runId === null) throw new AppError('internal', `Job ${job.id} started no run.`);
+      return { runId: job.runId, jobId: job.id };
     },
 
     'runs.compare': async ({ runIds, evaluateMissing }) => {

@@ -188,8 +188,11 @@ export const runRequests = defineRequests({
     payload: z.object({ runId: id }),
     result: z.object({ runId: z.number().int(), removedFiles: z.array(z.string()) }),
   },
-  /** Starts a new run with the same config and seed on the same split (the new run's parent is this one). */
-  'runs.again': { payload: z.object({ runId: id }), result: z.object({ runId: z.number().int() }) },
+  /**
+   * Queues a new run with the same config and seed on the same split (the new run's parent is this one); jobId is its
+   * train job (follow it with jobs.progress / jobs.finished; it may wait behind another cpu job).
+   */
+  'runs.again': { payload: z.object({ runId: id }), result: z.object({ runId: z.number().int(), jobId: z.number().int() }) },
   /** Curves, metrics table, config diff and per-image diffs (each run against the first) for 2 to 4 runs. */
   'runs.compare': {
     payload: z.object({

@@ -6,7 +6,16 @@ import type { Database } from '../../../electron/catalogue/database';
 import { addEpoch, createRun, finishRun, markRunning } from '../../../electron/catalogue/runs';
 import { parseTrainingConfig } from '../../../shared/training-config';
 import type { TrainingConfigInput } from '../../../shared/training-config';
-import type { Predictor } from '../../../electron/evaluation/evaluate';
+import type { TestContext } from 'node:test';
+import { createServices } from '../../../electron/services/index';
+import type { Services } from '../../../electron/services/index';
+import type { JobRuntimeOptions } from '../../../electron/jobs/runtime';
+import type { TaskRegistry } from '../../../electron/jobs/worker/tasks';
+import type { PredictedRow } from '../../../electron/inference/task-types';
+import type { ExportModelInfo } from '../../../shared/contract/export';
+import { inProcessWorker } from '../../support/in-process-worker';
+import type { InProcessWorker } from '../../support/in-process-worker';
+import { tempDir, tempPaths } from '../../support/temp';
 
 export interface FixtureImage {
   id: number;
@@ -74,24 +83,70 @@ export function insertRun(
 }
 
 /**
- * A predictor driven by a table: probabilities per (model path, file path); files missing from the table get an
- * error, as unreadable files do with the real one.
+ * A fake of the worker's 'predict-files' task driven by a table: probabilities per (model path, file path), sent back
+ * as 'rows' events batch by batch like the real task; files missing from the table get an error, as unreadable files
+ * do with the real one. `calls` counts the predictions asked for.
  */
-export function tablePredictor(classNames: string[], table: Map<string, Map<string, number[]>>): Predictor & { calls: number } {
-  const predictor = (async (modelPath, files, { onProgress }) => {
-    predictor.calls++;
-    const byFile = table.get(modelPath) ?? new Map<string, number[]>();
-    return {
-      classNames,
-      results: files.map((file, i) => {
-        onProgress?.(i + 1, files.length);
-        const probabilities = byFile.get(file);
-        return probabilities ? { probabilities } : { error: `cannot read ${file}` };
-      }),
-    };
-  }) as Predictor & { calls: number };
-  predictor.calls = 0;
-  return predictor;
+export function tablePredictTask(classNames: string[], table: Map<string, Map<string, number[]>>): PredictFilesTask & { calls: number } {
+  const task = (async (input, io) => {
+    task.calls++;
+    const byFile = table.get(input.model.path) ?? new Map<string, number[]>();
+    for (let offset = 0; offset < input.files.length; offset += input.batchSize) {
+      if (io.signal.aborted) break;
+      const rows: PredictedRow[] = input.files.slice(offset, offset + input.batchSize).map(({ path, name }) => {
+        const probabilities = byFile.get(path);
+        if (!probabilities) return { error: `cannot read ${name} as an image: file not found` };
+        const predictedIndex = probabilities.indexOf(Math.max(...probabilities));
+        return { probabilities, outputs: probabilities, predictedIndex };
+      });
+      io.event({ type: 'rows', offset, rows });
+      const done = offset + rows.length;
+      io.progress({ phase: 'predicting', done, total: input.files.length, etaSeconds: null, message: null, detail: null });
+      // A turn of the event loop per batch, as between a real worker's messages: cancel can arrive in between.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { model: fakeModelInfo(input.model.hints?.classNames ?? classNames), count: input.files.length };
+  }) as PredictFilesTask & { calls: number };
+  task.calls = 0;
+  return task;
+}
+
+export type PredictFilesTask = TaskRegistry['predict-files'];
+
+export function fakeModelInfo(classNames: string[]): ExportModelInfo {
+  return {
+    kind: 'pawprint-run', label: 'table', classNames, imageSize: { height: 32, width: 32 }, preprocessing: 'none', resize: 'fill', output: 'probabilities',
+  };
+}
+
+export interface RunsServices {
+  services: Services;
+  dir: string;
+  worker: InProcessWorker;
+}
+
+/**
+ * Services on a catalogue of the test's own whose worker tasks run in this process (`tasks`), with quick progress and
+ * polling; closed and removed when the test ends.
+ */
+export function runsServices(t: TestContext, tasks: Partial<TaskRegistry>, jobs: Partial<Omit<JobRuntimeOptions, 'db' | 'paths' | 'appVersion' | 'events'>> = {}): RunsServices {
+  const dir = tempDir('pawprint-runs-');
+  const worker = inProcessWorker(tasks);
+  let services: Services;
+  try {
+    services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: { workers: worker, progressIntervalMs: 0, pollMs: 20, ...jobs } });
+  } catch (error) {
+    dir.cleanup();
+    throw error;
+  }
+  t.after(async () => {
+    try {
+      await services.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+  return { services, dir: dir.path, worker };
 }
 
 /** Writes each fixture image as a real PNG: reddish for the first class, bluish for the others, with per-image noise. */
