@@ -16,10 +16,9 @@ import { loadModel, type LoadedModel } from '../inference/loader';
 import { predictPixels } from '../inference/predictor';
 import { WEIGHTS_FILE, serializeModel } from '../inference/artifacts';
 import { writeZip } from '../files/zip';
-import type { RunForExport, VerifyImage } from './task-types';
+import { VERIFY_TOLERANCE, type RunForExport, type VerifyImage } from './task-types';
 
-/** Largest difference allowed between the in-app model and the exported one, on any output. */
-export const VERIFY_TOLERANCE = 1e-5;
+export { VERIFY_TOLERANCE };
 
 /**
  * Layers that compute the same thing at inference in TF.js and Keras. Anything else (a training-only or custom
@@ -43,7 +42,7 @@ export interface ExportOptions {
   /** Replace an existing file/folder at `out`. */
   overwrite?: boolean;
   signal?: AbortSignal;
-  onProgress?: (stage: 'packaging' | 'verifying', done: number, total: number) => void;
+  onProgress?: (stage: 'loading' | 'packaging' | 'verifying', done: number, total: number) => void;
 }
 
 export interface ExportResult {
@@ -277,6 +276,7 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
   }
   await mkdir(dirname(out), { recursive: true });
 
+  options.onProgress?.('loading', 0, options.images.length);
   const original = await loadModel(run.modelPath, {
     kind: 'pawprint-run',
     hints: { classNames: run.classNames, imageSize: run.config.imageSize, preprocessing: run.config.preprocessing },
@@ -302,6 +302,7 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
       for (const [name, data] of files) await writeFile(join(staging, name), data);
     }
     options.onProgress?.('packaging', 1, 1);
+    options.signal?.throwIfAborted();
 
     exported = await loadModel(staging);
     if (exported.kind !== 'pawprint-export') throw new AppError('failed', 'Verification failed: the written package does not read back as a Pawprint export.');
@@ -314,6 +315,8 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
     }
     exported.dispose();
     exported = null;
+    // The last moment a cancel may stop it: after this the target is replaced.
+    options.signal?.throwIfAborted();
     if (await exists(out)) await rm(out, { recursive: true, force: true });
     await rename(staging, out);
     const bytes = format === 'zip'

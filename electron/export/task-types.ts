@@ -3,6 +3,9 @@
 import type { ExportFormat, ExportResult } from '../../shared/contract/export';
 import type { JobInput } from '../../shared/contract/jobs';
 
+/** Largest difference allowed between the in-app model and the exported one, on any output. */
+export const VERIFY_TOLERANCE = 1e-5;
+
 /** What the export needs to know about a run (a subset of the catalogue's RunDetail). */
 export interface RunForExport {
   id: number;

@@ -1,16 +1,18 @@
-// predict, Try it (export.predict calls predictFiles) and evaluation on a folder accept exactly the images import
+// predict, Try it and evaluation (the predict-files worker task calls predictFiles) on a folder accept exactly the images import
 // accepts, refuse the others with import's reason, and never block on a path that is not a regular file.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { folderSaveHandler } from '../../../electron/inference/model-folder';
 import { ensureInferenceBackend } from '../../../electron/inference/backend';
 import { loadModel, type LoadedModel } from '../../../electron/inference/loader';
 import { predictFiles } from '../../../electron/inference/predictor';
-import { folderItems, modelPredictor } from '../../../electron/evaluation/evaluate';
+import { folderItems } from '../../../electron/evaluation/evaluate';
+import { predictFilesTask } from '../../../electron/inference/tasks';
+import type { PredictedRow } from '../../../electron/inference/task-types';
 import { probeImage } from '../../../electron/dataset/validate';
 import { makeImage, pngHeaderOnly } from '../../support/images';
 import { tempDir } from '../../support/temp';
@@ -72,11 +74,21 @@ describe('predict refuses what import refuses, with import\'s reason', () => {
     await writeFile(join(folder, 'a', 'ok.png'), await makeImage({ format: 'png', color: '#2040c0' }));
     await writeFile(join(folder, 'b', 'ok.jpg'), await makeImage({ color: '#c02040' }));
     const items = await folderItems(folder, CLASSES);
-    const { results } = await modelPredictor(modelDir, items.map((item) => item.path), { hints: HINTS });
+    // Evaluation's worker task, called as the job worker calls it.
+    const results: PredictedRow[] = [];
+    await predictFilesTask({ model: { path: modelDir, hints: HINTS }, files: items.map((item) => ({ path: item.path, name: basename(item.path) })), batchSize: 16 }, {
+      signal: new AbortController().signal,
+      settings: { threads: 1, cacheDir: tmp.path, appVersion: 'test', progressIntervalMs: 0 },
+      progress: () => undefined,
+      log: () => undefined,
+      event: (event) => results.splice(event.offset, event.rows.length, ...event.rows),
+    });
     const svgIndex = items.findIndex((item) => item.path.endsWith('x.jpg'));
     assert.ok(svgIndex >= 0, 'the folder scan skipped x.jpg');
-    assert.equal(results[svgIndex].error, `cannot read x.jpg as an image: ${await importReason(SVG)}`);
-    assert.equal(results.filter((r) => r.error === undefined).length, 2);
+    const svgRow = results[svgIndex];
+    assert.ok('error' in svgRow);
+    assert.equal(svgRow.error, `cannot read x.jpg as an image: ${await importReason(SVG)}`);
+    assert.equal(results.filter((r) => !('error' in r)).length, 2);
   });
 });
 
