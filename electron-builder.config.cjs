@@ -20,7 +20,7 @@ const config = {
   productName: 'Pawprint',
   copyright: 'Copyright © Pawprint contributors',
   directories: { output: 'release', buildResources: 'resources' },
-  // Only the bundles (main, preload, CLI, training worker entries) and the built renderer: the sources, tests
+  // Only the bundles (main, preload, CLI, the job worker entry) and the built renderer: the sources, tests
   // and benchmarks stay out. Production dependencies are added by electron-builder from package.json.
   files: ['dist/node/**', 'dist/renderer/**', 'package.json', 'bin/**', 'resources/icon.png', '!**/*.map'],
   asar: true,
@@ -30,12 +30,12 @@ const config = {
   buildDependenciesFromSource: false,
   ...(electronDist ? { electronDist } : {}),
   icon: 'resources/icon.png',
-  // Fuses, flipped in the packaged binary before signing. Checked against the training worker
+  // Fuses, flipped in the packaged binary before signing. Checked against the job worker
   // (electron/jobs/worker/launcher.ts), the one place the app starts another process:
   // - runAsNode off: inside Electron the worker is a utilityProcess, never child_process.fork of the Electron binary
   //   (fork is used only under plain Node: the browser host, the CLI and tests).
   // - onlyLoadAppFromAsar + embeddedAsarIntegrityValidation on: the app and the worker script
-  //   (dist/node/training-worker-entry.js) load from app.asar, whose header hash electron-builder embeds; the worker
+  //   (dist/node/job-worker-entry.js) load from app.asar, whose header hash electron-builder embeds; the worker
   //   reads it through Electron's asar support like the main process. Native code (better-sqlite3, sharp, tfjs-node)
   //   is in app.asar.unpacked (asarUnpack above), loaded by dlopen, and unaffected. Validation applies on macOS and
   //   Windows; Linux ignores the fuse.

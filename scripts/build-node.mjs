@@ -12,7 +12,7 @@ const common = {
   logLevel: 'warning',
 };
 
-// Extra process entries (e.g. the training worker) are picked up from electron/**/*-entry.ts.
+// Extra process entries (e.g. the job worker, electron/jobs/worker/job-worker-entry.ts) are picked up from electron/**/*-entry.ts.
 async function findEntries(dir) {
   const found = [];
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {

@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { AppError } from '../../shared/errors';
+import { AppError, firstLine } from '../../shared/errors';
 import type { trainingRequests, ActiveRun, PresetInfo } from '../../shared/contract/index';
 import type { JobInput } from '../../shared/contract/jobs';
 import { presetDefaults, PRESET_NAMES, type PresetName } from '../../shared/training-config';
@@ -29,7 +28,7 @@ export class TrainingRuns {
       const failed = failInterruptedRuns(app.db);
       if (failed.length > 0) console.warn(`Marked interrupted training runs as failed: ${failed.join(', ')}`);
     }
-    this.kind = new TrainingJobs({ db: app.db, events: app.events, progressIntervalMs: app.jobs.progressIntervalMs });
+    this.kind = new TrainingJobs({ db: app.db, events: app.events });
     app.jobs.register(this.kind.spec);
     // Runs after the runtime's close (which cancels and waits): kills what is left and records it.
     app.onClose(() => this.kind.close());
@@ -60,7 +59,8 @@ export class TrainingRuns {
 
   /** Process id of a run's worker (tests kill it to prove crash handling). */
   workerPid(runId: number): number | undefined {
-    return this.kind.workerPid(runId);
+    const jobId = this.kind.jobOf(runId);
+    return (jobId === undefined ? null : this.app.jobs.workerPid(jobId)) ?? undefined;
   }
 }
 
@@ -79,19 +79,25 @@ export function trainingManager(app: AppContext): TrainingRuns {
 // Handlers for the training domain of the contract.
 export function trainingHandlers(app: AppContext): DomainHandlers<typeof trainingRequests> {
   const manager = trainingManager(app);
-  const presetCache = new Map<number, PresetInfo[]>();
+  const presetCache = new Map<number, Promise<PresetInfo[]>>();
   return {
     'training.presets': async ({ numClasses }) => {
       let presets = presetCache.get(numClasses);
       if (!presets) {
-        const { describePreset } = await import('../training/worker/describe');
-        presets = PRESET_NAMES.map((name) => {
-          const defaults = presetDefaults(name);
-          return { name, ...PRESET_TEXT[name], defaults, model: describePreset(defaults, numClasses) };
+        // Built from the real tfjs models, in the interactive worker: TensorFlow.js stays out of this process.
+        const described = app.jobs.task('describe', { numClasses }).then(({ presets: models }) => {
+          const byName = new Map(models.map((preset) => [preset.name, preset.model]));
+          return PRESET_NAMES.map((name) => {
+            const defaults = presetDefaults(name);
+            return { name, ...PRESET_TEXT[name], defaults, model: byName.get(name) ?? null };
+          });
         });
-        presetCache.set(numClasses, presets);
+        presets = described;
+        presetCache.set(numClasses, described);
+        // A failed answer (the worker could not start) is asked again next time, not cached.
+        described.catch(() => presetCache.delete(numClasses));
       }
-      return { presets };
+      return { presets: await presets };
     },
     'training.validateConfig': async ({ config, numClasses }) => validateTrainingConfig(config, numClasses),
     'training.start': async (payload) => ({ runId: await manager.start(payload) }),
@@ -103,22 +109,14 @@ export function trainingHandlers(app: AppContext): DomainHandlers<typeof trainin
     'augment.preview': async ({ imageId, options, size, seed, count }) => {
       const image = getImagePath(app.db, imageId);
       if (!image) throw new AppError('not-found', `Image ${imageId} does not exist or could not be read.`);
-      // Loaded on first use: the main process only needs sharp and the augmentation code for previews.
-      const { augmentPreview } = await import('../training/data-pipeline');
+      // The data pipeline loads TensorFlow.js: the preview is drawn in the interactive worker.
       let preview;
       try {
-        preview = await augmentPreview({ key: image.contentHash, path: image.path }, size, size, options, seed, count, {
-          cacheDir: join(app.paths.cache, 'decoded'),
-        });
+        preview = await app.jobs.task('augment-preview', { image: { key: image.contentHash, path: image.path }, size, options, seed, count });
       } catch (error) {
-        throw new AppError('failed', `Cannot preview ${image.path}: ${(error as Error).message}`);
+        throw new AppError('failed', `Cannot preview ${image.path}: ${firstLine(error)}`);
       }
-      const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;
-      return {
-        imageId,
-        original: { dataUrl: dataUrl(preview.original), params: null },
-        variants: preview.variants.map((png, k) => ({ dataUrl: dataUrl(png), params: preview.params[k] ?? null })),
-      };
+      return { imageId, original: { dataUrl: preview.original, params: null }, variants: preview.variants };
     },
     'runs.list': async ({ datasetId, status, limit }) => ({ runs: listRuns(app.db, { datasetId, status, limit }) }),
     'runs.get': async ({ runId }) => getRun(app.db, runId),

@@ -1,6 +1,6 @@
-// The train job: one training run in its own training worker process (electron/training/worker/), lane cpu, so at
-// most one run trains at a time on this machine and the next waits in the queue with its position (issue 12 §2.4).
-// The run row is created queued when the job is; the worker starts only when the job is admitted.
+// The train job: one training run in its own job worker process (the `train` task, electron/training/worker/task.ts),
+// lane cpu, so at most one run trains at a time on this machine and the next waits in the queue with its position
+// (issue 12 §2.4). The run row is created queued when the job is; the worker starts only when the job is admitted.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, firstLine } from '../../../shared/errors';
@@ -12,16 +12,17 @@ import type { TrainingConfig } from '../../../shared/training-config';
 import type { Database } from '../../catalogue/database';
 import { loadTrainingData, type TrainingData } from '../../catalogue/training-data';
 import { addEpoch, createRun, finishRun, markRunning, type RunOutcome } from '../../catalogue/runs';
-import { describeUnexpectedExit, launchTrainingWorker, type WorkerHandle } from '../worker/launcher';
-import type { DoneMessage, WorkerImage, WorkerOutbound, WorkerProgress } from '../../training/worker/messages';
+import { TaskCancelled } from '../worker/runner';
+import type { TrainRunProgress, TrainTaskEvent, TrainTaskResult, WorkerImage } from '../../training/worker/task-types';
 import type { EventSink, JobContext, JobKindSpec } from '../kind';
 import { JobFailure } from '../job-failure';
 
-/** A cancelled worker that does not stop by itself (stuck in a long kernel) is killed after this. */
+/** A cancelled run whose worker does not stop by itself (stuck in a long kernel) is killed after this. */
 export const CANCEL_GRACE_MS = 60_000;
 /** How often the end of a run the catalogue refused to record (full disk, I/O error) is written again. */
 const UNRECORDED_RETRY_MS = 30_000;
 const CLOSED_MESSAGE = 'stopped because the app was closed';
+const NOT_IN_TIME_MESSAGE = 'the training process did not stop in time and was ended';
 
 export interface TrainState {
   runId: number;
@@ -36,20 +37,18 @@ export interface TrainState {
 
 interface Active {
   runId: number;
+  jobId: number;
   name: string;
   preset: string;
   datasetId: number;
-  /** Null while the process starts (the run is admitted and already shown as training). */
-  worker: WorkerHandle | null;
   backend: string | null;
   progress: TrainingProgress | null;
   epochs: EpochMetrics[];
   cancelling: boolean;
-  /** The run's outcome is known (reported, forced or closed): later messages and the exit stay quiet. */
-  settled: boolean;
-  cancelTimer?: NodeJS.Timeout;
-  /** Ends the job's run() with the outcome that was announced. */
-  conclude(announced: RunOutcome): void;
+  /** What was recorded and announced once the outcome is known (reported, forced or closed); later reports stay quiet. */
+  announced: RunOutcome | null;
+  /** Ends run() with what was announced, without waiting for the worker (ending the job stops it). */
+  stop(): void;
 }
 
 function toWorkerImages(examples: TrainingData['train']): WorkerImage[] {
@@ -60,7 +59,7 @@ function toWorkerImages(examples: TrainingData['train']): WorkerImage[] {
 const finiteOrNull = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
 /** The worker's batch report as the one job progress shape (detail.train carries what the live panel shows). */
-function trainJobProgress(runId: number, progress: WorkerProgress): TaskProgress {
+function trainJobProgress(runId: number, progress: TrainRunProgress): TaskProgress {
   const eta = finiteOrNull(progress.etaSeconds);
   return {
     phase: progress.stage,
@@ -83,11 +82,27 @@ function resultOf(runId: number, outcome: RunOutcome): JobResult<'train'> {
   };
 }
 
-function outcomeOf(done: DoneMessage): RunOutcome {
+function outcomeOf(done: TrainTaskResult): RunOutcome {
   return {
     status: done.status, error: done.error, bestEpoch: done.bestEpoch, bestValAccuracy: done.bestValAccuracy,
     testAccuracy: done.testAccuracy, testLoss: done.testLoss, modelPath: done.modelPath,
   };
+}
+
+/**
+ * How the run ended when its task did not answer normally: a cancel the worker answered (its saved epochs and model
+ * kept), a cancel it did not answer in time (the runtime killed it after the grace), or a failure in words (a worker
+ * that died says how, describeWorkerExit).
+ */
+function outcomeOfError(error: unknown, cancelRequested: boolean): RunOutcome {
+  if (error instanceof TaskCancelled && isTrainResult(error.result)) return { ...outcomeOf(error.result), status: 'cancelled', error: null };
+  if (error instanceof AppError && error.code === 'cancelled') return { status: 'cancelled', error: null };
+  if (cancelRequested) return { status: 'cancelled', error: NOT_IN_TIME_MESSAGE };
+  return { status: 'failed', error: firstLine(error) };
+}
+
+function isTrainResult(value: unknown): value is TrainTaskResult {
+  return typeof value === 'object' && value !== null && typeof (value as { status?: unknown }).status === 'string';
 }
 
 /**
@@ -105,12 +120,14 @@ export class TrainingJobs {
   private closing = false;
   readonly spec: JobKindSpec<'train', TrainState>;
 
-  constructor(private readonly deps: { db: Database; events: EventSink; progressIntervalMs: number }) {
+  /** cancelGraceMs: how long a cancelled run's worker may take to stop before the runtime kills it (tests shorten it). */
+  constructor(private readonly deps: { db: Database; events: EventSink; cancelGraceMs?: number }) {
     this.spec = {
       kind: 'train',
       lane: () => 'cpu',
-      // Longer than the kind's own kill timer, so the run is recorded with the kind's words first.
-      cancelGraceMs: CANCEL_GRACE_MS + 5_000,
+      // The runtime ends the job after this and its worker pool kills the process (workers.jobEnded); run() then
+      // records the run cancelled in words.
+      cancelGraceMs: deps.cancelGraceMs ?? CANCEL_GRACE_MS,
       prepare: async ({ db }, input) => {
         if (this.closing) throw new AppError('unavailable', 'Pawprint is shutting down.');
         this.retryUnrecorded();
@@ -150,9 +167,9 @@ export class TrainingJobs {
     }));
   }
 
-  /** Process id of a run's worker (tests kill it to prove crash handling). */
-  workerPid(runId: number): number | undefined {
-    return this.active.get(runId)?.worker?.pid;
+  /** The job that trains a run now (its worker process is the runtime's workerPid(jobId)). */
+  jobOf(runId: number): number | undefined {
+    return this.active.get(runId)?.jobId;
   }
 
   /**
@@ -168,32 +185,38 @@ export class TrainingJobs {
 
   private async run(ctx: JobContext, state: TrainState): Promise<JobResult<'train'>> {
     const { runId } = state;
-    let resolveRun: (result: JobResult<'train'>) => void = () => undefined;
-    let rejectRun: (error: unknown) => void = () => undefined;
-    const ended = new Promise<JobResult<'train'>>((resolve, reject) => {
-      resolveRun = resolve;
-      rejectRun = reject;
-    });
     // Listed from the moment the job is admitted: the live panel shows it while its process starts.
+    let stop: () => void = () => undefined;
+    const stopped = new Promise<null>((resolve) => (stop = () => resolve(null)));
     const entry: Active = {
-      runId, name: state.name, preset: state.preset, datasetId: state.datasetId, worker: null, backend: null, progress: null, epochs: [],
-      cancelling: false, settled: false,
-      conclude: (announced) => {
-        const result = resultOf(runId, announced);
-        if (announced.status === 'failed') rejectRun(new JobFailure(announced.error ?? 'the run failed', result));
-        else resolveRun(result);
-      },
+      runId, jobId: ctx.id, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null, progress: null, epochs: [],
+      cancelling: false, announced: null, stop: () => stop(),
     };
     this.active.set(runId, entry);
+    const onAbort = () => {
+      entry.cancelling = true;
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let outcome: RunOutcome | null;
     try {
-      await this.startWorker(ctx, state, entry);
+      const training = this.train(ctx, state, entry);
+      // A report that could not be recorded, or the app closing, settles the run first; the worker's answer comes later.
+      training.catch(() => undefined);
+      outcome = await Promise.race([training, stopped]);
     } catch (error) {
-      if (!entry.settled) this.settle(entry, { status: 'failed', error: firstLine(error) });
+      outcome = outcomeOfError(error, ctx.signal.aborted);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
-    return ended;
+    // Already settled when the app closed first, or a report could not be recorded: that is what was announced.
+    const announced = entry.announced ?? this.settle(entry, outcome ?? { status: 'failed', error: 'the run ended without an outcome' });
+    const result = resultOf(runId, announced);
+    if (announced.status === 'failed') throw new JobFailure(announced.error ?? 'the run failed', result);
+    return result;
   }
 
-  private async startWorker(ctx: JobContext, state: TrainState, entry: Active): Promise<void> {
+  /** Trains the run in the job's worker process; answers how it ended (throws when the task did not answer). */
+  private async train(ctx: JobContext, state: TrainState, entry: Active): Promise<RunOutcome> {
     const { runId } = state;
     // Labels and splits may change while the run waits: it trains on what the catalogue holds now, which must still be
     // what its row records.
@@ -201,123 +224,75 @@ export class TrainingJobs {
     try {
       data = loadTrainingData(ctx.db, { datasetId: state.datasetId, splitId: state.splitId });
     } catch (error) {
-      this.settle(entry, { status: 'failed', error: `cannot read the training data: ${firstLine(error)}` });
-      return;
+      return { status: 'failed', error: `cannot read the training data: ${firstLine(error)}` };
     }
     if (data.dataHash !== state.dataHash || data.classNames.join('\n') !== state.classNames.join('\n')) {
-      this.settle(entry, { status: 'failed', error: 'the dataset\'s labels or split changed while this run waited in the queue; start it again' });
-      return;
+      return { status: 'failed', error: 'the dataset\'s labels or split changed while this run waited in the queue; start it again' };
     }
     // Run ids can be reused after the newest run is deleted; a leftover folder of that id is not this run's.
     const modelDir = join(ctx.paths.models, `run-${runId}`);
     await rm(modelDir, { recursive: true, force: true });
-    if (ctx.signal.aborted || entry.settled) {
-      if (!entry.settled) this.settle(entry, { status: 'cancelled', error: null });
-      return;
-    }
-    let worker: WorkerHandle;
-    try {
-      worker = await launchTrainingWorker();
-    } catch (error) {
-      if (!entry.settled) this.settle(entry, { status: 'failed', error: `cannot start the training process: ${(error as Error).message}` });
-      return;
-    }
-    if (entry.settled) {
-      worker.kill(); // the app closed while the process started
-      return;
-    }
-    entry.worker = worker;
-    const onAbort = () => this.cancelEntry(entry);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    worker.onMessage((message) => this.onWorkerMessage(ctx, entry, message));
-    worker.onExit((exit) => {
-      ctx.signal.removeEventListener('abort', onAbort);
-      clearTimeout(entry.cancelTimer);
-      if (!entry.settled) this.settle(entry, { status: 'failed', error: describeUnexpectedExit(exit) });
-    });
-    worker.send({
-      type: 'start', runId, config: state.config, appVersion: ctx.appVersion, progressIntervalMs: this.deps.progressIntervalMs,
+    if (ctx.signal.aborted) return { status: 'cancelled', error: null };
+    ctx.events.emit('training.started', { runId, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null });
+    const done = await ctx.worker('train', {
+      runId, config: state.config,
       data: {
         classNames: data.classNames, splitId: data.splitId, dataHash: data.dataHash,
         train: toWorkerImages(data.train), val: toWorkerImages(data.val), test: toWorkerImages(data.test),
       },
       paths: { modelDir, cacheDir: ctx.paths.cache },
-    });
-    ctx.events.emit('training.started', { runId, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null });
-    if (ctx.signal.aborted) onAbort();
+    }, { event: (event) => this.onTaskEvent(ctx, entry, event) });
+    return outcomeOf(done);
   }
 
-  private cancelEntry(entry: Active): void {
-    if (entry.cancelling || entry.settled || !entry.worker) return;
-    const { worker } = entry;
-    entry.cancelling = true;
-    worker.send({ type: 'cancel' });
-    // Cancellation is checked between batches; a worker that never gets there is stopped by force.
-    entry.cancelTimer = setTimeout(() => {
-      if (entry.settled) return;
-      this.settle(entry, { status: 'cancelled', error: 'the training process did not stop in time and was ended' });
-      worker.kill();
-    }, CANCEL_GRACE_MS);
-    entry.cancelTimer.unref();
-  }
-
-  private onWorkerMessage(ctx: JobContext, entry: Active, message: WorkerOutbound): void {
-    if (entry.settled) return;
-    // Whatever a worker sends must never take the host process down: a message we cannot record fails its run.
+  private onTaskEvent(ctx: JobContext, entry: Active, event: TrainTaskEvent): void {
+    if (entry.announced) return;
+    // Whatever a worker sends must never take the host process down: a report we cannot record fails its run, and
+    // ending the job stops its worker.
     try {
-      this.handleWorkerMessage(ctx, entry, message);
+      this.handleTaskEvent(ctx, entry, event);
     } catch (error) {
-      if (!entry.settled) {
-        this.settle(entry, { status: 'failed', error: `could not record the training process's ${message.type} report: ${(error as Error).message}` });
-        entry.worker?.kill();
+      if (!entry.announced) {
+        this.settle(entry, { status: 'failed', error: `could not record the training process's ${event.type} report: ${firstLine(error)}` });
       }
     }
   }
 
-  private handleWorkerMessage(ctx: JobContext, entry: Active, message: WorkerOutbound): void {
+  private handleTaskEvent(ctx: JobContext, entry: Active, event: TrainTaskEvent): void {
     const { runId } = entry;
-    switch (message.type) {
+    switch (event.type) {
       case 'backend': {
-        entry.backend = message.backend.name;
-        markRunning(ctx.db, runId, message.backend.name, message.backend.versions);
-        ctx.setBackend({
-          active: message.backend.name, requested: message.backend.requested,
-          fallbackReasons: message.backend.fallbackReasons, versions: message.backend.versions,
-        });
+        const { active, requested, fallbackReasons, versions } = event.backend;
+        const backend = { active, requested, fallbackReasons, versions };
+        entry.backend = active;
+        markRunning(ctx.db, runId, backend.active ?? 'unknown', backend.versions);
+        ctx.setBackend(backend);
         ctx.events.emit('training.started', { runId, name: entry.name, preset: entry.preset, datasetId: entry.datasetId, backend: entry.backend });
         return;
       }
       case 'progress':
-        entry.progress = { runId, ...message.progress };
+        entry.progress = { runId, ...event.progress };
         ctx.events.emit('training.progress', entry.progress);
-        ctx.progress(trainJobProgress(runId, message.progress));
+        ctx.progress(trainJobProgress(runId, event.progress));
         return;
       case 'epoch':
-        entry.epochs.push(message.metrics);
-        addEpoch(ctx.db, runId, message.metrics);
-        ctx.events.emit('training.epoch', { runId, ...message.metrics });
+        entry.epochs.push(event.metrics);
+        addEpoch(ctx.db, runId, event.metrics);
+        ctx.events.emit('training.epoch', { runId, ...event.metrics });
         return;
       case 'log':
-        ctx.events.emit('training.log', { runId, level: message.level, message: message.message });
-        ctx.log(message.level, message.message);
-        return;
-      case 'error':
-        ctx.events.emit('training.log', { runId, level: 'warn', message: message.message });
-        ctx.log('warn', message.message);
-        this.settle(entry, { status: 'failed', error: message.message });
-        return;
-      case 'done':
-        this.settle(entry, outcomeOf(message));
+        ctx.events.emit('training.log', { runId, level: event.level, message: event.message });
+        ctx.log(event.level, event.message);
         return;
     }
   }
 
-  /** The run's outcome is known: it leaves the active list now (the process exits by itself shortly after). */
-  private settle(entry: Active, outcome: RunOutcome): void {
-    entry.settled = true;
-    clearTimeout(entry.cancelTimer);
+  /** The run's outcome is known: it leaves the active list now and is recorded and announced; answers what was announced. */
+  private settle(entry: Active, outcome: RunOutcome): RunOutcome {
     this.active.delete(entry.runId);
-    entry.conclude(this.finish(entry.runId, outcome));
+    entry.announced = this.finish(entry.runId, outcome);
+    entry.stop();
+    return entry.announced;
   }
 
   /**
@@ -380,15 +355,14 @@ export class TrainingJobs {
   }
 
   /**
-   * App close, after the runtime has cancelled every job and waited its grace: a worker still alive is killed and
-   * its run recorded cancelled; then a last try at the ends still unrecorded (failInterruptedRuns catches the rest).
+   * App close, after the runtime has cancelled every job, waited its grace and had the pool kill what was left: a run
+   * still unrecorded is recorded cancelled; then a last try at the ends still unrecorded (failInterruptedRuns catches the rest).
    */
   close(): void {
     this.closing = true;
     this.stopRetry();
     for (const entry of [...this.active.values()]) {
-      if (!entry.settled) this.settle(entry, { status: 'cancelled', error: CLOSED_MESSAGE });
-      entry.worker?.kill();
+      if (!entry.announced) this.settle(entry, { status: 'cancelled', error: CLOSED_MESSAGE });
     }
     this.retryUnrecorded();
   }

@@ -1,41 +1,15 @@
-// Starts the training worker process: Electron's utilityProcess inside the desktop app (the run-as-node fuse stays
-// off, so the Electron binary cannot be forked as Node), a Node child process in the browser host, the CLI and tests.
-import { fork, type ChildProcess } from 'node:child_process';
+// Starts a job worker process (job-worker-entry): Electron's utilityProcess inside the desktop app (the run-as-node
+// fuse stays off, so the Electron binary cannot be forked as Node), a Node child process in the browser host, the CLI
+// and tests. Messages are handed on unchecked: the pool (pool.ts) validates them with the protocol schemas.
+import { fork, type ChildProcess, type Serializable } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isWorkerOutbound, type WorkerInbound, type WorkerOutbound } from '../../training/worker/messages';
 
 export interface WorkerExit {
   code: number | null;
   signal: string | null;
   /** Last lines the worker wrote to stderr (a stack trace when it crashed). */
   stderrTail: string;
-}
-
-export interface WorkerHandle {
-  readonly pid: number | undefined;
-  readonly kind: 'utility' | 'child';
-  send(message: WorkerInbound): void;
-  onMessage(listener: (message: WorkerOutbound) => void): void;
-  /** Called once, whatever the reason the process ended. */
-  onExit(listener: (exit: WorkerExit) => void): void;
-  kill(): void;
-}
-
-const ENTRY_NAME = 'training-worker-entry';
-
-/**
- * The worker script: the .ts source in electron/training/worker/ under tsx (tests, scripts), the bundled .js from
- * dist/ (the bundle puts every *-entry.ts beside main.js).
- */
-export function workerEntry(): { path: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    return { path: fileURLToPath(new URL(`../../training/worker/${ENTRY_NAME}.ts`, import.meta.url)), execArgv: ['--import', 'tsx'] };
-  }
-  const bundled = fileURLToPath(new URL(`./${ENTRY_NAME}.js`, import.meta.url));
-  if (!existsSync(bundled)) throw new Error(`the training worker is missing (${bundled}); run \`npm run build\``);
-  return { path: bundled, execArgv: [] };
 }
 
 class TailBuffer {
@@ -88,6 +62,8 @@ class WorkerOutput {
 /** A worker process whose messages are handed on unchecked (the job pool validates them with the protocol schemas). */
 export interface RawWorkerHandle {
   readonly pid: number | undefined;
+  /** utilityProcess inside Electron, a Node child elsewhere. */
+  readonly kind: 'utility' | 'child';
   send(message: unknown): void;
   onMessage(listener: (message: unknown) => void): void;
   onExit(listener: (exit: WorkerExit) => void): void;
@@ -110,12 +86,10 @@ export function jobWorkerEntry(): { path: string; execArgv: string[] } {
 /** Launches one job worker: a utilityProcess inside the desktop app, a Node child elsewhere. */
 export async function launchJobWorker(name: string): Promise<RawWorkerHandle> {
   const entry = jobWorkerEntry();
-  const accept = () => true;
-  return process.versions.electron ? utilityWorker(entry, accept, name) : childWorker(entry, accept);
+  return process.versions.electron ? utilityWorker(entry, name) : childWorker(entry);
 }
 
-/** `accept` filters the messages handed on: the old training worker's by isWorkerOutbound, the job worker's all (the pool validates them). */
-function childWorker(entry = workerEntry(), accept: (message: unknown) => boolean = isWorkerOutbound): WorkerHandle & RawWorkerHandle {
+function childWorker(entry: { path: string; execArgv: string[] }): RawWorkerHandle {
   const child: ChildProcess = fork(entry.path, [], {
     execArgv: entry.execArgv,
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -128,12 +102,10 @@ function childWorker(entry = workerEntry(), accept: (message: unknown) => boolea
     pid: child.pid,
     kind: 'child',
     send(message: unknown) {
-      if (child.connected) child.send(message as WorkerInbound);
+      if (child.connected) child.send(message as Serializable);
     },
-    onMessage(listener: (message: never) => void) {
-      child.on('message', (message) => {
-        if (accept(message)) listener(message as never);
-      });
+    onMessage(listener: (message: unknown) => void) {
+      child.on('message', (message) => listener(message));
     },
     onExit: (listener) => output.onExit(listener),
     kill() {
@@ -142,11 +114,7 @@ function childWorker(entry = workerEntry(), accept: (message: unknown) => boolea
   };
 }
 
-async function utilityWorker(
-  entry = workerEntry(),
-  accept: (message: unknown) => boolean = isWorkerOutbound,
-  name = 'Pawprint training',
-): Promise<WorkerHandle & RawWorkerHandle> {
+async function utilityWorker(entry: { path: string; execArgv: string[] }, name: string): Promise<RawWorkerHandle> {
   // Lazy: electron exists only inside the desktop app.
   const { utilityProcess } = await import('electron');
   const child = utilityProcess.fork(entry.path, [], { serviceName: name, stdio: ['ignore', 'inherit', 'pipe'] });
@@ -169,29 +137,12 @@ async function utilityWorker(
     send(message: unknown) {
       if (alive) child.postMessage(message);
     },
-    onMessage(listener: (message: never) => void) {
-      child.on('message', (message: unknown) => {
-        if (accept(message)) listener(message as never);
-      });
+    onMessage(listener: (message: unknown) => void) {
+      child.on('message', (message: unknown) => listener(message));
     },
     onExit: (listener) => output.onExit(listener),
     kill() {
       if (alive) child.kill();
     },
   };
-}
-
-/** Launches one training worker (one per run). */
-export async function launchTrainingWorker(): Promise<WorkerHandle> {
-  return process.versions.electron ? utilityWorker() : childWorker();
-}
-
-/** Words for the run's error when the worker ended without reporting. */
-export function describeUnexpectedExit(exit: WorkerExit): string {
-  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
-  const lastLine = exit.stderrTail.split('\n').filter((line) => line.trim()).slice(-3).join(' | ');
-  const hint = exit.signal === 'SIGKILL' || exit.code === 137
-    ? ' (killed, possibly by the system running out of memory; try a smaller batch size or image size)'
-    : '';
-  return `training process exited unexpectedly (${how})${hint}${lastLine ? `: ${lastLine.slice(0, 500)}` : ''}`;
 }

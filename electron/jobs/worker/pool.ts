@@ -7,6 +7,7 @@ import { workerOutbound } from './protocol';
 import type { WorkerInbound } from './protocol';
 import { launchJobWorker } from './launcher';
 import type { RawWorkerHandle, WorkerExit } from './launcher';
+import { TaskCancelled } from './runner';
 import type { TaskRequest, TaskRunner } from './runner';
 import type { TaskEvent, TaskResult, WorkerTaskName } from './tasks';
 
@@ -105,7 +106,7 @@ class WorkerProcess {
       case 'done':
         this.settle(message.taskId, (task) => {
           if (message.status === 'completed') task.resolve(message.result);
-          else if (message.status === 'cancelled') task.reject(new AppError('cancelled', 'cancelled'));
+          else if (message.status === 'cancelled') task.reject(message.result === null ? new AppError('cancelled', 'cancelled') : new TaskCancelled(message.result));
           else task.reject(new AppError('failed', message.error ?? 'the task failed'));
         });
         return;

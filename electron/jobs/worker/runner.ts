@@ -1,5 +1,6 @@
 // What the runtime needs from whatever runs worker tasks: the process pool in the app, an in-process registry in
 // tests. A job's ctx.worker() goes through it; without one, a kind that needs a worker is refused in words.
+import { AppError } from '../../../shared/errors';
 import type { JobLane } from '../../../shared/contract/jobs';
 import type { TaskIo } from '../../../shared/worker-task';
 import type { TaskEvent, TaskInput, TaskResult, WorkerTaskName } from './tasks';
@@ -18,4 +19,15 @@ export interface TaskRunner {
   /** The process running this job's task, if any (tests and diagnostics). */
   workerPid?(jobId: number): number | null;
   close?(): Promise<void>;
+}
+
+/**
+ * A task that stopped on cancel but still answered (a cancelled run keeps its saved epochs and model): the rejection
+ * carries what it answered. An AppError 'cancelled' like any other cancel.
+ */
+export class TaskCancelled extends AppError {
+  constructor(readonly result: unknown) {
+    super('cancelled', 'cancelled');
+    this.name = 'TaskCancelled';
+  }
 }

@@ -1,7 +1,15 @@
 // Task name -> input, result and event types for every worker task (issue 12 §2.4). Types only, from the tf-free
 // *task-types.ts files, so the runtime can name tasks without loading their code.
 import type { WorkerTask } from '../../../shared/worker-task';
-import type { DescribeTaskInput, DescribeTaskResult, TrainTaskEvent, TrainTaskInput, TrainTaskResult } from '../../training/worker/task-types';
+import type {
+  AugmentPreviewTaskInput,
+  AugmentPreviewTaskResult,
+  DescribeTaskInput,
+  DescribeTaskResult,
+  TrainTaskEvent,
+  TrainTaskInput,
+  TrainTaskResult,
+} from '../../training/worker/task-types';
 import type {
   InspectTaskInput,
   InspectTaskResult,
@@ -17,6 +25,7 @@ import type { ExportTasks } from '../../export/tasks';
 export interface WorkerTaskMap {
   train: { input: TrainTaskInput; result: TrainTaskResult; event: TrainTaskEvent };
   describe: { input: DescribeTaskInput; result: DescribeTaskResult; event: never };
+  'augment-preview': { input: AugmentPreviewTaskInput; result: AugmentPreviewTaskResult; event: never };
   'predict-files': { input: PredictFilesInput; result: PredictFilesResult; event: PredictFilesEvent };
   inspect: { input: InspectTaskInput; result: InspectTaskResult; event: never };
   'export-package': { input: ExportPackageInput; result: ExportPackageResult; event: never };

@@ -4,7 +4,9 @@ import { buildPresetModel, describeModel } from '../presets';
 import { buildMobileNetV2, buildTransferModel, HEAD_DROPOUT } from '../mobilenet/mobilenet-v2';
 import { logitUnits } from '../../../shared/model-validation';
 import type { ModelSummary } from '../../../shared/contract/training';
-import type { TrainingConfig } from '../../../shared/training-config';
+import { presetDefaults, PRESET_NAMES, type TrainingConfig } from '../../../shared/training-config';
+import type { WorkerTask } from '../../../shared/worker-task';
+import type { DescribeTaskInput, DescribeTaskResult } from './task-types';
 
 export function describePreset(config: TrainingConfig, numClasses: number): ModelSummary | null {
   if (config.preset === 'mobilenetv2') {
@@ -26,3 +28,8 @@ export function describePreset(config: TrainingConfig, numClasses: number): Mode
     model.dispose();
   }
 }
+
+/** The `describe` worker task: every preset's layer table for a class count (training.presets shows them). */
+export const describeTask: WorkerTask<DescribeTaskInput, DescribeTaskResult> = async ({ numClasses }) => ({
+  presets: PRESET_NAMES.map((name) => ({ name, model: describePreset(presetDefaults(name), numClasses) })),
+});

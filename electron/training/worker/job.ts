@@ -1,5 +1,5 @@
-// One training run inside the worker process: backend, data, training, best model saved with its metadata, test
-// evaluation. Transport-free (the entry wires `emit` and the cancel signal), so it can also run in-process.
+// One training run inside the job worker process: backend, data, training, best model saved with its metadata, test
+// evaluation. Transport-free (the train task, task.ts, wires `emit` and the cancel signal), so it can also run in-process.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendRequest } from '../../tfjs/backend/select-backend';
@@ -7,7 +7,7 @@ import { decodeImages, imageExampleSource, type DecodedImages } from '../data-pi
 import { evaluateModel, imageTrainData, train } from '../trainer';
 import { loadModelFromFolder } from '../../inference/model-folder';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
-import type { DoneMessage, StartMessage } from './messages';
+import type { TrainRunStart, TrainTaskResult } from './task-types';
 import { bestValAccuracy, progressSender, toImageItems, trainerCallbacks, writeRunMetadata, type Emit } from './reporting';
 import { runTransfer } from './transfer';
 
@@ -18,10 +18,10 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.message.includes('aborted'));
 }
 
-/** Runs the job and always resolves with the final message (never throws). */
-export async function runTrainingJob(start: StartMessage, emit: Emit, signal: AbortSignal): Promise<DoneMessage> {
-  const failed = (error: string): DoneMessage => ({
-    type: 'done', status: 'failed', error, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null,
+/** Runs the job and always resolves with how it ended (never throws). */
+export async function runTrainingJob(start: TrainRunStart, emit: Emit, signal: AbortSignal): Promise<TrainTaskResult> {
+  const failed = (error: string): TrainTaskResult => ({
+    status: 'failed', error, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null,
   });
   const { config } = start;
   let backendName: string;
@@ -32,7 +32,7 @@ export async function runTrainingJob(start: StartMessage, emit: Emit, signal: Ab
     versions = { ...backend.versions, pawprint: start.appVersion };
     emit({
       type: 'backend',
-      backend: { name: backend.name, requested: backend.requested, fallbackReasons: backend.fallbackReasons, versions, threads: backend.threads },
+      backend: { active: backend.name, requested: backend.requested, fallbackReasons: backend.fallbackReasons, versions, ...(backend.threads ? { threads: backend.threads } : {}) },
     });
     if (backend.name === 'cpu' && config.preset !== 'mobilenetv2') {
       emit({ type: 'log', level: 'warn', message: 'Training on the plain CPU backend: convolutions are very slow here (minutes per batch at 160x160).' });
@@ -48,13 +48,13 @@ export async function runTrainingJob(start: StartMessage, emit: Emit, signal: Ab
     return await runImageTraining(start, emit, signal, backendName, versions);
   } catch (error) {
     if (signal.aborted && isAbort(error)) {
-      return { type: 'done', status: 'cancelled', error: null, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null };
+      return { status: 'cancelled', error: null, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null };
     }
     return failed((error as Error).message);
   }
 }
 
-async function decodeAll(start: StartMessage, emit: Emit, signal: AbortSignal, sendProgress: ReturnType<typeof progressSender>) {
+async function decodeAll(start: TrainRunStart, emit: Emit, signal: AbortSignal, sendProgress: ReturnType<typeof progressSender>) {
   const { height, width } = start.config.imageSize;
   const subsets = [start.data.train, start.data.val, start.data.test];
   const total = subsets.reduce((n, s) => n + s.length, 0);
@@ -81,8 +81,8 @@ async function decodeAll(start: StartMessage, emit: Emit, signal: AbortSignal, s
 }
 
 async function runImageTraining(
-  start: StartMessage, emit: Emit, signal: AbortSignal, backend: string, versions: Record<string, string>,
-): Promise<DoneMessage> {
+  start: TrainRunStart, emit: Emit, signal: AbortSignal, backend: string, versions: Record<string, string>,
+): Promise<TrainTaskResult> {
   const { config, data, paths } = start;
   const sendProgress = progressSender(emit, start.progressIntervalMs ?? 250);
   sendProgress({ stage: 'decoding', phase: 'train', epoch: 0, epochs: config.epochs, batch: 0, batches: data.train.length + data.val.length + data.test.length, loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
@@ -117,7 +117,7 @@ async function runImageTraining(
     await writeRunMetadata(start, { result, preprocessing: config.preprocessing, testAccuracy, testLoss, backend, versions });
   }
   return {
-    type: 'done', status: result.status, error: result.error ?? null, bestEpoch: saved ? result.bestEpoch : null,
+    status: result.status, error: result.error ?? null, bestEpoch: saved ? result.bestEpoch : null,
     bestValAccuracy: bestValAccuracy(result), modelPath: saved ? paths.modelDir : null, testAccuracy, testLoss,
   };
 }

@@ -5,12 +5,13 @@ import type { Preprocessing } from '../../../shared/training-config';
 import { logitUnits } from '../../../shared/model-validation';
 import type { ImageItem } from '../data-pipeline';
 import type { TrainCallbacks, TrainResult } from '../trainer';
-import type { StartMessage, WorkerImage, WorkerOutbound, WorkerProgress } from './messages';
+import type { TrainRunProgress, TrainRunStart, TrainTaskEvent, WorkerImage } from './task-types';
 
-export type Emit = (message: WorkerOutbound) => void;
+/** Where a run's reports go: the train task's event channel (or a test's list). */
+export type Emit = (event: TrainTaskEvent) => void;
 
 /** Sends batch progress as it comes, and other stages at most every `intervalMs` (plus their last value). */
-export function progressSender(emit: Emit, intervalMs: number): (progress: WorkerProgress, force?: boolean) => void {
+export function progressSender(emit: Emit, intervalMs: number): (progress: TrainRunProgress, force?: boolean) => void {
   let last = -Infinity;
   return (progress, force = false) => {
     const now = performance.now();
@@ -33,7 +34,7 @@ export function trainerCallbacks(emit: Emit, sendProgress: ReturnType<typeof pro
       });
     },
     onEpochEnd(m) {
-      // Non-finite values survive Electron's structured clone (not JSON): send null, which the contract expects.
+      // Non-finite values would become null over JSON anyway; say so here, as the contract expects.
       const finite = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
       emit({ type: 'epoch', metrics: { ...m, loss: finite(m.loss), valLoss: finite(m.valLoss), valAccuracy: finite(m.valAccuracy), accuracy: finite(m.accuracy) } });
     },
@@ -62,7 +63,7 @@ export interface SavedRunFacts {
  * Writes metadata.json into the run's model folder in the one model format (inference/model-format.ts), so the folder
  * loads like an export package. The scaling is a Rescaling layer inside every model Pawprint trains.
  */
-export async function writeRunMetadata(start: StartMessage, facts: SavedRunFacts): Promise<void> {
+export async function writeRunMetadata(start: TrainRunStart, facts: SavedRunFacts): Promise<void> {
   const { config, data } = start;
   const { result } = facts;
   const best = result.epochs.find((e) => e.epoch === result.bestEpoch) ?? null;

@@ -19,7 +19,7 @@ import { buildFeatureHead, buildTransferModel, copyHeadWeights, HEAD_DROPOUT, MO
 import { mixSeeds, mulberry32 } from '../../../shared/random';
 import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
-import type { DoneMessage, StartMessage, WorkerImage } from './messages';
+import type { TrainRunStart, TrainTaskResult, WorkerImage } from './task-types';
 import { bestValAccuracy, trainerCallbacks, writeRunMetadata, type Emit, type progressSender } from './reporting';
 import { assembleFineTuned, buildTopModel, mapExampleSource, MAX_CACHED_BYTES, planFineTune, type FineTunePlan } from './fine-tune';
 
@@ -101,7 +101,7 @@ function seedHead(head: LayersModel, seed: number): void {
   });
 }
 
-export async function runTransfer(start: StartMessage, ctx: TransferContext): Promise<DoneMessage> {
+export async function runTransfer(start: TrainRunStart, ctx: TransferContext): Promise<TrainTaskResult> {
   const { config, data, paths } = start;
   const { emit, signal, sendProgress } = ctx;
   const size = config.imageSize.height;
@@ -239,7 +239,7 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
   head.dispose();
   const saved = result.checkpointDir !== null;
   if (!saved) {
-    return { type: 'done', status: result.status, error: result.error ?? null, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null };
+    return { status: result.status, error: result.error ?? null, bestEpoch: null, bestValAccuracy: null, modelPath: null, testAccuracy: null, testLoss: null };
   }
 
   const bestHead = await loadModelFromFolder(headDir);
@@ -296,7 +296,7 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
       versions: { ...ctx.versions, mobilenetWeights: weights.weightsId },
     });
     return {
-      type: 'done', status: outcome.status, error: outcome.error, bestEpoch: chosen.bestEpoch,
+      status: outcome.status, error: outcome.error, bestEpoch: chosen.bestEpoch,
       bestValAccuracy: bestValAccuracy(chosen), modelPath: paths.modelDir, testAccuracy, testLoss,
     };
   } finally {
@@ -306,7 +306,7 @@ export async function runTransfer(start: StartMessage, ctx: TransferContext): Pr
 }
 
 interface Outcome {
-  status: DoneMessage['status'];
+  status: TrainTaskResult['status'];
   error: string | null;
   /** The phase whose best epoch is saved. */
   phaseResult: TrainResult;
@@ -317,7 +317,7 @@ interface Outcome {
 }
 
 interface FineTuneInput {
-  start: StartMessage;
+  start: TrainRunStart;
   ctx: TransferContext;
   weights: BaseWeights;
   headOptions: TransferHeadOptions;

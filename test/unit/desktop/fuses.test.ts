@@ -1,4 +1,4 @@
-// The packaged app's Electron fuses (electron-builder.config.cjs), and the check that they do not break the training
+// The packaged app's Electron fuses (electron-builder.config.cjs), and the check that they do not break the job
 // worker: inside Electron it must start through utilityProcess (run-as-node is off) without NODE_OPTIONS or --inspect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,20 +32,35 @@ test('the configuration, fuses included, passes electron-builder\'s schema', asy
   await assert.rejects(validateConfiguration({ ...config, electronFuses: { ...config.electronFuses, runAsNod: false } as Configuration['electronFuses'] }, { add: () => undefined, isEnabled: false }));
 });
 
-test('inside Electron the training worker starts with utilityProcess.fork, without execArgv or NODE_OPTIONS', async () => {
+test('inside Electron the job worker starts with utilityProcess.fork, without execArgv or NODE_OPTIONS', async () => {
   register('../../support/electron-stand-in-hooks.mjs', import.meta.url);
   Object.defineProperty(process.versions, 'electron', { value: '45.0.0', configurable: true });
   try {
-    const { launchTrainingWorker } = await import('../../../electron/jobs/worker/launcher');
-    const worker = await launchTrainingWorker();
+    const { launchJobWorker } = await import('../../../electron/jobs/worker/launcher');
+    const worker = await launchJobWorker('Pawprint job 1');
     assert.equal(worker.kind, 'utility');
     assert.equal(utilityProcess.forked.length, 1);
     const [call] = utilityProcess.forked;
-    assert.match(call!.modulePath, /training-worker-entry\.(ts|js)$/);
+    assert.match(call!.modulePath, /job-worker-entry\.(ts|js)$/);
+    assert.equal(call!.options.serviceName, 'Pawprint job 1');
     assert.equal(call!.options.execArgv, undefined);
     assert.equal((call!.options.env as Record<string, string> | undefined)?.NODE_OPTIONS, undefined);
     worker.kill();
   } finally {
     delete (process.versions as Record<string, string | undefined>).electron;
   }
+});
+
+test('under plain Node the job worker is a forked child running the same job-worker-entry', async () => {
+  const { jobWorkerEntry, launchJobWorker } = await import('../../../electron/jobs/worker/launcher');
+  assert.match(jobWorkerEntry().path, /electron\/jobs\/worker\/job-worker-entry\.ts$/);
+  const worker = await launchJobWorker('Pawprint job 1');
+  try {
+    assert.equal(worker.kind, 'child');
+    assert.ok(worker.pid, 'the child has a pid');
+  } finally {
+    worker.kill();
+  }
+  const exit = await new Promise<{ signal: string | null }>((resolve) => worker.onExit(resolve));
+  assert.equal(exit.signal, 'SIGKILL');
 });

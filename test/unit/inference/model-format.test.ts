@@ -10,7 +10,7 @@ import { tf } from '../../../electron/tfjs/tf';
 import { buildPresetModel } from '../../../electron/training/presets';
 import { saveModelToFolder } from '../../../electron/inference/model-folder';
 import { writeRunMetadata } from '../../../electron/training/worker/job';
-import type { StartMessage } from '../../../electron/training/worker/messages';
+import type { TrainRunStart } from '../../../electron/training/worker/task-types';
 import { exportRun } from '../../../electron/export/package';
 import { ensureInferenceBackend } from '../../../electron/inference/backend';
 import { loadModel } from '../../../electron/inference/loader';
@@ -35,10 +35,10 @@ before(async () => {
   }
   // What the training worker does once the best model is saved.
   const start = {
-    type: 'start', runId: 7, config, appVersion: '9.9.9',
+    runId: 7, config, appVersion: '9.9.9',
     data: { classNames: CLASSES, splitId: 3, dataHash: 'hash-1', train: [], val: [], test: [] },
     paths: { modelDir: runDir, cacheDir: join(tmp.path, 'cache') },
-  } satisfies StartMessage;
+  } satisfies TrainRunStart;
   await writeRunMetadata(start, {
     result: { bestEpoch: 1, epochs: [{ phase: 'train', epoch: 1, loss: 0.5, accuracy: 0.75, valLoss: 0.4, valAccuracy: 0.8, durationMs: 5 }] },
     preprocessing: config.preprocessing, testAccuracy: 0.7, testLoss: 0.6, backend: tf.getBackend(), versions: { 'tfjs-core': tf.version['tfjs-core'] },

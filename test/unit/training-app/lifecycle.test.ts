@@ -112,7 +112,7 @@ describe('training runs through the services and the worker process', () => {
     process.kill(pid, 'SIGKILL');
     const finished = await done;
     assert.equal(finished.status, 'failed');
-    assert.match(finished.error ?? '', /training process exited unexpectedly \(signal SIGKILL\)/);
+    assert.match(finished.error ?? '', /the job worker exited unexpectedly \(signal SIGKILL\)/);
 
     const run = await services.request('runs.get', { runId });
     assert.equal(run.status, 'failed');
