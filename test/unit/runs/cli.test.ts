@@ -1,4 +1,5 @@
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,18 +8,45 @@ import { createServices } from '../../../electron/services/index';
 import { getRun } from '../../../electron/catalogue/runs';
 import { buildPresetModel } from '../../../electron/training/presets';
 import { saveModelToFolder } from '../../../electron/inference/model-folder';
-import { tf } from '../../../electron/tfjs/tf';
-import { tempDir } from '../../support/temp';
+import { catalogueTemplate } from '../../support/catalogue';
+import { tempPaths } from '../../support/temp';
 import { insertDataset, insertRun, writeFixtureImages } from './fixtures';
 
-// `pawprint runs | compare | eval` over a temporary catalogue holding two runs whose models are real (untrained)
-// TF.js models, so eval goes through the real loader and inference.
+// `pawprint runs | compare | eval` over a catalogue holding two runs whose models are real (untrained) TF.js models,
+// so eval goes through the real loader and inference, in a job worker. The catalogue is seeded once per file and each
+// test gets its own copy of it (the photos and models stay shared and are only read).
 
 const classNames = ['cats', 'dogs'];
-let dir: { path: string; cleanup(): void };
-let db: string;
 const ids: number[] = [];
 let testCount = 0;
+let photos = '';
+
+const template = catalogueTemplate(async (services, dir) => {
+  photos = join(dir, 'photos');
+  const dataset = insertDataset(services.app.db, photos, 'pets', classNames, { train: 1, val: 1, test: 3 });
+  testCount = dataset.images.filter((image) => image.subset === 'test').length;
+  await writeFixtureImages(dataset.images, classNames);
+  for (const [name, lr] of [['first', 0.001], ['second', 0.01]] as const) {
+    const run = insertRun(services.app.db, dataset, {
+      name, classNames, modelsDir: services.app.paths.models,
+      config: { preset: 'custom', imageSize: { height: 16, width: 16 }, learningRate: lr },
+    });
+    const model = buildPresetModel(getRun(services.app.db, run.runId).config, 2);
+    await saveModelToFolder(model, run.modelPath);
+    model.dispose();
+    ids.push(run.runId);
+  }
+});
+
+after(() => template.dispose());
+
+/** This test's copy of the catalogue: the path the CLI opens, and a folder of its own. */
+async function catalogue(t: TestContext): Promise<{ db: string; dir: string }> {
+  const { services, dir } = await template.fork(t);
+  // The CLI opens the catalogue itself; the fork's own services would only hold it open.
+  await services.close();
+  return { db: tempPaths(dir).databasePath, dir };
+}
 
 function capture() {
   const out: string[] = [];
@@ -26,32 +54,8 @@ function capture() {
   return { io: { stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text) }, out, err };
 }
 
-before(async () => {
-  dir = tempDir('pawprint-runs-cli-');
-  db = join(dir.path, 'catalogue.db');
-  const services = createServices({ db, host: { kind: 'web' } });
-  try {
-    const dataset = insertDataset(services.app.db, join(dir.path, 'photos'), 'pets', classNames, { train: 1, val: 1, test: 3 });
-    testCount = dataset.images.filter((image) => image.subset === 'test').length;
-    await writeFixtureImages(dataset.images, classNames);
-    for (const [name, lr] of [['first', 0.001], ['second', 0.01]] as const) {
-      const run = insertRun(services.app.db, dataset, {
-        name, classNames, modelsDir: services.app.paths.models,
-        config: { preset: 'custom', imageSize: { height: 16, width: 16 }, learningRate: lr },
-      });
-      const model = buildPresetModel(getRun(services.app.db, run.runId).config, 2);
-      await saveModelToFolder(model, run.modelPath);
-      model.dispose();
-      ids.push(run.runId);
-    }
-  } finally {
-    await services.close();
-  }
-});
-
-after(() => dir.cleanup());
-
-test('runs --json lists the runs; the plain output is a table', async () => {
+test('runs --json lists the runs; the plain output is a table', async (t) => {
+  const { db } = await catalogue(t);
   const json = capture();
   assert.equal(await runCli(['runs', '--db', db, '--json'], json.io), 0);
   const parsed = JSON.parse(json.out.join('\n')) as { runs: Array<{ id: number; name: string }> };
@@ -61,8 +65,8 @@ test('runs --json lists the runs; the plain output is a table', async () => {
   assert.match(plain.out.join('\n'), /id\s+name\s+preset\s+status/);
 });
 
-test('eval --json: accuracy, loss, confusion matrix, per-class metrics and per-image predictions from the real model', async () => {
-  const tensorsBefore = tf.memory().numTensors;
+test('eval --json: accuracy, loss, confusion matrix, per-class metrics and per-image predictions from the real model', async (t) => {
+  const { db } = await catalogue(t);
   const { io, out, err } = capture();
   assert.equal(await runCli(['eval', String(ids[0]), '--db', db, '--json'], io), 0, err.join('\n'));
   const result = JSON.parse(out.join('\n')) as {
@@ -79,16 +83,23 @@ test('eval --json: accuracy, loss, confusion matrix, per-class metrics and per-i
   assert.deepEqual(result.metrics.perClass.map((c) => c.className), classNames);
   for (const p of result.predictions) assert.ok(Math.abs(p.probabilities[0]! + p.probabilities[1]! - 1) < 1e-5);
   assert.ok(err.some((line) => line.startsWith('predicting:')), 'progress went to stderr');
-  assert.ok(tf.memory().numTensors <= tensorsBefore, 'no tensors leaked by evaluation');
+  // It ran as an evaluate job, recorded in the catalogue like every long task.
+  const services = createServices({ db, host: { kind: 'web' }, jobs: { workers: undefined } });
+  try {
+    assert.deepEqual(services.app.jobs.list({ kind: 'evaluate' }).map((job) => [job.status, job.runId]), [['completed', ids[0]]]);
+  } finally {
+    await services.close();
+  }
 });
 
-test('eval --folder maps subfolders to classes; unknown class names are one clear line and exit 1', async () => {
-  const folder = join(dir.path, 'holdout');
+test('eval --folder maps subfolders to classes; unknown class names are one clear line and exit 1', async (t) => {
+  const { db, dir } = await catalogue(t);
+  const folder = join(dir, 'holdout');
   const { io, out } = capture();
   // Reuse the dataset's test files as a folder of class subfolders.
   for (const name of classNames) mkdirSync(join(folder, name), { recursive: true });
-  writeFileSync(join(folder, 'cats', 'a.png'), readFileSync(join(dir.path, 'photos', 'cats', 'test-0.jpg')));
-  writeFileSync(join(folder, 'dogs', 'b.png'), readFileSync(join(dir.path, 'photos', 'dogs', 'test-0.jpg')));
+  writeFileSync(join(folder, 'cats', 'a.png'), readFileSync(join(photos, 'cats', 'test-0.jpg')));
+  writeFileSync(join(folder, 'dogs', 'b.png'), readFileSync(join(photos, 'dogs', 'test-0.jpg')));
   writeFileSync(join(folder, 'dogs', 'broken.png'), 'not an image');
   assert.equal(await runCli(['eval', 'first', '--folder', folder, '--db', db, '--json'], io), 0);
   const result = JSON.parse(out.join('\n')) as { count: number; errors: Array<{ path: string }>; predictions: Array<{ path: string; imageId: null }> };
@@ -104,7 +115,8 @@ test('eval --folder maps subfolders to classes; unknown class names are one clea
   assert.match(bad.err[0]!, /not trained on: "horses"/);
 });
 
-test('eval on a read-only catalogue shows the stored evaluation of the same target; with none it says so in one line', async () => {
+test('eval on a read-only catalogue shows the stored evaluation of the same target; with none it says so in one line', async (t) => {
+  const { db } = await catalogue(t);
   const none = capture();
   assert.equal(await runCli(['eval', 'second', '--db', db, '--read-only'], none.io), 1);
   assert.equal(none.err.length, 1, JSON.stringify(none.err));
@@ -120,7 +132,8 @@ test('eval on a read-only catalogue shows the stored evaluation of the same targ
   assert.ok(!shown.err.some((line) => line.startsWith('predicting:')), 'nothing was predicted');
 });
 
-test('compare --json: metrics, config diff and per-image diff; bad arguments exit 2', async () => {
+test('compare --json: metrics, config diff and per-image diff; bad arguments exit 2', async (t) => {
+  const { db } = await catalogue(t);
   const { io, out, err } = capture();
   assert.equal(await runCli(['compare', String(ids[0]), String(ids[1]), '--db', db, '--json'], io), 0, err.join('\n'));
   const result = JSON.parse(out.join('\n')) as {
