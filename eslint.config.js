@@ -49,7 +49,7 @@ export default tseslint.config(
   },
   {
     files: ['electron/**/*.ts', 'shared/**/*.ts'],
-    rules: { 'pawprint/no-import-cycles': 'error' },
+    rules: { 'pawprint/no-import-cycles': 'error', 'pawprint/no-tfjs-in-host': 'error' },
   },
   {
     // Only stores touch the transport; components and views read stores.

@@ -32,7 +32,7 @@ test('a file in electron/catalogue importing services, a host and electron fails
 
 test('allowed imports lint clean', async () => {
   const probes: Array<[string, string[]]> = [
-    ['electron/services/layer-probe.ts', ['../catalogue/database', '../dataset/importer', '../training/presets', '../files/zip', '../evaluation/metrics', '../files/read-regular-file', '../paths', '../../shared/errors']],
+    ['electron/services/layer-probe.ts', ['../catalogue/database', '../dataset/importer', '../training/worker/task-types', '../files/zip', '../evaluation/metrics', '../files/read-regular-file', '../paths', '../../shared/errors']],
     ['electron/dataset/layer-probe.ts', ['../catalogue/database', '../files/read-regular-file', '../../shared/errors']],
     ['electron/catalogue/layer-probe.ts', ['./database', '../files/read-regular-file', '../../shared/contract/index']],
     ['electron/host/layer-probe.ts', ['../services/index', '../desktop/ipc-channels']],
@@ -150,4 +150,10 @@ test('host-side code that reaches TensorFlow.js through any value import is repo
   } finally {
     tree.cleanup();
   }
+});
+
+test('the repository config applies no-tfjs-in-host: a service importing the trainer fails lint', async () => {
+  const messages = await pawprintMessages("import { trainModel } from '../training/trainer';\nexport const probe = trainModel;\n", 'electron/services/tfjs-probe.ts');
+  assert.deepEqual(messages.map((message) => message.ruleId), ['pawprint/no-tfjs-in-host']);
+  assert.match(messages[0].message, /electron\/services\/tfjs-probe\.ts -> electron\/training\/trainer\.ts -> .*(electron\/tfjs\/|@tensorflow)/);
 });
