@@ -34,10 +34,14 @@ interface Setup {
  * A catalogue of this test's own: a dataset (2 train, 1 val, 3 test images per class) and two finished runs whose
  * test predictions are given by a table. `predictTask` replaces the table task (to hold or fail it).
  */
-function setup(t: TestContext, options: { predictTask?: (table: PredictFilesTask) => PredictFilesTask; lanes?: { cpu?: number } } = {}): Setup {
+function setup(
+  t: TestContext,
+  options: { predictTask?: (table: PredictFilesTask) => PredictFilesTask; train?: TaskRegistry['train']; lanes?: { cpu?: number } } = {},
+): Setup {
   const table = new Map<string, Map<string, number[]>>();
   const predict = tablePredictTask(classNames, table);
   const tasks: Partial<TaskRegistry> = { 'predict-files': options.predictTask ? options.predictTask(predict) : predict };
+  if (options.train) tasks.train = options.train;
   const { services, dir, worker } = runsServices(t, tasks, options.lanes ? { lanes: options.lanes } : {});
   const db = services.app.db;
   const dataset = insertDataset(db, join(dir, 'photos'), 'pets', classNames, { train: 2, val: 1, test: 3 });
@@ -239,6 +243,37 @@ describe('evaluation as a job', () => {
     assert.ok(ends.get(queued!.id)!.startedAt! >= ends.get(running!.id)!.finishedAt!, 'ran after the first finished');
   });
 
+  test('an evaluation waits behind a training run with its position, and runs when the training ends', async (t) => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { services, runA, runB, predict } = setup(t, {
+      // The trainer holds the cpu lane until the test lets it go, then ends the run without a model.
+      train: async () => {
+        await held;
+        return { status: 'failed', bestEpoch: null, bestValAccuracy: null, testAccuracy: null, testLoss: null, modelPath: null, error: 'the test trainer stops here' };
+      },
+    });
+    const progress = progressOf(services);
+    const { jobId: trainJobId } = await services.request('runs.again', { runId: runB.runId });
+    await until(() => services.app.jobs.get(trainJobId).job.status === 'running', 'the training runs');
+    const evaluating = services.request('runs.evaluate', { runId: runA.runId });
+    await until(() => services.app.jobs.list({ kind: 'evaluate' }).length === 1, 'the evaluation is queued');
+    const [queued] = services.app.jobs.list({ kind: 'evaluate' });
+    assert.equal(queued!.status, 'queued');
+    assert.equal(queued!.queuePosition, 1);
+    const waiting = progress.find((p) => p.id === queued!.id && p.phase === 'queued');
+    assert.deepEqual(waiting?.detail, { type: 'queue', position: 1, waitingFor: [trainJobId] });
+    assert.match(waiting?.message ?? '', /waiting for #\d+ Train flipped \(again\) \(position 1\)/);
+    assert.equal(predict.calls, 0, 'nothing was predicted while the training ran');
+
+    release();
+    const result = await evaluating;
+    assert.equal(result.count, 6);
+    const trainJob = services.app.jobs.get(trainJobId).job;
+    assert.equal(trainJob.status, 'failed');
+    assert.ok(services.app.jobs.get(queued!.id).job.startedAt! >= trainJob.finishedAt!, 'the evaluation started after the training ended');
+  });
+
   test('cancelling an evaluation while it predicts stores nothing and ends the job cancelled', async (t) => {
     let rowsSent = 0;
     const { services, runA } = setup(t, {
@@ -360,6 +395,12 @@ describe('run administration', () => {
     assert.equal(job.kind, 'train');
     assert.equal(job.runId, result.runId);
     assert.equal(job.status, 'queued');
+    // Its queued run cannot be deleted from under the job; once the job is cancelled it can.
+    await assert.rejects(services.request('runs.delete', { runId: result.runId }), /^AppError: Run "flipped \(again\)" is still queued; cancel it before deleting it\.$/);
+    assert.equal(services.app.jobs.cancel(result.jobId).cancelled, true);
+    assert.equal(getRun(services.app.db, result.runId).status, 'cancelled');
+    await services.request('runs.delete', { runId: result.runId });
+    assert.equal(findRun(services.app.db, result.runId), null);
   });
 
   test('delete refuses a queued run, a training run and a run being evaluated, in words', async (t) => {
