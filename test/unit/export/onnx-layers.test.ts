@@ -3,11 +3,12 @@
 // translation (swapped pads, a missing transposition, a mis-ordered kernel): each one is a large difference.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, type LayersModel } from '../../../electron/tfjs/tf';
 import type { SymbolicTensor } from '@tensorflow/tfjs';
 import { ensureInferenceBackend } from '../../../electron/inference/backend';
-import { ONNX_VERIFY_TOLERANCE, verifyOnnxWithModel, writeOnnxModel } from '../../../electron/export/targets/onnx/index';
+import { ONNX_VERIFY_TOLERANCE, verifyOnnxModel, verifyOnnxWithModel, writeOnnxModel } from '../../../electron/export/targets/onnx/index';
 import { tempDir } from '../../support/temp';
 import { convertAndCompare, imageBatch, mutateOnnx, randomizeWeights } from './onnx-helpers';
 
@@ -113,6 +114,40 @@ describe('ONNX export: each layer kind gives TF.js outputs within 1e-4 in ONNX R
         assert.equal(error.message, 'Layer "grow" (UpSampling2D) cannot be exported to ONNX: no ONNX translation is written for this layer kind.');
         return true;
       });
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('ONNX verification refuses what it cannot compare, in one line', () => {
+  test('a file that is not an ONNX model', async () => {
+    const path = join(tmp.path, 'not-a-model.onnx');
+    await writeFile(path, 'model.json, renamed');
+    await assert.rejects(verifyOnnxModel(path, new Float32Array(3), [1, 1, 1, 3], new Float32Array(1)), (error: Error) => {
+      assert.match(error.message, /^ONNX Runtime cannot load .*not-a-model\.onnx: /);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+  });
+
+  test('two exports of one model are byte-identical (nothing time- or run-dependent in the file)', async () => {
+    const model = sequential([6, 6, 3], [scaled(), L.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }), L.flatten(), L.dense({ units: 2 })]);
+    try {
+      const first = await writeOnnxModel(model, join(tmp.path, 'same-1.onnx'));
+      const second = await writeOnnxModel(model, join(tmp.path, 'same-2.onnx'));
+      assert.ok(Buffer.from(first.bytes).equals(await readFile(second.path)));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('inputs that do not fill the stated shape, and outputs of another size than expected', async () => {
+    const model = sequential([4, 4, 3], [L.flatten(), L.dense({ units: 2 })]);
+    try {
+      const { path } = await writeOnnxModel(model, join(tmp.path, 'small.onnx'));
+      await assert.rejects(verifyOnnxModel(path, new Float32Array(10), [1, 4, 4, 3], new Float32Array(2)), /The verification input has 10 values for shape \[1, 4, 4, 3\]/);
+      await assert.rejects(verifyOnnxModel(path, new Float32Array(48), [1, 4, 4, 3], new Float32Array(3)), /model\.onnx gives 2 values \(\[1, 2\]\) where TF\.js gives 3/);
     } finally {
       model.dispose();
     }

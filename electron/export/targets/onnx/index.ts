@@ -108,7 +108,8 @@ export async function verifyOnnxModel(
   if (inputs.length !== shape.reduce((a, b) => a * b, 1)) throw new AppError('invalid-payload', `The verification input has ${inputs.length} values for shape [${shape.join(', ')}].`);
   let session: import('onnxruntime-node').InferenceSession;
   try {
-    session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    // Errors only: ONNX Runtime's warnings (an unused initializer...) would otherwise go to the app's stderr.
+    session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   } catch (error) {
     throw new AppError('failed', `ONNX Runtime cannot load ${onnxPath}: ${firstLine(error)}`);
   }
