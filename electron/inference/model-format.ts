@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { preprocessingSchema, trainingConfigSchema, type Preprocessing, type TrainingConfig } from '../../shared/training-config';
 import { readJsonFile, type ModelFiles } from './model-files';
+import { PIXEL_ROUNDING, PIXEL_RULE_VERSION, RESIZE_RECIPE } from '../imaging/resize-recipe';
+import { rescalingFor } from './preprocess';
 
 export const MODEL_METADATA_FILE = 'metadata.json';
 /** What training wrote beside a run's model before formatVersion 2 (read only). */
@@ -33,6 +35,44 @@ export const modelMetricsSchema = z.object({
   testLoss: metric,
 });
 export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
+
+/**
+ * How an image becomes the model's input, in numbers a consumer can follow with TF.js alone (issue 13): decode upright
+ * (EXIF applied), transparency flattened on white, sRGB, RGB order; tf.image.resizeBilinear(image, [height, width],
+ * alignCorners false, halfPixelCenters true), no antialias, stretched ('stretch': aspect ratio not kept) or the centred
+ * region of the size's aspect ratio first ('center-crop'); rounded half to even (tf.round) as Pawprint does, or not
+ * (within 0.5 of Pawprint's values); then x·scale + offset, which the model does itself when scaleInModel is true
+ * (feed it the 0..255 values). Files written before the recipe was recorded have none: their runs were trained on
+ * sharp's linear resize (pixel rule 2 or older).
+ */
+export const preprocessRecipeSchema = z.object({
+  /** The pixel rule the model was trained with (image-policy.ts PIXEL_RULE_VERSION); 3 is this recipe. */
+  pixelRule: z.number().int().positive(),
+  decode: z.object({
+    exifOrientation: z.literal('applied'),
+    alpha: z.literal('flatten-on-white'),
+    colourSpace: z.literal('sRGB'),
+  }),
+  size: imageSizeSchema,
+  fit: z.enum(['stretch', 'center-crop']),
+  resize: z.object({
+    method: z.literal('bilinear'),
+    halfPixelCenters: z.literal(true),
+    alignCorners: z.literal(false),
+    antialias: z.literal(false),
+  }),
+  /** 'half-to-even': resized values rounded to whole numbers as tf.round does, before scaling. */
+  rounding: z.enum(['half-to-even', 'none']),
+  channelOrder: z.literal('RGB'),
+  layout: z.literal('NHWC'),
+  scale: z.number(),
+  offset: z.number(),
+  /** True: the model's first layer applies scale and offset (feed 0..255); false: the consumer applies them. */
+  scaleInModel: z.boolean(),
+  /** The TF.js version the model was written with (tf.version.tfjs); a consumer needs at least this one. */
+  tfjs: z.string(),
+});
+export type PreprocessRecipe = z.infer<typeof preprocessRecipeSchema>;
 
 export const modelPackageSchema = z.enum(['run', 'export']);
 /** 'run': a run's own model folder (never replaced by an export); 'export': a package written by export. */
@@ -60,6 +100,8 @@ export const modelMetadataSchema = z.object({
   preprocessing: preprocessingSchema,
   /** True when that scaling is a Rescaling layer inside model.json (always, for Pawprint's presets). */
   preprocessingInModel: z.boolean(),
+  /** Absent in files written before the recipe was recorded; null in an export of a run trained before it. */
+  recipe: preprocessRecipeSchema.nullable().optional(),
   output: z.object({
     kind: z.enum(['logits', 'probabilities']),
     /** How logits become probabilities. */
@@ -85,8 +127,11 @@ export const modelMetadataSchema = z.object({
 }).refine((value) => value.formatVersion === 1 || value.package !== undefined, {
   path: ['package'], message: "required from formatVersion 2 on ('run' or 'export')",
 });
-/** A model's metadata as read (any version, converted) or written: `package` is always known. */
-export type ModelMetadata = Omit<z.infer<typeof modelMetadataSchema>, 'package'> & { package: ModelPackage };
+/**
+ * A model's metadata as read (any version, converted) or written: `package` is always known, `recipe` is null when
+ * the file predates it (the model was trained on pixels of an older rule).
+ */
+export type ModelMetadata = Omit<z.infer<typeof modelMetadataSchema>, 'package' | 'recipe'> & { package: ModelPackage; recipe: PreprocessRecipe | null };
 
 /** pawprint.json as the training worker wrote it before formatVersion 2; the fields loading needs are required. */
 export const legacyRunMetadataSchema = z.object({
@@ -176,6 +221,8 @@ export function fromLegacyRunMetadata(legacy: LegacyRunMetadata, name: string): 
     preprocessing,
     // Pawprint's trainer always put the scaling into the model as a Rescaling layer.
     preprocessingInModel: preprocessing !== 'none',
+    // Trained on sharp's linear resize, before the recipe existed.
+    recipe: null,
     output: { kind: 'logits', activation: legacy.output?.activation ?? (units === 1 ? 'sigmoid' : 'softmax'), units },
     run: {
       id: legacy.runId ?? null, name: null, preset: config?.preset ?? null, datasetId: null, splitId: null, dataHash: null, config,
@@ -202,7 +249,7 @@ export async function readModelMetadata(files: Pick<ModelFiles, 'label' | 'names
     const run = json.formatVersion === 1 && isRecord(json.run) ? { ...json.run, config: trainingConfigOrNull(json.run.config) } : json.run;
     const parsed = modelMetadataSchema.safeParse({ ...json, run });
     if (!parsed.success) throw damaged(MODEL_METADATA_FILE, files.label, parsed.error);
-    return { format: 'pawprint', file: MODEL_METADATA_FILE, metadata: { ...parsed.data, package: parsed.data.package ?? 'export' } };
+    return { format: 'pawprint', file: MODEL_METADATA_FILE, metadata: { ...parsed.data, package: parsed.data.package ?? 'export', recipe: parsed.data.recipe ?? null } };
   }
   if (json !== undefined) {
     const teachable = teachableMachineMetadataSchema.safeParse(json);
@@ -230,6 +277,34 @@ export interface ModelMetadataInput {
   run: Omit<ModelMetadata['run'], 'metrics'> & { metrics: Partial<ModelMetrics> };
   versions: ModelMetadata['versions'];
   createdAt?: Date;
+  /**
+   * The recipe the model was trained with. Default: today's (preprocessRecipeFor); an export of a run passes its run
+   * folder's recipe, null for a run trained before the recipe was recorded, so the package does not claim pixels
+   * the model never saw.
+   */
+  recipe?: PreprocessRecipe | null;
+}
+
+/** Today's recipe (image-policy.ts decodeRgb) for a model of this size and scaling. */
+export function preprocessRecipeFor(input: {
+  imageSize: { height: number; width: number }; preprocessing: Preprocessing; preprocessingInModel: boolean; tfjs: string;
+  fit?: PreprocessRecipe['fit'];
+}): PreprocessRecipe {
+  const scaling = rescalingFor(input.preprocessing) ?? { scale: 1, offset: 0 };
+  return {
+    pixelRule: PIXEL_RULE_VERSION,
+    decode: { exifOrientation: 'applied', alpha: 'flatten-on-white', colourSpace: 'sRGB' },
+    size: { height: input.imageSize.height, width: input.imageSize.width },
+    fit: input.fit ?? 'stretch',
+    resize: { ...RESIZE_RECIPE },
+    rounding: PIXEL_ROUNDING,
+    channelOrder: 'RGB',
+    layout: 'NHWC',
+    scale: scaling.scale,
+    offset: scaling.offset,
+    scaleInModel: input.preprocessingInModel && input.preprocessing !== 'none',
+    tfjs: input.tfjs,
+  };
 }
 
 /** The one builder of model metadata, for a run's model folder and for an export package alike. */
@@ -244,6 +319,9 @@ export function buildModelMetadata(input: ModelMetadataInput): ModelMetadata {
     input: { layout: 'NHWC', channels: 3, range: [0, 255], resize: 'fill', exifOrientation: 'applied' },
     preprocessing: input.preprocessing,
     preprocessingInModel: input.preprocessingInModel,
+    recipe: input.recipe === undefined
+      ? preprocessRecipeFor({ imageSize: input.imageSize, preprocessing: input.preprocessing, preprocessingInModel: input.preprocessingInModel, tfjs: input.versions.tfjs })
+      : input.recipe,
     output: { kind: input.output.kind, activation: input.output.units === 1 ? 'sigmoid' : 'softmax', units: input.output.units },
     run: input.run,
     versions: input.versions,
@@ -251,7 +329,7 @@ export function buildModelMetadata(input: ModelMetadataInput): ModelMetadata {
   };
   const parsed = modelMetadataSchema.safeParse(candidate);
   if (!parsed.success) throw new AppError('failed', `Cannot describe the model "${input.name}": ${firstIssue(parsed.error)}.`);
-  return { ...parsed.data, package: input.package };
+  return { ...parsed.data, package: input.package, recipe: parsed.data.recipe ?? null };
 }
 
 /** The bytes of metadata.json, the same in a run folder, an export folder and an export zip. */

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../../electron/tfjs/tf';
-import { PIXEL_RULE_VERSION, centreCropBox, resizeBilinear, roundPixels } from '../../../electron/imaging/image-policy';
+import { PIXEL_RULE_VERSION, centreCropBox, resizeBilinear, roundPixels } from '../../../electron/imaging/resize-recipe';
 
 /** Deterministic pseudo-random values 0..255 (a linear congruential generator: the same for every run). */
 function noise(count: number, seed: number, integers: boolean): Float32Array {
