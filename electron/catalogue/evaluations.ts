@@ -2,7 +2,7 @@
 import type { Database } from './database';
 import { AppError } from '../../shared/errors';
 import { absoluteImagePath } from './training-data';
-import type { EvaluationMetrics, EvaluationSource, EvaluationSummary, Prediction } from '../../shared/contract/runs';
+import type { EvaluationMetrics, EvaluationSource, EvaluationSummary, FileError, Prediction } from '../../shared/contract/runs';
 
 export interface StoredPrediction {
   imageId: number;
@@ -16,7 +16,7 @@ export interface StoredPrediction {
 interface StoredMetrics {
   metrics: EvaluationMetrics;
   folder?: string | null;
-  errors?: Array<{ path: string; message: string }>;
+  errors?: FileError[];
   filePredictions?: Prediction[];
 }
 
@@ -27,7 +27,7 @@ export interface NewEvaluation {
   subset: string | null;
   folder?: string | null;
   metrics: EvaluationMetrics;
-  errors?: Array<{ path: string; message: string }>;
+  errors?: FileError[];
   /** Catalogue images: one predictions row each. */
   predictions: StoredPrediction[];
   /** Folder files (no catalogue id): kept inside metrics_json. */

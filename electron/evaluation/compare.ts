@@ -1,12 +1,6 @@
 // Pure helpers for comparing runs: which config fields differ, and which test images one run gets right and
 // the other wrong.
-
-export interface ConfigDifference {
-  /** Dotted path, with array indices as numbers: "augmentation.rotation", "customLayers.3.units". */
-  path: string;
-  /** One value per compared config, in order; undefined where the field is absent from that config. */
-  values: unknown[];
-}
+import type { ConfigDifference } from '../../shared/contract/runs';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -36,7 +30,8 @@ function walk(values: unknown[], path: string, out: ConfigDifference[]): void {
   }
   // Mixed kinds (object vs array vs scalar vs missing) or scalars: compare as a leaf.
   const first = values[0];
-  if (!values.every((value) => sameLeaf(value, first))) out.push({ path, values });
+  // null where the field is absent from a config, as the contract says (undefined does not survive JSON).
+  if (!values.every((value) => sameLeaf(value, first))) out.push({ path, values: values.map((value) => value ?? null) });
 }
 
 /** Only the fields that differ between two or more configs, depth-first, keys in alphabetical order. */

@@ -2,7 +2,7 @@
 // come out of `pawprint eval`, the Evaluate view and the tests, and they can be recomputed from the catalogue.
 
 import { argmax } from '../inference/probabilities';
-// Re-exported for test/unit/runs/metrics.test.ts until it imports probabilities.ts (not this package's file).
+import type { Calibration, ClassMetrics, EvaluationMetrics, MacroAverages } from '../../shared/contract/runs';
 
 /** Keras' epsilon: probabilities are clipped to [EPS, 1 − EPS] before the log, so a confident miss costs ~16, not ∞. */
 export const PROBABILITY_EPSILON = 1e-7;
@@ -79,23 +79,6 @@ export function confusionMatrix(trueIndices: readonly number[], predictedIndices
   return matrix;
 }
 
-export interface ClassMetrics {
-  className: string;
-  /** Examples whose true class is this one (row sum). */
-  support: number;
-  /** Examples predicted as this class (column sum). */
-  predicted: number;
-  truePositives: number;
-  /** 0 with precisionUndefined = true when the class was never predicted (tp + fp = 0). */
-  precision: number;
-  precisionUndefined: boolean;
-  /** 0 with recallUndefined = true when the class has no examples (tp + fn = 0). */
-  recall: number;
-  recallUndefined: boolean;
-  /** Harmonic mean; 0 when precision + recall = 0. */
-  f1: number;
-}
-
 export function perClassMetrics(matrix: readonly (readonly number[])[], classNames: readonly string[]): ClassMetrics[] {
   const k = matrix.length;
   return Array.from({ length: k }, (_, c) => {
@@ -125,34 +108,12 @@ export function perClassMetrics(matrix: readonly (readonly number[])[], classNam
   });
 }
 
-export interface AveragedMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-}
-
 /** Unweighted mean over classes that have examples (a class absent from the data would only add a 0). */
-export function macroAverage(metrics: readonly ClassMetrics[]): AveragedMetrics {
+export function macroAverage(metrics: readonly ClassMetrics[]): MacroAverages {
   const present = metrics.filter((m) => m.support > 0);
   if (present.length === 0) return { precision: 0, recall: 0, f1: 0 };
   const mean = (pick: (m: ClassMetrics) => number) => present.reduce((sum, m) => sum + pick(m), 0) / present.length;
   return { precision: mean((m) => m.precision), recall: mean((m) => m.recall), f1: mean((m) => m.f1) };
-}
-
-export interface ReliabilityBin {
-  lower: number;
-  upper: number;
-  count: number;
-  /** Mean confidence of the examples in the bin (0 when empty). */
-  meanConfidence: number;
-  /** Fraction correct in the bin (0 when empty). */
-  accuracy: number;
-}
-
-export interface Calibration {
-  bins: ReliabilityBin[];
-  /** Σ (count / N) · |accuracy − meanConfidence| over bins. */
-  expectedCalibrationError: number;
 }
 
 /**
@@ -179,18 +140,6 @@ export function calibration(outcomes: readonly Pick<ExampleOutcome, 'confidence'
     return { lower: i / binCount, upper: (i + 1) / binCount, count: bin.count, meanConfidence, accuracy };
   });
   return { bins, expectedCalibrationError: ece };
-}
-
-export interface EvaluationMetrics {
-  count: number;
-  accuracy: number;
-  /** Mean per-example cross-entropy (the training loss). */
-  loss: number;
-  classNames: string[];
-  confusionMatrix: number[][];
-  perClass: ClassMetrics[];
-  macro: AveragedMetrics;
-  calibration: Calibration;
 }
 
 /** Everything the Evaluate view and `pawprint eval` show, from one list of probabilities. */

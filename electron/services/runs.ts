@@ -189,7 +189,7 @@ export function runHandlers(app: AppContext): DomainHandlers<typeof runRequests>
           return summary;
         }),
         metrics: runs.map((run, i) => metricsRow(run, evaluations[i]!)),
-        configDiff: configDiff(runs.map((run) => run.config)).map((d) => ({ path: d.path, values: d.values.map((v) => v ?? null) })),
+        configDiff: configDiff(runs.map((run) => run.config)),
         imageDiffs: diffs,
       };
       return comparison;

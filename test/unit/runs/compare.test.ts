@@ -13,10 +13,10 @@ describe('config diff', () => {
     ]);
   });
 
-  test('identical configs give no difference; a field missing from one run shows as undefined', () => {
+  test('identical configs give no difference; a field missing from one run shows as null', () => {
     const config = { lr: 0.001, imageSize: { height: 64, width: 64 } };
     assert.deepEqual(configDiff([config, structuredClone(config), structuredClone(config)]), []);
-    assert.deepEqual(configDiff([{ a: 1 }, { a: 1, b: 2 }]), [{ path: 'b', values: [undefined, 2] }]);
+    assert.deepEqual(configDiff([{ a: 1 }, { a: 1, b: 2 }]), [{ path: 'b', values: [null, 2] }]);
   });
 
   test('three runs: a field differing in only one of them is listed with all three values', () => {
@@ -26,7 +26,7 @@ describe('config diff', () => {
 
   test('arrays of different lengths: extra entries are differences', () => {
     const diff = configDiff([{ layers: [{ t: 'conv' }] }, { layers: [{ t: 'conv' }, { t: 'dense' }] }]);
-    assert.deepEqual(diff, [{ path: 'layers.1', values: [undefined, { t: 'dense' }] }]);
+    assert.deepEqual(diff, [{ path: 'layers.1', values: [null, { t: 'dense' }] }]);
   });
 });
 
