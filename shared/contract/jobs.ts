@@ -94,8 +94,9 @@ export type JobProgress = z.infer<typeof JobProgress>;
 
 const finished = <K extends JobKind>(kind: K) => z.object({
   id: JobId, kind: z.literal(kind), status: JobEndStatus,
-  /** Present when the kind produced one (a cancelled run still has its saved epochs). */
-  result: JobResults[kind].nullable(),
+  /** Present when the kind produced one (a cancelled run still has its saved epochs). z.nullable() keeps each kind's own
+   * result type (a `.nullable()` call on the generic index resolved to every kind's union, so `kind` did not narrow it). */
+  result: z.nullable(JobResults[kind]),
   error: z.string().nullable(),
 });
 export const JobFinished = z.discriminatedUnion('kind', [

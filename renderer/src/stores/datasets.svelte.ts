@@ -1,15 +1,14 @@
 import { SvelteSet } from 'svelte/reactivity';
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
+import { jobsStore } from './jobs.svelte';
 import type {
   ClassInfo,
   DatasetSummary,
   DirectoryListing,
-  DownloadProgress,
   ImageDetail,
   ImageFilter,
   ImageItem,
-  ImportProgress,
   ImportSummary,
   LabelChange,
   SplitInfo,
@@ -17,6 +16,18 @@ import type {
 
 const PAGE = 200;
 const UNDO_LIMIT = 200;
+
+/** An import's bar: its job's latest progress in the words the Dataset view shows. */
+export interface ImportBar {
+  phase: string;
+  scanned: number;
+  processed: number;
+  total: number;
+  rejected: number;
+  duplicates: number;
+  imagesPerSecond: number;
+  etaSeconds: number | null;
+}
 
 export type GridFilter = { classId?: number; subset?: 'train' | 'val' | 'test'; unlabelled?: boolean; status: 'ok' | 'rejected' | 'duplicate' | 'missing' | 'all' };
 
@@ -31,9 +42,7 @@ class DatasetStore {
   current = $derived(this.datasets.find((dataset) => dataset.id === this.currentId) ?? null);
   classes = $derived<ClassInfo[]>(this.current?.classes ?? []);
 
-  importing = $state<{ importId: number; datasetId: number; progress: ImportProgress | null } | null>(null);
   lastImport = $state<ImportSummary | null>(null);
-  download = $state<{ jobId: number; progress: DownloadProgress | null } | null>(null);
   downloadError = $state<string | null>(null);
 
   filter = $state<GridFilter>({ status: 'ok' });
@@ -57,26 +66,19 @@ class DatasetStore {
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor() {
-    transport.subscribe('datasets.importProgress', (progress) => {
-      if (this.importing?.importId === progress.importId) this.importing = { ...this.importing, progress };
-      else if (!this.importing) this.importing = { importId: progress.importId, datasetId: progress.datasetId, progress };
-    });
-    transport.subscribe('datasets.importFinished', (summary) => {
-      if (this.importing?.importId === summary.importId) this.importing = null;
-      this.lastImport = summary;
-      void this.refresh().then(() => {
-        if (this.currentId === null || this.currentId === summary.datasetId) this.select(summary.datasetId);
-      });
+    jobsStore.onChange((job, change, finished) => {
+      if (change !== 'finished' || !finished) return;
+      if (finished.kind === 'import' && finished.result) {
+        const summary = finished.result;
+        this.lastImport = summary;
+        void this.refresh().then(() => {
+          if (this.currentId === null || this.currentId === summary.datasetId) this.select(summary.datasetId);
+        });
+      } else if (finished.kind === 'download' && finished.status === 'failed') {
+        this.downloadError = finished.error ?? 'The download failed.';
+      }
     });
     transport.subscribe('datasets.changed', () => this.scheduleRefresh());
-    transport.subscribe('datasets.downloadProgress', (progress) => {
-      if (this.download?.jobId === progress.jobId) this.download = { ...this.download, progress };
-    });
-    transport.subscribe('datasets.downloadFinished', (event) => {
-      if (this.download?.jobId !== event.jobId) return;
-      this.download = null;
-      if (event.status === 'failed') this.downloadError = event.error ?? 'The download failed.';
-    });
     transport.onStateChange((state) => {
       if (state === 'open') void this.refresh();
     });
@@ -128,19 +130,40 @@ class DatasetStore {
     await this.refresh();
   }
 
-  // ---- import and download -------------------------------------------------------------------------------------
+  // ---- import and download (jobs: whoever started them, the CLI included) ---------------------------------------
+
+  /** The import under way, if any, with its bar (null until its first report). */
+  get importing(): { jobId: number; datasetId: number | null; progress: ImportBar | null } | null {
+    const job = jobsStore.activeOf('import');
+    if (!job) return null;
+    const progress = job.progress && job.progress.phase !== 'queued' && job.progress.phase !== 'starting' ? job.progress : null;
+    const figures = jobsStore.importFigures(job);
+    return {
+      jobId: job.id,
+      datasetId: job.datasetId,
+      progress: progress && {
+        phase: progress.phase, processed: progress.done, total: progress.total ?? 0, etaSeconds: progress.etaSeconds,
+        scanned: figures?.scanned ?? 0, rejected: figures?.rejected ?? 0, duplicates: figures?.duplicates ?? 0, imagesPerSecond: figures?.imagesPerSecond ?? 0,
+      },
+    };
+  }
+
+  /** The tutorial download under way: bytes received of the archive, then the extraction. */
+  get download(): { jobId: number; progress: { phase: string; received: number; total: number | null } | null } | null {
+    const job = jobsStore.activeOf('download');
+    if (!job) return null;
+    const progress = job.progress && job.progress.phase !== 'queued' && job.progress.phase !== 'starting' ? job.progress : null;
+    return { jobId: job.id, progress: progress && { phase: progress.phase, received: progress.done, total: progress.total } };
+  }
 
   async startImport(path: string, name?: string): Promise<void> {
     this.lastImport = null;
-    await this.run(async () => {
-      const started = await transport.invoke('datasets.import', { path, ...(name ? { name } : {}) });
-      this.importing = { ...started, progress: null };
-    });
+    await jobsStore.start({ kind: 'import', input: { path, ...(name ? { name } : {}) } });
   }
 
   async cancelImport(): Promise<void> {
-    if (!this.importing) return;
-    await this.run(() => transport.invoke('datasets.cancelImport', { importId: this.importing!.importId }));
+    const importing = this.importing;
+    if (importing) await jobsStore.cancel(importing.jobId);
   }
 
   async reimport(): Promise<void> {
@@ -150,15 +173,12 @@ class DatasetStore {
 
   async downloadTutorial(): Promise<void> {
     this.downloadError = null;
-    await this.run(async () => {
-      const { jobId } = await transport.invoke('datasets.downloadTutorial', {});
-      this.download = { jobId, progress: null };
-    });
+    await jobsStore.start({ kind: 'download', input: { dataset: 'tutorial' } });
   }
 
   async cancelDownload(): Promise<void> {
-    if (!this.download) return;
-    await this.run(() => transport.invoke('datasets.cancelDownload', { jobId: this.download!.jobId }));
+    const download = this.download;
+    if (download) await jobsStore.cancel(download.jobId);
   }
 
   async listDirectory(path?: string): Promise<DirectoryListing | null> {

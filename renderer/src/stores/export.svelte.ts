@@ -1,9 +1,10 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { runsStore } from './runs.svelte';
+import { jobsStore } from './jobs.svelte';
 import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
 import type {
-  ExportFormat, ExportModelInfo, ExportPrediction, ExportProgress, ExportResult, ModelSource, RunSummary,
+  ExportFormat, ExportModelInfo, ExportPrediction, ExportResult, ModelSource, RunSummary,
 } from '../../../shared/contract/index';
 
 export interface TryImage {
@@ -41,7 +42,8 @@ class ExportStore {
   outPath = $state('');
   overwrite = $state(false);
   exporting = $state(false);
-  progress = $state<ExportProgress | null>(null);
+  /** The run being exported (its export job carries the progress). */
+  private exportingRunId = $state<number | null>(null);
   lastExport = $state<ExportResult | null>(null);
   exportError = $state<string | null>(null);
 
@@ -58,11 +60,16 @@ class ExportStore {
   private predictAgain = false;
 
   constructor() {
-    transport.subscribe('export.progress', (progress) => {
-      if (progress.job === 'export' && this.exporting) this.progress = progress;
-    });
     // A finished run becomes exportable: the runs store refreshes on it, and the choices follow its list.
     runsStore.onRefreshed(() => void this.keepChoices(false));
+  }
+
+  /** The export under way: its job's phase (packaging, verifying...) and count. */
+  get progress(): { stage: string; done: number; total: number | null } | null {
+    if (!this.exporting || this.exportingRunId === null) return null;
+    const job = jobsStore.forRun(this.exportingRunId, 'export');
+    const progress = job?.status === 'running' ? job.progress : null;
+    return progress && progress.phase !== 'starting' ? { stage: progress.phase, done: progress.done, total: progress.total } : null;
   }
 
   /** Runs that have a saved model (completed, or cancelled after a checkpoint). */
@@ -97,9 +104,9 @@ class ExportStore {
   async exportSelected(): Promise<void> {
     if (this.selectedRunId === null || this.exporting) return;
     this.exporting = true;
+    this.exportingRunId = this.selectedRunId;
     this.exportError = null;
     this.lastExport = null;
-    this.progress = null;
     try {
       const out = this.outPath.trim();
       this.lastExport = await transport.invoke('export.run', {
@@ -110,7 +117,7 @@ class ExportStore {
       this.exportError = messageOf(error);
     } finally {
       this.exporting = false;
-      this.progress = null;
+      this.exportingRunId = null;
     }
   }
 

@@ -1,6 +1,7 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
+import { jobsStore } from './jobs.svelte';
 import type {
   ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunSummary,
 } from '../../../shared/contract/index';
@@ -41,7 +42,6 @@ class RunsStore {
   evaluations = $state<EvaluationSummary[]>([]);
   evaluation = $state<Evaluation | null>(null);
   evaluating = $state(false);
-  progress = $state<{ done: number; total: number } | null>(null);
   galleryFilter = $state<MisclassifiedFilter>('wrong');
   threshold = $state(0.7);
   gallery = $state<{ total: number; classNames: string[]; items: MisclassifiedItem[] } | null>(null);
@@ -66,12 +66,19 @@ class RunsStore {
         void this.refresh();
       }, 200);
     };
-    transport.subscribe('training.started', refreshSoon);
-    transport.subscribe('training.finished', refreshSoon);
     transport.subscribe('runs.changed', refreshSoon);
-    transport.subscribe('runs.evaluationProgress', (progress) => {
-      if (this.evaluating) this.progress = { done: progress.done, total: progress.total };
+    // A run's row changes as its train job is queued, admitted and ended; an evaluation adds to its run.
+    jobsStore.onChange((job, change) => {
+      if (job.kind === 'train' || (job.kind === 'evaluate' && change === 'finished')) refreshSoon();
     });
+  }
+
+  /** The evaluation under way for the chosen run: its evaluate job's progress. */
+  get progress(): { done: number; total: number } | null {
+    if (!this.evaluating || this.evalRunId === null) return null;
+    const job = jobsStore.forRun(this.evalRunId, 'evaluate');
+    const progress = job?.status === 'running' ? job.progress : null;
+    return progress && progress.total !== null ? { done: progress.done, total: progress.total } : null;
   }
 
   get visibleRuns(): RunSummary[] {
@@ -272,7 +279,6 @@ class RunsStore {
     const runId = this.evalRunId;
     if (runId === null || !this.canEvaluate) return;
     this.evaluating = true;
-    this.progress = null;
     const target =
       this.evalSource === 'dataset' && this.evalDatasetId !== null ? { datasetId: this.evalDatasetId }
         : this.evalSource === 'folder' ? { folder: this.evalFolder.trim() } : {};
@@ -288,7 +294,6 @@ class RunsStore {
       appStore.report(error);
     } finally {
       this.evaluating = false;
-      this.progress = null;
     }
   }
 

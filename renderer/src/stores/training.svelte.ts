@@ -2,10 +2,14 @@ import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { runsStore } from './runs.svelte';
+import { jobsStore, type TrainFigures } from './jobs.svelte';
 import { presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
 import type {
-  ActiveRun, AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, PresetInfo, SplitInfo, TrainingProgress,
+  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, SplitInfo,
 } from '../../../shared/contract/index';
+
+/** The watched run's live figures: its train job's latest progress detail, with the run's ETA. */
+export type LiveTraining = TrainFigures & { etaSeconds: number | null };
 
 /** Points of one run's learning curves, by epoch. */
 export interface CurvePoint {
@@ -78,23 +82,20 @@ export const datasetChoice = new DatasetChoice();
 
 /**
  * The Train view: presets and the editable config, live validation, starting/cancelling runs, live curves. The run
- * list is the runs store's (`runsStore.recent`); this store keeps only what is training now.
+ * list is the runs store's (`runsStore.recent`); what trains now, and how far it is, is the jobs store's (train jobs).
  */
 class TrainingStore {
   presets = $state<PresetInfo[]>([]);
   config = $state<TrainingConfig>(presetDefaults('cnn'));
   validation = $state<ConfigValidation | null>(null);
   runName = $state('');
-  active = $state<ActiveRun[]>([]);
   /** The run whose curves and progress are shown. */
   watchedRunId = $state<number | null>(null);
   curve = $state<CurvePoint[]>([]);
-  progress = $state<TrainingProgress | null>(null);
   watchedStatus = $state<string | null>(null);
   watchedError = $state<string | null>(null);
   /** Backend the watched run trained on (from the catalogue, or the worker's report while it runs). */
   watchedBackend = $state<string | null>(null);
-  logs = $state<string[]>([]);
   /** The user's target line on the accuracy chart (the tutorial draws one). */
   targetAccuracy = $state(0.8);
   starting = $state(false);
@@ -103,48 +104,64 @@ class TrainingStore {
   private initialised = false;
 
   constructor() {
+    // training.started is the one report of the backend a run's worker chose; the run's state comes from its job.
     transport.subscribe('training.started', (event) => {
       if (event.runId === this.watchedRunId && event.backend) this.watchedBackend = event.backend;
-      void this.refreshActive();
-      if (this.watchedRunId === null) this.watch(event.runId);
-    });
-    transport.subscribe('training.progress', (progress) => {
-      if (progress.runId === this.watchedRunId) this.progress = progress;
-      this.active = this.active.map((run) => (run.runId === progress.runId ? { ...run, progress } : run));
     });
     transport.subscribe('training.epoch', (event) => {
       if (event.runId !== this.watchedRunId) return;
       this.curve = [...this.curve.filter((p) => p.epoch !== event.epoch), toPoint(event)].sort((a, b) => a.epoch - b.epoch);
     });
-    transport.subscribe('training.log', (event) => {
-      if (event.runId === this.watchedRunId) this.logs = [...this.logs.slice(-49), event.message];
-    });
-    transport.subscribe('training.finished', (event) => {
-      if (event.runId === this.watchedRunId) {
-        this.watchedStatus = event.status;
-        this.watchedError = event.error;
-        this.progress = null;
+    jobsStore.onChange((job, change, finished) => {
+      if (job.kind !== 'train' || job.runId === null) return;
+      if (change === 'added' && this.watchedRunId === null) this.watch(job.runId);
+      if (change === 'finished' && job.runId === this.watchedRunId) {
+        this.watchedStatus = finished?.status ?? job.status;
+        this.watchedError = finished?.error ?? job.error;
       }
-      void this.refreshActive();
     });
+  }
+
+  /** The watched run's train job while it is queued or running (null once it ended, or for an old run). */
+  get watchedJob(): JobInfo | null {
+    if (this.watchedRunId === null) return null;
+    const job = jobsStore.forRun(this.watchedRunId, 'train');
+    return job && (job.status === 'queued' || job.status === 'running') ? job : null;
+  }
+
+  /** The watched run's live figures (epoch, batch, speed), null while queued or before its first report. */
+  get progress(): LiveTraining | null {
+    const job = this.watchedJob;
+    const figures = jobsStore.trainFigures(job ?? undefined);
+    return figures && job?.status === 'running' ? { ...figures, etaSeconds: job.progress?.etaSeconds ?? null } : null;
+  }
+
+  /** The watched run's log lines (its train job's jobs.log). */
+  get logs(): string[] {
+    const job = this.watchedRunId === null ? undefined : jobsStore.forRun(this.watchedRunId, 'train');
+    return job ? (jobsStore.logs[job.id] ?? []) : [];
+  }
+
+  /** The train job of a run while it is queued or running. */
+  jobOf(runId: number): JobInfo | null {
+    const job = jobsStore.forRun(runId, 'train');
+    return job && (job.status === 'queued' || job.status === 'running') ? job : null;
   }
 
   get preset(): PresetInfo | null {
     return this.presets.find((p) => p.name === this.config.preset) ?? null;
   }
 
-  get watchedActive(): ActiveRun | null {
-    return this.active.find((run) => run.runId === this.watchedRunId) ?? null;
-  }
-
   async init(): Promise<void> {
     await datasetChoice.load();
     await this.loadPresets();
-    await this.refreshRuns();
+    await Promise.all([this.refreshRuns(), jobsStore.ready()]);
     if (!this.initialised) {
       this.initialised = true;
-      const running = this.active[0];
-      if (running) this.watch(running.runId);
+      // After a reload: the run that trains now (else the next in the queue), with its last reported epoch.
+      const trains = jobsStore.active.filter((job) => job.kind === 'train' && job.runId !== null);
+      const running = trains.find((job) => job.status === 'running') ?? trains[0];
+      if (running && this.watchedRunId === null) this.watch(running.runId!);
     }
     this.scheduleValidation();
   }
@@ -158,17 +175,9 @@ class TrainingStore {
     }
   }
 
-  /** The run list (through the runs store, which refreshes on training events by itself) and the active runs. */
+  /** The run list (through the runs store, which refreshes on train jobs' changes by itself). */
   async refreshRuns(): Promise<void> {
-    await Promise.all([runsStore.refresh(), this.refreshActive()]);
-  }
-
-  async refreshActive(): Promise<void> {
-    try {
-      this.active = (await transport.invoke('training.active', {})).runs;
-    } catch (error) {
-      appStore.report(error);
-    }
+    await runsStore.refresh();
   }
 
   selectPreset(name: PresetName): void {
@@ -220,36 +229,38 @@ class TrainingStore {
     if (datasetChoice.datasetId === null) return;
     this.starting = true;
     try {
-      const { runId } = await transport.invoke('training.start', {
-        datasetId: datasetChoice.datasetId,
-        splitId: datasetChoice.splitId ?? undefined,
-        name: this.runName.trim() || undefined,
-        config: $state.snapshot(this.config),
+      const job = await jobsStore.start({
+        kind: 'train',
+        input: {
+          datasetId: datasetChoice.datasetId,
+          splitId: datasetChoice.splitId ?? undefined,
+          name: this.runName.trim() || undefined,
+          config: $state.snapshot(this.config),
+        },
       });
-      this.watch(runId);
-      await this.refreshRuns();
-    } catch (error) {
-      appStore.report(error);
+      if (job && job.runId !== null) {
+        this.watch(job.runId);
+        await this.refreshRuns();
+      }
     } finally {
       this.starting = false;
     }
   }
 
+  /** Cancels a run's train job: a queued run at once, a running one after its current batch. */
   async cancel(runId: number): Promise<void> {
-    try {
-      await transport.invoke('training.cancel', { runId });
-      await this.refreshRuns();
-    } catch (error) {
-      appStore.report(error);
+    const job = this.jobOf(runId);
+    if (!job) {
+      appStore.report(new Error(`Run ${runId} is not training any more.`));
+      return;
     }
+    await jobsStore.cancel(job.id);
   }
 
   /** Shows this run's curves: finished epochs from the catalogue, then live ones from events. */
   watch(runId: number): void {
     this.watchedRunId = runId;
     this.curve = [];
-    this.progress = null;
-    this.logs = [];
     this.watchedStatus = null;
     this.watchedError = null;
     this.watchedBackend = null;

@@ -2,7 +2,9 @@
 // answers each channel from a small in-memory catalogue, records every call, and lets a test emit host events.
 // Install it (with the few window members the stores touch) before the first store is imported.
 import type { Envelope } from '../../../shared/errors';
-import type { DatasetSummary, ImageItem, LabelChange, RunSummary, SplitInfo } from '../../../shared/contract/index';
+import type {
+  DatasetSummary, ImageItem, JobFinished, JobInfo, JobKind, JobProgress, LabelChange, RunSummary, SplitInfo,
+} from '../../../shared/contract/index';
 
 type Handler = (payload: never) => unknown;
 
@@ -11,6 +13,30 @@ export interface FakeCatalogue {
   images: Map<number, ImageItem & { datasetId: number }>;
   runs: RunSummary[];
   splits: Array<SplitInfo & { datasetId: number }>;
+  /** The job runtime's records (jobs.list/get/start/cancel answer from them). */
+  jobs?: JobInfo[];
+  /** Ended jobs' announcements, as jobs.get answers them. */
+  finished?: Map<number, JobFinished>;
+}
+
+/** A job record as the runtime lists it; `progress` is its latest report (what a reloaded page first sees). */
+export function jobInfo(id: number, kind: JobKind, status: JobInfo['status'], extra: Partial<JobInfo> = {}): JobInfo {
+  return {
+    id, kind, status, lane: kind === 'train' || kind === 'evaluate' || kind === 'export' ? 'cpu' : 'io', title: `${kind} job ${id}`,
+    datasetId: null, runId: null, owner: { host: 'fake', pid: 1, thisProcess: true }, createdAt: '2026-01-01T00:00:00Z',
+    startedAt: status === 'queued' ? null : '2026-01-01T00:00:01Z', finishedAt: null, queuePosition: null, cancelRequested: false,
+    progress: null, error: null, ...extra,
+  };
+}
+
+/** A train job's progress report at an epoch and batch, as the train kind sends it. */
+export function trainProgress(id: number, runId: number, epoch: number, epochs: number, batch = 1, batches = 4): JobProgress {
+  return {
+    id, kind: 'train', phase: 'training', done: batch, total: batches, etaSeconds: 30, message: null,
+    detail: {
+      type: 'train', runId, stage: 'training', phase: 'train', epoch, epochs, batch, batches, loss: 0.5, accuracy: 0.7, imagesPerSecond: 12,
+    },
+  };
 }
 
 export function runSummary(id: number, datasetId: number, done: boolean): RunSummary {
@@ -71,6 +97,44 @@ export class FakeBridge {
         setLabels(datasetId, labels),
       'runs.list': () => ({ runs: [...catalogue.runs].sort((a, b) => b.id - a.id) }),
       'training.active': () => ({ runs: [] }),
+      'training.presets': () => ({ presets: [] }),
+      'training.validateConfig': () => ({ ok: true, issues: [], layers: [], totalParams: 0 }),
+      'runs.get': ({ runId }: { runId: number }) => {
+        const run = catalogue.runs.find((candidate) => candidate.id === runId);
+        if (!run) throw new Error(`Run ${runId} does not exist.`);
+        return { ...run, epochs: [] };
+      },
+      'jobs.list': ({ active, kind, limit }: { active?: boolean; kind?: JobKind; limit?: number }) => ({
+        jobs: (catalogue.jobs ?? [])
+          .filter((job) => !active || job.status === 'queued' || job.status === 'running')
+          .filter((job) => kind === undefined || job.kind === kind)
+          .sort((a, b) => b.id - a.id)
+          .slice(0, limit ?? 100),
+      }),
+      'jobs.get': ({ id }: { id: number }) => {
+        const job = catalogue.jobs?.find((candidate) => candidate.id === id);
+        if (!job) throw new Error(`No job ${id}`);
+        return { job, finished: catalogue.finished?.get(id) ?? null };
+      },
+      'jobs.start': ({ kind, input }: { kind: JobKind; input: { datasetId?: number; name?: string } }) => {
+        catalogue.jobs ??= [];
+        const id = Math.max(0, ...catalogue.jobs.map((job) => job.id)) + 1;
+        let runId: number | null = null;
+        if (kind === 'train') {
+          runId = Math.max(0, ...catalogue.runs.map((run) => run.id)) + 1;
+          catalogue.runs.push({ ...runSummary(runId, input.datasetId ?? 1, false), status: 'queued', name: input.name ?? `run-${runId}` });
+        }
+        const job = jobInfo(id, kind, 'queued', { runId, datasetId: input.datasetId ?? null, title: `${kind} ${input.name ?? id}` });
+        catalogue.jobs.push(job);
+        return { job };
+      },
+      'jobs.cancel': ({ id }: { id: number }) => {
+        const job = catalogue.jobs?.find((candidate) => candidate.id === id);
+        if (!job) throw new Error(`No job ${id}`);
+        const cancelled = job.status === 'queued' || job.status === 'running';
+        if (cancelled) job.status = 'cancelled';
+        return { job, cancelled };
+      },
       'export.inspect': () => ({ classNames: [], imageSize: { height: 24, width: 24 } }),
     };
   }

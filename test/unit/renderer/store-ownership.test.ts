@@ -7,20 +7,20 @@ import { register } from 'node:module';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeBridge, installBridge, runSummary, splitInfo } from './fake-bridge';
+import { FakeBridge, installBridge, jobInfo, runSummary, splitInfo } from './fake-bridge';
 import type { ClassInfo, ImageItem, LabelChange, MisclassifiedItem, RunSummary, SplitInfo } from '../../../shared/contract/index';
 
 const rendererSource = join(import.meta.dirname, '../../../renderer/src');
 
-/** Each channel the renderer invokes, with the files that invoke it. */
-async function invokedChannels(): Promise<Map<string, Set<string>>> {
+/** Each channel the renderer invokes (or each event it subscribes to), with the files that do. */
+async function invokedChannels(call: 'invoke' | 'subscribe' = 'invoke'): Promise<Map<string, Set<string>>> {
   const users = new Map<string, Set<string>>();
   const entries = await readdir(rendererSource, { recursive: true, withFileTypes: true });
   for (const entry of entries) {
     if (!entry.isFile() || !/\.(ts|svelte)$/.test(entry.name)) continue;
     const path = join(entry.parentPath, entry.name);
     const text = await readFile(path, 'utf8');
-    for (const match of text.matchAll(/transport\s*\.\s*invoke\(\s*'([^']+)'/g)) {
+    for (const match of text.matchAll(new RegExp(`transport\\s*\\.\\s*${call}\\(\\s*'([^']+)'`, 'g'))) {
       const files = users.get(match[1]!) ?? new Set<string>();
       files.add(relative(rendererSource, path));
       users.set(match[1]!, files);
@@ -55,6 +55,7 @@ const bridge = new FakeBridge({
   }])),
   runs: [runSummary(1, 1, true), runSummary(2, 1, false)],
   splits: [{ ...splitInfo(3), datasetId: 1 }, { ...splitInfo(5), datasetId: 1 }],
+  jobs: [jobInfo(4, 'train', 'running', { runId: 2, datasetId: 1 })],
 });
 installBridge(bridge);
 
@@ -101,6 +102,29 @@ before(async () => {
   };
 });
 
+/** The per-domain events of long tasks that jobs.progress/jobs.finished replace (issue 12 Phase C deletes them). */
+const OLD_TASK_EVENTS = [
+  'datasets.importProgress', 'datasets.importFinished', 'datasets.downloadProgress', 'datasets.downloadFinished',
+  'training.progress', 'training.finished', 'runs.evaluationProgress', 'export.progress',
+];
+
+test('only the jobs store talks to jobs.*, and no renderer code follows the old per-domain task events', async () => {
+  const invoked = await invokedChannels('invoke');
+  const subscribed = await invokedChannels('subscribe');
+  assert.ok(subscribed.size >= 4, `the scan found the renderer's subscriptions (${subscribed.size})`);
+  for (const channel of ['jobs.list', 'jobs.start', 'jobs.cancel', 'jobs.get']) {
+    assert.deepEqual([...invoked.get(channel) ?? []], ['stores/jobs.svelte.ts'], channel);
+  }
+  for (const event of ['jobs.progress', 'jobs.finished', 'jobs.log']) {
+    assert.deepEqual([...subscribed.get(event) ?? []], ['stores/jobs.svelte.ts'], event);
+  }
+  for (const event of OLD_TASK_EVENTS) assert.equal(subscribed.get(event), undefined, `${event} is still followed by ${[...subscribed.get(event) ?? []].join(', ')}`);
+  // The long tasks start and stop as jobs, not through the old per-domain channels.
+  for (const channel of ['training.start', 'training.cancel', 'training.active', 'datasets.import', 'datasets.cancelImport', 'datasets.downloadTutorial', 'datasets.cancelDownload']) {
+    assert.equal(invoked.get(channel), undefined, `${channel} is still invoked by ${[...invoked.get(channel) ?? []].join(', ')}`);
+  }
+});
+
 test('a finished run refreshes the run list once, in the runs store, and Train and Export show it', async () => {
   const { runs, training, exports } = stores;
   // The Train and Export views load as they open.
@@ -109,8 +133,9 @@ test('a finished run refreshes the run list once, in the runs store, and Train a
   assert.deepEqual(exports.exportableRuns.map((run) => run.id), [1]);
 
   bridge.catalogue.runs[1] = runSummary(2, 1, true);
+  bridge.catalogue.jobs![0]!.status = 'completed';
   const before = bridge.count('runs.list');
-  bridge.emit('training.finished', { runId: 2, status: 'completed', error: null });
+  bridge.emit('jobs.finished', { id: 4, kind: 'train', status: 'completed', result: null, error: null });
   await sleep(400);
   assert.equal(bridge.count('runs.list') - before, 1, 'one fetch of the run list for one finished run');
   assert.deepEqual(runs.recent(20).map((run) => [run.id, run.status]), [[2, 'completed'], [1, 'completed']]);
