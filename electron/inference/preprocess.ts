@@ -36,8 +36,11 @@ export function preprocessingOfRescaling(rescale: { scale: number; offset: numbe
 }
 
 /**
- * Decodes an encoded image the way a model expects: h·w·3 RGB bytes, by the pixel rule training uses
- * (image-policy.ts). Refuses what import refuses (formats, MAX_PIXELS) with import's reason, as AppError.
+ * Decodes an encoded image the way a model expects: h·w·3 RGB bytes, by the pixel rule and resize recipe training
+ * uses (image-policy.ts decodeRgb: TF's bilinear with half-pixel centres, no antialias, rounded half to even), so
+ * predict, Try it, evaluation and export's reference images see the pixels the model was trained on and a consumer
+ * computes with tf.image.resizeBilinear(img, [h, w], false, true). Refuses what import refuses (formats,
+ * MAX_PIXELS) with import's reason, as AppError.
  */
 export function decodeForModel(model: { imageSize: { height: number; width: number }; resize: ResizeMode }, bytes: Buffer): Promise<Uint8Array> {
   const { height, width } = model.imageSize;

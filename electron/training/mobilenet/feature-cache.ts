@@ -77,8 +77,8 @@ export class FeatureCache {
 
   static fileNameFor(p: FeatureCacheParams): string {
     const safeLayout = p.layout.replace(/[^A-Za-z0-9+._-]/g, '_');
-    // The pixel rule is part of the name: features of images decoded under another rule (e.g. before transparency
-    // was flattened on white) must never be reused.
+    // The pixel rule is part of the name: features of images decoded under another rule (p1: before transparency
+    // was flattened on white; p2: sharp's resize, before the bilinear recipe of p3) must never be reused.
     return `mobilenet-v2-${p.weightsId.slice(0, 16)}-${p.imageSize}px-${safeLayout}-d${p.featureDim}-p${PIXEL_RULE_VERSION}.features`;
   }
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../../../electron/tfjs/tf';
-import { PIXEL_RULE_VERSION, centreCropBox, resizeBilinear, roundPixels } from '../../../electron/imaging/resize-recipe';
+import { centreCropBox, resizeBilinear, roundPixels } from '../../../electron/imaging/resize-recipe';
 
 /** Deterministic pseudo-random values 0..255 (a linear congruential generator: the same for every run). */
 function noise(count: number, seed: number, integers: boolean): Float32Array {
@@ -72,8 +72,4 @@ test('roundPixels rounds half to even, as tf.round does', async () => {
   const values = Float32Array.from([0.5, 1.5, 2.5, 2.4999, 2.5001, 254.5, 255.4, -0.2, 3]);
   const expected = tf.tidy(() => tf.round(tf.tensor1d(values)).clipByValue(0, 255).dataSync());
   assert.deepEqual([...roundPixels(values)], [...expected].map((v) => v + 0)); // + 0: tf gives -0 for -0.2
-});
-
-test('the pixel rule version says the resize changed, so old decode and feature caches are not reused', () => {
-  assert.ok(PIXEL_RULE_VERSION >= 3);
 });

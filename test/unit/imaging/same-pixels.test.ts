@@ -3,11 +3,13 @@
 // tf.round. Fails if any path still resizes with sharp (whose linear kernel smooths when shrinking).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../../../electron/tfjs/tf';
-import { decodeImageFile, decodeImages } from '../../../electron/training/data-pipeline';
+import { createHash } from 'node:crypto';
+import { DecodeCache, decodeImageFile, decodeImages } from '../../../electron/training/data-pipeline';
+import { FeatureCache } from '../../../electron/training/mobilenet/feature-cache';
 import { decodeForModel } from '../../../electron/inference/preprocess';
 import { predictFiles } from '../../../electron/inference/predictor';
 import type { LoadedModel } from '../../../electron/inference/loader';
@@ -98,3 +100,26 @@ test('training, evaluation, predict and Try it feed a model the pixels tfjs comp
   }
 });
 
+
+test('pixels cached under the old rule (sharp\'s resize, pixel rule 2) are not reused: decode and feature caches', async (t) => {
+  const png = await noisyPng();
+  const temp = tempDir();
+  t.after(() => temp.cleanup());
+  const path = join(temp.path, 'noise.png');
+  await writeFile(path, png);
+  const height = 24, width = 20;
+  const hash = createHash('sha256').update(png).digest('hex');
+  // What pixel rule 2 left in the disk cache: sharp's resize of this very file.
+  const old = await sharp(png).resize(width, height, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
+  const cacheDir = join(temp.path, 'decoded');
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(join(cacheDir, `${hash}-${width}x${height}-p2.rgb`), old);
+  const memory = new DecodeCache();
+  memory.set(`${hash}:${width}x${height}:p2`, Uint8Array.from(old));
+
+  const { pixels } = await decodeImageFile(path, height, width, { cacheDir, memoryCache: memory });
+  assert.ok(maxDifference(pixels, old) > 20, 'the pixels of the old rule were reused');
+  assert.notEqual(DecodeCache.key(hash, height, width), `${hash}:${width}x${height}:p2`);
+  const params = { weightsId: 'a'.repeat(64), imageSize: 160, featureDim: 8, layout: 'avg' };
+  assert.doesNotMatch(FeatureCache.fileNameFor(params), /-p2\.features$/, 'MobileNetV2 features of the old rule would be reused');
+});
