@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServices } from '../../../electron/services/index';
-import { evaluationPredictions } from '../../../electron/catalogue/evaluations';
+import { evaluationPredictions, listEvaluations } from '../../../electron/catalogue/evaluations';
 import type { JobProgress } from '../../../shared/contract/jobs';
 import { tempDir, tempPaths } from '../../support/temp';
 import { insertDataset, insertRun, writeFixtureImages } from './fixtures';
@@ -64,4 +64,40 @@ test('a real evaluation runs in a job worker on a tiny model; an unreadable imag
   assert.equal(workerPids.size, 1, 'one job worker process');
   assert.ok(![...workerPids].includes(process.pid));
   assert.deepEqual(tfjsModules(), [], 'TensorFlow.js stayed out of this process');
+});
+
+test('cancelling a real evaluation stops its worker between batches; nothing is stored', async (t) => {
+  const dir = tempDir('pawprint-runs-worker-cancel-');
+  const services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: { progressIntervalMs: 0 } });
+  t.after(async () => {
+    try {
+      await services.close();
+    } finally {
+      dir.cleanup();
+    }
+  });
+  const db = services.app.db;
+  // Enough images for many batches, so the cancel arrives while the worker still has work.
+  const dataset = insertDataset(db, join(dir.path, 'photos'), 'pets', classNames, { train: 1, val: 1, test: 400 });
+  await writeFixtureImages(dataset.images, classNames, 8);
+  const run = insertRun(db, dataset, { name: 'tiny', classNames, modelsDir: services.app.paths.models, config: { preset: 'custom', imageSize: { height: 8, width: 8 } } });
+  rmSync(run.modelPath, { recursive: true, force: true });
+  execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./write-tiny-model.ts', import.meta.url)), run.modelPath], { stdio: 'pipe' });
+
+  let predicted = 0;
+  services.app.events.onAny((name, payload) => {
+    if (name !== 'jobs.progress') return;
+    const progress = payload as JobProgress;
+    if (progress.kind !== 'evaluate' || progress.phase !== 'predicting' || progress.done === 0) return;
+    if (predicted === 0) services.app.jobs.cancel(progress.id);
+    predicted = Math.max(predicted, progress.done);
+  });
+  await assert.rejects(services.request('runs.evaluate', { runId: run.runId }), /^AppError: The evaluation \(job \d+\) was cancelled; nothing was stored\.$/);
+  assert.ok(predicted > 0 && predicted < 800, `stopped part-way (${predicted} of 800 predicted)`);
+  const [job] = services.app.jobs.list({ kind: 'evaluate' });
+  assert.equal(job?.status, 'cancelled');
+  assert.equal(job?.error, null);
+  assert.deepEqual(listEvaluations(db, run.runId), []);
+  assert.deepEqual(db.prepare('SELECT COUNT(*) AS n FROM predictions').get(), { n: 0 });
+  assert.equal(services.app.jobs.workerPid(job!.id), null, 'its worker process is gone');
 });
