@@ -32,7 +32,15 @@ export interface JobContext extends PrepareContext {
   /** Updates app.backend and emits system.backendChanged. */
   setBackend(status: BackendStatus): void;
   /** Runs a task in this job's worker process (cpu lane) or the inference worker (interactive lane); progress and logs are forwarded; cancel reaches it. */
-  worker<T extends WorkerTaskName>(task: T, input: TaskInput<T>, on?: { event?(e: TaskEvent<T>): void }): Promise<TaskResult<T>>;
+  worker<T extends WorkerTaskName>(
+    task: T,
+    input: TaskInput<T>,
+    on?: {
+      event?(e: TaskEvent<T>): void;
+      /** Reshapes the task's progress as the job's (an evaluation says 'evaluating' for its predict batches); null drops it. */
+      progress?(p: TaskProgress): TaskProgress | null;
+    },
+  ): Promise<TaskResult<T>>;
   /** Starts a child job and waits for it (download -> import); cancelling the parent cancels the child. */
   child<K extends JobKind>(kind: K, input: JobInput<K>): Promise<Extract<JobFinished, { kind: K }>>;
   /** A catalogue write that must not be lost (finishRun on a full disk): retried every 30 s until it succeeds. */

@@ -481,7 +481,10 @@ export class JobRuntime {
         return workers.run({ jobId: job.id, lane: job.lane, task, input }, {
           signal: job.controller.signal,
           settings,
-          progress,
+          progress: (p) => {
+            const shaped = on?.progress ? on.progress(p) : p;
+            if (shaped) progress(shaped);
+          },
           log,
           event: (e) => on?.event?.(e),
         });

@@ -89,3 +89,29 @@ test('runtime.task runs a job-less task on the interactive lane, and without wor
   const { services: bare } = open(t);
   await assert.rejects(bare.app.jobs.task('describe', { numClasses: 2 }), /cannot run the "describe" task: no worker processes/);
 });
+
+test('a kind can reshape or drop its task\'s progress', async (t) => {
+  const worker = inProcessWorker({
+    describe: async (_input, io) => {
+      io.progress({ phase: 'loading', done: 0, total: 2, etaSeconds: null, message: null, detail: null });
+      io.progress({ phase: 'predicting', done: 1, total: 2, etaSeconds: 3, message: null, detail: null });
+      return { presets: [] };
+    },
+  });
+  const { services, events } = open(t, worker);
+  const renaming: JobKindSpec<'download', null> = {
+    kind: 'download',
+    lane: () => 'interactive',
+    prepare: async () => ({ title: 'renaming', state: null }),
+    async run(ctx) {
+      await ctx.worker('describe', { numClasses: 2 }, { progress: (p) => (p.phase === 'loading' ? null : { ...p, phase: 'evaluating' }) });
+      return { datasetId: null, importId: null, importJobId: null };
+    },
+  };
+  services.app.jobs.register(renaming);
+  const { job } = await services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } });
+  assert.equal((await services.app.jobs.wait(job.id)).status, 'completed');
+  const phases = events.filter((e) => e.name === 'jobs.progress').map((e) => e.payload as JobProgress).filter((p) => p.id === job.id).map((p) => `${p.phase} ${p.done}`);
+  assert.ok(phases.includes('evaluating 1'), phases.join(', '));
+  assert.ok(!phases.some((p) => p.startsWith('loading') || p.startsWith('predicting')), phases.join(', '));
+});
