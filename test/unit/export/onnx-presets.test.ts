@@ -14,9 +14,10 @@ import { baseWeightsFromModel } from '../../../electron/training/mobilenet/fold-
 import { assembleFineTuned, buildTopModel, planFineTune } from '../../../electron/training/worker/fine-tune';
 import { presetDefaults, type CustomLayer, type TrainingConfig } from '../../../shared/training-config';
 import { decodeOnnxModel } from '../../../electron/export/targets/onnx/onnx-proto';
-import { ONNX_VERIFY_TOLERANCE, verifyOnnxWithModel, writeOnnxModel } from '../../../electron/export/targets/onnx/index';
+import { ONNX_VERIFY_TOLERANCE, verifyOnnxWithModel, writeOnnxModel, writeVerifiedOnnxModel } from '../../../electron/export/targets/onnx/index';
 import { tempDir } from '../../support/temp';
 import { convertAndCompare, imageBatch, randomizeWeights } from './onnx-helpers';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 const tmp = tempDir('pawprint-onnx-presets-');
@@ -132,6 +133,35 @@ describe('ONNX export of mobilenetv2 (alpha 0.35, 96x96, random weights)', () =>
       }
     } finally {
       assembled.dispose();
+    }
+  });
+});
+
+describe('writeVerifiedOnnxModel, as the export job calls it', () => {
+  test('a saved cnn-normalize run: written and verified on decoded pixels; a check it fails deletes the file', async () => {
+    const config = configFor('cnn-normalize');
+    const model = buildPresetModel(config, 3);
+    randomizeWeights(model, 9);
+    const runFolder = join(tmp.path, 'cnn-normalize-run');
+    await saveModelToFolder(model, runFolder);
+    model.dispose();
+    const loaded = await loadModel(runFolder);
+    try {
+      const batch = imageBatch(5, SIZE.height, SIZE.width, 8);
+      const per = SIZE.height * SIZE.width * 3;
+      const pixels = Array.from({ length: 5 }, (_, i) => Uint8Array.from(batch.data.subarray(i * per, (i + 1) * per)));
+      const out = join(tmp.path, 'verified.onnx');
+      const { written, verification } = await writeVerifiedOnnxModel(loaded, out, pixels);
+      assert.equal(written.path, out);
+      assert.equal(verification.images, 5);
+      assert.ok(verification.ok && verification.maxAbsDiff < ONNX_VERIFY_TOLERANCE);
+      // No float32 pipeline is bit-exact with another: a zero tolerance must fail, and the file must not stay.
+      const strict = join(tmp.path, 'strict.onnx');
+      await assert.rejects(writeVerifiedOnnxModel(loaded, strict, pixels, { tolerance: 0 }), /Verification failed: model\.onnx differs from the app's model by up to .* on 5 images \(allowed 0\); the ONNX file was deleted\./);
+      assert.equal(existsSync(strict), false);
+      await assert.rejects(writeVerifiedOnnxModel(loaded, strict, [new Uint8Array(7)]), /Verification image 1 has 7 values; the model takes 40x48x3\./);
+    } finally {
+      loaded.dispose();
     }
   });
 });

@@ -1,8 +1,7 @@
 // The ONNX export target: writes model.onnx for a Pawprint model and checks it in ONNX Runtime against TF.js.
 //
-//   const written = await writeOnnxModel(run.modelPath | loadedModel | layersModel, join(staging, 'model.onnx'));
-//   const check = await verifyOnnxWithModel(written.path, loaded.model, pixels, [n, h, w, 3]);
-//   if (!check.ok) -> refuse the export (check.maxAbsDiff says by how much)
+//   const { written, verification } = await writeVerifiedOnnxModel(loaded, join(staging, 'model.onnx'), pixels);
+// or the two steps: writeOnnxModel(folder | loaded | layersModel, path), then verifyOnnxModel / verifyOnnxWithModel.
 //
 // model.onnx takes the same input as model.json (float32 [batch, h, w, 3], raw 0..255 RGB pixels, resized as
 // metadata.json says); the scaling (Rescaling) is inside the graph, as in model.json, and the outputs are the same
@@ -13,6 +12,7 @@ import { AppError, firstLine } from '../../../../shared/errors';
 import type { LayersModel } from '../../../tfjs/tf';
 import { tf } from '../../../tfjs/tf';
 import { loadModel, type LoadedModel } from '../../../inference/loader';
+import { externalScaling } from '../../../inference/preprocess';
 import { convertLayersModel, type OnnxConversion, type OnnxConversionOptions } from './convert';
 
 export { convertLayersModel, type OnnxConversion, type OnnxConversionOptions } from './convert';
@@ -137,4 +137,46 @@ export async function verifyOnnxWithModel(
 ): Promise<OnnxVerification> {
   const expected = tf.tidy(() => Float32Array.from((model.predict(tf.tensor(inputs, shape, 'float32')) as import('@tensorflow/tfjs').Tensor).dataSync()));
   return verifyOnnxModel(onnxPath, inputs, shape, expected, tolerance);
+}
+
+export interface VerifiedOnnxExport {
+  written: WrittenOnnxModel;
+  verification: OnnxVerification;
+}
+
+/**
+ * What the export job calls: writes model.onnx for `loaded` and checks it on `pixels` (decoded images, h·w·3 RGB
+ * bytes each, as decodeForModel gives them), feeding both runtimes what predict feeds TF.js (raw pixels, or pixels
+ * scaled outside the model when its scaling is not a layer). A file that differs by `tolerance` or more is deleted
+ * and an AppError('failed') says by how much.
+ */
+export async function writeVerifiedOnnxModel(
+  loaded: LoadedModel, outPath: string, pixels: readonly Uint8Array[],
+  options: OnnxConversionOptions & { tolerance?: number } = {},
+): Promise<VerifiedOnnxExport> {
+  const { height, width } = loaded.imageSize;
+  const per = height * width * 3;
+  if (pixels.length === 0) throw new AppError('conflict', 'No images to verify the ONNX export on; give some images to check it with.');
+  const inputs = new Float32Array(pixels.length * per);
+  const scaling = loaded.preprocessingInModel ? null : externalScaling(loaded.preprocessing);
+  const [scale, offset] = scaling ? [Math.fround(scaling.scale), Math.fround(scaling.offset)] : [1, 0];
+  pixels.forEach((image, i) => {
+    if (image.length !== per) throw new AppError('invalid-payload', `Verification image ${i + 1} has ${image.length} values; the model takes ${width}x${height}x3.`);
+    // float32 multiply, then float32 add, as tf.mul(scale).add(offset) does in predict.
+    for (let k = 0; k < per; k++) inputs[i * per + k] = scaling ? Math.fround(Math.fround(image[k] * scale) + offset) : image[k];
+  });
+  const written = await writeOnnxModel(loaded, outPath, options);
+  const tolerance = options.tolerance ?? ONNX_VERIFY_TOLERANCE;
+  let verification: OnnxVerification;
+  try {
+    verification = await verifyOnnxWithModel(written.path, loaded.model, inputs, [pixels.length, height, width, 3], tolerance);
+  } catch (error) {
+    await rm(written.path, { force: true });
+    throw error;
+  }
+  if (!verification.ok) {
+    await rm(written.path, { force: true });
+    throw new AppError('failed', `Verification failed: model.onnx differs from the app's model by up to ${verification.maxAbsDiff.toExponential(2)} on ${pixels.length} images (allowed ${tolerance}); the ONNX file was deleted.`);
+  }
+  return { written, verification };
 }
