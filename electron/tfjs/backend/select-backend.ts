@@ -10,6 +10,7 @@ import path from 'node:path';
 import { tf, requireTfModule } from '../tf';
 import { installUtilShim } from './node-util-shim';
 import { registerWasmTrainingKernels, type WasmKernelRegistration } from './wasm-gradients';
+import { nativeKernelStatus } from './native-kernels';
 
 export type BackendRequest = 'auto' | 'node' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -26,6 +27,8 @@ export interface BackendInfo {
   threads?: number;
   /** Kernels we added to / replaced in the WebAssembly backend. */
   wasmKernels?: WasmKernelRegistration;
+  /** Whether Pawprint's C convolution kernels run inside the WebAssembly backend, and from where or why not. */
+  nativeKernels?: string;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -156,6 +159,7 @@ async function tryWasm(versions: Record<string, string>, info: Partial<BackendIn
   if (!ok || tf.getBackend() !== 'wasm') return 'the WebAssembly backend failed to start (see the log for the error)';
   versions['tfjs-backend-wasm'] = wasm.version_wasm ?? 'unknown';
   info.threads = wasm.getThreadsCount?.() ?? 1;
+  info.nativeKernels = nativeKernelStatus().detail;
   return null;
 }
 

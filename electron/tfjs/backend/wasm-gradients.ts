@@ -29,6 +29,7 @@ import {
   type TensorInfo,
   type WasmBackend,
 } from './wasm-kernel-utils';
+import { nativeKernels, type NativeConvKernels } from './native-kernels';
 
 type Conv2DInfo = import('@tensorflow/tfjs').backend_util.Conv2DInfo;
 type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
@@ -81,7 +82,8 @@ function convInfo(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Conv2DBackpropFilter: dW[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, oh*s+kh, ow*s+kw, ci] * dy[n,oh,ow,co].
+// Conv2DBackpropFilter: with Pawprint's C kernel when built (see native-kernels.ts), else:
+// dW[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, oh*s+kh, ow*s+kw, ci] * dy[n,oh,ow,co].
 // That is a forward convolution of x^T [ci,H,W,N] with dy^T [oH,oW,N,co] as the filter, dilated by the
 // stride, whose output [ci,fh,fw,co] is dW transposed. XNNPACK runs it at ~7 GFLOP/s here, where the
 // wasm Conv3DBackpropFilterV2 reference loop (depth 1) took 20 s and im2col+matMul 2 s.
@@ -96,6 +98,15 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   if (empty) return empty;
   const { strideHeight: sH, strideWidth: sW, filterHeight: fh, filterWidth: fw, padInfo } = info;
   const { inHeight: H, inWidth: W, outHeight: oH, outWidth: oW } = info;
+  const native = nativeKernels(args.backend);
+  if (native && x.dtype === 'float32' && dy.dtype === 'float32') {
+    // Pawprint's C kernel (native/conv-kernels.c): direct sums in place on the heap, no transposes.
+    const dw = backend.makeOutput(filterShape, 'float32');
+    // Offsets read after makeOutput, which may grow the heap (offsets stay valid; views would not).
+    native.conv2d_backprop_filter(f32(backend, x).byteOffset, f32(backend, dy).byteOffset, f32(backend, dw).byteOffset,
+      info.batchSize, H, W, info.inChannels, oH, oW, info.outChannels, fh, fw, sH, sW, padInfo.top, padInfo.left);
+    return dw;
+  }
   // Pads chosen so the output is exactly fh x fw; negative means rows/cols the forward conv never read.
   const bottom = fh - H - padInfo.top + (oH - 1) * sH;
   const right = fw - W - padInfo.left + (oW - 1) * sW;
@@ -127,7 +138,62 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   }
   const empty = zerosIfEmpty(backend, inputShape, dy.shape, filter.shape);
   if (empty) return empty;
+  const native = nativeKernels(args.backend);
+  // The C kernel vectorises over 8 output (here: input) channels; other counts stay with XNNPACK.
+  if (native && info.strideHeight === 1 && info.strideWidth === 1 && info.inChannels % 8 === 0 && dy.dtype === 'float32' && filter.dtype === 'float32') {
+    return backpropInputNative(native, backend, dy, filter, info);
+  }
   return backpropInputByForwardConv(backend, dy, filter, info, false);
+}
+
+// Stride 1: dx is the "full" correlation of dy with the filter flipped in space and with in/out channels
+// swapped, padded by fh-1-padTop / fw-1-padLeft, run by the C forward kernel straight into dx.
+function backpropInputNative(native: NativeConvKernels, backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: Conv2DInfo): TensorInfo {
+  const { filterHeight: fh, filterWidth: fw, inChannels: C, outChannels: CO, padInfo } = info;
+  const flipped = backend.makeOutput([fh, fw, CO, C], 'float32');
+  const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, C], 'float32');
+  const w = f32(backend, filter);
+  const wf = f32(backend, flipped);
+  for (let kh = 0; kh < fh; kh++) {
+    for (let kw = 0; kw < fw; kw++) {
+      const src = ((fh - 1 - kh) * fw + (fw - 1 - kw)) * C * CO;
+      const dst = (kh * fw + kw) * CO * C;
+      for (let ci = 0; ci < C; ci++) for (let co = 0; co < CO; co++) wf[dst + co * C + ci] = w[src + ci * CO + co];
+    }
+  }
+  native.conv2d_forward(f32(backend, dy).byteOffset, wf.byteOffset, f32(backend, dx).byteOffset, info.batchSize,
+    info.outHeight, info.outWidth, CO, info.inHeight, info.inWidth, C, fh, fw, 1, 1, fh - 1 - padInfo.top, fw - 1 - padInfo.left);
+  release(backend, flipped);
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2D (forward): Pawprint's C kernel for float32 NHWC undilated convs with >= 4 input and 8k output channels
+// when built (measured on par with XNNPACK for the presets' 32-channel layers); anything else goes to the original.
+function conv2D(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = argsOf(args);
+  const { x, filter } = inputs;
+  const original = originalKernel('Conv2D');
+  if (!original) throw new Error('original wasm Conv2D kernel missing');
+  const native = nativeKernels(args.backend);
+  const dilations = (attrs.dilations as Pair | undefined) ?? 1;
+  if (!native || x.dtype !== 'float32' || filter.dtype !== 'float32' || (attrs.dataFormat ?? 'NHWC') !== 'NHWC' || x.shape.length !== 4) {
+    return original.kernelFunc(args) as TensorInfo;
+  }
+  const info = convInfo(x.shape, filter.shape, attrs.strides as Pair, dilations, attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding, false, attrs.dataFormat);
+  // Vectorised over 8 output channels, 4 input channels at a time; XNNPACK is as fast or faster elsewhere.
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.outChannels % 8 !== 0 || info.inChannels < 4) {
+    return original.kernelFunc(args) as TensorInfo;
+  }
+  const outShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  const empty = zerosIfEmpty(backend, outShape, x.shape, filter.shape);
+  if (empty) return empty;
+  const y = backend.makeOutput(outShape, 'float32');
+  native.conv2d_forward(f32(backend, x).byteOffset, f32(backend, filter).byteOffset, f32(backend, y).byteOffset,
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  return y;
 }
 
 function backpropInputByForwardConv(
@@ -443,6 +509,7 @@ interface OurKernel {
 const OUR_KERNELS: OurKernel[] = [
   { name: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter },
   { name: 'Conv2DBackpropInput', kernelFunc: conv2DBackpropInput },
+  { name: 'Conv2D', kernelFunc: conv2D },
   { name: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc: depthwiseBackpropFilter },
   { name: 'DepthwiseConv2dNativeBackpropInput', kernelFunc: depthwiseBackpropInput },
   { name: 'MaxPoolGrad', kernelFunc: maxPoolGrad },

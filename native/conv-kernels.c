@@ -1,0 +1,213 @@
+// Convolution gradient kernels for Pawprint's WebAssembly training backend (issue 16), in C with WebAssembly
+// SIMD (128-bit), compiled by scripts/build-native.mjs with clang + wasm-ld into native/build/conv-kernels.wasm.
+//
+// The module has no memory of its own: it imports tfjs-backend-wasm's memory, so it reads and writes tensors
+// where the backend keeps them (no copies). For that it must never touch memory it does not own: no data
+// segments, no shadow stack (no arrays on the stack), no libc. Pointers are byte offsets into that heap.
+// All layouts are NHWC / HWIO (tfjs's defaults).
+#include <wasm_simd128.h>
+
+typedef int i32;
+
+#define EXPORT(name) __attribute__((export_name(name)))
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE i32 max_i(i32 a, i32 b) { return a > b ? a : b; }
+INLINE i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
+/** floor(a / b) for b > 0 and any sign of a. */
+INLINE i32 floor_div(i32 a, i32 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// One strip: `count` output columns of one output row against one filter tap (kh, kw). For TC input channels
+// starting at ci and 8 output channels starting at co, sums x[ow][ci+j] * dy[ow][co..co+7] over the strip in
+// registers (TC x 2 vectors), then adds the sums into dw once. TC is a compile-time constant (1..4).
+INLINE void strip_tile8(i32 tc, const float *xs, i32 xstep, const float *ds, i32 dstep, i32 count, float *dwk, i32 ci, i32 co, i32 CO) {
+  v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  const float *xp = xs + ci;
+  const float *dp = ds + co;
+  for (i32 i = 0; i < count; i++, xp += xstep, dp += dstep) {
+    v128_t d0 = wasm_v128_load(dp);
+    v128_t d1 = wasm_v128_load(dp + 4);
+    v128_t x0 = wasm_f32x4_splat(xp[0]);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
+    if (tc > 1) {
+      v128_t x1 = wasm_f32x4_splat(xp[1]);
+      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0));
+      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
+    }
+    if (tc > 2) {
+      v128_t x2 = wasm_f32x4_splat(xp[2]);
+      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0));
+      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
+    }
+    if (tc > 3) {
+      v128_t x3 = wasm_f32x4_splat(xp[3]);
+      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0));
+      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
+    }
+  }
+  float *o = dwk + ci * CO + co;
+  wasm_v128_store(o, wasm_f32x4_add(wasm_v128_load(o), a00));
+  wasm_v128_store(o + 4, wasm_f32x4_add(wasm_v128_load(o + 4), a01));
+  if (tc > 1) {
+    o += CO;
+    wasm_v128_store(o, wasm_f32x4_add(wasm_v128_load(o), a10));
+    wasm_v128_store(o + 4, wasm_f32x4_add(wasm_v128_load(o + 4), a11));
+  }
+  if (tc > 2) {
+    o += CO;
+    wasm_v128_store(o, wasm_f32x4_add(wasm_v128_load(o), a20));
+    wasm_v128_store(o + 4, wasm_f32x4_add(wasm_v128_load(o + 4), a21));
+  }
+  if (tc > 3) {
+    o += CO;
+    wasm_v128_store(o, wasm_f32x4_add(wasm_v128_load(o), a30));
+    wasm_v128_store(o + 4, wasm_f32x4_add(wasm_v128_load(o + 4), a31));
+  }
+}
+
+/** Output channels co..CO-1 that do not fill a group of 8: plain scalar sums. */
+static void strip_scalar(const float *xs, i32 xstep, const float *ds, i32 dstep, i32 count, float *dwk, i32 C, i32 co0, i32 CO) {
+  for (i32 ci = 0; ci < C; ci++) {
+    for (i32 co = co0; co < CO; co++) {
+      float acc = 0;
+      const float *xp = xs + ci;
+      const float *dp = ds + co;
+      for (i32 i = 0; i < count; i++, xp += xstep, dp += dstep) acc += xp[0] * dp[0];
+      dwk[ci * CO + co] += acc;
+    }
+  }
+}
+
+/**
+ * dW[kh][kw][ci][co] = sum over n, oh, ow of x[n][oh*SH+kh-PT][ow*SW+kw-PL][ci] * dy[n][oh][ow][co]
+ * (taps outside the input are zero padding). x: [N,H,W,C], dy: [N,OH,OW,CO], dw: [FH,FW,C,CO], undilated.
+ * Walks one output row at a time so the row of dy and the input rows it meets stay in L1 while every tap and
+ * channel tile reuses them; sums over a row are kept in registers and added to dw once per row.
+ */
+EXPORT("conv2d_backprop_filter")
+void conv2d_backprop_filter(const float *x, const float *dy, float *dw, i32 N, i32 H, i32 W, i32 C, i32 OH, i32 OW,
+                            i32 CO, i32 FH, i32 FW, i32 SH, i32 SW, i32 PT, i32 PL) {
+  const i32 total = FH * FW * C * CO;
+  for (i32 i = 0; i < total; i++) dw[i] = 0;
+  const i32 co8 = CO - CO % 8;
+  for (i32 n = 0; n < N; n++) {
+    for (i32 oh = 0; oh < OH; oh++) {
+      const float *dyrow = dy + ((n * OH + oh) * OW) * CO;
+      for (i32 kh = 0; kh < FH; kh++) {
+        const i32 ih = oh * SH + kh - PT;
+        if (ih < 0 || ih >= H) continue;
+        const float *xrow = x + ((n * H + ih) * W) * C;
+        for (i32 kw = 0; kw < FW; kw++) {
+          // Output columns whose input column ow*SW + kw - PL lies inside the image.
+          const i32 lo = max_i(0, floor_div(PL - kw + SW - 1, SW));
+          const i32 hi = min_i(OW, floor_div(W - 1 + PL - kw, SW) + 1);
+          if (lo >= hi) continue;
+          const i32 count = hi - lo;
+          const float *xs = xrow + (lo * SW + kw - PL) * C;
+          const float *ds = dyrow + lo * CO;
+          float *dwk = dw + (kh * FW + kw) * C * CO;
+          const i32 xstep = SW * C;
+          for (i32 co = 0; co < co8; co += 8) {
+            i32 ci = 0;
+            for (; ci + 4 <= C; ci += 4) strip_tile8(4, xs, xstep, ds, CO, count, dwk, ci, co, CO);
+            switch (C - ci) {
+              case 3: strip_tile8(3, xs, xstep, ds, CO, count, dwk, ci, co, CO); break;
+              case 2: strip_tile8(2, xs, xstep, ds, CO, count, dwk, ci, co, CO); break;
+              case 1: strip_tile8(1, xs, xstep, ds, CO, count, dwk, ci, co, CO); break;
+              default: break;
+            }
+          }
+          if (co8 < CO) strip_scalar(xs, xstep, ds, CO, count, dwk, C, co8, CO);
+        }
+      }
+    }
+  }
+}
+
+// Forward tile: TC input channels (ci..) x 8 output channels (co..) of one filter tap, applied along a strip of
+// `count` output columns: y[ow][co..co+7] += sum_j x[ow][ci+j] * w[ci+j][co..co+7]. The TC x 2 weight vectors
+// stay in registers for the whole strip; the output row (in L1) is read and written once per tile.
+INLINE void fwd_tile8(i32 tc, const float *xs, i32 xstep, float *ys, i32 ystep, i32 count, const float *wk, i32 ci, i32 co, i32 CO) {
+  const float *wp = wk + ci * CO + co;
+  const v128_t w00 = wasm_v128_load(wp), w01 = wasm_v128_load(wp + 4);
+  const v128_t w10 = tc > 1 ? wasm_v128_load(wp + CO) : w00, w11 = tc > 1 ? wasm_v128_load(wp + CO + 4) : w01;
+  const v128_t w20 = tc > 2 ? wasm_v128_load(wp + 2 * CO) : w00, w21 = tc > 2 ? wasm_v128_load(wp + 2 * CO + 4) : w01;
+  const v128_t w30 = tc > 3 ? wasm_v128_load(wp + 3 * CO) : w00, w31 = tc > 3 ? wasm_v128_load(wp + 3 * CO + 4) : w01;
+  const float *xp = xs + ci;
+  float *yp = ys + co;
+  for (i32 i = 0; i < count; i++, xp += xstep, yp += ystep) {
+    v128_t y0 = wasm_v128_load(yp);
+    v128_t y1 = wasm_v128_load(yp + 4);
+    v128_t x0 = wasm_f32x4_splat(xp[0]);
+    y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x0, w00));
+    y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x0, w01));
+    if (tc > 1) {
+      v128_t x1 = wasm_f32x4_splat(xp[1]);
+      y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x1, w10));
+      y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x1, w11));
+    }
+    if (tc > 2) {
+      v128_t x2 = wasm_f32x4_splat(xp[2]);
+      y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x2, w20));
+      y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x2, w21));
+    }
+    if (tc > 3) {
+      v128_t x3 = wasm_f32x4_splat(xp[3]);
+      y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x3, w30));
+      y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x3, w31));
+    }
+    wasm_v128_store(yp, y0);
+    wasm_v128_store(yp + 4, y1);
+  }
+}
+
+/**
+ * y[n][oh][ow][co] = sum over kh, kw, ci of x[n][oh*SH+kh-PT][ow*SW+kw-PL][ci] * w[kh][kw][ci][co], taps outside
+ * the input being zero padding. x: [N,H,W,C], w: [FH,FW,C,CO], y: [N,OH,OW,CO] (OH, OW given by the caller, so a
+ * "full" correlation for the input gradient works too), undilated. One output row at a time, as above.
+ */
+EXPORT("conv2d_forward")
+void conv2d_forward(const float *x, const float *w, float *y, i32 N, i32 H, i32 W, i32 C, i32 OH, i32 OW, i32 CO,
+                    i32 FH, i32 FW, i32 SH, i32 SW, i32 PT, i32 PL) {
+  const i32 co8 = CO - CO % 8;
+  for (i32 n = 0; n < N; n++) {
+    for (i32 oh = 0; oh < OH; oh++) {
+      float *yrow = y + ((n * OH + oh) * OW) * CO;
+      for (i32 i = 0; i < OW * CO; i++) yrow[i] = 0;
+      for (i32 kh = 0; kh < FH; kh++) {
+        const i32 ih = oh * SH + kh - PT;
+        if (ih < 0 || ih >= H) continue;
+        const float *xrow = x + ((n * H + ih) * W) * C;
+        for (i32 kw = 0; kw < FW; kw++) {
+          const i32 lo = max_i(0, floor_div(PL - kw + SW - 1, SW));
+          const i32 hi = min_i(OW, floor_div(W - 1 + PL - kw, SW) + 1);
+          if (lo >= hi) continue;
+          const i32 count = hi - lo;
+          const float *xs = xrow + (lo * SW + kw - PL) * C;
+          float *ys = yrow + lo * CO;
+          const float *wk = w + (kh * FW + kw) * C * CO;
+          const i32 xstep = SW * C;
+          for (i32 co = 0; co < co8; co += 8) {
+            i32 ci = 0;
+            for (; ci + 4 <= C; ci += 4) fwd_tile8(4, xs, xstep, ys, CO, count, wk, ci, co, CO);
+            switch (C - ci) {
+              case 3: fwd_tile8(3, xs, xstep, ys, CO, count, wk, ci, co, CO); break;
+              case 2: fwd_tile8(2, xs, xstep, ys, CO, count, wk, ci, co, CO); break;
+              case 1: fwd_tile8(1, xs, xstep, ys, CO, count, wk, ci, co, CO); break;
+              default: break;
+            }
+          }
+          for (i32 co = co8; co < CO; co++) {
+            for (i32 i = 0; i < count; i++) {
+              float acc = 0;
+              const float *xp = xs + i * xstep;
+              for (i32 ci = 0; ci < C; ci++) acc += xp[ci] * wk[ci * CO + co];
+              ys[i * CO + co] += acc;
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// Pawprint's C kernels (native/conv-kernels.c, built by scripts/build-native.mjs) against the CPU backend, on the
+// shapes the presets use and on the edges of the kernels' tiling: 3 and 5 input channels (partial tiles), output
+// channel counts that are not a multiple of 8 (scalar remainder), same padding (taps outside the image) and
+// stride 2. Also checks that the WebAssembly backend really runs them (not silently the fallback).
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { tf } from '../../../electron/tfjs/tf';
+import { nativeKernels, nativeKernelStatus, NATIVE_WASM } from '../../../electron/tfjs/backend/native-kernels';
+import { randomValues, relativeError, runOn, setupBackends, wasmDataCount, type Tensor } from './helpers';
+
+const TOLERANCE = 1e-4;
+type Shape4 = [number, number, number, number];
+const built = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_WASM));
+const skip = built ? false : `${NATIVE_WASM} not built (node scripts/build-native.mjs needs clang and lld)`;
+
+before(async () => {
+  await setupBackends();
+});
+
+async function sameOnBoth(label: string, fn: () => Tensor): Promise<void> {
+  const [expected] = await runOn('cpu', () => [fn()]);
+  await tf.setBackend('wasm');
+  const buffers = wasmDataCount();
+  const [actual] = await runOn('wasm', () => [fn()]);
+  assert.equal(wasmDataCount(), buffers, `${label}: wasm buffers leaked`);
+  await tf.setBackend('cpu');
+  const err = relativeError(actual!, expected!);
+  assert.ok(err < TOLERANCE, `${label}: relative error ${err.toExponential(2)} >= ${TOLERANCE}`);
+}
+
+const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+const tensor = (shape: number[], seed: number) => tf.tensor(randomValues(count(shape), seed), shape);
+
+interface Case { x: Shape4; f: Shape4; stride: number; pad: 'valid' | 'same' }
+const cases: Case[] = [
+  { x: [2, 20, 20, 3], f: [3, 3, 3, 32], stride: 1, pad: 'valid' }, // cnn first layer
+  { x: [2, 19, 19, 32], f: [3, 3, 32, 32], stride: 1, pad: 'valid' }, // cnn inner layers
+  { x: [2, 24, 22, 3], f: [10, 5, 3, 32], stride: 1, pad: 'valid' }, // cnn-augment's odd first kernel
+  { x: [2, 9, 9, 32], f: [3, 3, 32, 64], stride: 1, pad: 'valid' }, // cnn-augment's 64-filter layer
+  { x: [2, 11, 13, 5], f: [3, 3, 5, 12], stride: 1, pad: 'same' }, // partial channel tiles, taps off the image
+  { x: [1, 12, 11, 8], f: [3, 4, 8, 16], stride: 2, pad: 'same' }, // stride 2, even kernel width
+  { x: [1, 7, 7, 4], f: [1, 1, 4, 5], stride: 1, pad: 'valid' }, // only the scalar output-channel path
+];
+
+describe('Pawprint C kernels', () => {
+  test('are built and bound to the WebAssembly backend', { skip }, async () => {
+    assert.deepEqual(nativeKernelStatus().available, true, nativeKernelStatus().detail);
+    await tf.setBackend('wasm');
+    assert.ok(nativeKernels(tf.backend()), 'the wasm backend runs the C kernels');
+    await tf.setBackend('cpu');
+  });
+
+  for (const c of cases) {
+    const label = `x ${c.x.join('x')} filter ${c.f.join('x')} stride ${c.stride} ${c.pad}`;
+    const strides: [number, number] = [c.stride, c.stride];
+    const dyShape = () => tf.conv2d(tf.zeros(c.x) as import('@tensorflow/tfjs').Tensor4D, tf.zeros(c.f) as import('@tensorflow/tfjs').Tensor4D, strides, c.pad).shape;
+
+    test(`Conv2DBackpropFilter matches the CPU backend: ${label}`, { skip }, async () => {
+      const shape = tf.tidy(dyShape);
+      await sameOnBoth(label, () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tensor(c.x, 1), dy: tensor(shape, 2) },
+        { strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as Tensor);
+    });
+
+    test(`Conv2DBackpropInput matches the CPU backend: ${label}`, { skip }, async () => {
+      const shape = tf.tidy(dyShape);
+      await sameOnBoth(label, () => tf.engine().runKernel('Conv2DBackpropInput', { dy: tensor(shape, 3), filter: tensor(c.f, 4) },
+        { strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as Tensor);
+    });
+
+    test(`Conv2D matches the CPU backend: ${label}`, { skip }, async () => {
+      await sameOnBoth(label, () => tf.conv2d(tensor(c.x, 5) as import('@tensorflow/tfjs').Tensor4D,
+        tensor(c.f, 6) as import('@tensorflow/tfjs').Tensor4D, strides, c.pad));
+    });
+  }
+});
