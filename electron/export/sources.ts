@@ -41,6 +41,8 @@ export async function locateModel(db: Database, uploads: UploadStore, source: Mo
     const archive = files.length === 1 && extname(files[0]).toLowerCase() !== '.json' ? join(dir, files[0]) : null;
     return { path: archive ?? dir, label: archive ? files[0] : files.join(', ') };
   }
+  // Checked here too so a missing model is refused before a job is queued, with the loader's words and code.
+  if (!existsSync(source.path)) throw new AppError('not-found', `No model at ${source.path}: the file or folder does not exist.`);
   return { path: source.path, label: basename(source.path) };
 }
 

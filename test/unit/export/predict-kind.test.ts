@@ -53,6 +53,7 @@ test('bad input is refused in words before a job is queued', async (t) => {
   await assert.rejects(services.request('export.predict', { model: { path: modelDir }, images: [{ path: join(root, 'nowhere') }] }), { code: 'not-found', message: /No image or folder at .*nowhere/ });
   await assert.rejects(services.request('export.predict', { model: { path: modelDir }, images: [{ path: join(root, 'model') }] }), { code: 'not-found', message: /No images found to predict/ });
   await assert.rejects(services.request('export.predict', { model: { runId: 99 }, images: [{ path: join(root, 'photos') }] }), { code: 'not-found' });
+  await assert.rejects(services.request('export.predict', { model: { path: join(root, 'no-model') }, images: [{ path: join(root, 'photos') }] }), { code: 'not-found', message: /No model at .*no-model: the file or folder does not exist\./ });
   await assert.rejects(services.request('export.run', { runId: 99 }), { code: 'not-found' });
   assert.equal((await services.request('jobs.list', {})).jobs.length, 0);
   assert.equal(worker.calls.length, 0);
