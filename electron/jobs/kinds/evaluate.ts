@@ -47,8 +47,8 @@ export const evaluateKind: JobKindSpec<'evaluate', EvaluateState> = {
     const rows = new EvaluationRows(plan);
     const total = rows.total;
     const legacy = legacyProgress(ctx.events, plan.runId);
-    // 'evaluating' while the worker starts; the task then reports its own phases with done/total per image
-    // ('loading' the model, 'predicting'), forwarded by ctx.worker, and 'saving' closes the job.
+    // 'evaluating' throughout: the predict task's own phases ('loading', 'predicting') are shown as this job's, with
+    // their done/total per image and ETA; 'saving' closes the job.
     ctx.progress({ phase: 'evaluating', done: 0, total, etaSeconds: null, message: `${total} images`, detail: null });
     legacy(0, total);
     // A malformed batch is remembered, not thrown: the event arrives inside the worker's message handler.
@@ -61,6 +61,7 @@ export const evaluateKind: JobKindSpec<'evaluate', EvaluateState> = {
         batchSize: BATCH_SIZE,
       },
       {
+        progress: (p) => ({ ...p, phase: 'evaluating' }),
         event: (event) => {
           if (event.type !== 'rows' || ctx.signal.aborted || streamError !== null) return;
           try {
