@@ -1,0 +1,417 @@
+// Data health from image embeddings, in plain TypeScript (no TensorFlow.js): label issues by confident learning on
+// out-of-fold probabilities of a softmax head, near-duplicate groups by cosine similarity, outliers by k-nearest-
+// neighbour distance, class balance. Everything is seeded and deterministic, so one dataset gives one answer.
+import { mixSeeds, mulberry32, shuffleInPlace } from '../../shared/random';
+
+export interface HealthOptions {
+  /** Folds of out-of-fold prediction (2..20). */
+  folds: number;
+  seed: number;
+  /** Cosine similarity at or above which two images are near-duplicates. */
+  duplicateThreshold: number;
+  /** Neighbours whose mean distance is an image's outlier score. */
+  neighbours: number;
+  /** Gradient steps of the softmax head per fold. */
+  steps: number;
+  /** L2 penalty of the head's weights. */
+  l2: number;
+}
+
+export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
+  folds: 5, seed: 42, duplicateThreshold: 0.9, neighbours: 10, steps: 120, l2: 1e-3,
+};
+
+export interface HealthInput {
+  /** n x dim embeddings, row-major. */
+  embeddings: Float32Array;
+  dim: number;
+  /** Class index per image, -1 = unlabelled (used for duplicates and outliers only). */
+  labels: Int32Array;
+  classNames: string[];
+  /** Split subset per image ('train' | 'val' | 'test'), null when the image is in no split. */
+  subsets: Array<string | null>;
+}
+
+export interface LabelIssue { index: number; label: number; suggested: number; score: number; selfConfidence: number }
+export interface DuplicateGroup { indices: number[]; similarity: number; crossesSplits: boolean }
+export interface Outlier { index: number; score: number }
+export interface ClassHealth {
+  name: string;
+  count: number;
+  share: number;
+  /** Mean out-of-fold probability of the given label over this class's images. */
+  meanSelfConfidence: number;
+  /** Per-class threshold of confident learning (that same mean). */
+  threshold: number;
+  /** Out-of-fold accuracy of the head on this class. */
+  outOfFoldAccuracy: number;
+  labelIssues: number;
+}
+export interface HealthAnalysis {
+  labelIssues: LabelIssue[];
+  nearDuplicates: DuplicateGroup[];
+  outliers: Outlier[];
+  classes: ClassHealth[];
+  /** max / min labelled count over classes with images. */
+  imbalanceRatio: number | null;
+  outOfFoldAccuracy: number | null;
+  outlierThreshold: number;
+  timings: { headSeconds: number; similaritySeconds: number };
+}
+
+export interface AnalysisProgress { phase: 'fitting' | 'comparing'; done: number; total: number }
+
+type Report = (p: AnalysisProgress) => void;
+
+/** Rows scaled to unit length (cosine similarity = dot product). */
+export function normaliseRows(x: Float32Array, dim: number): Float32Array {
+  const n = x.length / dim;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += x[i * dim + k] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let k = 0; k < dim; k++) out[i * dim + k] = x[i * dim + k] * inv;
+  }
+  return out;
+}
+
+/** Stratified fold number per labelled example (shuffled within each class by the seed); -1 for unlabelled. */
+export function stratifiedFolds(labels: Int32Array, folds: number, seed: number): Int32Array {
+  const fold = new Int32Array(labels.length).fill(-1);
+  const byClass = new Map<number, number[]>();
+  labels.forEach((label, i) => {
+    if (label >= 0) (byClass.get(label) ?? byClass.set(label, []).get(label)!).push(i);
+  });
+  let offset = 0;
+  for (const [label, members] of [...byClass.entries()].sort((a, b) => a[0] - b[0])) {
+    shuffleInPlace(members, mulberry32(mixSeeds(seed, 'health-folds', label)));
+    // Continue the round robin across classes so small classes do not all land in fold 0.
+    members.forEach((index, j) => (fold[index] = (offset + j) % folds));
+    offset += members.length;
+  }
+  return fold;
+}
+
+/**
+ * A multinomial logistic regression (softmax head) on standardised features, by full-batch gradient descent with
+ * Adam; returns the probabilities of `predict` rows. Weights start at zero, so the result depends only on the data.
+ */
+export function fitSoftmaxAndPredict(
+  x: Float32Array, dim: number, labels: Int32Array, classes: number,
+  trainRows: number[], predictRows: number[], options: { steps: number; l2: number; learningRate?: number },
+): Float32Array {
+  const m = trainRows.length;
+  const lr = options.learningRate ?? 0.05;
+  // Standardise with the training rows' statistics.
+  const mean = new Float64Array(dim);
+  const sd = new Float64Array(dim);
+  for (const r of trainRows) for (let k = 0; k < dim; k++) mean[k] += x[r * dim + k];
+  for (let k = 0; k < dim; k++) mean[k] /= Math.max(1, m);
+  for (const r of trainRows) for (let k = 0; k < dim; k++) sd[k] += (x[r * dim + k] - mean[k]) ** 2;
+  const scale = new Float32Array(dim);
+  for (let k = 0; k < dim; k++) {
+    const s = Math.sqrt(sd[k] / Math.max(1, m));
+    scale[k] = s > 1e-6 ? 1 / s : 0;
+  }
+  const standardise = (rows: number[]) => {
+    const out = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => {
+      for (let k = 0; k < dim; k++) out[i * dim + k] = (x[r * dim + k] - mean[k]) * scale[k];
+    });
+    return out;
+  };
+  const xt = standardise(trainRows);
+  const c = classes;
+  const w = new Float32Array(dim * c); // k-major: w[k * c + j]
+  const b = new Float32Array(c);
+  const gw = new Float32Array(dim * c);
+  const gb = new Float32Array(c);
+  const mw = new Float32Array(dim * c), vw = new Float32Array(dim * c), mb = new Float32Array(c), vb = new Float32Array(c);
+  const p = new Float32Array(m * c);
+  const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  for (let step = 1; step <= options.steps; step++) {
+    softmaxRows(xt, m, dim, w, b, c, p);
+    for (let i = 0; i < m; i++) p[i * c + labels[trainRows[i]]] -= 1;
+    gw.fill(0);
+    gb.fill(0);
+    for (let i = 0; i < m; i++) {
+      const row = i * dim;
+      for (let j = 0; j < c; j++) {
+        const d = p[i * c + j];
+        if (d === 0) continue;
+        gb[j] += d;
+        for (let k = 0; k < dim; k++) gw[k * c + j] += d * xt[row + k];
+      }
+    }
+    const inv = 1 / Math.max(1, m);
+    const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
+    for (let q = 0; q < w.length; q++) {
+      const g = gw[q] * inv + options.l2 * w[q];
+      mw[q] = beta1 * mw[q] + (1 - beta1) * g;
+      vw[q] = beta2 * vw[q] + (1 - beta2) * g * g;
+      w[q] -= (lr * (mw[q] / c1)) / (Math.sqrt(vw[q] / c2) + eps);
+    }
+    for (let j = 0; j < c; j++) {
+      const g = gb[j] * inv;
+      mb[j] = beta1 * mb[j] + (1 - beta1) * g;
+      vb[j] = beta2 * vb[j] + (1 - beta2) * g * g;
+      b[j] -= (lr * (mb[j] / c1)) / (Math.sqrt(vb[j] / c2) + eps);
+    }
+  }
+  const xp = standardise(predictRows);
+  const out = new Float32Array(predictRows.length * c);
+  softmaxRows(xp, predictRows.length, dim, w, b, c, out);
+  return out;
+}
+
+function softmaxRows(x: Float32Array, rows: number, dim: number, w: Float32Array, b: Float32Array, c: number, out: Float32Array): void {
+  const z = new Float64Array(c);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < c; j++) z[j] = b[j];
+    const row = i * dim;
+    for (let k = 0; k < dim; k++) {
+      const v = x[row + k];
+      if (v === 0) continue;
+      const wk = k * c;
+      for (let j = 0; j < c; j++) z[j] += v * w[wk + j];
+    }
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) max = Math.max(max, z[j]);
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += (z[j] = Math.exp(z[j] - max));
+    for (let j = 0; j < c; j++) out[i * c + j] = z[j] / sum;
+  }
+}
+
+/** Out-of-fold probabilities (n x classes; rows of unlabelled images stay 0). */
+export function outOfFoldProbabilities(
+  x: Float32Array, dim: number, labels: Int32Array, classes: number, options: HealthOptions, report?: Report, signal?: AbortSignal,
+): Float32Array {
+  const n = labels.length;
+  const fold = stratifiedFolds(labels, options.folds, options.seed);
+  const probabilities = new Float32Array(n * classes);
+  for (let f = 0; f < options.folds; f++) {
+    signal?.throwIfAborted();
+    report?.({ phase: 'fitting', done: f, total: options.folds });
+    const trainRows: number[] = [];
+    const heldOut: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (fold[i] < 0) continue;
+      (fold[i] === f ? heldOut : trainRows).push(i);
+    }
+    if (heldOut.length === 0) continue;
+    const p = fitSoftmaxAndPredict(x, dim, labels, classes, trainRows, heldOut, options);
+    heldOut.forEach((r, i) => probabilities.set(p.subarray(i * classes, (i + 1) * classes), r * classes));
+  }
+  report?.({ phase: 'fitting', done: options.folds, total: options.folds });
+  return probabilities;
+}
+
+/**
+ * Confident learning (Northcutt et al.): per-class thresholds t_j = mean p_j over images labelled j; an image is a
+ * label issue when its confident class (the most probable class whose probability reaches its threshold) is not its
+ * label. Ranked by normalised margin: score = (1 - (p_label - max_other p)) / 2, 1 = surely wrong.
+ */
+export function confidentLearning(probabilities: Float32Array, labels: Int32Array, classes: number): { issues: LabelIssue[]; thresholds: Float64Array } {
+  const thresholds = new Float64Array(classes);
+  const counts = new Float64Array(classes);
+  labels.forEach((label, i) => {
+    if (label < 0) return;
+    thresholds[label] += probabilities[i * classes + label];
+    counts[label] += 1;
+  });
+  for (let j = 0; j < classes; j++) thresholds[j] = counts[j] > 0 ? thresholds[j] / counts[j] : 1;
+  const issues: LabelIssue[] = [];
+  labels.forEach((label, i) => {
+    if (label < 0) return;
+    const row = probabilities.subarray(i * classes, (i + 1) * classes);
+    let confident = -1;
+    let best = -1;
+    let bestOther = -1;
+    let otherMax = 0;
+    for (let j = 0; j < classes; j++) {
+      if (row[j] >= thresholds[j] && (confident < 0 || row[j] > row[confident])) confident = j;
+      if (best < 0 || row[j] > row[best]) best = j;
+      if (j !== label && (bestOther < 0 || row[j] > otherMax)) {
+        bestOther = j;
+        otherMax = row[j];
+      }
+    }
+    if (confident < 0 || confident === label) return;
+    const margin = row[label] - otherMax;
+    issues.push({ index: i, label, suggested: confident, score: (1 - margin) / 2, selfConfidence: row[label] });
+  });
+  issues.sort((a, b) => b.score - a.score || a.index - b.index);
+  return { issues, thresholds };
+}
+
+/**
+ * For every image, its `k` most similar others (cosine on unit rows), and every pair at or above `threshold`.
+ * Blocked Gram matrix: n^2 * dim / 2 multiply-adds, done once for both duplicates and outliers.
+ */
+export function neighbourScan(
+  unit: Float32Array, dim: number, k: number, threshold: number, report?: Report, signal?: AbortSignal,
+): { knnDistance: Float64Array; pairs: Array<{ a: number; b: number; similarity: number }> } {
+  const n = unit.length / dim;
+  const kk = Math.max(1, Math.min(k, n - 1));
+  // Per row, the kk largest similarities (kept sorted descending in a small array).
+  const top = new Float64Array(n * kk).fill(-Infinity);
+  const insert = (row: number, s: number) => {
+    const base = row * kk;
+    if (s <= top[base + kk - 1]) return;
+    let q = kk - 1;
+    while (q > 0 && top[base + q - 1] < s) {
+      top[base + q] = top[base + q - 1];
+      q--;
+    }
+    top[base + q] = s;
+  };
+  const pairs: Array<{ a: number; b: number; similarity: number }> = [];
+  const block = 64;
+  for (let i0 = 0; i0 < n; i0 += block) {
+    signal?.throwIfAborted();
+    report?.({ phase: 'comparing', done: i0, total: n });
+    const i1 = Math.min(n, i0 + block);
+    for (let j0 = i0; j0 < n; j0 += block) {
+      const j1 = Math.min(n, j0 + block);
+      for (let i = i0; i < i1; i++) {
+        const ri = i * dim;
+        for (let j = Math.max(j0, i + 1); j < j1; j++) {
+          const rj = j * dim;
+          let s = 0;
+          for (let q = 0; q < dim; q++) s += unit[ri + q] * unit[rj + q];
+          insert(i, s);
+          insert(j, s);
+          if (s >= threshold) pairs.push({ a: i, b: j, similarity: s });
+        }
+      }
+    }
+  }
+  report?.({ phase: 'comparing', done: n, total: n });
+  const knnDistance = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    let count = 0;
+    for (let q = 0; q < kk; q++) {
+      const s = top[i * kk + q];
+      if (s === -Infinity) continue;
+      sum += 1 - s;
+      count++;
+    }
+    knnDistance[i] = count ? sum / count : 0;
+  }
+  return { knnDistance, pairs };
+}
+
+/** Connected groups of near-duplicate pairs; a group's similarity is its weakest linking pair. */
+export function duplicateGroups(pairs: Array<{ a: number; b: number; similarity: number }>, subsets: Array<string | null>): DuplicateGroup[] {
+  const parent = new Map<number, number>();
+  const find = (v: number): number => {
+    let r = v;
+    while (parent.get(r)! !== r) r = parent.get(r)!;
+    parent.set(v, r);
+    return r;
+  };
+  const weakest = new Map<number, number>();
+  for (const { a, b } of pairs) {
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    const ra = find(a), rb = find(b);
+    if (ra !== rb) parent.set(Math.max(ra, rb), Math.min(ra, rb));
+  }
+  const members = new Map<number, number[]>();
+  for (const v of parent.keys()) (members.get(find(v)) ?? members.set(find(v), []).get(find(v))!).push(v);
+  for (const { a, b, similarity } of pairs) {
+    const r = find(a);
+    if (find(b) === r) weakest.set(r, Math.min(weakest.get(r) ?? 1, similarity));
+  }
+  const groups = [...members.entries()].map(([root, indices]) => {
+    indices.sort((x, y) => x - y);
+    const splits = new Set(indices.map((i) => subsets[i]).filter((s): s is string => s !== null));
+    return { indices, similarity: weakest.get(root) ?? 1, crossesSplits: splits.size > 1 };
+  });
+  groups.sort((x, y) => y.similarity - x.similarity || x.indices[0] - y.indices[0]);
+  return groups;
+}
+
+/** Images whose kNN distance is far above the rest: median + 4 * MAD (scaled), at most 1% of the images plus one. */
+export function pickOutliers(knnDistance: Float64Array): { outliers: Outlier[]; threshold: number } {
+  const n = knnDistance.length;
+  if (n < 3) return { outliers: [], threshold: Infinity };
+  const sorted = Float64Array.from(knnDistance).sort();
+  const median = sorted[Math.floor(n / 2)];
+  const deviations = Float64Array.from(knnDistance, (d) => Math.abs(d - median)).sort();
+  const mad = deviations[Math.floor(n / 2)] * 1.4826;
+  const threshold = median + 4 * Math.max(mad, 1e-6);
+  const outliers = [...knnDistance].map((score, index) => ({ index, score })).filter((o) => o.score >= threshold);
+  outliers.sort((a, b) => b.score - a.score || a.index - b.index);
+  return { outliers: outliers.slice(0, Math.floor(n / 100) + 1), threshold };
+}
+
+/** The whole analysis. `report` is called between folds and blocks; `signal` cancels between them. */
+export function analyseHealth(input: HealthInput, options: HealthOptions = DEFAULT_HEALTH_OPTIONS, report?: Report, signal?: AbortSignal): HealthAnalysis {
+  const { dim, labels, classNames } = input;
+  const n = labels.length;
+  if (input.embeddings.length !== n * dim) throw new Error(`analyseHealth: ${n} images need ${n * dim} values, got ${input.embeddings.length}`);
+  if (!Number.isInteger(options.folds) || options.folds < 2) throw new Error('folds must be a whole number of at least 2');
+  const classes = classNames.length;
+  const unit = normaliseRows(input.embeddings, dim);
+  const counts = new Array<number>(classes).fill(0);
+  labels.forEach((l) => l >= 0 && counts[l]++);
+  const labelled = counts.reduce((a, b) => a + b, 0);
+  const usable = counts.filter((c) => c > 0).length;
+
+  let t0 = performance.now();
+  let issues: LabelIssue[] = [];
+  let thresholds = new Float64Array(classes).fill(1);
+  let probabilities = new Float32Array(n * classes);
+  // A head needs two classes, and every fold needs something to train on.
+  if (usable >= 2 && labelled >= options.folds * 2) {
+    probabilities = outOfFoldProbabilities(unit, dim, labels, classes, options, report, signal);
+    ({ issues, thresholds } = confidentLearning(probabilities, labels, classes));
+  }
+  const headSeconds = (performance.now() - t0) / 1000;
+
+  t0 = performance.now();
+  const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal);
+  const nearDuplicates = duplicateGroups(scan.pairs, input.subsets);
+  const { outliers, threshold: outlierThreshold } = pickOutliers(scan.knnDistance);
+  const similaritySeconds = (performance.now() - t0) / 1000;
+
+  const flagged = new Array<number>(classes).fill(0);
+  for (const issue of issues) flagged[issue.label]++;
+  const selfConfidence = new Array<number>(classes).fill(0);
+  const correct = new Array<number>(classes).fill(0);
+  let correctAll = 0;
+  labels.forEach((label, i) => {
+    if (label < 0) return;
+    const row = probabilities.subarray(i * classes, (i + 1) * classes);
+    selfConfidence[label] += row[label];
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (row[j] > row[best]) best = j;
+    if (best === label) {
+      correct[label]++;
+      correctAll++;
+    }
+  });
+  const present = counts.filter((c) => c > 0);
+  return {
+    labelIssues: issues,
+    nearDuplicates,
+    outliers,
+    classes: classNames.map((name, j) => ({
+      name,
+      count: counts[j],
+      share: labelled ? counts[j] / labelled : 0,
+      meanSelfConfidence: counts[j] ? selfConfidence[j] / counts[j] : 0,
+      threshold: thresholds[j],
+      outOfFoldAccuracy: counts[j] ? correct[j] / counts[j] : 0,
+      labelIssues: flagged[j],
+    })),
+    imbalanceRatio: present.length ? Math.max(...present) / Math.min(...present) : null,
+    outOfFoldAccuracy: usable >= 2 && labelled ? correctAll / labelled : null,
+    outlierThreshold,
+    timings: { headSeconds, similaritySeconds },
+  };
+}
