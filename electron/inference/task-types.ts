@@ -12,7 +12,13 @@ export interface ModelFileRef {
   label?: string;
 }
 
-export interface PredictFilesInput { model: ModelFileRef; files: Array<{ path: string; name: string }>; batchSize: number }
+export interface PredictFilesInput {
+  model: ModelFileRef;
+  files: Array<{ path: string; name: string }>;
+  batchSize: number;
+  /** Also return every row in the result: for callers that get no events (an unrecorded runtime.task() call). */
+  rowsInResult?: boolean;
+}
 export type PredictedRow = { probabilities: number[]; outputs: number[]; predictedIndex: number } | { error: string };
 /** One batch of rows, in file order from `offset`: evaluation streams them instead of holding every file's answer. */
 export interface PredictFilesEvent { type: 'rows'; offset: number; rows: PredictedRow[] }
@@ -21,6 +27,8 @@ export interface PredictFilesResult {
   count: number;
   /** 'hit': the worker already had this model loaded (Try it again with the same model). */
   cache?: 'hit' | 'miss';
+  /** Every row in file order, when the input asked for them (rowsInResult). */
+  rows?: PredictedRow[];
 }
 
 export interface InspectTaskInput { model: ModelFileRef }

@@ -47,6 +47,7 @@ export async function predictFilesTask(input: PredictFilesInput, io: TaskIo<Pred
   return withModel(input.model, async (loaded, cached) => {
     io.log('info', `${cached ? 'using the loaded' : 'loaded the'} model ${labelOf(input.model)}`);
     const started = performance.now();
+    const kept: PredictedRow[] = [];
     await predictFiles(loaded, input.files, {
       batchSize: input.batchSize,
       // Checked before every batch: a cancel stops the work after the batch in flight (serve.ts reports 'cancelled').
@@ -54,6 +55,7 @@ export async function predictFilesTask(input: PredictFilesInput, io: TaskIo<Pred
       onBatch: (offset, predictions) => {
         const rows: PredictedRow[] = predictions.map((p) =>
           'error' in p ? { error: p.error } : { probabilities: p.probabilities, outputs: p.outputs, predictedIndex: p.predictedIndex });
+        if (input.rowsInResult) kept.push(...rows);
         io.event({ type: 'rows', offset, rows });
       },
       onProgress: (done, total) => {
@@ -62,7 +64,8 @@ export async function predictFilesTask(input: PredictFilesInput, io: TaskIo<Pred
         io.progress({ phase: 'predicting', done, total, etaSeconds, message: null, detail: null });
       },
     });
-    return { model: modelInfo(loaded, labelOf(input.model)), count: input.files.length, cache: cached ? 'hit' : 'miss' };
+    const result: PredictFilesResult = { model: modelInfo(loaded, labelOf(input.model)), count: input.files.length, cache: cached ? 'hit' : 'miss' };
+    return input.rowsInResult ? { ...result, rows: kept } : result;
   });
 }
 

@@ -65,7 +65,7 @@ export function exportHandlers(app: AppContext): DomainHandlers<typeof exportReq
     'export.predict': async (input) => {
       if (app.db.readonly) {
         const state = await preparePredict(app.db, uploads, input);
-        return predictAnswer(state, input.batchSize, (taskInput) => app.jobs.task('predict-files', taskInput), app.events);
+        return predictAnswer(state, input.batchSize, (taskInput) => app.jobs.task('predict-files', taskInput), app.events, { rowsInResult: true });
       }
       return answerOf(await startAndWait({ kind: 'predict', input }), 'predict');
     },

@@ -34,16 +34,21 @@ type RunPredictTask = (input: PredictFilesInput, onEvent: (event: PredictFilesEv
  * Runs predict-files and builds Try it's answer: one entry per image in order, and accuracy over the images whose
  * folder names a class (cats-vs-dogs/cats/...), as evaluation does. Shared by the job and the read-only fallback.
  */
-export async function predictAnswer(state: PredictState, batchSize: number, runTask: RunPredictTask, events: EventSink): Promise<ExportPredictResult> {
+export async function predictAnswer(
+  state: PredictState, batchSize: number, runTask: RunPredictTask, events: EventSink, options: { rowsInResult?: boolean } = {},
+): Promise<ExportPredictResult> {
   const { inputs, runId } = state;
   const rows: PredictedRow[] = new Array(inputs.length);
   let received = 0;
-  const outcome = await runTask({ model: state.model, files: inputs.map(({ path, name }) => ({ path, name })), batchSize }, (event) => {
+  const onEvent = (event: PredictFilesEvent) => {
     event.rows.forEach((row, i) => (rows[event.offset + i] = row));
     received += event.rows.length;
     // export.progress stays until the renderer follows jobs.progress (issue 12 Phase C).
     events.emit('export.progress', { job: 'predict', runId, stage: 'predicting', done: Math.min(received, inputs.length), total: inputs.length });
-  });
+  };
+  const outcome = await runTask({ model: state.model, files: inputs.map(({ path, name }) => ({ path, name })), batchSize, rowsInResult: options.rowsInResult }, onEvent);
+  // An unrecorded task delivers no events: its rows come with the result.
+  outcome.rows?.forEach((row, i) => (rows[i] = row));
   const classNames = outcome.model.classNames;
   const lowerNames = classNames.map((name) => name.toLowerCase());
   let labelled = 0;

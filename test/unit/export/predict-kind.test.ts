@@ -86,3 +86,15 @@ test('export.inspect runs the inspect task with no job record', async (t) => {
   assert.deepEqual(worker.calls.map((c) => [c.task, c.jobId]), [['inspect', null]]);
   assert.equal((await services.request('jobs.list', {})).jobs.length, 0);
 });
+
+test('on a read-only catalogue Try it still answers, as an unrecorded worker task', async (t) => {
+  const { services, root, modelDir, imagesDir } = await open(t);
+  await services.close();
+  const worker = inProcessWorker({ 'predict-files': predictFilesTask });
+  const readonly = createServices({ paths: tempPaths(root), readonly: true, host: { kind: 'web' }, jobs: { workers: worker } });
+  t.after(() => readonly.close());
+  const answer = await readonly.request('export.predict', { model: { path: modelDir }, images: [{ path: imagesDir }] });
+  assert.equal(answer.results.filter((r) => r.ok).length, 6);
+  assert.deepEqual(worker.calls.map((c) => [c.task, c.jobId]), [['predict-files', null]]);
+  assert.equal((await readonly.request('jobs.list', {})).jobs.length, 0);
+});
