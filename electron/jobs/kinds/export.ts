@@ -71,7 +71,13 @@ export function exportKind(uploads: UploadStore): JobKindSpec<'export', ExportSt
     },
     async run(ctx, state) {
       try {
-        return exportAnswer(state, await ctx.worker('export-package', { ...state.task, appVersion: ctx.appVersion }));
+        const result = await ctx.worker('export-package', { ...state.task, appVersion: ctx.appVersion });
+        if (ctx.signal.aborted) {
+          // The cancel came after the worker's last check: the job is recorded cancelled, so it leaves no package.
+          await rm(result.path, { recursive: true, force: true });
+          throw new AppError('cancelled', 'the export was cancelled');
+        }
+        return exportAnswer(state, result);
       } catch (error) {
         // The worker deletes its staging copy itself, unless it was killed before it could.
         await removeStaging(state.task.out);
