@@ -1,6 +1,8 @@
 import type { Command, CommandContext, ParsedValues } from '../command';
 import { UsageError } from '../command';
-import type { DatasetSummary, ImportProgress, ImportSummary, SplitInfo } from '../../../shared/contract/datasets';
+import type { DatasetSummary, ImportSummary, SplitInfo } from '../../../shared/contract/datasets';
+import type { JobInput, JobProgress } from '../../../shared/contract/jobs';
+import { count, etaText, runJob } from '../job-runner';
 import type { Services } from '../../services/index';
 import { AppError } from '../../../shared/errors';
 import { terminalSafe } from '../terminal-text';
@@ -28,44 +30,20 @@ function onePositional(positionals: string[], what: string, command: string): st
   return positionals[0]!;
 }
 
-/** Runs an import through the services and waits for it, printing throttled progress lines to stderr. */
-async function importAndWait(services: Services, context: CommandContext, start: () => Promise<{ importId: number }>): Promise<ImportSummary> {
-  let importId: number | null = null;
-  const early: ImportSummary[] = [];
-  let resolveDone: (summary: ImportSummary) => void = () => undefined;
-  const done = new Promise<ImportSummary>((resolve) => (resolveDone = resolve));
-  let lastLine = 0;
-  const stop = services.app.events.onAny((name, payload) => {
-    if (name === 'datasets.importProgress') {
-      const progress = payload as ImportProgress;
-      const now = Date.now();
-      if (progress.importId !== importId || now - lastLine < 2000) return;
-      lastLine = now;
-      context.log(
-        progress.phase === 'scanning'
-          ? `scanning: ${progress.scanned} files`
-          : `${progress.processed}/${progress.total} files, ${progress.rejected} rejected, ${progress.imagesPerSecond.toFixed(0)} images/s` +
-              (progress.etaSeconds !== null ? `, ~${Math.ceil(progress.etaSeconds)} s left` : ''),
-      );
-    } else if (name === 'datasets.importFinished') {
-      const summary = payload as ImportSummary;
-      if (summary.importId === importId) resolveDone(summary);
-      else early.push(summary);
-    }
-  });
-  const cancel = () => {
-    if (importId !== null) void services.request('datasets.cancelImport', { importId });
-  };
-  context.signal.addEventListener('abort', cancel, { once: true });
-  try {
-    importId = (await start()).importId;
-    const already = early.find((summary) => summary.importId === importId);
-    if (already) resolveDone(already);
-    return await done;
-  } finally {
-    stop();
-    context.signal.removeEventListener('abort', cancel);
-  }
+/** An import's progress line: files looked at, rejected, speed and time left. */
+function importLine(progress: JobProgress): string {
+  const detail = progress.detail?.type === 'import' ? progress.detail : null;
+  if (progress.phase === 'scanning') return `scanning: ${detail?.scanned ?? progress.done} files`;
+  if (progress.phase === 'starting') return 'starting the import…';
+  return `${count(progress)} files, ${detail?.rejected ?? 0} rejected, ${(detail?.imagesPerSecond ?? 0).toFixed(0)} images/s${etaText(progress)}`;
+}
+
+/** Runs an import job and waits for its end, printing throttled progress lines to stderr; answers its summary. */
+async function importAndWait(services: Services, context: CommandContext, input: JobInput<'import'>): Promise<ImportSummary> {
+  const { finished } = await runJob(services, context, async () => (await services.request('jobs.start', { kind: 'import', input })).job, { describe: importLine });
+  const summary = finished.kind === 'import' ? finished.result : null;
+  if (!summary) throw new AppError('failed', `Import failed: ${terminalSafe(finished.error ?? 'unknown error')}`);
+  return summary;
 }
 
 function printImport(summary: ImportSummary, context: CommandContext): number {
@@ -93,7 +71,7 @@ const importCommand: Command = {
   async run({ positionals, values }, context) {
     const folder = onePositional(positionals, 'folder', 'import');
     const services = context.services();
-    const summary = await importAndWait(services, context, () => services.request('datasets.import', { path: folder, name: stringFlag(values, 'name') }));
+    const summary = await importAndWait(services, context, { path: folder, name: stringFlag(values, 'name') });
     return printImport(summary, context);
   },
 };
@@ -155,6 +133,16 @@ const splitCommand: Command = {
   },
 };
 
+/** The download's line: megabytes received, then files extracted, then the import it starts. */
+function downloadLine(progress: JobProgress): string {
+  if (progress.phase === 'download') {
+    const total = progress.total === null ? '' : ` of ${(progress.total / 1e6).toFixed(1)} MB`;
+    return `download: ${(progress.done / 1e6).toFixed(1)} MB${total}`;
+  }
+  if (progress.phase === 'import') return 'importing the extracted images…';
+  return `${progress.phase}: ${count(progress)}`;
+}
+
 const downloadCommand: Command = {
   name: 'download-tutorial',
   summary: 'Download the TensorFlow tutorial cats-vs-dogs data (68.6 MB) and import it',
@@ -163,35 +151,13 @@ const downloadCommand: Command = {
   async run({ positionals }, context) {
     if (positionals.length > 0) throw new UsageError('download-tutorial takes no arguments');
     const services = context.services();
-    let jobId: number | null = null;
-    let lastLine = 0;
-    let resolveDone: (value: { status: string; importId: number | null; error: string | null }) => void = () => undefined;
-    const done = new Promise<{ status: string; importId: number | null; error: string | null }>((resolve) => (resolveDone = resolve));
-    const stop = services.app.events.onAny((name, payload) => {
-      const event = payload as { jobId?: number; phase?: string; received?: number; total?: number | null; status?: string; importId?: number | null; error?: string | null };
-      if (name === 'datasets.downloadProgress' && event.jobId === jobId && Date.now() - lastLine > 2000) {
-        lastLine = Date.now();
-        const total = event.total ? ` of ${event.phase === 'download' ? (event.total / 1e6).toFixed(1) + ' MB' : event.total}` : '';
-        context.log(`${event.phase}: ${event.phase === 'download' ? ((event.received ?? 0) / 1e6).toFixed(1) + ' MB' : event.received}${total}`);
-      }
-      if (name === 'datasets.downloadFinished' && event.jobId === jobId) {
-        resolveDone({ status: event.status!, importId: event.importId ?? null, error: event.error ?? null });
-      }
-    });
-    const cancel = () => {
-      if (jobId !== null) void services.request('datasets.cancelDownload', { jobId });
-    };
-    context.signal.addEventListener('abort', cancel, { once: true });
-    try {
-      jobId = (await services.request('datasets.downloadTutorial', {})).jobId;
-      const result = await done;
-      if (result.status === 'failed') throw new AppError('unavailable', terminalSafe(result.error ?? 'the download failed'));
-      if (result.importId === null) throw new AppError('cancelled', 'Cancelled.');
-      return printImport(await services.request('datasets.importSummary', { importId: result.importId }), context);
-    } finally {
-      stop();
-      context.signal.removeEventListener('abort', cancel);
-    }
+    const { finished } = await runJob(
+      services, context, async () => (await services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } })).job, { describe: downloadLine },
+    );
+    const result = finished.kind === 'download' ? finished.result : null;
+    if (finished.status === 'failed') throw new AppError('unavailable', terminalSafe(finished.error ?? 'the download failed'));
+    if (!result || result.importId === null) throw new AppError('cancelled', 'Cancelled.');
+    return printImport(await services.request('datasets.importSummary', { importId: result.importId }), context);
   },
 };
 

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import type { Command } from '../command';
 import { UsageError } from '../command';
 import { resolveRun } from './run-ref';
-import type { ExportPredictResult, ExportProgress, ExportResult } from '../../../shared/contract/index';
+import type { ExportPredictResult, ExportResult } from '../../../shared/contract/index';
+import { count, followOwnJobs } from '../job-runner';
 import { terminalSafe } from '../terminal-text';
 
 function percent(value: number): string {
@@ -27,16 +28,10 @@ export const exportCommand: Command = {
     if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${terminalSafe(String(format))}"`);
     const verify = (values['verify-images'] as string[] | undefined) ?? [];
     context.log(`Exporting run ${runId}…`);
-    let lastStage = '';
     const services = context.services();
-    const unsubscribe = services.app.events.onAny((name, payload) => {
-      if (name !== 'export.progress') return;
-      const progress = payload as ExportProgress;
-      if (progress.job === 'export' && progress.stage !== lastStage) {
-        lastStage = progress.stage;
-        context.log(`  ${progress.stage}${progress.stage === 'verifying' ? ` on ${progress.total} images` : ''}…`);
-      }
-    });
+    // export.run starts an export job and waits for it; the job reports its stages (packaging, verifying...).
+    const unsubscribe = followOwnJobs(services, context, 'export', (progress) =>
+      progress.phase === 'starting' ? null : `  ${progress.phase}${progress.phase === 'verifying' && progress.total !== null ? ` on ${progress.total} images` : ''}…`, Infinity);
     try {
       const result = await services.request('export.run', {
         runId,
@@ -84,7 +79,12 @@ export const predictCommand: Command = {
       // Nothing readable: still load the model, so a broken model is reported as such.
       result = { model: await services.request('export.inspect', { model }), results: [], accuracy: null, labelled: 0, durationMs: 0 };
     } else {
-      result = await services.request('export.predict', { model, images, batchSize });
+      const off = followOwnJobs(services, context, 'predict', (progress) => (progress.phase === 'predicting' ? `predicting: ${count(progress)} images` : null));
+      try {
+        result = await services.request('export.predict', { model, images, batchSize });
+      } finally {
+        off();
+      }
     }
     for (const path of missing) result.results.push({ ok: false, name: path, uploadId: null, path: resolve(path), error: 'file not found' });
     const ok = result.results.filter((r) => r.ok).length;

@@ -38,7 +38,7 @@ function age(iso: string, now = Date.now()): string {
 }
 
 function jobsTable(jobs: JobInfo[]): string {
-  if (jobs.length === 0) return 'No jobs: imports, downloads and training runs appear here while they run and after.';
+  if (jobs.length === 0) return 'No jobs: imports, downloads, training runs, evaluations, exports and predictions appear here while they run and after.';
   return table(
     ['id', 'kind', 'status', 'title', 'progress', 'eta', 'owner', 'age'],
     jobs.map((job) => [String(job.id), job.kind, job.status, job.title, progressText(job), eta(job), ownerText(job), age(job.createdAt)]),
@@ -53,7 +53,7 @@ function jobId(text: string | undefined, usage: string): number {
 
 export const jobsCommand: Command = {
   name: 'jobs',
-  summary: 'List long tasks (imports, downloads, training) with status, progress and owner; cancel one',
+  summary: 'List long tasks (imports, downloads, training, evaluations, exports, predictions) with status, progress and owner; cancel one',
   usage: 'pawprint jobs [--active] [--kind K] [--json] | pawprint jobs cancel <id> | pawprint jobs show <id> [--json]',
   options: {
     active: { type: 'boolean', description: 'only queued and running jobs' },

@@ -4,6 +4,7 @@ import { resolveRun } from './run-ref';
 import type { Result } from '../../../shared/contract/index';
 import type { RunSummary } from '../../../shared/contract/training';
 import { terminalSafe } from '../terminal-text';
+import { count, followOwnJobs } from '../job-runner';
 
 // CLI commands of the runs domain: list runs, compare them, evaluate one. Everything goes through the services
 // facade, so the numbers are the ones the UI shows.
@@ -146,14 +147,9 @@ const evalCommand: Command = {
     const runId = await resolveRun(context, positionals[0]!);
     const datasetId = typeof values.dataset === 'string' ? (await services.request('datasets.resolve', { ref: values.dataset })).id : undefined;
     const folder = typeof values.folder === 'string' ? values.folder : undefined;
-    let lastPercent = -1;
-    const off = services.app.events.onAny((name, payload) => {
-      if (name !== 'runs.evaluationProgress') return;
-      const { done, total } = payload as { done: number; total: number };
-      const percent = Math.floor((done / Math.max(1, total)) * 10) * 10;
-      if (percent !== lastPercent) context.log(`predicting: ${done}/${total} images`);
-      lastPercent = percent;
-    });
+    // runs.evaluate starts an evaluate job and waits for it (its answer adds every prediction); the job reports progress.
+    const off = followOwnJobs(services, context, 'evaluate', (progress) =>
+      progress.phase === 'evaluating' ? `predicting: ${count(progress)} images` : progress.phase === 'starting' ? null : `${progress.phase}…`);
     try {
       const evaluation = await services.request('runs.evaluate', { runId, datasetId, folder });
       context.output(evaluation, () => describeEvaluation(evaluation));

@@ -3,7 +3,8 @@ import type { Command, CommandContext, ParsedValues } from '../command';
 import { UsageError } from '../command';
 import { AppError } from '../../../shared/errors';
 import { PRESET_NAMES } from '../../../shared/training-config';
-import type { EpochMetrics, RunDetail, TrainingFinished } from '../../../shared/contract/index';
+import type { EpochMetrics, JobFinished, JobProgress, RunDetail } from '../../../shared/contract/index';
+import { count, runJob } from '../job-runner';
 import { terminalSafe } from '../terminal-text';
 
 function num(values: ParsedValues, name: string, check: (n: number) => boolean, what: string): number | undefined {
@@ -88,6 +89,18 @@ export function formatEpoch(m: EpochMetrics, total: number): string {
     `loss ${fix(m.loss)}  acc ${pct(m.accuracy)}  val_loss ${fix(m.valLoss)}  val_acc ${pct(m.valAccuracy)}  ${(m.durationMs / 1000).toFixed(1)} s`;
 }
 
+const STAGE_WORDS: Record<string, string> = {
+  starting: 'starting the training process', decoding: 'decoding images', weights: 'loading the base weights',
+  features: 'computing base features', evaluating: 'evaluating on the test images', saving: 'saving the model',
+};
+
+/** A stage change of the run (the training stage itself is reported by the epoch lines). */
+function trainLine(progress: JobProgress): string | null {
+  if (progress.phase === 'training') return null;
+  const words = STAGE_WORDS[progress.phase] ?? progress.phase;
+  return progress.total === null || progress.phase === 'starting' ? `${words}…` : `${words}: ${count(progress)}`;
+}
+
 async function runTrain(positionals: string[], values: ParsedValues, context: CommandContext): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give the dataset to train on (its id or name)' : `train takes one dataset, got ${positionals.length} arguments`);
   const splitId = num(values, 'split', isInt(1), 'a split id');
@@ -95,57 +108,44 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
   const services = context.services();
   const dataset = await services.request('datasets.resolve', { ref: positionals[0] });
 
-  // Listen before starting, so no event of the run is missed; events of other runs are ignored.
+  // Epoch lines come from the run's training.epoch events (the metrics); everything else about the run from its job.
   let runId: number | null = null;
   let total = 0;
-  const early: TrainingFinished[] = [];
-  let resolveFinished!: (event: TrainingFinished) => void;
-  const finished = new Promise<TrainingFinished>((resolve) => (resolveFinished = resolve));
   const off = services.app.events.onAny((name, payload) => {
-    const ofRun = runId !== null && (payload as { runId?: number }).runId === runId;
-    if (name === 'training.finished') {
-      const event = payload as TrainingFinished;
-      if (runId === null) early.push(event);
-      else if (ofRun) resolveFinished(event);
-    } else if (ofRun && name === 'training.epoch') {
+    if (runId !== null && name === 'training.epoch' && (payload as { runId?: number }).runId === runId) {
       context.log(formatEpoch(payload as EpochMetrics, total));
-    } else if (ofRun && name === 'training.log') {
-      context.log(terminalSafe((payload as { message: string }).message));
     } else if (runId !== null && name === 'system.backendChanged') {
       const backend = payload as { active: string | null; fallbackReasons: string[] };
       context.log(terminalSafe(`backend: ${backend.active}${backend.fallbackReasons.length ? ` (${backend.fallbackReasons.join(' ')})` : ''}`));
     }
   });
+  let finished: JobFinished;
   try {
-    const started = await services.request('training.start', {
-      datasetId: dataset.id, splitId, name: typeof values.name === 'string' ? values.name : undefined, config,
-    });
-    runId = started.runId;
-  } catch (error) {
+    ({ finished } = await runJob(services, context, async () => {
+      const { job } = await services.request('jobs.start', {
+        kind: 'train',
+        input: { datasetId: dataset.id, splitId, name: typeof values.name === 'string' ? values.name : undefined, config },
+      });
+      if (job.runId === null) throw new AppError('failed', `Job ${job.id} has no run.`);
+      runId = job.runId;
+      const planned = await services.request('runs.get', { runId });
+      total = planned.epochsPlanned;
+      context.log(`run ${runId}: ${planned.preset} on "${terminalSafe(dataset.name)}" (split ${planned.splitId}), ${total} epochs, ` +
+        `${planned.config.imageSize.width}x${planned.config.imageSize.height}, batch ${planned.config.batchSize}, ${planned.config.optimizer} ${planned.config.learningRate}`);
+      return job;
+    }, {
+      describe: trainLine,
+      logs: true,
+      cancelNotice: 'cancelling (the run is kept as cancelled; press Ctrl+C again to quit at once)…',
+    }));
+  } finally {
     off();
-    throw error;
   }
-  const planned = await services.request('runs.get', { runId });
-  total = planned.epochsPlanned;
-  context.log(`run ${runId}: ${planned.preset} on "${terminalSafe(dataset.name)}" (split ${planned.splitId}), ${total} epochs, ` +
-    `${planned.config.imageSize.width}x${planned.config.imageSize.height}, batch ${planned.config.batchSize}, ${planned.config.optimizer} ${planned.config.learningRate}`);
-  const already = early.find((event) => event.runId === runId);
-  if (already) resolveFinished(already);
-
-  const onAbort = () => {
-    context.log('cancelling (the run is kept as cancelled; press Ctrl+C again to quit at once)…');
-    services.request('training.cancel', { runId: runId! }).catch(() => undefined);
-  };
-  if (context.signal.aborted) onAbort();
-  else context.signal.addEventListener('abort', onAbort, { once: true });
-  const result = await finished;
-  off();
-  context.signal.removeEventListener('abort', onAbort);
 
   const run: RunDetail = await services.request('runs.get', { runId: runId! });
-  // How the run ended comes from the event: when the catalogue could not record it, the row may still say "running".
-  const status = result.status;
-  const error = result.error ?? (status === run.status ? run.error : null);
+  // How the run ended comes from jobs.finished: when the catalogue could not record it, the row may still say "running".
+  const status = finished.kind === 'train' && finished.result ? finished.result.status : finished.status;
+  const error = finished.error ?? (status === run.status ? run.error : null);
   const summary = {
     runId,
     status,
@@ -168,7 +168,7 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
     `backend ${run.backend ?? '-'}, best epoch ${run.bestEpoch ?? '-'} (val acc ${pct(run.bestValAccuracy).trim()}), test acc ${pct(run.testAccuracy).trim()}\n` +
     `model: ${run.modelPath ? terminalSafe(run.modelPath) : 'not saved'}`);
   if (status === 'failed') throw new AppError('failed', `run ${runId} failed: ${terminalSafe(error ?? 'unknown error')}`);
-  return result.status === 'completed' ? 0 : 130;
+  return status === 'completed' ? 0 : 130;
 }
 
 export const trainCommand: Command = {
