@@ -125,88 +125,95 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, i32 N, i
   }
 }
 
-// Forward tile: TC input channels (ci..) x 8 output channels (co..) of one filter tap, applied along a strip of
-// `count` output columns: y[ow][co..co+7] += sum_j x[ow][ci+j] * w[ci+j][co..co+7]. The TC x 2 weight vectors
-// stay in registers for the whole strip; the output row (in L1) is read and written once per tile.
-INLINE void fwd_tile8(i32 tc, const float *xs, i32 xstep, float *ys, i32 ystep, i32 count, const float *wk, i32 ci, i32 co, i32 CO) {
-  const float *wp = wk + ci * CO + co;
-  const v128_t w00 = wasm_v128_load(wp), w01 = wasm_v128_load(wp + 4);
-  const v128_t w10 = tc > 1 ? wasm_v128_load(wp + CO) : w00, w11 = tc > 1 ? wasm_v128_load(wp + CO + 4) : w01;
-  const v128_t w20 = tc > 2 ? wasm_v128_load(wp + 2 * CO) : w00, w21 = tc > 2 ? wasm_v128_load(wp + 2 * CO + 4) : w01;
-  const v128_t w30 = tc > 3 ? wasm_v128_load(wp + 3 * CO) : w00, w31 = tc > 3 ? wasm_v128_load(wp + 3 * CO + 4) : w01;
-  const float *xp = xs + ci;
-  float *yp = ys + co;
-  for (i32 i = 0; i < count; i++, xp += xstep, yp += ystep) {
-    v128_t y0 = wasm_v128_load(yp);
-    v128_t y1 = wasm_v128_load(yp + 4);
-    v128_t x0 = wasm_f32x4_splat(xp[0]);
-    y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x0, w00));
-    y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x0, w01));
-    if (tc > 1) {
-      v128_t x1 = wasm_f32x4_splat(xp[1]);
-      y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x1, w10));
-      y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x1, w11));
+// Forward: register tiles of 4 output columns x 8 output channels (8 accumulators) summed over every filter
+// tap and input channel, then stored once. With stride 1 a tap row's (kw, ci) pairs are contiguous in both x and
+// w, so they run as one loop of FW*C; otherwise kw and ci loop separately. Columns whose taps all lie inside
+// the image go through fwd_block4; the few at the padded borders through fwd_column (bounds-checked).
+INLINE void fwd_block4(const float *x, const float *w, float *y, i32 n, i32 oh, i32 ow, i32 co,
+                       i32 H, i32 W, i32 C, i32 OH, i32 OW, i32 CO, i32 FH, i32 FW, i32 SH, i32 SW, i32 PT, i32 PL) {
+  (void)OH;
+  v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  const i32 merged = SW == 1;
+  const i32 K = merged ? FW * C : C;
+  const i32 groups = merged ? 1 : FW;
+  const i32 xcol = SW * C;
+  for (i32 kh = 0; kh < FH; kh++) {
+    const i32 ih = oh * SH + kh - PT;
+    if (ih < 0 || ih >= H) continue;
+    const float *xrow = x + ((n * H + ih) * W) * C;
+    for (i32 g = 0; g < groups; g++) {
+      const float *x0 = xrow + (ow * SW + g - PL) * C;
+      const float *x1 = x0 + xcol, *x2 = x1 + xcol, *x3 = x2 + xcol;
+      const float *wp = w + ((kh * FW + g) * C) * CO + co;
+      for (i32 k = 0; k < K; k++, wp += CO) {
+        const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
+        v128_t s = wasm_f32x4_splat(x0[k]);
+        a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, w0));
+        a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, w1));
+        s = wasm_f32x4_splat(x1[k]);
+        a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, w0));
+        a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, w1));
+        s = wasm_f32x4_splat(x2[k]);
+        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, w0));
+        a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, w1));
+        s = wasm_f32x4_splat(x3[k]);
+        a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, w0));
+        a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, w1));
+      }
     }
-    if (tc > 2) {
-      v128_t x2 = wasm_f32x4_splat(xp[2]);
-      y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x2, w20));
-      y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x2, w21));
-    }
-    if (tc > 3) {
-      v128_t x3 = wasm_f32x4_splat(xp[3]);
-      y0 = wasm_f32x4_add(y0, wasm_f32x4_mul(x3, w30));
-      y1 = wasm_f32x4_add(y1, wasm_f32x4_mul(x3, w31));
-    }
-    wasm_v128_store(yp, y0);
-    wasm_v128_store(yp + 4, y1);
   }
+  float *yp = y + ((n * OH + oh) * OW + ow) * CO + co;
+  wasm_v128_store(yp, a00);
+  wasm_v128_store(yp + 4, a01);
+  wasm_v128_store(yp + CO, a10);
+  wasm_v128_store(yp + CO + 4, a11);
+  wasm_v128_store(yp + 2 * CO, a20);
+  wasm_v128_store(yp + 2 * CO + 4, a21);
+  wasm_v128_store(yp + 3 * CO, a30);
+  wasm_v128_store(yp + 3 * CO + 4, a31);
+}
+
+static void fwd_column(const float *x, const float *w, float *y, i32 n, i32 oh, i32 ow, i32 co,
+                       i32 H, i32 W, i32 C, i32 OH, i32 OW, i32 CO, i32 FH, i32 FW, i32 SH, i32 SW, i32 PT, i32 PL) {
+  v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
+  for (i32 kh = 0; kh < FH; kh++) {
+    const i32 ih = oh * SH + kh - PT;
+    if (ih < 0 || ih >= H) continue;
+    for (i32 kw = 0; kw < FW; kw++) {
+      const i32 iw = ow * SW + kw - PL;
+      if (iw < 0 || iw >= W) continue;
+      const float *xp = x + ((n * H + ih) * W + iw) * C;
+      const float *wp = w + ((kh * FW + kw) * C) * CO + co;
+      for (i32 ci = 0; ci < C; ci++, wp += CO) {
+        const v128_t s = wasm_f32x4_splat(xp[ci]);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
+      }
+    }
+  }
+  float *yp = y + ((n * OH + oh) * OW + ow) * CO + co;
+  wasm_v128_store(yp, a0);
+  wasm_v128_store(yp + 4, a1);
 }
 
 /**
  * y[n][oh][ow][co] = sum over kh, kw, ci of x[n][oh*SH+kh-PT][ow*SW+kw-PL][ci] * w[kh][kw][ci][co], taps outside
  * the input being zero padding. x: [N,H,W,C], w: [FH,FW,C,CO], y: [N,OH,OW,CO] (OH, OW given by the caller, so a
- * "full" correlation for the input gradient works too), undilated. One output row at a time, as above.
+ * "full" correlation for the input gradient works too), undilated, CO a multiple of 8 (callers check).
  */
 EXPORT("conv2d_forward")
 void conv2d_forward(const float *x, const float *w, float *y, i32 N, i32 H, i32 W, i32 C, i32 OH, i32 OW, i32 CO,
                     i32 FH, i32 FW, i32 SH, i32 SW, i32 PT, i32 PL) {
-  const i32 co8 = CO - CO % 8;
+  // Interior columns: ow*SW - PL >= 0 and ow*SW - PL + FW - 1 <= W - 1.
+  const i32 first = min_i(OW, max_i(0, floor_div(PL + SW - 1, SW)));
+  const i32 last = min_i(OW, max_i(first, floor_div(W - FW + PL, SW) + 1));
   for (i32 n = 0; n < N; n++) {
     for (i32 oh = 0; oh < OH; oh++) {
-      float *yrow = y + ((n * OH + oh) * OW) * CO;
-      for (i32 i = 0; i < OW * CO; i++) yrow[i] = 0;
-      for (i32 kh = 0; kh < FH; kh++) {
-        const i32 ih = oh * SH + kh - PT;
-        if (ih < 0 || ih >= H) continue;
-        const float *xrow = x + ((n * H + ih) * W) * C;
-        for (i32 kw = 0; kw < FW; kw++) {
-          const i32 lo = max_i(0, floor_div(PL - kw + SW - 1, SW));
-          const i32 hi = min_i(OW, floor_div(W - 1 + PL - kw, SW) + 1);
-          if (lo >= hi) continue;
-          const i32 count = hi - lo;
-          const float *xs = xrow + (lo * SW + kw - PL) * C;
-          float *ys = yrow + lo * CO;
-          const float *wk = w + (kh * FW + kw) * C * CO;
-          const i32 xstep = SW * C;
-          for (i32 co = 0; co < co8; co += 8) {
-            i32 ci = 0;
-            for (; ci + 4 <= C; ci += 4) fwd_tile8(4, xs, xstep, ys, CO, count, wk, ci, co, CO);
-            switch (C - ci) {
-              case 3: fwd_tile8(3, xs, xstep, ys, CO, count, wk, ci, co, CO); break;
-              case 2: fwd_tile8(2, xs, xstep, ys, CO, count, wk, ci, co, CO); break;
-              case 1: fwd_tile8(1, xs, xstep, ys, CO, count, wk, ci, co, CO); break;
-              default: break;
-            }
-          }
-          for (i32 co = co8; co < CO; co++) {
-            for (i32 i = 0; i < count; i++) {
-              float acc = 0;
-              const float *xp = xs + i * xstep;
-              for (i32 ci = 0; ci < C; ci++) acc += xp[ci] * wk[ci * CO + co];
-              ys[i * CO + co] += acc;
-            }
-          }
-        }
+      for (i32 co = 0; co + 8 <= CO; co += 8) {
+        i32 ow = 0;
+        for (; ow < first; ow++) fwd_column(x, w, y, n, oh, ow, co, H, W, C, OH, OW, CO, FH, FW, SH, SW, PT, PL);
+        for (; ow + 4 <= last; ow += 4) fwd_block4(x, w, y, n, oh, ow, co, H, W, C, OH, OW, CO, FH, FW, SH, SW, PT, PL);
+        for (; ow < OW; ow++) fwd_column(x, w, y, n, oh, ow, co, H, W, C, OH, OW, CO, FH, FW, SH, SW, PT, PL);
       }
     }
   }
