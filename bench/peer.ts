@@ -1,6 +1,6 @@
 // Pawprint against PyTorch on the same cores, interleaved in one run (issue 16).
 //
-//   npm run bench -- peer          (or: npx tsx bench/peer.ts [--rounds 2] [--steps 5] [--no-profile]
+//   npm run bench -- peer          (or: npx tsx bench/peer.ts [--rounds 2] [--steps 5] [--no-profile] [--before]
 //                                    [--workloads cnn,cnn-augment,cnn-normalize,mobilenet-1.00,mobilenet-0.35])
 //
 // Workloads: one training step (batch 32, 160x160, forward with dropout on, sigmoid cross-entropy, Adam) of the
@@ -9,7 +9,9 @@
 // run with Debian's /usr/bin/python3 or $PAWPRINT_PEER_PYTHON) builds the very layer lists read from the built
 // Pawprint models, on 2 threads, NCHW as installed and channels-last; parameter counts are checked to match.
 // Each round times every workload on every side, `--steps` steps at a time, so load from other processes on
-// this shared machine falls on both; min and median are over all rounds' steps. Writes bench-results/peer.json.
+// this shared machine falls on both; min and median are over all rounds' steps. --before adds Pawprint without
+// its C kernels (native/, the XNNPACK-based kernels it falls back to) as one more side, for a before/after in
+// the same run. Writes bench-results/peer.json.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import { tf, type Tensor, type LayersModel } from '../electron/tfjs/tf';
 import { buildPresetModel } from '../electron/training/presets';
 import { presetDefaults } from '../shared/training-config';
 import { selectBackend } from '../electron/tfjs/backend/select-backend';
+import { nativeKernelStatus, setNativeKernelsEnabled } from '../electron/tfjs/backend/native-kernels';
 import { buildMobileNetV2, mobileNetV2Spec, type MobileNetAlpha, type MobileNetV2Spec } from '../electron/training/mobilenet/mobilenet-v2';
 import { resolveBaseWeights, type BaseWeights } from '../electron/training/mobilenet/base-weights';
 import { baseWeightsFromModel } from '../electron/training/mobilenet/fold-batchnorm';
@@ -39,6 +42,7 @@ const rounds = Number(arg('rounds', '2'));
 const stepsPerRound = Number(arg('steps', '5'));
 const BATCH = 32;
 const SIZE = 160;
+const withBefore = process.argv.includes('--before') && nativeKernelStatus().available;
 const wanted = arg('workloads', 'cnn,cnn-augment,cnn-normalize,mobilenet-1.00,mobilenet-0.35').split(',');
 
 // ------------------------------------------------------------------ layer lists shared with the Python side
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
   const torchInfo = typeof peer === 'string' ? undefined : await peer.request({ cmd: 'info' });
   if (torchSkip) console.log(`PyTorch side skipped: ${torchSkip}`);
   else console.log(`PyTorch ${torchInfo?.torch} (python ${torchInfo?.python}), ${torchInfo?.threads} threads, vs Pawprint on ${backend.name} (${backend.threads ?? 1} thread)`);
+  console.log(`Pawprint: ${backend.nativeKernels ?? 'no C kernels'}${withBefore ? '; "before" rows: the same without them' : ''}`);
 
   const workloads: Workload[] = [];
   const pawprint = new Map<string, PawprintCase>();
@@ -298,6 +303,7 @@ async function main(): Promise<void> {
   const sides = new Map<string, Side[]>();
   for (const w of workloads) {
     const list: Side[] = [{ label: 'pawprint', seconds: [], params: pawprint.get(w.name)!.params }];
+    if (withBefore) list.push({ label: 'pawprint-before', seconds: [], params: pawprint.get(w.name)!.params });
     await pawprint.get(w.name)!.step(); // warm-up: kernel set-up, Adam state, heap growth
     if (typeof peer !== 'string') {
       for (const v of variants) {
@@ -315,13 +321,15 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? list : [...list].reverse();
       for (const side of order) {
         if (side.error) continue;
-        if (side.label === 'pawprint') {
+        if (side.label.startsWith('pawprint')) {
           const c = pawprint.get(w.name)!;
+          setNativeKernelsEnabled(side.label === 'pawprint');
           for (let i = 0; i < stepsPerRound; i++) {
             const t0 = performance.now();
             await c.step();
             side.seconds.push((performance.now() - t0) / 1000);
           }
+          setNativeKernelsEnabled(true);
         } else if (typeof peer !== 'string') {
           const reply = await peer.request({ cmd: 'time', key: `${w.name}/${side.label.replace('torch ', '')}`, steps: stepsPerRound });
           if (reply.ok) side.seconds.push(...reply.seconds!);
@@ -333,7 +341,15 @@ async function main(): Promise<void> {
   }
 
   let profile: KernelTime[] | undefined;
-  if (!process.argv.includes('--no-profile') && pawprint.get('cnn')?.profile) profile = await pawprint.get('cnn')!.profile!();
+  let profileBefore: KernelTime[] | undefined;
+  if (!process.argv.includes('--no-profile') && pawprint.get('cnn')?.profile) {
+    profile = await pawprint.get('cnn')!.profile!();
+    if (withBefore) {
+      setNativeKernelsEnabled(false);
+      profileBefore = await pawprint.get('cnn')!.profile!();
+      setNativeKernelsEnabled(true);
+    }
+  }
   if (typeof peer !== 'string') peer.close();
   for (const c of pawprint.values()) c.dispose();
 
@@ -341,7 +357,10 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   const json: Record<string, unknown>[] = [];
   for (const w of workloads) {
-    const [paw, ...torch] = sides.get(w.name)!;
+    const all = sides.get(w.name)!;
+    const paw = all[0]!;
+    const torch = all.filter((x) => !x.label.startsWith('pawprint'));
+    const before = all.find((x) => x.label === 'pawprint-before');
     const flops = flopsOf(w);
     const gf = (s: number) => `${(flops / s / 1e9).toFixed(1)} (${((flops / s / 1e9 / peak.gflops) * 100).toFixed(0)}%)`;
     for (const t of torch.length ? torch : [undefined]) {
@@ -362,7 +381,17 @@ async function main(): Promise<void> {
         gflop: flops / 1e9, pawprint: { min: min(paw.seconds), median: median(paw.seconds), seconds: paw.seconds },
         torch: t ? { variant: t.label, error: t.error, min: ok ? min(t.seconds) : null, median: ok ? median(t.seconds) : null, seconds: t.seconds } : { skipped: torchSkip },
         ratio: ok ? { min: min(paw.seconds) / min(t.seconds), median: median(paw.seconds) / median(t.seconds) } : null,
+        before: before ? { min: min(before.seconds), median: median(before.seconds), seconds: before.seconds,
+          ratio: ok ? { min: min(before.seconds) / min(t.seconds), median: median(before.seconds) / median(t.seconds) } : null } : undefined,
       });
+      if (before) {
+        rows.push([
+          `${w.name} (before)`, 'same', `${min(before.seconds).toFixed(3)} / ${median(before.seconds).toFixed(3)}`, t ? t.label : 'torch: skipped',
+          ok ? `${min(t.seconds).toFixed(3)} / ${median(t.seconds).toFixed(3)}` : 'n/a',
+          ok ? `${(min(before.seconds) / min(t.seconds)).toFixed(2)} / ${(median(before.seconds) / median(t.seconds)).toFixed(2)}` : 'n/a',
+          gf(median(before.seconds)), ok ? gf(median(t.seconds)) : 'n/a',
+        ]);
+      }
     }
   }
 
@@ -373,10 +402,11 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(n);
   if (torchSkip) console.log(`PyTorch side skipped: ${torchSkip}`);
   console.log(`load average (1/5/15 min) at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}, at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (shared machine: compare ratios within a run)`);
-  if (profile) {
-    const total = profile.reduce((a, k) => a + k.ms, 0);
-    console.log('\nPawprint cnn step, one profiled step (tf.profile kernel times):');
-    printTable(['kernel', 'calls', 'ms', 'share'], profile.slice(0, 14).map((k) => [k.kernel, String(k.calls), k.ms.toFixed(0), `${((k.ms / total) * 100).toFixed(1)}%`]));
+  for (const [label, p] of [['', profile], [' without the C kernels (before)', profileBefore]] as const) {
+    if (!p) continue;
+    const total = p.reduce((a, k) => a + k.ms, 0);
+    console.log(`\nPawprint cnn step${label}, one profiled step (tf.profile kernel times):`);
+    printTable(['kernel', 'calls', 'ms', 'share'], p.slice(0, 14).map((k) => [k.kernel, String(k.calls), k.ms.toFixed(0), `${((k.ms / total) * 100).toFixed(1)}%`]));
     console.log(`total kernel time ${total.toFixed(0)} ms`);
   }
 
@@ -387,7 +417,7 @@ async function main(): Promise<void> {
     bench: 'peer', date: new Date().toISOString(), pawprintVersion: pkg.version, batch: BATCH, imageSize: SIZE, rounds, stepsPerRound,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.versions.node, peakGflops: peak.gflops, peakHow: peak.how, loadAverageStart: loadStart, loadAverageEnd: os.loadavg() },
     pawprintBackend: backend, torch: torchSkip ? { skipped: torchSkip } : { version: torchInfo?.torch, threads: torchInfo?.threads, python: PYTHON },
-    rows: json, profileCnnStep: profile,
+    nativeKernels: nativeKernelStatus().detail, rows: json, profileCnnStep: profile, profileCnnStepBefore: profileBefore,
   }, null, 2) + '\n');
   console.log(`\nwrote ${path.join('bench-results', 'peer.json')}`);
 }

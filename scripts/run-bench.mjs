@@ -1,9 +1,13 @@
 // `npm run bench [name...]`: runs each bench/<name>.ts in turn (all of them by default). Each prints a table and
-// writes bench-results/<name>.json; benchmarks needing ../shared say so and skip.
+// writes bench-results/<name>.json; benchmarks needing ../shared say so and skip. Options from the first one
+// starting with "--" on go to every chosen bench: `npm run bench -- peer --rounds 3 --before`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('--'));
+const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
+const options = firstOption < 0 ? [] : args.slice(firstOption);
 const all = readdirSync('bench').filter((name) => name.endsWith('.ts') && !name.startsWith('_')).map((name) => name.replace(/\.ts$/, ''));
 const chosen = wanted.length > 0 ? wanted : all;
 let failed = 0;
@@ -14,7 +18,7 @@ for (const name of chosen) {
     continue;
   }
   console.log(`\n=== bench/${name}.ts`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...options], { stdio: 'inherit' });
   if (result.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

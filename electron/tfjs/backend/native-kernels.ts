@@ -92,8 +92,16 @@ function backendMemory(backend: unknown): WasmMemory | null {
   return memory instanceof WA.Memory ? memory : null;
 }
 
+let enabled = true;
+
+/** Turns the C kernels off and on within a process (the peer bench's before/after in one run). */
+export function setNativeKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
 /** The C kernels bound to this backend's memory, or null (then use the other kernels). */
 export function nativeKernels(backend: unknown): NativeConvKernels | null {
+  if (!enabled) return null;
   const mod = load();
   if (!mod) return null;
   const memory = backendMemory(backend);
