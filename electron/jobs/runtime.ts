@@ -32,7 +32,7 @@ import type { EventSink, JobContext, JobKindSpec, PrepareContext } from './kind'
 import { JobFailure } from './job-failure';
 import { ProgressThrottle } from './progress';
 import type { TaskRunner } from './worker/runner';
-import type { TaskInput, TaskResult, WorkerTaskName } from './worker/tasks';
+import type { TaskEvent, TaskInput, TaskResult, WorkerTaskName } from './worker/tasks';
 
 export interface JobRuntimeOptions {
   db: Database;
@@ -292,7 +292,11 @@ export class JobRuntime {
    * Runs a small worker task with no job record (describe a preset, inspect a model) in the interactive worker, so
    * TensorFlow.js stays out of this process. Cancelled by `signal`; refused in words without worker processes.
    */
-  async task<T extends WorkerTaskName>(task: T, input: TaskInput<T>, options: { signal?: AbortSignal } = {}): Promise<TaskResult<T>> {
+  async task<T extends WorkerTaskName>(
+    task: T,
+    input: TaskInput<T>,
+    options: { signal?: AbortSignal; event?(e: TaskEvent<T>): void } = {},
+  ): Promise<TaskResult<T>> {
     if (this.closing) throw new AppError('unavailable', 'Pawprint is closing; try again after it restarts.');
     const workers = this.options.workers;
     if (!workers) throw new AppError('unsupported', `This Pawprint cannot run the "${task}" task: no worker processes are available.`);
@@ -300,7 +304,7 @@ export class JobRuntime {
       signal: options.signal ?? new AbortController().signal,
       settings: { threads: 1, cacheDir: this.options.paths.cache, appVersion: this.options.appVersion, progressIntervalMs: this.progressIntervalMs },
       progress: () => undefined,
-      event: () => undefined,
+      event: (e) => options.event?.(e),
       log: () => undefined,
     });
   }

@@ -3,6 +3,7 @@
 import { serveTasks } from '../../electron/jobs/worker/serve';
 import type { ServedTasks } from '../../electron/jobs/worker/serve';
 import type { WorkerTask } from '../../shared/worker-task';
+import { AppError } from '../../shared/errors';
 
 const echo: WorkerTask<{ value: unknown }, { value: unknown; pid: number }, { step: number }> = async (input, io) => {
   io.progress({ phase: 'echoing', done: 1, total: 1, etaSeconds: null, message: null, detail: null });
@@ -33,4 +34,8 @@ const garbage: WorkerTask<Record<string, never>, never> = async (_input, io) => 
   return new Promise<never>(() => undefined);
 };
 
-serveTasks({ echo, sleep, crash, garbage } as ServedTasks);
+const missing: WorkerTask<{ path: string }, never> = async (input) => {
+  throw new AppError('not-found', `No model at ${input.path}.`);
+};
+
+serveTasks({ echo, sleep, crash, garbage, missing } as ServedTasks);

@@ -107,7 +107,7 @@ class WorkerProcess {
         this.settle(message.taskId, (task) => {
           if (message.status === 'completed') task.resolve(message.result);
           else if (message.status === 'cancelled') task.reject(message.result === null ? new AppError('cancelled', 'cancelled') : new TaskCancelled(message.result));
-          else task.reject(new AppError('failed', message.error ?? 'the task failed'));
+          else task.reject(new AppError(message.code ?? 'failed', message.error ?? 'the task failed'));
         });
         return;
     }

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { BackendStatus } from '../../../shared/contract/system';
 import { JobEndStatus, JobProgress } from '../../../shared/contract/jobs';
 import type { TaskProgress, TaskSettings } from '../../../shared/worker-task';
+import { errorCodes } from '../../../shared/errors';
+import type { ErrorCode } from '../../../shared/errors';
 
 export type WorkerInbound =
   | { type: 'run'; taskId: number; task: string; input: unknown; settings: TaskSettings }
@@ -17,7 +19,8 @@ export type WorkerOutbound =
   /** Validated by the task's event schema on the main side. */
   | { type: 'event'; taskId: number; event: unknown }
   | { type: 'log'; taskId: number; level: 'info' | 'warn'; message: string }
-  | { type: 'done'; taskId: number; status: JobEndStatus; result: unknown; error: string | null }
+  /** `code` keeps an AppError's code across the process boundary (a missing file stays 'not-found'). */
+  | { type: 'done'; taskId: number; status: JobEndStatus; result: unknown; error: string | null; code?: ErrorCode }
   /** A failure outside any task: the process exits. */
   | { type: 'fatal'; message: string };
 
@@ -43,6 +46,6 @@ export const workerOutbound = z.discriminatedUnion('type', [
   z.object({ type: z.literal('progress'), taskId, progress: taskProgress }),
   z.object({ type: z.literal('event'), taskId, event: z.unknown() }),
   z.object({ type: z.literal('log'), taskId, level: z.enum(['info', 'warn']), message: z.string() }),
-  z.object({ type: z.literal('done'), taskId, status: JobEndStatus, result: z.unknown(), error: z.string().nullable() }),
+  z.object({ type: z.literal('done'), taskId, status: JobEndStatus, result: z.unknown(), error: z.string().nullable(), code: z.enum(errorCodes).optional() }),
   z.object({ type: z.literal('fatal'), message: z.string() }),
 ]) satisfies z.ZodType<WorkerOutbound>;

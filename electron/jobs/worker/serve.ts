@@ -1,7 +1,7 @@
 // The worker side of the job protocol (issue 12 §2.4): runs the tasks the runtime sends (several in a row in the
 // persistent inference worker, one per cpu job process), reports progress/event/log/done by task id, stops a task on
 // `cancel`, everything on `shutdown`. Under Electron's utilityProcess (process.parentPort) or as a Node child.
-import { firstLine } from '../../../shared/errors';
+import { AppError, firstLine } from '../../../shared/errors';
 import type { TaskIo, WorkerTask } from '../../../shared/worker-task';
 import { workerInbound } from './protocol';
 import type { WorkerOutbound } from './protocol';
@@ -60,7 +60,11 @@ export function serveTasks(tasks: ServedTasks): void {
       .then(
         (result) => send({ type: 'done', taskId, status: controller.signal.aborted ? 'cancelled' : 'completed', result: result ?? null, error: null }),
         (error: unknown) =>
-          send({ type: 'done', taskId, status: controller.signal.aborted ? 'cancelled' : 'failed', result: null, error: controller.signal.aborted ? null : firstLine(error) }),
+          send({
+            type: 'done', taskId, status: controller.signal.aborted ? 'cancelled' : 'failed', result: null,
+            error: controller.signal.aborted ? null : firstLine(error),
+            ...(error instanceof AppError && !controller.signal.aborted ? { code: error.code } : {}),
+          }),
       )
       .finally(() => running.delete(taskId));
   };

@@ -82,6 +82,18 @@ test('runtime.task runs a job-less task on the interactive lane, and without wor
   });
   const { services } = open(t, worker);
   const { presets } = await services.app.jobs.task('describe', { numClasses: 2 });
+  const rows: number[] = [];
+  const predicted = inProcessWorker({
+    'predict-files': async (input, io) => {
+      io.event({ type: 'rows', offset: 0, rows: input.files.map(() => ({ probabilities: [1], outputs: [1], predictedIndex: 0 })) });
+      return { model: { kind: 'pawprint-run', label: 'm', classNames: ['a'], imageSize: { height: 8, width: 8 }, preprocessing: 'none', resize: 'stretch', output: 'softmax' }, count: input.files.length } as never;
+    },
+  });
+  const { services: withRows } = open(t, predicted);
+  await withRows.app.jobs.task('predict-files', { model: { path: '/m' }, files: [{ path: '/a.png', name: 'a.png' }, { path: '/b.png', name: 'b.png' }], batchSize: 2 }, {
+    event: (e) => rows.push(e.rows.length),
+  });
+  assert.deepEqual(rows, [2], 'a task\'s events reach the caller');
   assert.deepEqual(presets.map((preset) => preset.name), ['p0', 'p1']);
   assert.deepEqual(worker.calls, [{ jobId: null, task: 'describe', input: { numClasses: 2 } }]);
   assert.equal(services.app.jobs.list().length, 0, 'no job is recorded for a task');

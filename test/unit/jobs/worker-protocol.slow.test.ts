@@ -18,7 +18,7 @@ import { tinyConfig, writeImages } from '../training-app/fixtures';
 process.env.PAWPRINT_WORKER_ENTRY = fileURLToPath(new URL('../../support/fake-worker-entry.ts', import.meta.url));
 
 /** The fake entry's tasks are not in the task map: the test names them through this cast. */
-const fakeTask = (name: 'echo' | 'sleep' | 'crash' | 'garbage') => name as unknown as WorkerTaskName;
+const fakeTask = (name: 'echo' | 'sleep' | 'crash' | 'garbage' | 'missing') => name as unknown as WorkerTaskName;
 
 function io(controller = new AbortController()) {
   const seen = { progress: [] as TaskProgress[], events: [] as unknown[], logs: [] as string[] };
@@ -47,6 +47,16 @@ test('a cpu job gets its own process: progress, event, log and result come back;
   assert.deepEqual(seen.logs, ['echoed']);
   pool.jobEnded(7);
   assert.equal(pool.workerPid(7), null);
+});
+
+test('a task\'s AppError keeps its code across the process boundary', async (t) => {
+  const pool = new WorkerPool();
+  t.after(() => pool.close());
+  await assert.rejects(run(pool, 3, 'cpu', fakeTask('missing'), { path: '/nowhere/model.json' }, io().io), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'not-found');
+    assert.equal(error.message, 'No model at /nowhere/model.json.');
+    return true;
+  });
 });
 
 test('cancel reaches the task between its steps', async (t) => {
