@@ -23,6 +23,9 @@ const config = {
   // Only the bundles (main, preload, CLI, the job worker entry) and the built renderer: the sources, tests
   // and benchmarks stay out. Production dependencies are added by electron-builder from package.json.
   files: ['dist/node/**', 'dist/renderer/**', 'package.json', 'bin/**', 'resources/icon.png', '!**/*.map'],
+  // The bundled MobileNetV2 base (the default preset's, offline from the first launch) as plain files beside app.asar:
+  // <resourcesPath>/models/, where electron/training/mobilenet/bundled-base.ts looks first.
+  extraResources: [{ from: 'resources/models', to: 'models' }],
   asar: true,
   asarUnpack,
   // Rebuild better-sqlite3 (and tfjs-node when present) for Electron's Node ABI; sharp ships N-API prebuilds.

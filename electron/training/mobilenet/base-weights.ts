@@ -18,6 +18,7 @@ import {
   mobileNetV2Spec,
   type MobileNetAlpha,
 } from './mobilenet-v2';
+import { BUNDLED_BASE, bundledBaseCandidates, bundledBaseFolder } from './bundled-base';
 
 export const IMAGENET_URL_TEMPLATE =
   'https://storage.googleapis.com/teachable-machine-models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_224_no_top/model.json';
@@ -35,6 +36,8 @@ export const KNOWN_IMAGENET_WEIGHTS_IDS: Partial<Record<MobileNetAlpha, string>>
 };
 
 export type WeightsSource =
+  /** The ImageNet alpha 0.35 backbone shipped in the app's resources (bundled-base.ts): no network, no path to type. */
+  | { kind: 'bundled'; resourcesPath?: string }
   /** The Keras ImageNet weights as Teachable Machine serves them; `urlTemplate` (with `{alpha}`) is for tests and mirrors. */
   | { kind: 'imagenet'; alpha: MobileNetAlpha; urlTemplate?: string }
   /** Any http(s) URL of a TF.js LayersModel model.json, or of a Keras .h5 file, holding MobileNetV2 weights. */
@@ -84,7 +87,7 @@ export interface BaseWeights {
   /** sha256 (hex) of the backbone tensors in canonical order: the same weights give the same id from any source. */
   weightsId: string;
   alpha: MobileNetAlpha;
-  /** Human-readable origin (URL or path). */
+  /** Human-readable origin (URL or path; the bundled base's name). */
   source: string;
   /** The local model.json or .h5 file the weights were read from (inside cacheDir for downloads). */
   modelJsonPath: string;
@@ -486,6 +489,18 @@ async function resolveUrl(url: string, opts: ResolveOptions): Promise<BaseWeight
 export async function resolveBaseWeights(source: WeightsSource, opts: ResolveOptions): Promise<BaseWeights> {
   throwIfAborted(opts.signal);
   switch (source.kind) {
+    case 'bundled': {
+      const folder = source.resourcesPath === undefined ? bundledBaseFolder() : bundledBaseFolder(source.resourcesPath);
+      if (!folder) {
+        const looked = (source.resourcesPath === undefined ? bundledBaseCandidates() : bundledBaseCandidates(source.resourcesPath)).join(', ');
+        throw new BaseWeightsError('not-found', `The bundled MobileNetV2 base is missing from this installation (looked in ${looked}); reinstall Pawprint.`);
+      }
+      const weights = await readLocalModel(path.join(folder, 'model.json'), BUNDLED_BASE.name, { ...opts, expectedAlpha: BUNDLED_BASE.alpha });
+      if (weights.weightsId !== BUNDLED_BASE.weightsId) {
+        throw new BaseWeightsError('corrupt', `The bundled MobileNetV2 base in ${folder} is not the one this version shipped (weights ${weights.weightsId.slice(0, 12)}, expected ${BUNDLED_BASE.weightsId.slice(0, 12)}); reinstall Pawprint.`);
+      }
+      return weights;
+    }
     case 'imagenet': {
       const expectedAlpha = opts.expectedAlpha ?? source.alpha;
       return resolveUrl(imagenetWeightsUrl(source.alpha, source.urlTemplate), { ...opts, expectedAlpha });
@@ -507,6 +522,43 @@ export async function resolveBaseWeights(source: WeightsSource, opts: ResolveOpt
       return readLocalModel(p, p, opts);
     }
   }
+}
+
+/** Scalars in the backbone's tensors (BatchNorm statistics included, as Keras counts them). */
+export function baseParameterCount(weights: Pick<BaseWeights, 'tensors'>): number {
+  let total = 0;
+  for (const t of weights.tensors.values()) total += t.data.length;
+  return total;
+}
+
+/**
+ * How a run and its model name the base: the bundled one and the ImageNet downloads by name, a URL as it is, a local
+ * file by its file or folder name only (an absolute path would tie the record to one machine and user).
+ */
+export function baseName(source: WeightsSource): string {
+  switch (source.kind) {
+    case 'bundled':
+      return BUNDLED_BASE.name;
+    case 'imagenet':
+      return `mobilenet_v2_${alphaLabel(source.alpha)}_224 imagenet (downloaded)`;
+    case 'url':
+      return source.url;
+    case 'local': {
+      const resolved = path.resolve(source.path);
+      const file = path.basename(resolved);
+      return `${file === 'model.json' ? path.basename(path.dirname(resolved)) : file} (local)`;
+    }
+  }
+}
+
+/** The versions entries a run and its model metadata carry for their base: name, weights id, alpha, parameters. */
+export function baseVersions(source: WeightsSource, weights: Pick<BaseWeights, 'tensors' | 'weightsId' | 'alpha'>): Record<string, string> {
+  return {
+    mobilenetBase: baseName(source),
+    mobilenetWeights: weights.weightsId,
+    mobilenetAlpha: alphaLabel(weights.alpha),
+    mobilenetBaseParameters: String(baseParameterCount(weights)),
+  };
 }
 
 /**

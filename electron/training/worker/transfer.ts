@@ -9,7 +9,8 @@ import { decodeImageFile, DecodeCache, type ExampleSource } from '../data-pipeli
 import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
 import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';
 import { loadModelFromFolder, saveModelToFolder } from '../../inference/model-folder';
-import { resolveBaseWeights, createMobileNetV2Base, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
+import { resolveBaseWeights, createMobileNetV2Base, baseVersions, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
+import { BUNDLED_BASE } from '../mobilenet/bundled-base';
 import {
   MobileNetFeatureExtractor, extractFeatures, featureExampleSource, runBatchesOnLanes, selectPooling, type ExtractionProgress,
 } from '../mobilenet/feature-extractor';
@@ -41,10 +42,13 @@ function featureThreadStarter(backend: string, weights: BaseWeights, imageSize: 
   return () => startFeatureThreads({ weights, imageSize, backend, threads });
 }
 
-/** Where the base weights come from: the config's local path or URL, else the ImageNet weights for the alpha. */
+/**
+ * Where the base weights come from: the config's local path or URL; else the bundled base for its alpha (0.35: no
+ * network), else the ImageNet weights for the alpha, downloaded once.
+ */
 export function weightsSourceFor(config: TrainingConfig): WeightsSource {
   const source = config.mobilenet.baseSource;
-  if (!source) return { kind: 'imagenet', alpha: config.mobilenet.alpha };
+  if (!source) return config.mobilenet.alpha === BUNDLED_BASE.alpha ? { kind: 'bundled' } : { kind: 'imagenet', alpha: config.mobilenet.alpha };
   return /^https?:\/\//i.test(source) ? { kind: 'url', url: source } : { kind: 'local', path: source };
 }
 
@@ -113,11 +117,11 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   // 1. Base weights: downloaded once into the cache (offline afterwards), verified; never a random fallback.
   progress('weights', 0, 1, null, null, true);
   let weights;
+  const weightsSource = weightsSourceFor(config);
   try {
-    const source = weightsSourceFor(config);
-    weights = await resolveBaseWeights(source, {
+    weights = await resolveBaseWeights(weightsSource, {
       cacheDir: join(paths.cacheDir, 'base-weights'),
-      expectedAlpha: source.kind === 'imagenet' ? config.mobilenet.alpha : undefined,
+      expectedAlpha: weightsSource.kind === 'imagenet' || weightsSource.kind === 'bundled' ? config.mobilenet.alpha : undefined,
       signal,
       onProgress: (p) => progress('weights', p.loadedBytes, Math.max(p.totalBytes, p.loadedBytes), null, null),
     });
@@ -128,7 +132,9 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   if (weights.alpha !== config.mobilenet.alpha) {
     emit({ type: 'log', level: 'warn', message: `the base weights (${weights.source}) are MobileNetV2 alpha ${weights.alpha}; using that instead of ${config.mobilenet.alpha}` });
   }
-  emit({ type: 'log', level: 'info', message: `base weights ${weights.weightsId.slice(0, 12)} (alpha ${weights.alpha}) from ${weights.source}` });
+  // Named, never by a local path: the run record must mean the same on another machine.
+  const baseInfo = baseVersions(weightsSource, weights);
+  emit({ type: 'log', level: 'info', message: `base ${baseInfo.mobilenetBase}: weights ${weights.weightsId.slice(0, 12)}, alpha ${baseInfo.mobilenetAlpha}, ${Number(baseInfo.mobilenetBaseParameters).toLocaleString('en-US')} parameters` });
 
   // 2. Features for every view, from the cache where present.
   const extractor = MobileNetFeatureExtractor.create(weights, { imageSize: size });
@@ -293,7 +299,7 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
     await rm(join(paths.modelDir, 'fine-tune-checkpoint'), { recursive: true, force: true });
     await writeRunMetadata(start, {
       result: chosen, preprocessing: 'symmetric', testAccuracy, testLoss, backend: ctx.backend,
-      versions: { ...ctx.versions, mobilenetWeights: weights.weightsId },
+      versions: { ...ctx.versions, ...baseInfo },
     });
     return {
       status: outcome.status, error: outcome.error, bestEpoch: chosen.bestEpoch,

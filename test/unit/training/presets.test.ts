@@ -41,11 +41,11 @@ describe('tutorial presets at 160x160x3', () => {
     assert.equal(presetDefaults('cnn-normalize').augmentation.rotation, 0.2);
   });
 
-  test('mobilenetv2: [-1,1] inputs, horizontal flips + rotation 0.2, average-pooled head on a frozen alpha 1.00 base', () => {
+  test('mobilenetv2: [-1,1] inputs, horizontal flips + rotation 0.2, average-pooled head on the frozen bundled alpha 0.35 base', () => {
     const c = presetDefaults('mobilenetv2');
     assert.equal(c.preprocessing, 'symmetric');
     assert.deepEqual(c.augmentation, { flip: 'horizontal', rotation: 0.2, zoom: 0, brightness: 0, contrast: 0 });
-    assert.deepEqual(c.mobilenet, { alpha: 1, headPooling: 'average', extraDense: 0, fineTuneBlocks: 0, fineTuneEpochs: 0, augmentedViews: 4 });
+    assert.deepEqual(c.mobilenet, { alpha: 0.35, headPooling: 'average', extraDense: 0, fineTuneBlocks: 0, fineTuneEpochs: 0, augmentedViews: 4 });
     // The other presets keep their own augmentation; the shared head default is only read by mobilenetv2.
     assert.equal(presetDefaults('cnn-augment').augmentation.flip, 'both');
   });
