@@ -218,3 +218,47 @@ void conv2d_forward(const float *x, const float *w, float *y, i32 N, i32 H, i32 
     }
   }
 }
+
+/**
+ * Gradient of a 2x2, stride 2, unpadded max pool: each window's dy goes to its first maximum in row-major
+ * order with a strict '>' from -Infinity (the CPU backend's rule: ties go to the first, NaN is never a maximum,
+ * an all -Infinity window gets nothing). x, dx: [N,H,W,C], dy: [N,OH,OW,C], C a multiple of 4 (callers check).
+ * Every dx element is written (zeros where no gradient goes), four channels at a time.
+ */
+EXPORT("max_pool_grad_2x2")
+void max_pool_grad_2x2(const float *x, const float *dy, float *dx, i32 N, i32 H, i32 W, i32 C, i32 OH, i32 OW) {
+  const v128_t zero = wasm_f32x4_splat(0);
+  const v128_t none = wasm_i32x4_splat(-1);
+  const i32 row = W * C;
+  for (i32 i = 0; i < N * H * W * C; i += 4) wasm_v128_store(dx + i, zero);
+  for (i32 n = 0; n < N; n++) {
+    for (i32 oh = 0; oh < OH; oh++) {
+      for (i32 ow = 0; ow < OW; ow++) {
+        const i32 p00 = ((n * H + 2 * oh) * W + 2 * ow) * C;
+        const float *g = dy + ((n * OH + oh) * OW + ow) * C;
+        for (i32 c = 0; c < C; c += 4) {
+          const v128_t a = wasm_v128_load(x + p00 + c), b = wasm_v128_load(x + p00 + C + c);
+          const v128_t d = wasm_v128_load(x + p00 + row + c), e = wasm_v128_load(x + p00 + row + C + c);
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t which = none;
+          v128_t m = wasm_f32x4_gt(a, best);
+          best = wasm_v128_bitselect(a, best, m);
+          which = wasm_v128_bitselect(wasm_i32x4_splat(0), which, m);
+          m = wasm_f32x4_gt(b, best);
+          best = wasm_v128_bitselect(b, best, m);
+          which = wasm_v128_bitselect(wasm_i32x4_splat(1), which, m);
+          m = wasm_f32x4_gt(d, best);
+          best = wasm_v128_bitselect(d, best, m);
+          which = wasm_v128_bitselect(wasm_i32x4_splat(2), which, m);
+          m = wasm_f32x4_gt(e, best);
+          which = wasm_v128_bitselect(wasm_i32x4_splat(3), which, m);
+          const v128_t gv = wasm_v128_load(g + c);
+          wasm_v128_store(dx + p00 + c, wasm_v128_and(gv, wasm_i32x4_eq(which, wasm_i32x4_splat(0))));
+          wasm_v128_store(dx + p00 + C + c, wasm_v128_and(gv, wasm_i32x4_eq(which, wasm_i32x4_splat(1))));
+          wasm_v128_store(dx + p00 + row + c, wasm_v128_and(gv, wasm_i32x4_eq(which, wasm_i32x4_splat(2))));
+          wasm_v128_store(dx + p00 + row + C + c, wasm_v128_and(gv, wasm_i32x4_eq(which, wasm_i32x4_splat(3))));
+        }
+      }
+    }
+  }
+}

@@ -19,6 +19,7 @@ export interface NativeConvKernels {
     x: number, w: number, y: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
     CO: number, FH: number, FW: number, SH: number, SW: number, PT: number, PL: number,
   ): void;
+  max_pool_grad_2x2(x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
 }
 
 // The WebAssembly JS API, typed here because this project's TypeScript libs (no DOM) do not declare it.

@@ -347,6 +347,13 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   const fh = info.effectiveFilterHeight;
   const fw = info.effectiveFilterWidth;
   if (fh === 2 && fw === 2 && sH === 2 && sW === 2 && padInfo.top === 0 && padInfo.left === 0) {
+    const native = nativeKernels(args.backend);
+    if (native && C % 4 === 0 && input.dtype === 'float32' && dy.dtype === 'float32') {
+      // The same rule four channels at a time in C (native/conv-kernels.c).
+      const out = backend.makeOutput(input.shape, 'float32');
+      native.max_pool_grad_2x2(f32(backend, input).byteOffset, f32(backend, dy).byteOffset, f32(backend, out).byteOffset, N, H, W, C, oH, oW);
+      return out;
+    }
     return maxPoolGrad2x2(backend, input, dy, info);
   }
   const out = backend.makeOutput(input.shape, 'float32');

@@ -74,4 +74,18 @@ describe('Pawprint C kernels', () => {
         tensor(c.f, 6) as import('@tensorflow/tfjs').Tensor4D, strides, c.pad));
     });
   }
+
+  // The presets' pooling, with ties (few distinct values), whole windows of -Infinity (no gradient) and odd sides.
+  for (const shape of [[2, 10, 12, 32], [1, 9, 7, 8]] as Shape4[]) {
+    test(`MaxPoolGrad 2x2 stride 2 matches the CPU backend: ${shape.join('x')} with ties and -Infinity windows`, { skip }, async () => {
+      const values = randomValues(count(shape), 9).map((v) => Math.round(v * 2) / 2);
+      for (let c = 0; c < shape[3]; c += 3) values[c] = values[c + shape[3]] = Number.NEGATIVE_INFINITY; // window (0,0) row 0
+      for (let c = 0; c < shape[3]; c += 3) values[shape[2] * shape[3] + c] = values[(shape[2] + 1) * shape[3] + c] = Number.NEGATIVE_INFINITY;
+      await sameOnBoth(shape.join('x'), () => {
+        const grad = tf.grad((x: Tensor) => tf.sum(tf.mul(tf.maxPool(x as import('@tensorflow/tfjs').Tensor4D, 2, 2, 'valid'),
+          tensor([shape[0], Math.floor(shape[1] / 2), Math.floor(shape[2] / 2), shape[3]], 10))));
+        return grad(tf.tensor(values, shape));
+      });
+    });
+  }
 });
