@@ -5,6 +5,7 @@ import { trainingEvents, trainingRequests } from './training';
 import { runEvents, runRequests } from './runs';
 import { exportEvents, exportRequests } from './export';
 import { jobEvents, jobRequests } from './jobs';
+import { healthRequests } from './health';
 
 export * from './define';
 export * from './system';
@@ -13,6 +14,7 @@ export * from './training';
 export * from './runs';
 export * from './export';
 export * from './jobs';
+export * from './health';
 
 /** Every request channel the renderer may call; hosts reject anything else. */
 export const requests = {
@@ -22,6 +24,7 @@ export const requests = {
   ...runRequests,
   ...exportRequests,
   ...jobRequests,
+  ...healthRequests,
 };
 
 /** Every event the main side pushes to the renderer. */

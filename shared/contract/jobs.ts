@@ -6,12 +6,13 @@ import { ImportSummary } from './datasets';
 import { TrainPhase, TrainingConfigInput, TrainingStage } from './training';
 import { EvaluationSummary, FileError } from './runs';
 import { ExportFormat, ExportPredictResult, ExportResult, ImageSource, ModelSource } from './export';
+import { HealthJobInput, HealthJobResult } from './health';
 
 const Id = z.number().int().positive();
 export const JobId = Id;
 
-/** Every long task is one of these; the next issues add 'health' (and export targets). */
-export const JobKind = z.enum(['import', 'download', 'train', 'evaluate', 'export', 'predict']);
+/** Every long task is one of these. */
+export const JobKind = z.enum(['import', 'download', 'train', 'evaluate', 'export', 'predict', 'health']);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobStatus = z.enum(['queued', 'running', 'completed', 'cancelled', 'failed']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -47,6 +48,7 @@ export const JobStart = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('evaluate'), input: EvaluateJobInput }),
   z.object({ kind: z.literal('export'), input: ExportJobInput }),
   z.object({ kind: z.literal('predict'), input: PredictJobInput }),
+  z.object({ kind: z.literal('health'), input: HealthJobInput }),
 ]);
 export type JobStartIn = z.input<typeof JobStart>;
 export type JobStart = z.output<typeof JobStart>;
@@ -62,7 +64,7 @@ export const TrainJobResult = z.object({
 export const EvaluateJobResult = EvaluationSummary.extend({ errors: z.array(FileError) });
 export const JobResults = {
   import: ImportSummary, download: DownloadJobResult, train: TrainJobResult,
-  evaluate: EvaluateJobResult, export: ExportResult, predict: ExportPredictResult,
+  evaluate: EvaluateJobResult, export: ExportResult, predict: ExportPredictResult, health: HealthJobResult,
 } as const satisfies Record<JobKind, z.ZodType>;
 export type JobResult<K extends JobKind> = z.output<(typeof JobResults)[K]>;
 
@@ -100,7 +102,7 @@ const finished = <K extends JobKind>(kind: K) => z.object({
   error: z.string().nullable(),
 });
 export const JobFinished = z.discriminatedUnion('kind', [
-  finished('import'), finished('download'), finished('train'), finished('evaluate'), finished('export'), finished('predict'),
+  finished('import'), finished('download'), finished('train'), finished('evaluate'), finished('export'), finished('predict'), finished('health'),
 ]);
 export type JobFinished = z.infer<typeof JobFinished>;
 

@@ -1,0 +1,165 @@
+// Data-health reports in the catalogue (issue 15): what a health job works on (a dataset's usable images with their
+// labels and split subsets), the fingerprint of those labels, and the stored reports, read back with a stale flag
+// when the labels or images changed since.
+import { createHash } from 'node:crypto';
+import type { Database } from './database';
+import { getDatasetRow } from './datasets';
+import { absoluteImagePath } from './image-paths';
+import { latestSplitId } from './splits';
+import type { HealthClass, HealthCounts, HealthImage, HealthReport } from '../../shared/contract/health';
+
+type Subset = 'train' | 'val' | 'test';
+
+export interface HealthSourceImage {
+  imageId: number;
+  relPath: string;
+  path: string;
+  contentHash: string;
+  /** Index into classNames, -1 = unlabelled. */
+  label: number;
+  subset: Subset | null;
+}
+
+export interface HealthSource {
+  datasetId: number;
+  datasetName: string;
+  classNames: string[];
+  images: HealthSourceImage[];
+  labelsFingerprint: string;
+}
+
+interface SourceRow { id: number; rel_path: string; content_hash: string; class_name: string | null; subset: Subset | null }
+
+function sourceRows(db: Database, datasetId: number): SourceRow[] {
+  const splitId = latestSplitId(db, datasetId);
+  return db
+    .prepare(
+      `SELECT i.id, i.rel_path, i.content_hash, c.name AS class_name, sa.subset
+         FROM images i
+         LEFT JOIN labels l ON l.image_id = i.id
+         LEFT JOIN classes c ON c.id = l.class_id
+         LEFT JOIN split_assignments sa ON sa.image_id = i.id AND sa.split_id = ?
+        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL
+        ORDER BY i.id`,
+    )
+    .all(splitId ?? -1, datasetId) as SourceRow[];
+}
+
+/** sha256 over "image id, content hash, class name" of every usable image: any relabel, import or removal changes it. */
+function fingerprintOf(rows: SourceRow[]): string {
+  const hash = createHash('sha256');
+  for (const row of rows) hash.update(`${row.id}\t${row.content_hash}\t${row.class_name ?? ''}\n`);
+  return hash.digest('hex');
+}
+
+export function labelsFingerprint(db: Database, datasetId: number): string {
+  return fingerprintOf(sourceRows(db, datasetId));
+}
+
+/** The images a health job embeds: every usable image (decoded, not a duplicate), labelled or not, in id order. */
+export function healthSource(db: Database, datasetId: number): HealthSource {
+  const dataset = getDatasetRow(db, datasetId);
+  const classNames = (db.prepare('SELECT name FROM classes WHERE dataset_id = ? ORDER BY position, id').all(datasetId) as Array<{ name: string }>).map((r) => r.name);
+  const index = new Map(classNames.map((name, i) => [name, i]));
+  const rows = sourceRows(db, datasetId);
+  return {
+    datasetId: dataset.id,
+    datasetName: dataset.name,
+    classNames,
+    images: rows.map((row) => ({
+      imageId: row.id,
+      relPath: row.rel_path,
+      path: absoluteImagePath(dataset.root_path, row.rel_path),
+      contentHash: row.content_hash,
+      label: row.class_name === null ? -1 : index.get(row.class_name)!,
+      subset: row.subset,
+    })),
+    labelsFingerprint: fingerprintOf(rows),
+  };
+}
+
+/** What is stored per report: the galleries by image id, with the class names they were computed with. */
+export interface StoredHealthReport {
+  base: HealthReport['base'];
+  folds: number;
+  seed: number;
+  imageCount: number;
+  labelledCount: number;
+  counts: HealthCounts;
+  labelIssues: Array<{ imageId: number; given: string; suggested: string; score: number; selfConfidence: number }>;
+  nearDuplicates: Array<{ imageIds: number[]; similarity: number; crossesSplits: boolean }>;
+  outliers: Array<{ imageId: number; score: number }>;
+  classes: HealthClass[];
+  imbalanceRatio: number | null;
+  outOfFoldAccuracy: number | null;
+  duplicateThreshold: number;
+  outlierThreshold: number;
+  seconds: HealthReport['seconds'];
+  features: HealthReport['features'];
+}
+
+export function saveHealthReport(
+  db: Database,
+  report: { datasetId: number; jobId: number | null; labelsFingerprint: string; options: unknown; stored: StoredHealthReport },
+): number {
+  const info = db
+    .prepare('INSERT INTO health_reports (dataset_id, job_id, labels_fingerprint, options_json, report_json) VALUES (?, ?, ?, ?, ?)')
+    .run(report.datasetId, report.jobId, report.labelsFingerprint, JSON.stringify(report.options), JSON.stringify(report.stored));
+  return Number(info.lastInsertRowid);
+}
+
+interface ReportRow { id: number; dataset_id: number; job_id: number | null; labels_fingerprint: string; report_json: string; created_at: string }
+
+/** The dataset's newest report with each image as it is now, or null before the first. */
+export function latestHealthReport(db: Database, datasetId: number): HealthReport | null {
+  const dataset = getDatasetRow(db, datasetId);
+  const row = db.prepare('SELECT * FROM health_reports WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as ReportRow | undefined;
+  if (!row) return null;
+  const stored = JSON.parse(row.report_json) as StoredHealthReport;
+  const rows = sourceRows(db, datasetId);
+  const current = new Map(rows.map((r) => [r.id, r]));
+  const image = (imageId: number): HealthImage | null => {
+    const r = current.get(imageId);
+    if (!r) return null; // deleted, missing or excluded since: the report is stale and the image is left out
+    return { imageId, relPath: r.rel_path, path: absoluteImagePath(dataset.root_path, r.rel_path), label: r.class_name, subset: r.subset };
+  };
+  const fingerprint = fingerprintOf(rows);
+  const relabelled = stored.labelIssues.filter((issue) => current.get(issue.imageId)?.class_name !== issue.given).length;
+  const stale = fingerprint !== row.labels_fingerprint;
+  return {
+    id: row.id,
+    datasetId: row.dataset_id,
+    jobId: row.job_id,
+    createdAt: row.created_at,
+    stale,
+    staleReason: stale
+      ? `labels or images changed since this report${relabelled ? ` (${relabelled} of its suspected mislabels relabelled)` : ''}; run health again for current figures`
+      : null,
+    labelsFingerprint: row.labels_fingerprint,
+    base: stored.base,
+    folds: stored.folds,
+    seed: stored.seed,
+    imageCount: stored.imageCount,
+    labelledCount: stored.labelledCount,
+    counts: stored.counts,
+    labelIssues: stored.labelIssues.flatMap((issue) => {
+      const img = image(issue.imageId);
+      return img ? [{ image: img, given: issue.given, suggested: issue.suggested, score: issue.score, selfConfidence: issue.selfConfidence }] : [];
+    }),
+    nearDuplicates: stored.nearDuplicates.flatMap((group) => {
+      const images = group.imageIds.map(image).filter((img): img is HealthImage => img !== null);
+      return images.length >= 2 ? [{ images, similarity: group.similarity, crossesSplits: group.crossesSplits }] : [];
+    }),
+    outliers: stored.outliers.flatMap((o) => {
+      const img = image(o.imageId);
+      return img ? [{ image: img, score: o.score }] : [];
+    }),
+    classes: stored.classes,
+    imbalanceRatio: stored.imbalanceRatio,
+    outOfFoldAccuracy: stored.outOfFoldAccuracy,
+    duplicateThreshold: stored.duplicateThreshold,
+    outlierThreshold: stored.outlierThreshold,
+    seconds: stored.seconds,
+    features: stored.features,
+  };
+}

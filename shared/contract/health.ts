@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { defineRequests } from './define';
+
+// Data health (issue 15): a job embeds a dataset's images with the frozen base and finds likely label errors
+// (confident learning on out-of-fold probabilities), near-duplicate groups (and those that cross splits), outliers and
+// class balance. The report is stored with the labels it was computed on; after a relabel it reads as stale.
+
+const Id = z.number().int().positive();
+
+/** What jobs.start({ kind: 'health' }) and health.run take. */
+export const HealthJobInput = z.object({
+  datasetId: Id,
+  /** A MobileNetV2 base: a TF.js model folder / model.json or a Keras .h5 file; default: the bundled alpha 0.35 backbone. */
+  base: z.string().min(1).optional(),
+  folds: z.number().int().min(2).max(20).default(5),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+});
+export type HealthJobInput = z.output<typeof HealthJobInput>;
+
+export const HealthCounts = z.object({
+  labelIssues: z.number().int(),
+  nearDuplicateGroups: z.number().int(),
+  nearDuplicateImages: z.number().int(),
+  /** Groups whose images sit in more than one subset of the latest split (leakage). */
+  leakingGroups: z.number().int(),
+  outliers: z.number().int(),
+});
+export type HealthCounts = z.infer<typeof HealthCounts>;
+
+/** A job's result: the stored report's id and the counts (fetch the galleries with health.latest). */
+export const HealthJobResult = z.object({ datasetId: Id, reportId: Id, counts: HealthCounts, seconds: z.number() });
+
+/** One image as every gallery shows it: id for thumbnails and labelling, the path for people. */
+export const HealthImage = z.object({
+  imageId: Id,
+  /** Relative to the dataset's folder. */
+  relPath: z.string(),
+  path: z.string(),
+  /** Its label now (it may have changed since the report: then the report is stale). */
+  label: z.string().nullable(),
+  subset: z.enum(['train', 'val', 'test']).nullable(),
+});
+export type HealthImage = z.infer<typeof HealthImage>;
+
+export const HealthLabelIssue = z.object({
+  image: HealthImage,
+  /** The label the report was computed with. */
+  given: z.string(),
+  suggested: z.string(),
+  /** 0..1, higher = more likely wrong: (1 - normalised margin) / 2. The list is ordered by it, most likely first. */
+  score: z.number(),
+  /** Out-of-fold probability of the given label. */
+  selfConfidence: z.number(),
+});
+export type HealthLabelIssue = z.infer<typeof HealthLabelIssue>;
+
+export const HealthDuplicateGroup = z.object({
+  images: z.array(HealthImage).min(2),
+  /** Cosine similarity of the group's weakest linking pair. */
+  similarity: z.number(),
+  crossesSplits: z.boolean(),
+});
+export type HealthDuplicateGroup = z.infer<typeof HealthDuplicateGroup>;
+
+export const HealthOutlier = z.object({ image: HealthImage, score: z.number() });
+
+export const HealthClass = z.object({
+  name: z.string(),
+  count: z.number().int(),
+  share: z.number(),
+  meanSelfConfidence: z.number(),
+  threshold: z.number(),
+  outOfFoldAccuracy: z.number(),
+  labelIssues: z.number().int(),
+});
+export type HealthClass = z.infer<typeof HealthClass>;
+
+export const HealthReport = z.object({
+  id: Id,
+  datasetId: Id,
+  jobId: Id.nullable(),
+  createdAt: z.string(),
+  /** True when labels or images changed since the report was computed; its issues may then be fixed or wrong. */
+  stale: z.boolean(),
+  staleReason: z.string().nullable(),
+  labelsFingerprint: z.string(),
+  base: z.object({ weightsId: z.string(), alpha: z.number(), source: z.string() }),
+  folds: z.number().int(),
+  seed: z.number().int(),
+  imageCount: z.number().int(),
+  labelledCount: z.number().int(),
+  counts: HealthCounts,
+  labelIssues: z.array(HealthLabelIssue),
+  nearDuplicates: z.array(HealthDuplicateGroup),
+  outliers: z.array(HealthOutlier),
+  classes: z.array(HealthClass),
+  imbalanceRatio: z.number().nullable(),
+  outOfFoldAccuracy: z.number().nullable(),
+  duplicateThreshold: z.number(),
+  outlierThreshold: z.number(),
+  seconds: z.object({ features: z.number(), head: z.number(), similarity: z.number(), total: z.number() }),
+  features: z.object({ fromCache: z.number().int(), computed: z.number().int() }),
+});
+export type HealthReport = z.infer<typeof HealthReport>;
+
+export const healthRequests = defineRequests({
+  /** Starts a health job (lane cpu: it waits behind a training run); follow it with jobs.progress / jobs.finished. */
+  'health.run': { payload: HealthJobInput, result: z.object({ jobId: Id }) },
+  /** The dataset's newest report, with its stale flag; null before the first run. */
+  'health.latest': { payload: z.object({ datasetId: Id }), result: z.object({ report: HealthReport.nullable() }) },
+});
