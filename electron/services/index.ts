@@ -15,6 +15,7 @@ import { trainingHandlers } from './training';
 import { runHandlers } from './runs';
 import { exportHandlers } from './export';
 import { jobHandlers } from './jobs';
+import { healthHandlers } from './health';
 import { JobRuntime } from '../jobs/runtime';
 import type { JobRuntimeOptions } from '../jobs/runtime';
 import { WorkerPool } from '../jobs/worker/pool';
@@ -97,6 +98,7 @@ export function createServices(options: CreateServicesOptions): Services {
     ...runHandlers(app),
     ...exportHandlers(app),
     ...jobHandlers(app),
+    ...healthHandlers(app),
   };
   const table = handlers as unknown as Record<string, (payload: unknown) => Promise<unknown>>;
 

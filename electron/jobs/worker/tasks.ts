@@ -18,9 +18,11 @@ import type {
   PredictFilesResult,
 } from '../../inference/task-types';
 import type { ExportPackageInput, ExportPackageResult } from '../../export/task-types';
+import type { EmbedHealthInput, EmbedHealthResult } from '../../health/worker/task-types';
 import type { TrainingTasks } from '../../training/worker/tasks';
 import type { InferenceTasks } from '../../inference/tasks';
 import type { ExportTasks } from '../../export/tasks';
+import type { EmbedTasks } from '../../health/worker/tasks';
 
 export interface WorkerTaskMap {
   train: { input: TrainTaskInput; result: TrainTaskResult; event: TrainTaskEvent };
@@ -29,6 +31,7 @@ export interface WorkerTaskMap {
   'predict-files': { input: PredictFilesInput; result: PredictFilesResult; event: PredictFilesEvent };
   inspect: { input: InspectTaskInput; result: InspectTaskResult; event: never };
   'export-package': { input: ExportPackageInput; result: ExportPackageResult; event: never };
+  'embed-health': { input: EmbedHealthInput; result: EmbedHealthResult; event: never };
 }
 export type WorkerTaskName = keyof WorkerTaskMap;
 export type TaskInput<T extends WorkerTaskName> = WorkerTaskMap[T]['input'];
@@ -38,7 +41,7 @@ export type TaskEvent<T extends WorkerTaskName> = WorkerTaskMap[T]['event'];
 /** Every task with its implementation's type: what the worker entry serves once all registries are filled. */
 export type TaskRegistry = { [T in WorkerTaskName]: WorkerTask<TaskInput<T>, TaskResult<T>, TaskEvent<T>> };
 
-// The three registries together are this map (a compile error here means a registry and the map disagree).
+// The registries together are this map (a compile error here means a registry and the map disagree).
 type Interchangeable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const registriesMatchTheMap: Interchangeable<TrainingTasks & InferenceTasks & ExportTasks, TaskRegistry> = true;
+const registriesMatchTheMap: Interchangeable<TrainingTasks & InferenceTasks & ExportTasks & EmbedTasks, TaskRegistry> = true;
 void registriesMatchTheMap;
