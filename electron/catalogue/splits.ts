@@ -15,6 +15,14 @@ interface SplitRow {
   created_at: string;
 }
 
+/**
+ * The split a dataset gets when it is first trained without one (train kind's prepare): stratified 70/20/10, seed 1.
+ * Made once; every later run trains on the dataset's latest split, so nothing is ever re-split behind the user's back.
+ */
+export const DEFAULT_SPLIT = { preset: 'stratified', train: 0.7, val: 0.2, test: 0.1, seed: 1 } as const;
+/** How the job log and the run's notes name it. */
+export const DEFAULT_SPLIT_NAME = 'default (stratified 70/20/10, seed 1)';
+
 /** What a split is made from: decodable labelled images, and the duplicates that must follow their original. */
 export interface SplitCandidate {
   imageId: number;

@@ -12,6 +12,11 @@ import type { TrainingConfig } from '../../../shared/training-config';
 import type { Database } from '../../catalogue/database';
 import { loadTrainingData, type TrainingData } from '../../catalogue/training-data';
 import { addEpoch, createRun, finishRun, markRunning, type RunOutcome } from '../../catalogue/runs';
+import { updateRun } from '../../catalogue/run-admin';
+import { getDatasetRow } from '../../catalogue/datasets';
+import { DEFAULT_SPLIT, DEFAULT_SPLIT_NAME, latestSplitId } from '../../catalogue/splits';
+import { createSplit } from '../../dataset/split';
+import { bundledBaseVersions } from '../../training/mobilenet/bundled-base';
 import { TaskCancelled } from '../worker/runner';
 import type { TrainRunProgress, TrainTaskEvent, TrainTaskResult, WorkerImage } from '../../training/worker/task-types';
 import type { EventSink, JobContext, JobKindSpec } from '../kind';
@@ -33,6 +38,8 @@ export interface TrainState {
   config: TrainingConfig;
   classNames: string[];
   dataHash: string;
+  /** Set when prepare() made the dataset's default split for this run: the job log says so when the run starts. */
+  madeSplit?: string;
 }
 
 interface Active {
@@ -44,6 +51,8 @@ interface Active {
   backend: string | null;
   progress: TrainingProgress | null;
   epochs: EpochMetrics[];
+  /** Recorded with the worker's versions: the base a run trains on, by name (never a path), when the host knows it. */
+  baseVersions: Record<string, string>;
   cancelling: boolean;
   /** What was recorded and announced once the outcome is known (reported, forced or closed); later reports stay quiet. */
   announced: RunOutcome | null;
@@ -131,22 +140,38 @@ export class TrainingJobs {
       prepare: async ({ db }, input) => {
         if (this.closing) throw new AppError('unavailable', 'Pawprint is shutting down.');
         this.retryUnrecorded();
-        const data = loadTrainingData(db, { datasetId: input.datasetId, splitId: input.splitId });
-        const validation = validateTrainingConfig(input.config, data.classNames.length);
-        if (!validation.ok || !validation.config) {
-          const errors = validation.issues.filter((issue) => issue.severity === 'error').map((issue) => issue.message);
-          throw new AppError('invalid-payload', `The training config has problems: ${errors.join(' ')}`);
-        }
-        const config = validation.config;
-        const name = input.name ?? `${config.preset} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
-        const runId = createRun(db, {
-          datasetId: data.datasetId, splitId: data.splitId, name, config, classNames: data.classNames, dataHash: data.dataHash,
-          parentRunId: input.parentRunId ?? null,
-        });
-        return {
-          title: `Train ${name}`, datasetId: data.datasetId, runId,
-          state: { runId, name, preset: config.preset, datasetId: data.datasetId, splitId: data.splitId, config, classNames: data.classNames, dataHash: data.dataHash },
-        };
+        // One transaction: a run refused below (a bad config, one class) leaves no default split behind.
+        return db.transaction(() => {
+          // A dataset never split gets the default split now, once; one that has splits trains on its latest.
+          let splitId = input.splitId;
+          let madeSplit: string | undefined;
+          if (splitId === undefined && latestSplitId(db, getDatasetRow(db, input.datasetId).id) === null) {
+            const split = createSplit(db, input.datasetId, DEFAULT_SPLIT);
+            splitId = split.id;
+            const { train, val, test } = split.counts;
+            madeSplit = `The dataset had no split: made split ${split.id}, ${DEFAULT_SPLIT_NAME}: ${train} training, ${val} validation and ${test} test images. It stays this dataset's split until you make another.`;
+          }
+          const data = loadTrainingData(db, { datasetId: input.datasetId, splitId });
+          const validation = validateTrainingConfig(input.config, data.classNames.length);
+          if (!validation.ok || !validation.config) {
+            const errors = validation.issues.filter((issue) => issue.severity === 'error').map((issue) => issue.message);
+            throw new AppError('invalid-payload', `The training config has problems: ${errors.join(' ')}`);
+          }
+          const config = validation.config;
+          const name = input.name ?? `${config.preset} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
+          const runId = createRun(db, {
+            datasetId: data.datasetId, splitId: data.splitId, name, config, classNames: data.classNames, dataHash: data.dataHash,
+            parentRunId: input.parentRunId ?? null,
+          });
+          if (madeSplit) updateRun(db, runId, { notes: `Split: ${DEFAULT_SPLIT_NAME}, made for this run because the dataset had none.` });
+          return {
+            title: `Train ${name}`, datasetId: data.datasetId, runId,
+            state: {
+              runId, name, preset: config.preset, datasetId: data.datasetId, splitId: data.splitId, config, classNames: data.classNames,
+              dataHash: data.dataHash, ...(madeSplit ? { madeSplit } : {}),
+            },
+          };
+        })();
       },
       run: (ctx, state) => this.run(ctx, state),
       abandon: (db, job) => {
@@ -190,7 +215,7 @@ export class TrainingJobs {
     const stopped = new Promise<null>((resolve) => (stop = () => resolve(null)));
     const entry: Active = {
       runId, jobId: ctx.id, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null, progress: null, epochs: [],
-      cancelling: false, announced: null, stop: () => stop(),
+      baseVersions: bundledBaseVersions(state.config), cancelling: false, announced: null, stop: () => stop(),
     };
     this.active.set(runId, entry);
     const onAbort = () => {
@@ -229,6 +254,7 @@ export class TrainingJobs {
     if (data.dataHash !== state.dataHash || data.classNames.join('\n') !== state.classNames.join('\n')) {
       return { status: 'failed', error: 'the dataset\'s labels or split changed while this run waited in the queue; start it again' };
     }
+    if (state.madeSplit) ctx.log('info', state.madeSplit);
     // Run ids can be reused after the newest run is deleted; a leftover folder of that id is not this run's.
     const modelDir = join(ctx.paths.models, `run-${runId}`);
     await rm(modelDir, { recursive: true, force: true });
@@ -265,7 +291,7 @@ export class TrainingJobs {
         const { active, requested, fallbackReasons, versions } = event.backend;
         const backend = { active, requested, fallbackReasons, versions };
         entry.backend = active;
-        markRunning(ctx.db, runId, backend.active ?? 'unknown', backend.versions);
+        markRunning(ctx.db, runId, backend.active ?? 'unknown', { ...backend.versions, ...entry.baseVersions });
         ctx.setBackend(backend);
         ctx.events.emit('training.started', { runId, name: entry.name, preset: entry.preset, datasetId: entry.datasetId, backend: entry.backend });
         return;

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../build-paths';
+import type { TrainingConfig } from '../../../shared/training-config';
 
 export const BUNDLED_BASE = {
   /** Folder under resources/models/ (source checkout) or <resourcesPath>/models/ (packaged app). */
@@ -29,4 +30,21 @@ export function bundledBaseCandidates(resourcesPath: string | undefined = (proce
 export function bundledBaseFolder(resourcesPath?: string): string | null {
   const candidates = resourcesPath === undefined ? bundledBaseCandidates() : bundledBaseCandidates(resourcesPath);
   return candidates.find((folder) => existsSync(join(folder, 'model.json'))) ?? null;
+}
+
+/** Whether a run trains on the bundled base: mobilenetv2 at its alpha with no base of its own (no network, no path). */
+export function usesBundledBase(config: Pick<TrainingConfig, 'preset' | 'mobilenet'>): boolean {
+  return config.preset === 'mobilenetv2' && !config.mobilenet.baseSource && config.mobilenet.alpha === BUNDLED_BASE.alpha;
+}
+
+/**
+ * The run record's entries for the bundled base (the same keys base-weights.ts's baseVersions writes into the model's
+ * metadata), known before the worker loads it; empty for any other base, which only the worker can identify.
+ */
+export function bundledBaseVersions(config: Pick<TrainingConfig, 'preset' | 'mobilenet'>): Record<string, string> {
+  if (!usesBundledBase(config)) return {};
+  return {
+    mobilenetBase: BUNDLED_BASE.name, mobilenetWeights: BUNDLED_BASE.weightsId, mobilenetAlpha: BUNDLED_BASE.alpha.toFixed(2),
+    mobilenetBaseParameters: String(BUNDLED_BASE.parameters),
+  };
 }

@@ -10,7 +10,7 @@ import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
 import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';
 import { loadModelFromFolder, saveModelToFolder } from '../../inference/model-folder';
 import { resolveBaseWeights, createMobileNetV2Base, baseVersions, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
-import { BUNDLED_BASE } from '../mobilenet/bundled-base';
+import { usesBundledBase } from '../mobilenet/bundled-base';
 import {
   MobileNetFeatureExtractor, extractFeatures, featureExampleSource, runBatchesOnLanes, selectPooling, type ExtractionProgress,
 } from '../mobilenet/feature-extractor';
@@ -48,7 +48,7 @@ function featureThreadStarter(backend: string, weights: BaseWeights, imageSize: 
  */
 export function weightsSourceFor(config: TrainingConfig): WeightsSource {
   const source = config.mobilenet.baseSource;
-  if (!source) return config.mobilenet.alpha === BUNDLED_BASE.alpha ? { kind: 'bundled' } : { kind: 'imagenet', alpha: config.mobilenet.alpha };
+  if (!source) return usesBundledBase({ ...config, preset: 'mobilenetv2' }) ? { kind: 'bundled' } : { kind: 'imagenet', alpha: config.mobilenet.alpha };
   return /^https?:\/\//i.test(source) ? { kind: 'url', url: source } : { kind: 'local', path: source };
 }
 
