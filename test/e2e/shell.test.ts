@@ -23,9 +23,14 @@ test('the app loads over the browser host and shows the host and backend status'
 // On an empty catalogue each view's empty state ends in one next-step button: the view it leads to (a dataset first,
 // then a trained run), or on the Dataset view the import control itself.
 const nextStep = {
-  dataset: null, label: 'dataset', augment: 'dataset', train: 'dataset', runs: 'train', evaluate: 'train', export: 'train',
+  dataset: { target: null, title: 'No dataset yet', label: 'Choose a folder to import' },
+  label: { target: 'dataset', title: 'Nothing to label yet', label: 'Go to Dataset' },
+  augment: { target: 'dataset', title: 'No images yet', label: 'Go to Dataset' },
+  train: { target: 'dataset', title: 'No dataset yet', label: 'Go to Dataset' },
+  runs: { target: 'train', title: 'Runs', label: 'Go to Train' },
+  evaluate: { target: 'train', title: 'Evaluate', label: 'Go to Train' },
+  export: { target: 'train', title: 'Nothing to export yet', label: 'Go to Train' },
 } as const;
-const viewTitle = { dataset: 'Dataset', train: 'Train' } as const;
 
 test('every view is reachable from the navigation and tells a new user the next step', async () => {
   await withScreenshotOnFailure(app, 'shell-views', async () => {
@@ -37,11 +42,16 @@ test('every view is reachable from the navigation and tells a new user the next 
       await page.locator(`nav a[data-view="${view}"][aria-current="page"]`).waitFor({ timeout: 5000 });
       assert.equal(await page.locator('nav a[aria-current="page"]').count(), 1, `only ${view} is current`);
     };
-    for (const [view, target] of Object.entries(nextStep)) {
+    for (const [view, { target, title, label }] of Object.entries(nextStep)) {
       await open(view);
-      const next = page.locator('main').getByTestId('empty-state').getByTestId('next-step');
+      const empty = page.locator('main').getByTestId('empty-state');
+      const next = empty.getByTestId('next-step');
       await next.waitFor({ timeout: 5000 });
       assert.equal(await next.count(), 1, `${view} shows one next step`);
+      // The step a new user reads: the empty state's heading and its one primary action, word for word.
+      assert.equal(await empty.locator('h2').innerText(), title, `${view}'s empty state`);
+      assert.equal((await next.innerText()).trim(), label, `${view}'s next step`);
+      assert.ok((await next.getAttribute('class'))?.split(/\s+/).includes('primary'), `${view}'s next step is its primary action`);
       if (target === null) {
         // Nowhere else to go: the step is the import on this page (or the tutorial download beside it).
         assert.equal(await next.getAttribute('data-next-view'), null);
@@ -52,7 +62,6 @@ test('every view is reachable from the navigation and tells a new user the next 
         continue;
       }
       assert.equal(await next.getAttribute('data-next-view'), target, `${view} leads to ${target}`);
-      assert.match(await next.innerText(), new RegExp(viewTitle[target]), `${view}'s button says where it goes`);
       await next.click();
       await page.waitForURL(new RegExp(`#/${target}$`));
       await page.locator(`nav a[data-view="${target}"][aria-current="page"]`).waitFor({ timeout: 5000 });
