@@ -72,6 +72,7 @@ test('an unsplit dataset gets the default stratified 70/20/10 split (seed 1) on 
   const sent = workers.calls.find((call) => call.task === 'train')!.input as TrainTaskInput;
   assert.equal(sent.config.preset, 'mobilenetv2');
   assert.equal(sent.config.mobilenet.alpha, 0.35);
+  assert.deepEqual(sent.config.imageSize, { height: 224, width: 224 }, 'the size that backbone does best at (bench/base-image-size.ts)');
   assert.equal(sent.config.mobilenet.baseSource, undefined);
   assert.equal(sent.data.train.length + sent.data.val.length + sent.data.test.length, 20);
   // The run record names that base, with its weights id, alpha and size, beside the worker's own versions.
