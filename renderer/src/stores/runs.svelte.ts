@@ -73,6 +73,13 @@ class RunsStore {
     });
   }
 
+  /** "Queued — position 1, waiting for Train …" while the chosen run's evaluation waits for the cpu slot. */
+  get evaluationQueue(): string | null {
+    if (!this.evaluating || this.evalRunId === null) return null;
+    const job = jobsStore.forRun(this.evalRunId, 'evaluate');
+    return job?.status === 'queued' ? jobsStore.queueText(job) : null;
+  }
+
   /** The evaluation under way for the chosen run: its evaluate job's progress. */
   get progress(): { done: number; total: number } | null {
     if (!this.evaluating || this.evalRunId === null) return null;

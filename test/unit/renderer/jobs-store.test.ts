@@ -52,7 +52,10 @@ interface Stores {
     jobOf(runId: number): JobInfo | null;
     cancel(runId: number): Promise<void>;
   };
-  runs: { runs: RunSummary[]; evalRunId: number | null; evaluating: boolean; readonly progress: { done: number; total: number } | null };
+  runs: {
+    runs: RunSummary[]; evalRunId: number | null; evaluating: boolean;
+    readonly progress: { done: number; total: number } | null; readonly evaluationQueue: string | null;
+  };
   datasets: {
     readonly importing: { jobId: number; progress: { phase: string; processed: number; total: number; rejected: number } | null } | null;
     lastImport: ImportSummary | null;
@@ -158,10 +161,17 @@ test('an import started elsewhere (the CLI) shows its bar from jobs.progress and
 
 test('evaluate and export bars follow their jobs by kind and run', async () => {
   const { runs, exports } = stores;
-  bridge.catalogue.jobs!.push(jobInfo(10, 'evaluate', 'running', { runId: 1, title: 'Evaluate run-1' }));
+  bridge.catalogue.jobs!.push(jobInfo(10, 'evaluate', 'queued', { runId: 1, title: 'Evaluate run-1' }));
   bridge.catalogue.jobs!.push(jobInfo(11, 'export', 'running', { runId: 1, title: 'Export run-1' }));
   runs.evalRunId = 1;
   runs.evaluating = true;
+  // The evaluation waits behind the run that trains (job 8 since job 7 ended).
+  bridge.emit('jobs.progress', {
+    id: 10, kind: 'evaluate', phase: 'queued', done: 0, total: null, etaSeconds: null, message: null, detail: { type: 'queue', position: 1, waitingFor: [8] },
+  } satisfies JobProgress);
+  await until('the evaluation is known', () => runs.evaluationQueue !== null);
+  assert.equal(runs.evaluationQueue, 'Queued — position 1, waiting for Train run-3 on pets');
+  assert.equal(runs.progress, null);
   bridge.emit('jobs.progress', { id: 10, kind: 'evaluate', phase: 'predicting', done: 16, total: 48, etaSeconds: 4, message: null, detail: null });
   await until('the evaluation bar moves', () => runs.progress !== null);
   assert.deepEqual(runs.progress, { done: 16, total: 48 });
