@@ -18,12 +18,19 @@ export const BUNDLED_BASE = {
   parameters: 410_208,
 } as const;
 
-/** Where the bundled base may be, in order: the packaged app's resources, then the source checkout's resources/. */
-export function bundledBaseCandidates(resourcesPath: string | undefined = (process as { resourcesPath?: string }).resourcesPath): string[] {
+/**
+ * Where the bundled base may be, in order: the packaged app's resources (process.resourcesPath, or the folder holding
+ * app.asar when a process lacks it), then the source checkout's resources/.
+ */
+export function bundledBaseCandidates(
+  resourcesPath: string | undefined = (process as { resourcesPath?: string }).resourcesPath, root = projectRoot(),
+): string[] {
   const candidates: string[] = [];
   if (resourcesPath) candidates.push(join(resourcesPath, 'models', BUNDLED_BASE.folder));
-  candidates.push(join(projectRoot(), 'resources', 'models', BUNDLED_BASE.folder));
-  return candidates;
+  const asar = /^(.*?)[\\/][^\\/]+\.asar(?:[\\/]|$)/.exec(root);
+  if (asar) candidates.push(join(asar[1]!, 'models', BUNDLED_BASE.folder));
+  candidates.push(join(root, 'resources', 'models', BUNDLED_BASE.folder));
+  return [...new Set(candidates)];
 }
 
 /** The bundled base's folder (with its model.json), or null when this installation lacks it. */

@@ -58,6 +58,14 @@ test('a packaged app finds the bundled base in process.resourcesPath/models firs
   }
 });
 
+test('a packaged process without process.resourcesPath finds it beside app.asar', () => {
+  const root = path.join(path.sep, 'opt', 'Pawprint', 'resources', 'app.asar');
+  assert.deepEqual(bundledBaseCandidates(undefined, root), [
+    path.join(path.sep, 'opt', 'Pawprint', 'resources', 'models', BUNDLED_BASE.folder),
+    path.join(root, 'resources', 'models', BUNDLED_BASE.folder),
+  ]);
+});
+
 test('the installer ships resources/models where the app looks for it (extraResources -> <resourcesPath>/models)', () => {
   const config = createRequire(import.meta.url)(path.join(projectRoot(), 'electron-builder.config.cjs')) as { extraResources?: Array<{ from: string; to: string }> };
   const entry = (config.extraResources ?? []).find((resource) => resource.from === 'resources/models');
