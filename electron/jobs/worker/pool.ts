@@ -129,6 +129,10 @@ class WorkerProcess {
 export class WorkerPool implements TaskRunner {
   private readonly byJob = new Map<number, WorkerProcess>();
   private interactive: WorkerProcess | null = null;
+  /** The interactive process being started, shared by every request that arrives meanwhile. */
+  private interactiveLaunch: Promise<WorkerProcess> | null = null;
+  /** Job processes being started, by job id, likewise. */
+  private readonly jobLaunches = new Map<number, Promise<WorkerProcess>>();
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly launch: (name: string) => Promise<RawWorkerHandle>;
   private readonly idleMs: number;
@@ -178,20 +182,36 @@ export class WorkerPool implements TaskRunner {
     if (request.lane === 'interactive' || request.jobId === null) {
       if (this.idleTimer) clearTimeout(this.idleTimer);
       this.idleTimer = null;
-      if (!this.interactive?.alive) this.interactive = new WorkerProcess(this.keepUnlessClosed(await this.launch('Pawprint inference')), () => this.scheduleIdleExit());
-      return this.interactive;
+      if (this.interactive?.alive) return this.interactive;
+      // Requests that arrive while the process starts wait for that one launch: a second launch would replace the
+      // first in `interactive`, and nothing would ever kill the one replaced.
+      this.interactiveLaunch ??= this.launch('Pawprint inference')
+        .then((handle) => (this.interactive = new WorkerProcess(this.keepUnlessClosed(handle), () => this.scheduleIdleExit())))
+        .finally(() => (this.interactiveLaunch = null));
+      return this.interactiveLaunch;
     }
-    const existing = this.byJob.get(request.jobId);
+    const jobId = request.jobId;
+    const existing = this.byJob.get(jobId);
     if (existing?.alive) return existing;
-    const handle = this.keepUnlessClosed(await this.launch(`Pawprint job ${request.jobId}`));
-    if (this.endedJobs.has(request.jobId)) {
-      handle.kill();
-      throw new AppError('cancelled', `Job ${request.jobId} ended while its worker was starting.`);
+    let launching = this.jobLaunches.get(jobId);
+    if (!launching) {
+      launching = this.launch(`Pawprint job ${jobId}`)
+        .then((raw) => {
+          const handle = this.keepUnlessClosed(raw);
+          if (this.endedJobs.has(jobId)) {
+            handle.kill();
+            throw new AppError('cancelled', `Job ${jobId} ended while its worker was starting.`);
+          }
+          const worker = new WorkerProcess(handle, () => undefined);
+          this.byJob.set(jobId, worker);
+          return worker;
+        })
+        .finally(() => this.jobLaunches.delete(jobId));
+      this.jobLaunches.set(jobId, launching);
     }
-    const worker = new WorkerProcess(handle, () => undefined);
-    this.byJob.set(request.jobId, worker);
-    return worker;
+    return launching;
   }
+
 
   /** A launch can finish after close(): nothing would ever kill that process, and it would keep the parent alive. */
   private keepUnlessClosed(handle: RawWorkerHandle): RawWorkerHandle {
