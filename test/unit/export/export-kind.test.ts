@@ -31,7 +31,8 @@ async function open(t: { after(fn: () => Promise<void> | void): void }, exportPa
   const config = parseTrainingConfig({ preset: 'custom', imageSize: { height: 8, width: 8 }, preprocessing: 'none', epochs: 1 });
   const modelDir = join(dir.path, 'model');
   await mkdir(modelDir, { recursive: true });
-  const runId = createRun(db, { datasetId: imported.result.datasetId, splitId: null, name: 'r', config, classNames: ['blue', 'red'], dataHash: 'x' });
+  const { id: splitId } = await services.request('splits.create', { datasetId: imported.result.datasetId, train: 0.5, val: 0.5, test: 0 });
+  const runId = createRun(db, { datasetId: imported.result.datasetId, splitId, name: 'r', config, classNames: ['blue', 'red'], dataHash: 'x' });
   markRunning(db, runId, 'cpu', {});
   finishRun(db, runId, { status: 'completed', bestEpoch: 1, bestValAccuracy: 1, testAccuracy: 1, testLoss: 0, modelPath: modelDir });
   return { services, worker, root: dir.path, runId, imagesDir };
@@ -64,8 +65,11 @@ test('export.run refuses before queueing: an existing target, a run that is not 
   const taken = join(root, 'taken.zip');
   await writeFile(taken, 'x');
   await assert.rejects(services.request('export.run', { runId, out: taken, images: [{ path: imagesDir }] }), { code: 'conflict', message: /taken\.zip already exists; choose another name or allow replacing it\./ });
-  const running = createRun(services.app.db, { datasetId: null, splitId: null, name: 'busy', config: parseTrainingConfig({ preset: 'custom' }), classNames: ['a', 'b'], dataHash: 'x' });
+  const { datasetId, splitId } = services.app.db.prepare('SELECT dataset_id AS datasetId, split_id AS splitId FROM runs WHERE id = ?').get(runId) as { datasetId: number; splitId: number };
+  const running = createRun(services.app.db, { datasetId, splitId, name: 'busy', config: parseTrainingConfig({ preset: 'custom' }), classNames: ['a', 'b'], dataHash: 'x' });
   await assert.rejects(services.request('export.run', { runId: running }), { code: 'conflict', message: /is queued; only finished runs/ });
+  // A run whose dataset was deleted (runs keep their row, dataset_id set to NULL) has no images of its own to verify on.
+  await services.request('datasets.delete', { datasetId });
   await assert.rejects(services.request('export.run', { runId }), { code: 'conflict', message: /no dataset images left to verify/ });
   assert.equal(worker.calls.length, 0);
   assert.equal((await services.request('jobs.list', { kind: 'export' })).jobs.length, 0);

@@ -69,12 +69,14 @@ test('jobs.start refuses an unknown kind and a bad input, naming the field', () 
       (error: unknown) => error instanceof AppError && error.code === 'invalid-payload' && pattern.test(error.message),
       JSON.stringify(payload),
     );
-  refused({ kind: 'health', input: {} }, /kind/);
+  const unknownKind = 'telepathy';
+  assert.ok(!(JobKind.options as readonly string[]).includes(unknownKind), 'the probe must not be a kind the contract has');
+  refused({ kind: unknownKind, input: {} }, /kind/);
   refused({ kind: 'train', input: { datasetId: 'one', config: {} } }, /input\.datasetId/);
   refused({ kind: 'import', input: { path: '' } }, /input\.path/);
   refused({ kind: 'evaluate', input: { runId: 1, datasetId: 2, folder: '/photos' } }, /a dataset or a folder, not both/);
   refused({ kind: 'predict', input: { model: { runId: 1 }, images: [] } }, /input\.images/);
-  refused({ kind: 'export', input: { runId: 1, target: 'onnx' } }, /input\.target/);
+  refused({ kind: 'export', input: { runId: 1, target: 'wavefront' } }, /input\.target/);
 });
 
 test('jobs.finished requires a result of its own kind', () => {
