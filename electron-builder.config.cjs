@@ -10,7 +10,14 @@ const asarUnpack = [
   // Optional: only present where tfjs-node installed (its libtensorflow and .node binding).
   '**/node_modules/@tensorflow/tfjs-node/**',
   '**/node_modules/@tensorflow/tfjs-backend-wasm/**/*.wasm',
+  // ONNX export verification: the N-API binding and libonnxruntime it dlopen()s beside it.
+  '**/node_modules/onnxruntime-node/bin/**',
 ];
+
+/** onnxruntime-node ships every OS's binaries (~290 MB); each installer keeps only its own OS's folder. */
+const ONNX_OSES = ['darwin', 'linux', 'win32'];
+const onlyOnnxRuntimeFor = (os) =>
+  ONNX_OSES.filter((other) => other !== os).map((other) => `!**/node_modules/onnxruntime-node/bin/napi-v*/${other}/**`);
 
 const electronDist = process.env.ELECTRON_OVERRIDE_DIST_PATH?.trim() || undefined;
 
@@ -61,11 +68,12 @@ const config = {
     description: 'Pawprint: a desktop workbench for image classification with TensorFlow.js.',
     maintainer: 'Pawprint contributors <pawprint@example.org>',
     executableName: 'pawprint',
+    files: onlyOnnxRuntimeFor('linux'),
   },
   deb: { priority: 'optional' },
-  win: { target: ['nsis'], icon: 'resources/icon.png' },
+  win: { target: ['nsis'], icon: 'resources/icon.png', files: onlyOnnxRuntimeFor('win32') },
   nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true, createDesktopShortcut: true },
-  mac: { target: ['dmg'], category: 'public.app-category.developer-tools', icon: 'resources/icon.png' },
+  mac: { target: ['dmg'], category: 'public.app-category.developer-tools', icon: 'resources/icon.png', files: onlyOnnxRuntimeFor('darwin') },
   dmg: { title: 'Pawprint ${version}' },
 };
 

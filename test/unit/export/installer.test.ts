@@ -121,6 +121,22 @@ describe('electron-builder configuration', () => {
     assert.ok(unpack.some((p) => minimatch('node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node', p)));
   });
 
+  test('each installer packs only its own OS\'s onnxruntime-node binaries, unpacked from the asar', () => {
+    // How electron-builder filters node_modules: '**/*' then the '!' patterns of the top-level and the platform's files.
+    const nodeModulePatterns = (platform: { files?: unknown } | null | undefined) =>
+      ['**/*', ...[...patterns(config.files), ...patterns(platform?.files)].filter((p) => p.startsWith('!'))];
+    const binding = (os: string, arch: string) => `node_modules/onnxruntime-node/bin/napi-v6/${os}/${arch}/onnxruntime_binding.node`;
+    const platforms = { linux: config.linux, win32: config.win, darwin: config.mac };
+    for (const [os, platform] of Object.entries(platforms)) {
+      const packed = nodeModulePatterns(platform);
+      for (const other of Object.keys(platforms)) {
+        assert.equal(includes(packed, binding(other, 'x64')), other === os, `${other}'s binding in the ${os} installer`);
+      }
+      assert.ok(includes(packed, 'node_modules/onnxruntime-node/dist/index.js'), `onnxruntime-node's JavaScript stays in the ${os} installer`);
+    }
+    assert.ok(patterns(config.asarUnpack).some((p) => minimatch(binding('linux', 'x64'), p, { dot: true })));
+  });
+
   test('electronDist comes from ELECTRON_OVERRIDE_DIST_PATH when set', () => {
     assert.equal(loadConfig({ ELECTRON_OVERRIDE_DIST_PATH: '/opt/electron-45' }).electronDist, '/opt/electron-45');
     assert.equal(loadConfig({ ELECTRON_OVERRIDE_DIST_PATH: undefined }).electronDist, undefined);
