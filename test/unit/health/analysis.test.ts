@@ -72,7 +72,7 @@ test('planted near-duplicates are grouped and a far point is an outlier', () => 
   for (const [a, b] of data.duplicatePairs) {
     const group = analysis.nearDuplicates.find((g) => g.indices.includes(a));
     assert.ok(group?.indices.includes(b), `pair ${a}-${b} not grouped`);
-    assert.ok(group.similarity >= 0.99);
+    assert.ok(group!.similarity >= 0.99);
   }
   assert.equal(analysis.nearDuplicates.length, data.duplicatePairs.length, 'no other pairs are that similar');
   // Pair (3, 300): subsets 'train' and 'test' (300 % 5 === 0): that copy crosses splits.
