@@ -2,7 +2,7 @@
 // custom-model form can show errors live; the model builder (electron/training/presets.ts) follows the same
 // plan, and tests check that both agree with tfjs's own countParams().
 import {
-  PRESET_NAMES, customLayerSchema, presetDefaults, presetLayers, safeParseTrainingConfig,
+  DEFAULT_PRESET, PRESET_NAMES, customLayerSchema, presetDefaults, presetLayers, safeParseTrainingConfig,
   type CustomLayer, type ImageSize, type PresetName, type Preprocessing,
 } from './training-config';
 import type { ConfigValidation, PlannedLayer, PlannedLayerType, ValidationIssue } from './contract/training';
@@ -270,7 +270,7 @@ export function validateTrainingConfig(input: unknown, numClasses: number): Conf
   const raw: Record<string, unknown> = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
   const schemaIssues = parsed.success ? [] : parsed.error.issues;
   const preset: PresetName | null = config?.preset ?? (PRESET_NAMES.includes(raw.preset as PresetName) ? (raw.preset as PresetName) : null);
-  const imageSize = config?.imageSize ?? presetDefaults(preset ?? 'cnn').imageSize;
+  const imageSize = config?.imageSize ?? presetDefaults(preset ?? DEFAULT_PRESET).imageSize;
   const planOptions = { imageSize, channels: 3, numClasses, preprocessing: config?.preprocessing ?? 'none' };
 
   // The layer list's schema problems are said per layer by validateCustomLayers when the preset uses the list.

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command, CommandContext, ParsedValues } from '../command';
 import { UsageError } from '../command';
 import { AppError } from '../../../shared/errors';
-import { PRESET_NAMES } from '../../../shared/training-config';
+import { DEFAULT_PRESET, PRESET_NAMES } from '../../../shared/training-config';
 import type { EpochMetrics, JobFinished, JobProgress, RunDetail } from '../../../shared/contract/index';
 import { count, runJob } from '../job-runner';
 import { terminalSafe } from '../terminal-text';
@@ -43,8 +43,8 @@ export async function configFromFlags(values: ParsedValues): Promise<Record<stri
     }
   }
   const preset = choice(values, 'preset', PRESET_NAMES);
+  // No preset in the flags or the file: the training module fills DEFAULT_PRESET (mobilenetv2 on the bundled base).
   if (preset) config.preset = preset;
-  if (!config.preset) config.preset = 'cnn';
   const set = (key: string, value: unknown) => {
     if (value !== undefined) config[key] = value;
   };
@@ -173,22 +173,22 @@ async function runTrain(positionals: string[], values: ParsedValues, context: Co
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'Train a model on a dataset\'s split (presets: cnn, cnn-augment, cnn-normalize, mobilenetv2, custom)',
-  usage: 'pawprint train <dataset> --preset cnn|cnn-augment|cnn-normalize|mobilenetv2|custom [--config FILE] [--epochs N] [--batch-size N] ' +
+  summary: 'Train a model on a dataset\'s split (presets: mobilenetv2 (default), cnn, cnn-augment, cnn-normalize, custom)',
+  usage: 'pawprint train <dataset> [--preset mobilenetv2|cnn|cnn-augment|cnn-normalize|custom] [--config FILE] [--epochs N] [--batch-size N] ' +
     '[--image-size N] [--optimizer adam|sgd|rmsprop] [--lr X] [--seed N] [--backend auto|node|wasm|cpu] [--alpha A] [--base URL|PATH] ' +
     '[--head max|average] [--extra-dense N] [--views N] [--fine-tune-blocks N] [--fine-tune-epochs N] [--flip none|horizontal|vertical|both] ' +
     '[--rotation F] [--split ID] [--name TEXT] [--json]',
   options: {
-    preset: { type: 'string', description: 'model preset (default cnn, or the --config file\'s)' },
+    preset: { type: 'string', description: `model preset (default ${DEFAULT_PRESET}, or the --config file's)` },
     config: { type: 'string', description: 'JSON training config (any subset; flags override it)' },
     epochs: { type: 'string', description: 'epochs (tutorial: 20)' },
     'batch-size': { type: 'string', description: 'batch size (tutorial: 32)' },
-    'image-size': { type: 'string', description: 'square input size in pixels (tutorial: 160)' },
+    'image-size': { type: 'string', description: 'square input size in pixels (default 224 for mobilenetv2, 160 for the cnn presets)' },
     optimizer: { type: 'string', description: 'adam | sgd | rmsprop' },
     lr: { type: 'string', description: 'learning rate (tutorial: 0.001)' },
     seed: { type: 'string', description: 'seed for shuffling, augmentation, initial weights and dropout' },
     backend: { type: 'string', description: 'auto | node | wasm | cpu' },
-    alpha: { type: 'string', description: 'mobilenetv2 width: 0.35 | 0.50 | 0.75 | 1.00' },
+    alpha: { type: 'string', description: 'mobilenetv2 width: 0.35 (default, bundled) | 0.50 | 0.75 | 1.00 (downloads once)' },
     base: { type: 'string', description: 'mobilenetv2 base weights: a model.json or Keras .h5 URL, or a local folder, model.json or .h5 file' },
     'fine-tune-blocks': { type: 'string', description: 'mobilenetv2: top blocks to unfreeze for fine-tuning' },
     'fine-tune-epochs': { type: 'string', description: 'mobilenetv2: fine-tuning epochs' },
@@ -197,7 +197,7 @@ export const trainCommand: Command = {
     views: { type: 'string', description: 'mobilenetv2: augmented views cached per training image (default 4)' },
     flip: { type: 'string', description: 'augmentation: random flips none | horizontal | vertical | both' },
     rotation: { type: 'string', description: 'augmentation: random rotation as a fraction of a full turn (0.2 = up to 72 degrees)' },
-    split: { type: 'string', description: 'split id (default: the dataset\'s latest split)' },
+    split: { type: 'string', description: 'split id (default: the dataset\'s latest split; a dataset with none gets the default: stratified 70/20/10, seed 1)' },
     name: { type: 'string', description: 'run name' },
   },
   async run({ positionals, values }, context) {

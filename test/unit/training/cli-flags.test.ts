@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFromFlags } from '../../../electron/cli/commands/training';
 import { UsageError } from '../../../electron/cli/command';
-import { parseTrainingConfig, presetDefaults } from '../../../shared/training-config';
+import { DEFAULT_PRESET, parseTrainingConfig, presetDefaults } from '../../../shared/training-config';
 
 test('head, views and augmentation flags reach the config; the preset fills the rest', async () => {
   const config = await configFromFlags({
@@ -33,4 +33,13 @@ test('bad head, views or augmentation values are usage errors that name the flag
   ] as const) {
     await assert.rejects(configFromFlags({ preset: 'mobilenetv2', [flag]: value }), (e: unknown) => e instanceof UsageError && message.test(e.message));
   }
+});
+
+test('no --preset and no --config: the config names no preset, so the default preset (mobilenetv2) fills it', async () => {
+  const config = await configFromFlags({});
+  assert.equal(config.preset, undefined);
+  assert.equal(DEFAULT_PRESET, 'mobilenetv2');
+  assert.equal(parseTrainingConfig(config).preset, DEFAULT_PRESET);
+  assert.deepEqual(parseTrainingConfig(config).imageSize, { height: 224, width: 224 });
+  assert.equal((await configFromFlags({ preset: 'cnn' })).preset, 'cnn');
 });
