@@ -97,3 +97,20 @@ test('refusals come before anything is queued, in one line', { skip }, async () 
     await services.close();
   }
 });
+
+test('a health job cancelled while embedding ends cancelled and stores no report', { skip }, async () => {
+  const { services, datasetId } = await setUp('cancel');
+  try {
+    let jobId = 0;
+    services.app.events.onAny((name, payload) => {
+      const progress = payload as { id: number; phase: string };
+      if (name === 'jobs.progress' && progress.id === jobId && progress.phase === 'features') services.app.jobs.cancel(jobId);
+    });
+    jobId = (await services.request('health.run', { datasetId, base: base! })).jobId;
+    const end = await services.app.jobs.wait(jobId);
+    assert.equal(end.status, 'cancelled');
+    assert.equal((await services.request('health.latest', { datasetId })).report, null);
+  } finally {
+    await services.close();
+  }
+});
