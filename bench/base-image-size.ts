@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServices } from '../electron/services/index';
+import { importFolder, trainRun } from './_jobs';
 import { resolvePaths } from '../electron/paths';
 import { printTable } from './_table';
 import { presetDefaults } from '../shared/training-config';
-import type { EventPayload } from '../shared/contract/index';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PHOTOS = path.resolve(ROOT, '../shared/data/cats-vs-dogs');
@@ -31,23 +31,15 @@ for (const [cls, prefix] of [['cats', 'cat'], ['dogs', 'dog']] as const) {
 const services = createServices({ paths: resolvePaths({ db: path.join(work, 'pawprint.db') }), host: { kind: 'web' } });
 const rows: Array<Record<string, string>> = [];
 try {
-  const imported = services.app.events.next('datasets.importFinished', () => true);
-  const { datasetId } = await services.request('datasets.import', { path: folder, name: 'size-bench' });
-  const summary = await imported;
-  if (summary.status !== 'completed') throw new Error(`import ${summary.status}`);
+  const summary = await importFolder(services, { path: folder, name: 'size-bench' });
+  const datasetId = summary.datasetId;
   const split = await services.request('splits.create', { datasetId, preset: 'stratified', train: 0.5, val: 0.25, test: 0.25, seed: 1 });
   console.error(`imported ${summary.imported}; split ${JSON.stringify(split.counts)}`);
   for (let seed = firstSeed; seed <= lastSeed; seed++) {
     for (const size of [160, 224]) {
       const config = { ...presetDefaults('mobilenetv2'), mobilenet: { ...presetDefaults('mobilenetv2').mobilenet, alpha: 0.35 as const }, imageSize: { height: size, width: size }, seed };
       const t0 = performance.now();
-      const finished: Array<EventPayload<'training.finished'>> = [];
-      const off = services.app.events.onAny((name, payload) => {
-        if (name === 'training.finished') finished.push(payload as EventPayload<'training.finished'>);
-      });
-      const { runId } = await services.request('training.start', { datasetId, name: `size ${size} seed ${seed}`, config });
-      if (!finished.some((f) => f.runId === runId)) await services.app.events.next('training.finished', (e) => e.runId === runId);
-      off();
+      const { runId } = await trainRun(services, { datasetId, name: `size ${size} seed ${seed}`, config });
       const seconds = (performance.now() - t0) / 1000;
       const run = await services.request('runs.get', { runId });
       const row = {

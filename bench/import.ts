@@ -13,6 +13,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createServices } from '../electron/services/index';
+import { importFolder } from './_jobs';
 import type { ImportSummary } from '../shared/contract/datasets';
 import { tempDir, tempPaths } from '../test/support/temp';
 
@@ -46,29 +47,7 @@ async function decodeAll(files: string[], concurrency: number): Promise<number> 
 
 async function timedImport(services: ReturnType<typeof createServices>, folder: string): Promise<{ seconds: number; summary: ImportSummary }> {
   const started = performance.now();
-  const summary = await new Promise<ImportSummary>((resolve, reject) => {
-    let importId: number | null = null;
-    const pending: ImportSummary[] = [];
-    const stop = services.app.events.onAny((name, payload) => {
-      if (name !== 'datasets.importFinished') return;
-      const done = payload as ImportSummary;
-      if (done.importId === importId) {
-        stop();
-        resolve(done);
-      } else pending.push(done);
-    });
-    services
-      .request('datasets.import', { path: folder })
-      .then((started) => {
-        importId = started.importId;
-        const early = pending.find((done) => done.importId === importId);
-        if (early) {
-          stop();
-          resolve(early);
-        }
-      })
-      .catch(reject);
-  });
+  const summary = await importFolder(services, { path: folder });
   return { seconds: (performance.now() - started) / 1000, summary };
 }
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServices } from '../electron/services/index';
+import { importFolder, trainRun } from './_jobs';
 import { resolvePaths } from '../electron/paths';
 import { printTable } from './_table';
 import { PIXEL_RULE_VERSION } from '../electron/imaging/image-policy';
@@ -86,10 +87,8 @@ try {
   if (isFolder) {
     const folder = sample ? sampleFolder(resolve(target), sample, join(scratch!, 'sample')) : resolve(target);
     const started = Date.now();
-    const finished = services.app.events.next('datasets.importFinished', () => true);
-    const { importId, datasetId: id } = await services.request('datasets.import', { path: folder, name: basename(resolve(target)) });
-    const summary = await finished;
-    if (summary.importId !== importId || summary.status !== 'completed') throw new Error(`import ${summary.status}`);
+    const summary = await importFolder(services, { path: folder, name: basename(resolve(target)) });
+    const id = summary.datasetId;
     await services.request('splits.create', { datasetId: id, preset: 'stratified', train: 0.7, val: 0.2, test: 0.1, seed: 1 });
     console.error(`imported ${summary.imported} images from ${folder} in ${((Date.now() - started) / 1000).toFixed(1)} s; split 70/20/10`);
     datasetId = id;
@@ -112,8 +111,8 @@ try {
         console.error(`${preset} epoch ${m.epoch}: loss ${m.loss?.toFixed(4)} acc ${((m.accuracy ?? 0) * 100).toFixed(1)}% val_acc ${((m.valAccuracy ?? 0) * 100).toFixed(1)}% (${(m.durationMs / 1000).toFixed(1)} s)`);
       }
     });
-    const { runId } = await services.request('training.start', { datasetId, name: `reproduce ${preset}`, config });
-    const done = await services.app.events.next('training.finished', (e) => e.runId === runId);
+    const done = await trainRun(services, { datasetId, name: `reproduce ${preset}`, config });
+    const runId = done.runId;
     off();
     const run = await services.request('runs.get', { runId });
     results.push({ preset, run, seconds: (Date.now() - t0) / 1000 });

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServices, type Services } from '../electron/services/index';
+import { importFolder, trainRun } from './_jobs';
 import { resolvePaths } from '../electron/paths';
 import { printTable } from './_table';
 import { tf } from '../electron/tfjs/tf';
@@ -73,27 +74,23 @@ async function runWorkflow(services: Services, datasetId: number, label: string,
   const logs: string[] = [];
   let runId = -1;
   const t0 = performance.now();
+  // The epoch lines come from training.epoch; the stages and log from the run's job.
   const off = services.app.events.onAny((name, payload) => {
-    if (name === 'training.progress') {
-      const p = payload as EventPayload<'training.progress'>;
-      if (p.runId === runId && stageStarts.at(-1)?.[0] !== p.stage) stageStarts.push([p.stage, performance.now()]);
-    } else if (name === 'training.log') {
-      const p = payload as EventPayload<'training.log'>;
-      if (p.runId === runId) logs.push(p.message);
-    } else if (name === 'training.epoch') {
+    if (name === 'training.epoch') {
       const p = payload as EventPayload<'training.epoch'>;
       if (p.runId === runId) process.stderr.write(`  ${label} epoch ${p.epoch}: val_acc ${((p.valAccuracy ?? 0) * 100).toFixed(1)}%\n`);
     }
   });
-  const finishedAny: Array<EventPayload<'training.finished'>> = [];
-  const offFinished = services.app.events.onAny((name, payload) => {
-    if (name === 'training.finished') finishedAny.push(payload as EventPayload<'training.finished'>);
+  const done = await trainRun(services, { datasetId, name: `transfer-workflow ${label}`, config }, {
+    progress: (p) => {
+      const stage = p.detail?.type === 'train' ? p.detail.stage : null;
+      if (stage && stageStarts.at(-1)?.[0] !== stage) stageStarts.push([stage, performance.now()]);
+    },
+    log: (message) => logs.push(message),
   });
-  ({ runId } = await services.request('training.start', { datasetId, name: `transfer-workflow ${label}`, config }));
-  const done = finishedAny.find((f) => f.runId === runId) ?? await services.app.events.next('training.finished', (e) => e.runId === runId);
+  runId = done.runId;
   const seconds = (performance.now() - t0) / 1000;
   off();
-  offFinished();
   const end = performance.now();
   const stages: Record<string, number> = {};
   stageStarts.forEach(([stage, at], i) => {
@@ -109,7 +106,7 @@ async function runWorkflow(services: Services, datasetId: number, label: string,
     featuresFromCache: counts ? Number(counts[1]) : null,
     featuresComputed: counts ? Number(counts[2]) : null,
     extractionThreads: counts?.[3] ? Number(counts[3]) : null,
-    bestEpoch: done.bestEpoch, valAccuracy: done.bestValAccuracy, testAccuracy: done.testAccuracy, backend: run.backend,
+    bestEpoch: run.bestEpoch, valAccuracy: run.bestValAccuracy, testAccuracy: run.testAccuracy, backend: run.backend,
   };
 }
 
@@ -159,10 +156,8 @@ async function workspace(dir: string): Promise<Workspace> {
   const paths = resolvePaths({ db: path.join(dir, 'catalogue.db'), env: {} });
   const services = createServices({ paths, host: { kind: 'web' } });
   const importStart = performance.now();
-  const imported = services.app.events.next('datasets.importFinished', () => true);
-  const { importId, datasetId } = await services.request('datasets.import', { path: PHOTOS, name: 'cats-vs-dogs' });
-  const summary = await imported;
-  if (summary.importId !== importId || summary.status !== 'completed') throw new Error(`import ${summary.status}`);
+  const summary = await importFolder(services, { path: PHOTOS, name: 'cats-vs-dogs' });
+  const datasetId = summary.datasetId;
   const split = await services.request('splits.create', { datasetId, preset: 'stratified', train: 0.7, val: 0.2, test: 0.1, seed: 1 });
   return { services, datasetId, counts: split.counts, importSeconds: (performance.now() - importStart) / 1000, imported: summary.imported };
 }
@@ -294,7 +289,7 @@ try {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.versions.node, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAtEnd },
     backend: { worker: cold.backend, bench: backend.name, wasmThreads: backend.threads ?? null, tfjs: tf.version.tfjs },
-    notes: 'Times are wall seconds of training.start -> training.finished through the services and the worker process (weights, decode, features, 20 head epochs with validation, test evaluation, saving). ' +
+    notes: 'Times are wall seconds of queueing the train job -> its end, through the services and the worker process (weights, decode, features, 20 head epochs with validation, test evaluation, saving). ' +
       'naive = epochs x (train x (forward + augment) + val x forward) + test x forward + measured head time, with the per-image forward and augmentation measured here on real photos (decode excluded). ' +
       '"stock base" is the Keras-layer MobileNetV2 with BatchNormalization layers; "folded base" is ours. alpha 1.00 uses random weights (the ImageNet 1.00 weights cannot be downloaded here): times only.',
     dataset: { photos: main.imported, train: trainCount, val: valCount, test: testCount, split: '70/20/10 stratified seed 1', importSeconds: main.importSeconds },
