@@ -112,13 +112,22 @@ test('the mobilenetv2 preset trains from the Train view on a tiny random-weight 
     await fill('cfg-epochs', '2');
     await fill('cfg-batch-size', '8');
     await page.getByTestId('cfg-backend').selectOption('wasm');
-    await fill('cfg-base', baseDir);
+    // The base is picked with Browse (the browser host's folder browser), not typed into the form.
+    await page.getByTestId('cfg-base-browse').click();
+    await page.getByTestId('base-browser-path').fill(baseDir);
+    await page.getByTestId('base-browser-path').press('Enter');
+    await page.getByTestId('base-browser-choose').getByText('has model.json').waitFor();
+    await page.getByTestId('base-browser-choose').click();
+    await page.getByTestId('cfg-base-name').getByText(baseDir).waitFor();
     await fill('train-name', 'e2e mobilenet');
     const start = page.getByTestId('train-start');
     await until('Start is enabled', () => start.isEnabled());
     await start.click();
     await until('the accuracy chart has 2 points', async () => (await points('chart-accuracy')) === 2, 90_000);
     await page.getByTestId('train-final-status').getByText('completed').waitFor({ timeout: 30_000 });
+    // The form names the chosen base's real alpha and parameter count, as the worker loaded it.
+    assert.equal(await page.getByTestId('cfg-base-alpha').innerText(), '0.35');
+    assert.match(await page.getByTestId('cfg-base-params').innerText(), /^\d{3},\d{3} parameters$/);
     const runs = (await app.services.request('runs.list', {})).runs;
     const run = runs.find((r) => r.name === 'e2e mobilenet');
     assert.equal(run?.status, 'completed');

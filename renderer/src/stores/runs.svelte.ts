@@ -3,8 +3,19 @@ import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { jobsStore } from './jobs.svelte';
 import type {
-  ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunSummary,
+  ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunDetail,
+  RunSummary,
 } from '../../../shared/contract/index';
+
+/** The run a page shows, from the location: `#/runs/<id>` (null on the Runs list). */
+export function runIdFromHash(hash: string): number | null {
+  const match = /^#\/?runs\/(\d+)$/.exec(hash);
+  const id = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+/** A link to a run's page (clicking a run anywhere opens it). */
+export const runPageHref = (runId: number): string => `#/runs/${runId}`;
 
 export type EvaluationSourceChoice = 'test' | 'dataset' | 'folder';
 
@@ -54,6 +65,11 @@ class RunsStore {
   /** Wrong predictions of the last folder evaluation (folder files have no catalogue id, so no gallery). */
   folderMistakes = $state<Prediction[]>([]);
 
+  /** The run page: which run, its record (config, versions, epochs) and its evaluations. */
+  pageRunId = $state<number | null>(null);
+  page = $state<{ run: RunDetail; evaluations: EvaluationSummary[] } | null>(null);
+  pageError = $state<string | null>(null);
+
   private refreshQueued = false;
   private refreshedListeners = new Set<(runs: RunSummary[]) => void>();
 
@@ -67,10 +83,52 @@ class RunsStore {
       }, 200);
     };
     transport.subscribe('runs.changed', refreshSoon);
+    // The page of a run follows its record: a run that ends, is renamed or gets an evaluation shows it.
+    const reloadPage = (runId: number) => {
+      if (runId === this.pageRunId) void this.loadPage(runId);
+    };
+    transport.subscribe('runs.changed', (event) => reloadPage(event.runId));
     // A run's row changes as its train job is queued, admitted and ended; an evaluation adds to its run.
     jobsStore.onChange((job, change) => {
       if (job.kind === 'train' || (job.kind === 'evaluate' && change === 'finished')) refreshSoon();
+      if (change === 'finished' && job.runId !== null) reloadPage(job.runId);
     });
+  }
+
+  /** Opens a run's page (null: back to the list); a run that does not exist says so in words. */
+  async openPage(runId: number | null): Promise<void> {
+    this.pageRunId = runId;
+    this.pageError = null;
+    if (runId === null) {
+      this.page = null;
+      return;
+    }
+    if (this.page?.run.id !== runId) this.page = null;
+    await this.loadPage(runId);
+  }
+
+  private async loadPage(runId: number): Promise<void> {
+    try {
+      const [run, { evaluations }] = await Promise.all([
+        transport.invoke('runs.get', { runId }),
+        transport.invoke('runs.evaluations', { runId }),
+      ]);
+      if (this.pageRunId === runId) this.page = { run, evaluations };
+    } catch (error) {
+      if (this.pageRunId === runId) this.pageError = `Run ${runId} cannot be shown: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  /** The log of a run's train job while this page session has it (jobs.log lines; older runs keep only their notes). */
+  logOf(runId: number): string[] {
+    const job = jobsStore.forRun(runId, 'train');
+    return job ? (jobsStore.logs[job.id] ?? []) : [];
+  }
+
+  /** "Compare with…" on a run page: this run and another, compared as the Runs list does. */
+  async compareWith(runId: number, otherId: number): Promise<void> {
+    this.selected = [runId, otherId];
+    await this.compare();
   }
 
   /** "Queued — position 1, waiting for Train …" while the chosen run's evaluation waits for the cpu slot. */

@@ -3,10 +3,45 @@ import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { runsStore } from './runs.svelte';
 import { jobsStore, type TrainFigures } from './jobs.svelte';
-import { presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
+import { DEFAULT_PRESET, presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
 import type {
-  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, SplitInfo,
+  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, RunDetail, SplitInfo,
 } from '../../../shared/contract/index';
+
+/**
+ * Download size of the ImageNet alpha 1.00 backbone (Keras MobileNetV2(alpha=1, include_top=False): 2,257,984 float32
+ * weights, about 9 MB). The presets answer describes only each preset's default (alpha 0.35) base, so the size of
+ * the alternative is stated here until the backend reports it.
+ */
+export const ALPHA_ONE_DOWNLOAD_MB = 9;
+
+/** What the Train form says about the MobileNetV2 base a config trains on. */
+export interface BaseDescription {
+  kind: 'bundled' | 'download' | 'chosen';
+  /** How to name it: the bundled base's name, the download, or the chosen path. */
+  name: string;
+  /** The base's real alpha and parameter count when known (presets answer or a run's versions), else null. */
+  alpha: number | null;
+  parameters: number | null;
+}
+
+/** The worker's log line naming the base it loaded (electron/training/worker/transfer.ts). */
+const BASE_LOG_LINE = /^base .*: weights \w+, alpha ([\d.]+), ([\d,]+) parameters/;
+
+/** The frozen base's parameter count in a transfer model's layer table: its one nested-model row. */
+function baseParameters(preset: PresetInfo | undefined): number | null {
+  const rows = preset?.model?.layers ?? [];
+  const nested = rows.filter((row) => row.className === 'Functional' || row.className === 'Model' || row.className === 'LayersModel');
+  const row = (nested.length > 0 ? nested : rows).reduce<(typeof rows)[number] | null>((best, r) => (best === null || r.params > best.params ? r : best), null);
+  return row?.params ?? null;
+}
+
+/** Which split training will use, or that it makes the default one (the backend's rule for a dataset with none). */
+export function splitText(split: SplitInfo | null | undefined): string {
+  if (!split) return 'none yet: the default split (stratified 70/20/10, seed 1) is made when it trains';
+  const pct = (v: number) => Math.round(v * 100);
+  return `#${split.id} ${split.method} ${pct(split.trainFraction)}/${pct(split.valFraction)}/${pct(split.testFraction)}, seed ${split.seed} (${split.counts.train}/${split.counts.val}/${split.counts.test} images)`;
+}
 
 /** The watched run's live figures: its train job's latest progress detail, with the run's ETA. */
 export type LiveTraining = TrainFigures & { etaSeconds: number | null };
@@ -86,7 +121,7 @@ export const datasetChoice = new DatasetChoice();
  */
 class TrainingStore {
   presets = $state<PresetInfo[]>([]);
-  config = $state<TrainingConfig>(presetDefaults('cnn'));
+  config = $state<TrainingConfig>(presetDefaults(DEFAULT_PRESET));
   validation = $state<ConfigValidation | null>(null);
   runName = $state('');
   /** The run whose curves and progress are shown. */
@@ -99,6 +134,10 @@ class TrainingStore {
   /** The user's target line on the accuracy chart (the tutorial draws one). */
   targetAccuracy = $state(0.8);
   starting = $state(false);
+  /** The watched run's record (config and versions: the base it really trained on). */
+  watchedDetail = $state<RunDetail | null>(null);
+  /** Said after "Train a model" on a dataset that had no split: which split the run made (or uses). */
+  splitNote = $state<string | null>(null);
   private validateTimer: ReturnType<typeof setTimeout> | undefined;
   private validateSeq = 0;
   private initialised = false;
@@ -118,6 +157,8 @@ class TrainingStore {
       if (change === 'finished' && job.runId === this.watchedRunId) {
         this.watchedStatus = finished?.status ?? job.status;
         this.watchedError = finished?.error ?? job.error;
+        // The record now holds the versions the worker wrote (the base it really loaded).
+        void this.reloadDetail(job.runId);
       }
     });
   }
@@ -146,6 +187,80 @@ class TrainingStore {
   jobOf(runId: number): JobInfo | null {
     const job = jobsStore.forRun(runId, 'train');
     return job && (job.status === 'queued' || job.status === 'running') ? job : null;
+  }
+
+  /**
+   * The base of the form's mobilenetv2 config: the bundled alpha 0.35 (alpha and parameters from the presets answer's
+   * layer table), the alpha 1.00 download, or a chosen folder/file (its alpha and parameters once a run on it recorded
+   * them in its versions).
+   */
+  get base(): BaseDescription | null {
+    const { preset, mobilenet } = this.config;
+    if (preset !== 'mobilenetv2') return null;
+    if (mobilenet.baseSource) {
+      const detail = this.watchedDetail;
+      const mine = detail?.config.mobilenet.baseSource === mobilenet.baseSource;
+      const versions = mine ? detail.versions : null;
+      // The worker names the base it loaded in the run's log ("base …: weights …, alpha 0.35, 410,208 parameters");
+      // the run's versions hold it only for the bundled base today.
+      const logged = mine ? this.logs.map((line) => BASE_LOG_LINE.exec(line)).find((match) => match !== null) : undefined;
+      const alpha = versions?.mobilenetAlpha ?? logged?.[1];
+      const parameters = versions?.mobilenetBaseParameters ?? logged?.[2]?.replace(/,/g, '');
+      return { kind: 'chosen', name: mobilenet.baseSource, alpha: alpha ? Number(alpha) : null, parameters: parameters ? Number(parameters) : null };
+    }
+    const described = this.presets.find((p) => p.name === 'mobilenetv2');
+    if (described && mobilenet.alpha === described.defaults.mobilenet.alpha) {
+      return { kind: 'bundled', name: 'ImageNet MobileNetV2, bundled with the app', alpha: mobilenet.alpha, parameters: baseParameters(described) };
+    }
+    return { kind: 'download', name: `ImageNet MobileNetV2 alpha ${mobilenet.alpha.toFixed(2)} (downloaded once)`, alpha: mobilenet.alpha, parameters: null };
+  }
+
+  /** Uses a base the user picked (a folder, model.json or Keras .h5); null goes back to the bundled one. */
+  setBase(source: string | null): void {
+    this.update((c) => {
+      if (source) c.mobilenet.baseSource = source;
+      else delete c.mobilenet.baseSource;
+    });
+  }
+
+  /** Alpha 1.00 (downloads once) or back to the bundled alpha. */
+  setAlpha(alpha: TrainingConfig['mobilenet']['alpha']): void {
+    this.update((c) => (c.mobilenet.alpha = alpha));
+  }
+
+  /**
+   * "Train a model" from the Dataset view: the default preset on this dataset's newest split, or (none yet) the split
+   * the train kind makes; the note says which. Returns the run id, null when it did not start.
+   */
+  async trainDefault(datasetId: number): Promise<number | null> {
+    this.splitNote = null;
+    const before = await datasetStore.splitsFor(datasetId);
+    // The Train form's settings when it shows the default preset (the user may have tuned them), else its defaults.
+    if (this.config.preset !== DEFAULT_PRESET) this.config = presetDefaults(DEFAULT_PRESET);
+    await datasetChoice.selectDataset(datasetId);
+    this.starting = true;
+    try {
+      const job = await jobsStore.start({ kind: 'train', input: { datasetId, config: $state.snapshot(this.config) } });
+      if (!job || job.runId === null) return null;
+      this.watch(job.runId);
+      await this.noteSplit(datasetId, before);
+      await this.refreshRuns();
+      return job.runId;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** After a run started: the split the train kind made (compared with the splits before), or the one it uses. */
+  private async noteSplit(datasetId: number, before: SplitInfo[]): Promise<void> {
+    const after = await datasetStore.splitsFor(datasetId);
+    const made = after.find((split) => !before.some((old) => old.id === split.id));
+    const used = made ?? after.reduce<SplitInfo | null>((best, s) => (best === null || s.id > best.id ? s : best), null);
+    this.splitNote = made
+      ? `No split yet: made the default split ${splitText(made)}. Runs keep it; make another in the Dataset view for later runs.`
+      : `Trains on split ${splitText(used)}.`;
+    if (datasetChoice.datasetId === datasetId) await datasetChoice.selectDataset(datasetId);
+    if (datasetStore.currentId === datasetId) await datasetStore.loadSplits();
   }
 
   get preset(): PresetInfo | null {
@@ -226,13 +341,16 @@ class TrainingStore {
   }
 
   async start(): Promise<void> {
-    if (datasetChoice.datasetId === null) return;
+    const datasetId = datasetChoice.datasetId;
+    if (datasetId === null) return;
+    const before = datasetChoice.splitId === null ? [...datasetChoice.splits] : null;
+    this.splitNote = null;
     this.starting = true;
     try {
       const job = await jobsStore.start({
         kind: 'train',
         input: {
-          datasetId: datasetChoice.datasetId,
+          datasetId,
           splitId: datasetChoice.splitId ?? undefined,
           name: this.runName.trim() || undefined,
           config: $state.snapshot(this.config),
@@ -240,6 +358,7 @@ class TrainingStore {
       });
       if (job && job.runId !== null) {
         this.watch(job.runId);
+        if (before) await this.noteSplit(datasetId, before);
         await this.refreshRuns();
       }
     } finally {
@@ -257,6 +376,15 @@ class TrainingStore {
     await jobsStore.cancel(job.id);
   }
 
+  private async reloadDetail(runId: number): Promise<void> {
+    try {
+      const run = await transport.invoke('runs.get', { runId });
+      if (this.watchedRunId === runId) this.watchedDetail = run;
+    } catch {
+      // Deleted meanwhile: nothing to show.
+    }
+  }
+
   /** Shows this run's curves: finished epochs from the catalogue, then live ones from events. */
   watch(runId: number): void {
     this.watchedRunId = runId;
@@ -264,10 +392,12 @@ class TrainingStore {
     this.watchedStatus = null;
     this.watchedError = null;
     this.watchedBackend = null;
+    this.watchedDetail = null;
     void (async () => {
       try {
         const run = await transport.invoke('runs.get', { runId });
         if (this.watchedRunId !== runId) return;
+        this.watchedDetail = run;
         // Epochs that arrived live while this loaded win over the stored ones.
         const live = new Set(this.curve.map((p) => p.epoch));
         this.curve = [...run.epochs.filter((m) => !live.has(m.epoch)).map(toPoint), ...this.curve].sort((a, b) => a.epoch - b.epoch);

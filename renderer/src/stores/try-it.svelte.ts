@@ -1,0 +1,225 @@
+import { transport } from '../lib/transport';
+import { appStore } from './app.svelte';
+import { datasetStore } from './datasets.svelte';
+import { runsStore } from './runs.svelte';
+import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
+import type { ExportModelInfo, ExportPrediction, ImageSource, RunSummary } from '../../../shared/contract/index';
+
+/** One image tried on the followed run's model, with its class bars once predicted. */
+export interface TryItem {
+  key: string;
+  name: string;
+  /** Thumbnail: a blob: URL of the user's own copy (uploads), or null (a path on the host: no preview served). */
+  previewUrl: string | null;
+  /** Null when the upload failed (the error says why). */
+  source: ImageSource | null;
+  result: Extract<ExportPrediction, { ok: true }> | null;
+  error: string | null;
+  /** What became of "add with its right label": the words to show, and whether it landed in the dataset. */
+  added: { className: string; text: string; done: boolean } | null;
+}
+
+const IMAGE_NAMES = /\.(jpe?g|png|webp|gif|tiff?|avif|bmp)$/i;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function toBase64(file: Blob): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+/** The part of `path` under `root` ('/' separated), or null when it lies outside. */
+export function relativeTo(root: string, path: string): string | null {
+  const norm = (p: string) => p.replace(/\\/g, '/').replace(/\/+$/, '');
+  const r = norm(root);
+  const p = norm(path);
+  return p.startsWith(`${r}/`) ? p.slice(r.length + 1) : null;
+}
+
+/**
+ * "Try it" beside training (Train view, run page): images dropped, picked or browsed to are predicted by the followed
+ * run's model as soon as it has one (at once after training; while it trains, when it saves its model), and a wrong
+ * answer can be given its right label. Predictions run as export.predict (a predict job in the interactive worker).
+ */
+class TryItStore {
+  runId = $state<number | null>(null);
+  items = $state<TryItem[]>([]);
+  model = $state<ExportModelInfo | null>(null);
+  error = $state<string | null>(null);
+  predicting = $state(false);
+  private again = false;
+
+  constructor() {
+    // The followed run saved its model (it finished training): predict what waits.
+    runsStore.onRefreshed(() => {
+      if (this.hasModel && this.items.some((item) => !item.result && !item.error)) void this.predictAll();
+    });
+  }
+
+  get run(): RunSummary | null {
+    return runsStore.runs.find((run) => run.id === this.runId) ?? null;
+  }
+
+  /** The run has a saved model to predict with. */
+  get hasModel(): boolean {
+    return this.run?.modelPath != null;
+  }
+
+  /** Follows another run: earlier answers belong to the old model, so they are asked again. */
+  follow(runId: number | null): void {
+    if (runId === this.runId) return;
+    this.runId = runId;
+    this.model = null;
+    this.error = null;
+    this.items = this.items.map((item) => ({ ...item, result: null, error: null, added: null }));
+    void this.predictAll();
+  }
+
+  async addFiles(files: File[]): Promise<void> {
+    const images = files.filter((file) => file.type.startsWith('image/') || IMAGE_NAMES.test(file.name));
+    if (images.length === 0) {
+      appStore.report(new Error('None of these files is an image (jpg, png, webp, gif, tiff, avif, bmp): drop or pick photos.'));
+      return;
+    }
+    const added: TryItem[] = [];
+    for (const file of images) {
+      const item: TryItem = {
+        key: `upload-${crypto.randomUUID()}`, name: file.name, previewUrl: URL.createObjectURL(file), source: null,
+        result: null, error: null, added: null,
+      };
+      if (file.size > MAX_UPLOAD_BYTES) item.error = `${file.name} is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB.`;
+      else {
+        try {
+          const upload = await transport.invoke('export.upload', { name: file.name, data: await toBase64(file) });
+          item.source = { uploadId: upload.uploadId, name: upload.name };
+        } catch (error) {
+          item.error = messageOf(error);
+        }
+      }
+      added.push(item);
+    }
+    this.items = [...added, ...this.items];
+    await this.predictAll();
+  }
+
+  /** Image files on the host (the folder browser's choice); a folder adds its images. */
+  async addPaths(paths: string[]): Promise<void> {
+    const known = new Set(this.items.map((item) => (item.source && 'path' in item.source ? item.source.path : null)));
+    const fresh = paths.filter((path) => !known.has(path));
+    this.items = [
+      ...fresh.map((path): TryItem => ({
+        key: `path-${path}`, name: path.split(/[\\/]/).pop() ?? path, previewUrl: null, source: { path }, result: null, error: null, added: null,
+      })),
+      ...this.items,
+    ];
+    await this.predictAll();
+  }
+
+  remove(key: string): void {
+    const item = this.items.find((candidate) => candidate.key === key);
+    if (item?.previewUrl) URL.revokeObjectURL(item.previewUrl);
+    if (item?.source && 'uploadId' in item.source) void transport.invoke('export.discardUpload', { uploadId: item.source.uploadId }).catch(() => undefined);
+    this.items = this.items.filter((candidate) => candidate.key !== key);
+  }
+
+  clear(): void {
+    for (const item of this.items) this.remove(item.key);
+  }
+
+  /** Predicts every image without an answer; a request already under way is followed by one more. */
+  async predictAll(): Promise<void> {
+    const runId = this.runId;
+    const pending = this.items.filter((item) => item.source && !item.result && !item.error);
+    if (runId === null || !this.hasModel || pending.length === 0) return;
+    if (this.predicting) {
+      this.again = true;
+      return;
+    }
+    this.predicting = true;
+    try {
+      const response = await transport.invoke('export.predict', { model: { runId }, images: pending.flatMap((item) => (item.source ? [item.source] : [])) });
+      if (this.runId !== runId) return;
+      this.model = response.model;
+      this.error = null;
+      // Uploads answer with their upload id; paths with their path.
+      const answerOf = (item: TryItem): ExportPrediction | undefined => {
+        const source = item.source;
+        if (!source) return undefined;
+        return 'uploadId' in source
+          ? response.results.find((result) => result.uploadId === source.uploadId)
+          : response.results.find((result) => result.path === source.path);
+      };
+      const answers = new Map(pending.map((item) => [item.key, answerOf(item)]));
+      this.items = this.items.map((item) => {
+        const answer = answers.get(item.key);
+        if (!answer) return item;
+        return answer.ok ? { ...item, result: answer, error: null } : { ...item, result: null, error: answer.error };
+      });
+    } catch (error) {
+      this.error = messageOf(error);
+    } finally {
+      this.predicting = false;
+    }
+    if (this.again) {
+      this.again = false;
+      await this.predictAll();
+    }
+  }
+
+  /**
+   * A wrong answer, given its right class (one key in the card): an image of the run's dataset (a path under its
+   * folder) is relabelled there at once. Photos from elsewhere (uploads, other folders) cannot be added with today's
+   * requests: nothing copies a file into a dataset (a datasets.addImages request is needed), which the card says.
+   */
+  async addWithLabel(key: string, className: string): Promise<void> {
+    const item = this.items.find((candidate) => candidate.key === key);
+    const run = this.run;
+    if (!item || !run || run.datasetId === null) return;
+    const dataset = datasetStore.datasets.find((d) => d.id === run.datasetId);
+    const target = dataset?.classes.find((c) => c.name === className);
+    const mark = (text: string, done: boolean) => {
+      this.items = this.items.map((candidate) => (candidate.key === key ? { ...candidate, added: { className, text, done } } : candidate));
+    };
+    if (!dataset || !target) {
+      mark(`The dataset has no class "${className}" any more.`, false);
+      return;
+    }
+    const rel = item.source && 'path' in item.source ? relativeTo(dataset.rootPath, item.source.path) : null;
+    if (rel === null) {
+      mark(`Not added: ${item.name} is not in ${dataset.name}'s folder, and this version cannot copy a photo into a dataset yet. Save it under ${dataset.rootPath}/${className}/ and Re-import.`, false);
+      return;
+    }
+    try {
+      const imageId = await this.findImage(dataset.id, rel);
+      if (imageId === null) {
+        mark(`Not added: ${rel} is in ${dataset.name}'s folder but not imported yet: Re-import the dataset, then try again.`, false);
+        return;
+      }
+      // Through the dataset store (the one writer of labels): undo in the Dataset and Label views takes it back.
+      if ((await datasetStore.relabel(dataset.id, [imageId], target.id)) === null) {
+        mark('Not added: the catalogue refused the label (see the message above).', false);
+        return;
+      }
+      mark(`Labelled ${className} in ${dataset.name} (used by the next run).`, true);
+      await datasetStore.refresh();
+    } catch (error) {
+      mark(messageOf(error), false);
+    }
+  }
+
+  /** The catalogue id of a dataset image by its path under the dataset's folder (paged: there is no lookup by path). */
+  private async findImage(datasetId: number, relPath: string): Promise<number | null> {
+    for (let offset = 0; ; offset += 1000) {
+      const page = await transport.invoke('images.query', { datasetId, filter: { status: 'all' }, offset, limit: 1000 });
+      const hit = page.items.find((image) => image.relPath.replace(/\\/g, '/') === relPath);
+      if (hit) return hit.id;
+      if (offset + page.items.length >= page.total || page.items.length === 0) return null;
+    }
+  }
+}
+
+export const tryItStore = new TryItStore();
