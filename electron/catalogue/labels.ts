@@ -98,7 +98,12 @@ export function labelOf(db: Database, imageId: number): LabelRow | undefined {
  * Sets each image's label to exactly the given class (null = unlabelled) as a person's decision; rows already at that
  * value are left alone, so replaying the same call (undo, redo, a retry) changes nothing. One transaction.
  */
-export function setLabels(db: Database, datasetId: number, wanted: Array<{ imageId: number; classId: number | null }>): LabelChange[] {
+export type LabelSource = 'folder' | 'manual';
+
+/** A change with the source the label had before it, so an undo can put the source back too (see restoreLabels). */
+export type SourcedLabelChange = LabelChange & { beforeSource: LabelSource | null };
+
+export function setLabels(db: Database, datasetId: number, wanted: Array<{ imageId: number; classId: number | null }>): SourcedLabelChange[] {
   const imageDataset = db.prepare('SELECT dataset_id FROM images WHERE id = ?');
   const classDataset = db.prepare('SELECT dataset_id, name FROM classes WHERE id = ?');
   const current = db.prepare('SELECT class_id, source FROM labels WHERE image_id = ?');
@@ -111,7 +116,7 @@ export function setLabels(db: Database, datasetId: number, wanted: Array<{ image
   const history = db.prepare(`INSERT INTO label_history (image_id, class_name, source) VALUES (?, ?, 'manual')`);
   return db.transaction(() => {
     const classNames = new Map<number, string>();
-    const changes: LabelChange[] = [];
+    const changes: SourcedLabelChange[] = [];
     const seen = new Set<number>();
     for (const { imageId, classId } of wanted) {
       if (seen.has(imageId)) continue;
@@ -133,7 +138,33 @@ export function setLabels(db: Database, datasetId: number, wanted: Array<{ image
       if (classId === null) remove.run(imageId);
       else upsert.run(imageId, classId);
       history.run(imageId, classId === null ? null : classNames.get(classId)!);
-      changes.push({ imageId, before: beforeId, after: classId });
+      changes.push({ imageId, before: beforeId, after: classId, beforeSource: (before?.source as LabelSource | undefined) ?? null });
+    }
+    return changes;
+  })();
+}
+
+/**
+ * Undoes label changes: each image gets back its class and the source that label had. A label that came from its
+ * folder is a folder label again, and the manual decision being undone leaves the history, so a re-import follows
+ * the folder as before (setLabels would have made it 'manual', and re-imports then ignore the image). An image that
+ * was unlabelled with no decision of its own is back to that too. Restoring a manual label is a manual decision.
+ */
+export function restoreLabels(db: Database, datasetId: number, entries: Array<{ imageId: number; classId: number | null; source: LabelSource | null }>): SourcedLabelChange[] {
+  return db.transaction(() => {
+    const changes = setLabels(db, datasetId, entries.map(({ imageId, classId }) => ({ imageId, classId })));
+    const setFolder = db.prepare(`UPDATE labels SET source = 'folder' WHERE image_id = ?`);
+    const newestManual = db.prepare(`SELECT id FROM label_history WHERE image_id = ? AND source = 'manual' ORDER BY id DESC LIMIT 1`);
+    const forget = db.prepare('DELETE FROM label_history WHERE id = ?');
+    for (const { imageId, classId, source } of entries) {
+      if (source === 'manual') continue;
+      if (source === 'folder' && classId !== null) setFolder.run(imageId);
+      // Two rows to forget when this restore wrote one itself: the undone decision and the restore's own row.
+      const changed = changes.some((change) => change.imageId === imageId);
+      for (let i = 0; i < (changed ? 2 : 1); i++) {
+        const row = newestManual.get(imageId) as { id: number } | undefined;
+        if (row) forget.run(row.id);
+      }
     }
     return changes;
   })();
