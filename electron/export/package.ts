@@ -1,11 +1,12 @@
 // Exports a run's model as a self-describing package (one .zip, or a plain folder): model.json + weights.bin (a
 // TF.js LayersModel), metadata.json and README.md. Every export is verified before it is reported: the written
 // package is loaded back from disk into a fresh model and must predict what the in-app model predicts.
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import sharp from 'sharp';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
-import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
+import { MAX_IMAGE_FILE_BYTES, decodeUprightRgb } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
 import { tf, type LayersModel } from '../tfjs/tf';
 import {
@@ -14,9 +15,17 @@ import {
 import { decodeForModel } from '../inference/preprocess';
 import { loadModel, type LoadedModel } from '../inference/loader';
 import { predictPixels } from '../inference/predictor';
+import { toProbabilities } from '../inference/probabilities';
 import { WEIGHTS_FILE, serializeModel } from '../inference/artifacts';
 import { writeZip } from '../files/zip';
 import { VERIFY_TOLERANCE, type RunForExport, type VerifyImage } from './task-types';
+import type { ExportTarget } from '../../shared/contract/jobs';
+import type { TrainingConfig } from '../../shared/training-config';
+import { writeVerifiedOnnxModel } from './targets/onnx/index';
+import {
+  REFERENCE_DIR, REFERENCE_FILE, REFERENCE_TOLERANCE, buildCheckHtml, buildClassifyJs, buildClassifyPy, buildOnnxReadme, buildTfjsReadme,
+  type ReferenceFile,
+} from './consumer-files';
 
 export { VERIFY_TOLERANCE };
 
@@ -36,6 +45,8 @@ export interface ExportOptions {
   run: RunForExport;
   out: string;
   format: 'zip' | 'folder';
+  /** tfjs (default): model.json + classify.js; onnx: model.onnx + classify.py; tm: Teachable Machine's layout. */
+  target?: ExportTarget;
   appVersion: string;
   /** Images to compare the two models on (the run's test images, or any given). */
   images: VerifyImage[];
@@ -86,8 +97,34 @@ function runMetrics(run: RunForExport): ModelMetadata['run']['metrics'] {
   };
 }
 
-export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion: string, now = new Date()): ModelMetadata {
+/**
+ * The run's config as a package may say it: the base's actual alpha (the weights decide it, not the setting) and no
+ * local path of the base (it means nothing on another machine; the base's name and weights id are in run.versions).
+ */
+export function portableConfig(run: RunForExport): TrainingConfig | null {
+  const config = trainingConfigOrNull(run.config);
+  if (!config) return null;
+  const { baseSource, ...mobilenet } = config.mobilenet;
+  const keepSource = baseSource !== undefined && /^https?:\/\//i.test(baseSource);
+  const actualAlpha = Number(run.versions.mobilenetAlpha);
+  const alpha = ([0.35, 0.5, 0.75, 1] as const).find((a) => Math.abs(a - actualAlpha) < 1e-9) ?? config.mobilenet.alpha;
+  return { ...config, mobilenet: { ...mobilenet, alpha, ...(keepSource ? { baseSource } : {}) } };
+}
+
+/** A run's versions without anything that is a local path (a base recorded by path before H9's names). */
+function portableVersions(versions: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(versions).filter(([, value]) => !isAbsolute(value) && !/^[A-Za-z]:[\\/]/.test(value) && !value.startsWith('file:')));
+}
+
+/**
+ * The package's metadata.json. Dated by the run (when it finished), never by the clock, so two exports of one run
+ * are byte-identical; the recipe is the run folder's own (null for a run trained before it was recorded).
+ */
+export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion: string): ModelMetadata {
   if (loaded.preprocessing === 'teachable-machine') throw new AppError('unsupported', 'Teachable Machine models are not run models and cannot be exported here.');
+  const runMetadata = loaded.metadata && 'format' in loaded.metadata ? (loaded.metadata as ModelMetadata) : null;
+  const tfjs = tf.version.tfjs ?? tf.version['tfjs-core'];
+  const recipe = runMetadata?.recipe ? { ...runMetadata.recipe } : null;
   return buildModelMetadata({
     package: 'export',
     name: run.name,
@@ -103,91 +140,22 @@ export function buildMetadata(run: RunForExport, loaded: LoadedModel, appVersion
       datasetId: run.datasetId,
       splitId: run.splitId,
       dataHash: run.dataHash,
-      config: trainingConfigOrNull(run.config),
+      config: portableConfig(run),
       metrics: runMetrics(run),
       backend: run.backend,
-      versions: run.versions,
+      versions: portableVersions(run.versions),
       createdAt: run.createdAt,
       finishedAt: run.finishedAt,
     },
     versions: {
       app: appVersion,
-      tfjs: tf.version.tfjs ?? tf.version['tfjs-core'],
+      tfjs,
       'tfjs-core': tf.version['tfjs-core'],
       'tfjs-layers': tf.version['tfjs-layers'],
     },
-    createdAt: now,
+    recipe,
+    createdAt: runDate(run),
   });
-}
-
-/** The README shipped inside every package: how to use the model without Pawprint. */
-export function buildReadme(meta: ModelMetadata): string {
-  const { height, width } = meta.imageSize;
-  const classes = meta.classNames.map((name, i) => `${i}: ${name}`).join(', ');
-  const scaling = {
-    none: 'none: the model takes raw 0..255 values',
-    unit: 'x / 255, to [0, 1] — done by the Rescaling layer inside the model',
-    symmetric: 'x / 127.5 - 1, to [-1, 1] — done by the Rescaling layer inside the model',
-  }[meta.preprocessing];
-  const toProbabilities = meta.output.activation === 'sigmoid'
-    ? `const p1 = tf.sigmoid(logits); // probability of "${meta.classNames[1]}" (class 1); class 0 is 1 - p1`
-    : 'const probs = tf.softmax(logits); // one probability per class, in metadata.classNames order';
-  return `# ${meta.name}: image classifier exported by Pawprint
-
-A TensorFlow.js LayersModel (\`model.json\` + \`${WEIGHTS_FILE}\`) and \`metadata.json\`.
-
-- Classes (output order): ${classes}
-- Input: one RGB image resized to ${width}x${height} (whole image, aspect ratio not kept, EXIF rotation applied),
-  as float32 pixels 0..255, shape [batch, ${height}, ${width}, 3]. Scaling: ${scaling}.
-- Output: ${meta.output.kind}, shape [batch, ${meta.output.units}]; ${meta.output.kind === 'logits' ? `apply ${meta.output.activation} to get probabilities` : 'already probabilities'}.
-- Trained by Pawprint ${meta.versions.app} with TensorFlow.js ${meta.versions.tfjs}; run "${meta.run.name}" (preset ${meta.run.preset}),
-  test accuracy ${meta.run.metrics.testAccuracy === null || meta.run.metrics.testAccuracy === undefined ? 'not measured' : `${(meta.run.metrics.testAccuracy * 100).toFixed(1)}%`}. The full training config is in metadata.json.
-
-## In a browser
-
-Serve this folder (unzipped) next to your page, then:
-
-\`\`\`js
-import * as tf from '@tensorflow/tfjs';
-
-const model = await tf.loadLayersModel('./model/model.json');
-const meta = await (await fetch('./model/metadata.json')).json();
-const logits = tf.tidy(() => {
-  const pixels = tf.browser.fromPixels(document.querySelector('img'));          // int32 0..255, [h, w, 3]
-  const x = tf.image.resizeBilinear(pixels, [${height}, ${width}]).toFloat().expandDims(0); // no other scaling
-  return model.predict(x);
-});
-${toProbabilities}
-\`\`\`
-
-## In Node.js
-
-\`\`\`js
-import * as tf from '@tensorflow/tfjs-node';   // provides the file:// loader and decodeImage
-import { readFileSync } from 'node:fs';
-
-const model = await tf.loadLayersModel('file://' + process.cwd() + '/model/model.json');
-const x = tf.tidy(() => tf.image
-  .resizeBilinear(tf.node.decodeImage(readFileSync('photo.jpg'), 3), [${height}, ${width}])
-  .toFloat().expandDims(0));
-const logits = model.predict(x);
-\`\`\`
-
-Without tfjs-node, read \`model.json\` and \`${WEIGHTS_FILE}\` yourself and load them with
-\`tf.loadLayersModel(tf.io.fromMemory({ modelTopology, weightSpecs: weightsManifest[0].weights, weightData }))\`.
-The Pawprint command line does the same: \`pawprint predict <this .zip or folder> <images or folders>\`.
-
-## Convert to Keras or a TensorFlow SavedModel
-
-With the Python converter (\`pip install tensorflowjs\`, in its own virtual environment):
-
-\`\`\`sh
-tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras model/model.json model.h5
-tensorflowjs_converter --input_format=tfjs_layers_model --output_format=keras_saved_model model/model.json saved_model/
-\`\`\`
-
-The converted model expects the same input (0..255 pixels at ${width}x${height}) and gives the same ${meta.output.kind}.
-`;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -259,12 +227,75 @@ async function verify(
   return { maxAbsDiff, images: compared, skipped, agreement };
 }
 
+/** The run's date for everything an export writes (never the clock: two exports of one run are byte-identical). */
+function runDate(run: RunForExport): Date {
+  const date = new Date(run.finishedAt ?? run.createdAt);
+  return Number.isNaN(date.getTime()) ? new Date(0) : date;
+}
+
+/** Images shipped in reference/ with Pawprint's probabilities (check.html and the tests compare against them). */
+const REFERENCE_IMAGES = 4;
+/** Reference images are stored as PNG no larger than this on their longer side (the model sees them resized anyway). */
+const REFERENCE_MAX_SIDE = 512;
+
+/**
+ * reference/NN.png for the first readable verification images, re-encoded losslessly as upright sRGB PNGs (every
+ * browser and Pillow decode them to the same pixels, which a JPEG does not promise), and expected.json with what the
+ * in-app model gives for exactly those files.
+ */
+async function referenceFiles(original: LoadedModel, images: VerifyImage[], signal?: AbortSignal): Promise<Map<string, Buffer | string>> {
+  const files = new Map<string, Buffer | string>();
+  const entries: ReferenceFile['images'] = [];
+  for (const image of images) {
+    if (entries.length >= REFERENCE_IMAGES) break;
+    signal?.throwIfAborted();
+    let png: Buffer;
+    let pixels: Uint8Array;
+    try {
+      const upright = await decodeUprightRgb(await readRegularFile(image.path, { maxBytes: MAX_IMAGE_FILE_BYTES }));
+      png = await sharp(Buffer.from(upright.data.buffer, upright.data.byteOffset, upright.data.length), { raw: { width: upright.width, height: upright.height, channels: 3 } })
+        .resize({ width: REFERENCE_MAX_SIDE, height: REFERENCE_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+        .png({ compressionLevel: 9 })
+        .toBuffer();
+      pixels = await decodeForModel(original, png);
+    } catch {
+      continue;
+    }
+    const [prediction] = await predictPixels(original, [pixels]);
+    const file = `${String(entries.length + 1).padStart(2, '0')}.png`;
+    files.set(`${REFERENCE_DIR}/${file}`, png);
+    entries.push({ file, className: original.classNames[prediction.predictedIndex], probabilities: prediction.probabilities });
+  }
+  const expected: ReferenceFile = { tolerance: REFERENCE_TOLERANCE, classNames: original.classNames, images: entries };
+  files.set(REFERENCE_FILE, `${JSON.stringify(expected, null, 2)}\n`);
+  return files;
+}
+
+/** Decoded verification images for the ONNX check (unreadable ones are counted, not fatal). */
+async function decodedImages(original: LoadedModel, images: VerifyImage[], signal?: AbortSignal): Promise<{ pixels: Uint8Array[]; skipped: number }> {
+  const pixels: Uint8Array[] = [];
+  let skipped = 0;
+  for (const image of images) {
+    signal?.throwIfAborted();
+    try {
+      pixels.push(await decodeForModel(original, await readRegularFile(image.path, { maxBytes: MAX_IMAGE_FILE_BYTES })));
+    } catch {
+      skipped++;
+    }
+  }
+  return { pixels, skipped };
+}
+
 /**
  * Writes the package and verifies it. On any failure (including a verification difference above
  * VERIFY_TOLERANCE, or no image to verify on) the partial output is deleted and an AppError is thrown.
  */
 export async function exportRun(options: ExportOptions): Promise<ExportResult> {
   const { run, out, format } = options;
+  const target = options.target ?? 'tfjs';
+  if (target === 'tm') {
+    throw new AppError('unsupported', 'Teachable Machine export is not available in this version yet; export as tfjs (classify.js) or onnx instead.');
+  }
   if (run.status !== 'completed' && run.status !== 'cancelled') {
     throw new AppError('conflict', `Run ${run.id} is ${run.status}; only finished runs with a saved model can be exported.`);
   }
@@ -283,45 +314,61 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
   });
   // Written under a temporary name beside the target and renamed only once verified.
   const staging = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.partial`);
+  const onnxScratch = `${staging}-onnx`;
   let exported: LoadedModel | null = null;
   try {
     checkInferenceLayers(original.model);
     options.onProgress?.('packaging', 0, 1);
-    const { modelJson, weights } = await serializeModel(original.model);
     const metadata = buildMetadata(run, original, options.appVersion);
-    const files = new Map<string, Buffer | string>([
-      ['model.json', modelJson],
-      [WEIGHTS_FILE, weights],
-      [MODEL_METADATA_FILE, serializeModelMetadata(metadata)],
-      ['README.md', buildReadme(metadata)],
-    ]);
-    if (format === 'zip') {
-      await writeZip(staging, files);
+    const references = await referenceFiles(original, options.images, options.signal);
+    // Entry order is fixed (a Map in insertion order): zips of one run are byte-identical.
+    const files = new Map<string, Buffer | string>();
+    let check: { maxAbsDiff: number; images: number; skipped: number; agreement: number };
+    if (target === 'onnx') {
+      const { pixels, skipped } = await decodedImages(original, options.images, options.signal);
+      if (pixels.length === 0) throw new AppError('failed', `Verification failed: none of the ${options.images.length} verification images could be read.`);
+      options.onProgress?.('verifying', 0, pixels.length);
+      await mkdir(onnxScratch, { recursive: true });
+      const { written, verification } = await writeVerifiedOnnxModel(original, join(onnxScratch, 'model.onnx'), pixels, { producerVersion: options.appVersion });
+      options.onProgress?.('verifying', pixels.length, pixels.length);
+      files.set('model.onnx', await readFile(written.path));
+      files.set(MODEL_METADATA_FILE, serializeModelMetadata(metadata));
+      files.set('README.md', buildOnnxReadme(metadata));
+      files.set('classify.py', buildClassifyPy(metadata));
+      for (const [name, data] of references) files.set(name, data);
+      check = { maxAbsDiff: verification.maxAbsDiff, images: verification.images, skipped, agreement: await agreementOf(original, verification.outputs, pixels) };
+      await writePackage(staging, format, files);
     } else {
-      await mkdir(staging, { recursive: true });
-      for (const [name, data] of files) await writeFile(join(staging, name), data);
+      const { modelJson, weights } = await serializeModel(original.model);
+      files.set('model.json', modelJson);
+      files.set(WEIGHTS_FILE, weights);
+      files.set(MODEL_METADATA_FILE, serializeModelMetadata(metadata));
+      files.set('README.md', buildTfjsReadme(metadata));
+      files.set('classify.js', buildClassifyJs(metadata));
+      // Node reads classify.js as an ES module only inside a "type": "module" package.
+      files.set('package.json', `${JSON.stringify({ name: 'pawprint-model', private: true, type: 'module' }, null, 2)}\n`);
+      files.set('check.html', buildCheckHtml(metadata));
+      for (const [name, data] of references) files.set(name, data);
+      await writePackage(staging, format, files);
+      options.onProgress?.('packaging', 1, 1);
+      options.signal?.throwIfAborted();
+      exported = await loadModel(staging);
+      if (exported.kind !== 'pawprint-export') throw new AppError('failed', 'Verification failed: the written package does not read back as a Pawprint export.');
+      check = await verify(original, exported, options.images, options);
+      if (check.images === 0) {
+        throw new AppError('failed', `Verification failed: none of the ${options.images.length} verification images could be read.`);
+      }
+      if (!(check.maxAbsDiff < VERIFY_TOLERANCE)) {
+        throw new AppError('failed', `Verification failed: the exported model differs from the app's by up to ${check.maxAbsDiff.toExponential(2)} (allowed ${VERIFY_TOLERANCE}); the export was deleted.`);
+      }
+      exported.dispose();
+      exported = null;
     }
-    options.onProgress?.('packaging', 1, 1);
-    options.signal?.throwIfAborted();
-
-    exported = await loadModel(staging);
-    if (exported.kind !== 'pawprint-export') throw new AppError('failed', 'Verification failed: the written package does not read back as a Pawprint export.');
-    const check = await verify(original, exported, options.images, options);
-    if (check.images === 0) {
-      throw new AppError('failed', `Verification failed: none of the ${options.images.length} verification images could be read.`);
-    }
-    if (!(check.maxAbsDiff < VERIFY_TOLERANCE)) {
-      throw new AppError('failed', `Verification failed: the exported model differs from the app's by up to ${check.maxAbsDiff.toExponential(2)} (allowed ${VERIFY_TOLERANCE}); the export was deleted.`);
-    }
-    exported.dispose();
-    exported = null;
     // The last moment a cancel may stop it: after this the target is replaced.
     options.signal?.throwIfAborted();
     if (await exists(out)) await rm(out, { recursive: true, force: true });
     await rename(staging, out);
-    const bytes = format === 'zip'
-      ? (await stat(out)).size
-      : (await Promise.all((await readdir(out)).map(async (name) => (await stat(join(out, name))).size))).reduce((a, b) => a + b, 0);
+    const bytes = format === 'zip' ? (await stat(out)).size : [...files.values()].reduce((sum, data) => sum + Buffer.byteLength(data), 0);
     return {
       path: out, format, verified: true, maxAbsDiff: check.maxAbsDiff, images: check.images, skipped: check.skipped,
       agreement: check.agreement, bytes, files: [...files.keys()],
@@ -330,7 +377,36 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
     await rm(staging, { recursive: true, force: true });
     throw error;
   } finally {
+    await rm(onnxScratch, { recursive: true, force: true });
     exported?.dispose();
     original.dispose();
   }
+}
+
+/** A zip with a fixed entry date, or a folder whose files carry the run's date. */
+async function writePackage(staging: string, format: 'zip' | 'folder', files: ReadonlyMap<string, Buffer | string>): Promise<void> {
+  if (format === 'zip') {
+    await writeZip(staging, files);
+    return;
+  }
+  await mkdir(staging, { recursive: true });
+  for (const [name, data] of files) {
+    await mkdir(dirname(join(staging, name)), { recursive: true });
+    await writeFile(join(staging, name), data);
+  }
+}
+
+/** Images on which ONNX Runtime's outputs ([n, units] row-major) pick the class the in-app model picks. */
+async function agreementOf(original: LoadedModel, onnxOutputs: Float32Array, pixels: readonly Uint8Array[]): Promise<number> {
+  const units = original.units;
+  let agree = 0;
+  for (let start = 0; start < pixels.length; start += 16) {
+    const predictions = await predictPixels(original, pixels.slice(start, start + 16));
+    predictions.forEach((prediction, i) => {
+      const row = Array.from(onnxOutputs.subarray((start + i) * units, (start + i + 1) * units));
+      const probabilities = toProbabilities(row, original.output);
+      if (probabilities.indexOf(Math.max(...probabilities)) === prediction.predictedIndex) agree++;
+    });
+  }
+  return agree;
 }

@@ -2,7 +2,6 @@
 // and verifies it against the in-app model, both in the worker. Loads TensorFlow.js: only the worker entry imports
 // this file; the export kind names the task through the tf-free task-types.ts.
 import type { WorkerTask } from '../../shared/worker-task';
-import { AppError } from '../../shared/errors';
 import { ensureInferenceBackend } from '../inference/backend';
 import { exportRun } from './package';
 import type { ExportPackageInput, ExportPackageResult } from './task-types';
@@ -12,7 +11,6 @@ export interface ExportTasks {
 }
 
 export const exportPackageTask: ExportTasks['export-package'] = async (input, io) => {
-  if (input.target !== 'tfjs') throw new AppError('unsupported', `Exporting as ${String(input.target)} is not available in this version.`);
   io.signal.throwIfAborted();
   await ensureInferenceBackend();
   const started = performance.now();
@@ -20,6 +18,7 @@ export const exportPackageTask: ExportTasks['export-package'] = async (input, io
     run: input.run,
     out: input.out,
     format: input.format,
+    target: input.target,
     overwrite: input.overwrite,
     appVersion: input.appVersion,
     images: input.images,

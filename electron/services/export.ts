@@ -1,9 +1,10 @@
 // Handlers for the export domain of the contract: thin wrappers over the job runtime. Try it (export.predict) is a
 // predict job and export.run an export job, each started and awaited here so the channels keep their answers;
-// export.inspect is an unrecorded worker task. TensorFlow.js runs only in the job workers, never in this process.
+// export.inspect is an unrecorded worker task. Their progress is the jobs' own (jobs.progress): no export events.
+// TensorFlow.js runs only in the job workers, never in this process.
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import type { ExportProgress, exportRequests } from '../../shared/contract/index';
+import type { exportRequests } from '../../shared/contract/index';
 import type { JobFinished, JobResult, JobStart } from '../../shared/contract/jobs';
 import { exportAnswer, exportKind, prepareExport } from '../jobs/kinds/export';
 import { predictAnswer, predictKind, preparePredict } from '../jobs/kinds/predict';
@@ -13,7 +14,6 @@ import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
 
 const UPLOAD_MAX_AGE_MS = 24 * 60 * 60 * 1000;
-const EXPORT_STAGES = new Set<string>(['loading', 'packaging', 'verifying']);
 
 /** A job's end as the channel's answer: its result, or its reason as the error. */
 function answerOf<K extends 'predict' | 'export'>(finished: JobFinished, kind: K): JobResult<K> {
@@ -28,24 +28,6 @@ export function exportHandlers(app: AppContext): DomainHandlers<typeof exportReq
   app.jobs.register(predictKind(uploads));
   app.jobs.register(exportKind(uploads));
 
-  // export.progress {job:'export'} stays until the renderer follows jobs.progress (issue 12 Phase C); the predict
-  // kind emits its own from the rows it receives.
-  const stopBridge = app.events.onAny((name, payload) => {
-    if (name !== 'jobs.progress') return;
-    const progress = payload as { id: number; kind: string; phase: string; done: number; total: number | null };
-    if (progress.kind !== 'export' || !EXPORT_STAGES.has(progress.phase)) return;
-    let runId: number | null = null;
-    try {
-      runId = app.jobs.get(progress.id).job.runId;
-    } catch {
-      return;
-    }
-    app.events.emit('export.progress', {
-      job: 'export', runId, stage: progress.phase as ExportProgress['stage'], done: Math.round(progress.done), total: Math.round(progress.total ?? 0),
-    });
-  });
-  app.onClose(stopBridge);
-
   async function startAndWait(start: JobStart): Promise<JobFinished> {
     const { job } = await app.jobs.start(start);
     return app.jobs.wait(job.id);
@@ -53,7 +35,7 @@ export function exportHandlers(app: AppContext): DomainHandlers<typeof exportReq
 
   return {
     'export.run': async (payload) => {
-      const input = { ...payload, target: 'tfjs' as const };
+      const input = payload;
       if (app.db.readonly) {
         // A read-only catalogue records no job: the export still runs in a worker, as an unrecorded task.
         const state = await prepareExport(app.db, app.paths.dataDirectory, uploads, input);
@@ -65,7 +47,7 @@ export function exportHandlers(app: AppContext): DomainHandlers<typeof exportReq
     'export.predict': async (input) => {
       if (app.db.readonly) {
         const state = await preparePredict(app.db, uploads, input);
-        return predictAnswer(state, input.batchSize, (taskInput) => app.jobs.task('predict-files', taskInput), app.events, { rowsInResult: true });
+        return predictAnswer(state, input.batchSize, (taskInput) => app.jobs.task('predict-files', taskInput), { rowsInResult: true });
       }
       return answerOf(await startAndWait({ kind: 'predict', input }), 'predict');
     },

@@ -14,6 +14,9 @@ export const UploadId = z.string().regex(/^u[0-9a-f]{16}$/, 'not an upload id');
 
 export const ExportFormat = z.enum(['zip', 'folder']);
 export type ExportFormat = z.infer<typeof ExportFormat>;
+/** tfjs: model.json + weights + classify.js + reference/; tm: Teachable Machine's layout; onnx: model.onnx + classify.py. */
+export const ExportTarget = z.enum(['tfjs', 'tm', 'onnx']);
+export type ExportTarget = z.infer<typeof ExportTarget>;
 
 export const ExportResult = z.object({
   path: z.string(),
@@ -101,15 +104,6 @@ export const UploadResult = z.object({
 });
 export type UploadResult = z.infer<typeof UploadResult>;
 
-export const ExportProgress = z.object({
-  job: z.enum(['export', 'predict']),
-  runId: z.number().int().nullable(),
-  stage: z.enum(['loading', 'packaging', 'verifying', 'predicting']),
-  done: z.number().int(),
-  total: z.number().int(),
-});
-export type ExportProgress = z.infer<typeof ExportProgress>;
-
 export const exportRequests = defineRequests({
   /**
    * Exports a finished run's model and verifies the written package against the in-app model on the run's test
@@ -118,6 +112,7 @@ export const exportRequests = defineRequests({
   'export.run': {
     payload: z.object({
       runId,
+      target: ExportTarget.default('tfjs'),
       out: z.string().min(1).optional(),
       format: ExportFormat.default('zip'),
       overwrite: z.boolean().default(false),
@@ -154,6 +149,5 @@ export const exportRequests = defineRequests({
   'export.discardUpload': { payload: z.object({ uploadId: UploadId }), result: z.null() },
 });
 
-export const exportEvents = defineEvents({
-  'export.progress': ExportProgress,
-});
+/** None: an export and a Try-it prediction are jobs, followed through jobs.progress / jobs.finished. */
+export const exportEvents = defineEvents({});

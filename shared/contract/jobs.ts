@@ -5,7 +5,7 @@ import { defineEvents, defineRequests } from './define';
 import { ImportSummary } from './datasets';
 import { TrainPhase, TrainingConfigInput, TrainingStage } from './training';
 import { EvaluationSummary, FileError } from './runs';
-import { ExportFormat, ExportPredictResult, ExportResult, ImageSource, ModelSource } from './export';
+import { ExportFormat, ExportPredictResult, ExportResult, ExportTarget, ImageSource, ModelSource } from './export';
 import { HealthJobInput, HealthJobResult } from './health';
 
 const Id = z.number().int().positive();
@@ -31,9 +31,7 @@ export const TrainJobInput = z.object({
 });
 export const EvaluateJobInput = z.object({ runId: Id, datasetId: Id.optional(), folder: z.string().min(1).optional() })
   .refine((p) => !(p.datasetId !== undefined && p.folder !== undefined), 'give a dataset or a folder, not both');
-/** tfjs: model.json + weights + classify.js; tm: Teachable Machine's layout; onnx: model.onnx for ONNX Runtime. */
-export const ExportTarget = z.enum(['tfjs', 'tm', 'onnx']);
-export type ExportTarget = z.infer<typeof ExportTarget>;
+export { ExportTarget };
 export const ExportJobInput = z.object({
   runId: Id, target: ExportTarget.default('tfjs'), out: z.string().min(1).optional(), format: ExportFormat.default('zip'),
   overwrite: z.boolean().default(false), images: z.array(ImageSource).max(100).optional(),

@@ -13,9 +13,10 @@ function percent(value: number): string {
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'Export a run\'s model as a verified TF.js package (.zip or folder)',
-  usage: 'pawprint export <run> [--out FILE] [--format zip|folder] [--overwrite] [--verify-images PATH]...',
+  summary: 'Export a run\'s model as a verified package: TF.js (default), Teachable Machine or ONNX (.zip or folder)',
+  usage: 'pawprint export <run> [--target tfjs|tm|onnx] [--out FILE] [--format zip|folder] [--overwrite] [--verify-images PATH]...',
   options: {
+    target: { type: 'string', description: 'tfjs (model.json + classify.js, default), tm (Teachable Machine) or onnx (model.onnx)' },
     out: { type: 'string', description: 'where to write it (default: <data folder>/exports/<run name>-run<id>.zip)' },
     format: { type: 'string', description: 'zip (one file, default) or folder' },
     overwrite: { type: 'boolean', description: 'replace an existing file or earlier export folder at --out' },
@@ -26,6 +27,8 @@ export const exportCommand: Command = {
     const runId = await resolveRun(context, positionals[0]!);
     const format = values.format ?? 'zip';
     if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${terminalSafe(String(format))}"`);
+    const target = values.target ?? 'tfjs';
+    if (target !== 'tfjs' && target !== 'tm' && target !== 'onnx') throw new UsageError(`--target must be tfjs, tm or onnx, not "${terminalSafe(String(target))}"`);
     const verify = (values['verify-images'] as string[] | undefined) ?? [];
     context.log(`Exporting run ${runId}…`);
     const services = context.services();
@@ -35,6 +38,7 @@ export const exportCommand: Command = {
     try {
       const result = await services.request('export.run', {
         runId,
+        target,
         format,
         overwrite: values.overwrite === true,
         ...(typeof values.out === 'string' ? { out: resolve(values.out) } : {}),
@@ -44,7 +48,7 @@ export const exportCommand: Command = {
         const r = value as ExportResult;
         return [
           `Exported run ${runId} to ${terminalSafe(r.path)} (${(r.bytes / 1024).toFixed(0)} KB, ${r.format}).`,
-          `Verified: reloaded from disk, max abs difference ${r.maxAbsDiff.toExponential(2)} (< ${r.tolerance}) on ${r.images} ${r.imagesSource === 'given' ? 'given' : r.imagesSource} images; same class on ${r.agreement}/${r.images}.`,
+          `Verified${target === 'onnx' ? ' in ONNX Runtime against TensorFlow.js' : target === 'tm' ? ' as Teachable Machine\'s library feeds it' : ': reloaded from disk'}, max abs difference ${r.maxAbsDiff.toExponential(2)} (< ${r.tolerance}) on ${r.images} ${r.imagesSource === 'given' ? 'given' : r.imagesSource} images; same class on ${r.agreement}/${r.images}.`,
         ].join('\n');
       });
     } finally {

@@ -12,7 +12,7 @@ import type { JobInput } from '../../../shared/contract/jobs';
 import type { Database } from '../../catalogue/database';
 import { getRun } from '../../catalogue/runs';
 import { defaultExportPath, resolveImages, runImages } from '../../export/sources';
-import { VERIFY_TOLERANCE, type ExportPackageInput, type ExportPackageResult, type RunForExport } from '../../export/task-types';
+import { TARGET_TOLERANCE, type ExportPackageInput, type ExportPackageResult, type RunForExport } from '../../export/task-types';
 import type { UploadStore } from '../../export/uploads';
 import type { JobKindSpec } from '../kind';
 
@@ -58,7 +58,7 @@ async function removeStaging(out: string): Promise<void> {
 }
 
 export function exportAnswer(state: ExportState, result: ExportPackageResult): ExportResult {
-  return { ...result, tolerance: VERIFY_TOLERANCE, imagesSource: state.imagesSource };
+  return { ...result, tolerance: TARGET_TOLERANCE[state.task.target], imagesSource: state.imagesSource };
 }
 
 export function exportKind(uploads: UploadStore): JobKindSpec<'export', ExportState> {

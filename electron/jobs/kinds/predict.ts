@@ -9,7 +9,7 @@ import type { JobInput } from '../../../shared/contract/jobs';
 import { locateModel, resolveImages, type ResolvedImage } from '../../export/sources';
 import type { UploadStore } from '../../export/uploads';
 import type { ModelFileRef, PredictFilesEvent, PredictFilesInput, PredictFilesResult, PredictedRow } from '../../inference/task-types';
-import type { EventSink, JobKindSpec } from '../kind';
+import type { JobKindSpec } from '../kind';
 
 export interface PredictState {
   model: ModelFileRef;
@@ -35,16 +35,12 @@ type RunPredictTask = (input: PredictFilesInput, onEvent: (event: PredictFilesEv
  * folder names a class (cats-vs-dogs/cats/...), as evaluation does. Shared by the job and the read-only fallback.
  */
 export async function predictAnswer(
-  state: PredictState, batchSize: number, runTask: RunPredictTask, events: EventSink, options: { rowsInResult?: boolean } = {},
+  state: PredictState, batchSize: number, runTask: RunPredictTask, options: { rowsInResult?: boolean } = {},
 ): Promise<ExportPredictResult> {
-  const { inputs, runId } = state;
+  const { inputs } = state;
   const rows: PredictedRow[] = new Array(inputs.length);
-  let received = 0;
   const onEvent = (event: PredictFilesEvent) => {
     event.rows.forEach((row, i) => (rows[event.offset + i] = row));
-    received += event.rows.length;
-    // export.progress stays until the renderer follows jobs.progress (issue 12 Phase C).
-    events.emit('export.progress', { job: 'predict', runId, stage: 'predicting', done: Math.min(received, inputs.length), total: inputs.length });
   };
   const outcome = await runTask({ model: state.model, files: inputs.map(({ path, name }) => ({ path, name })), batchSize, rowsInResult: options.rowsInResult }, onEvent);
   // An unrecorded task delivers no events: its rows come with the result.
@@ -82,7 +78,7 @@ export function predictKind(uploads: UploadStore): JobKindSpec<'predict', Predic
       return { title: `Try ${state.model.label ?? basename(state.model.path)} on ${count}`, runId: state.runId, state };
     },
     async run(ctx, state, input) {
-      return predictAnswer(state, input.batchSize, (taskInput, onEvent) => ctx.worker('predict-files', taskInput, { event: onEvent }), ctx.events);
+      return predictAnswer(state, input.batchSize, (taskInput, onEvent) => ctx.worker('predict-files', taskInput, { event: onEvent }));
     },
   };
 }

@@ -48,7 +48,10 @@ describe('exportRun', () => {
     console.log(`# tiny cnn export: max abs diff ${result.maxAbsDiff} over ${result.images} images, ${result.bytes} bytes`);
 
     const entries = await readZipEntries(out);
-    assert.deepEqual([...entries.keys()].sort(), ['README.md', 'metadata.json', 'model.json', 'weights.bin']);
+    assert.deepEqual([...entries.keys()].sort(), [
+      'README.md', 'check.html', 'classify.js', 'metadata.json', 'model.json', 'package.json',
+      'reference/01.png', 'reference/02.png', 'reference/03.png', 'reference/04.png', 'reference/expected.json', 'weights.bin',
+    ]);
     const metadata = pawprintModelMetadataSchema.parse(JSON.parse(entries.get('metadata.json')!.toString()));
     assert.deepEqual(metadata.classNames, CLASS_NAMES);
     assert.deepEqual(metadata.imageSize, { height: 24, width: 24 });
@@ -67,6 +70,7 @@ describe('exportRun', () => {
     assert.match(readme, /--input_format=tfjs_layers_model --output_format=keras /);
     assert.match(readme, /--output_format=keras_saved_model/);
     assert.match(readme, /tf\.loadLayersModel/);
+    assert.match(readme, /classify\(model, /);
 
     // Re-import the file as a user would, and compare with the run's own model.
     const fromRun = await loadModel(runDir);
@@ -88,7 +92,7 @@ describe('exportRun', () => {
     const result = await exportRun({ run, out, format: 'folder', appVersion: '1.0.0', images: images.slice(0, 3).map((path) => ({ path })) });
     assert.equal(result.images, 3);
     assert.ok(result.maxAbsDiff < VERIFY_TOLERANCE);
-    assert.deepEqual((await readdir(out)).sort(), ['README.md', 'metadata.json', 'model.json', 'weights.bin']);
+    assert.deepEqual((await readdir(out)).sort(), ['README.md', 'check.html', 'classify.js', 'metadata.json', 'model.json', 'package.json', 'reference', 'weights.bin']);
     await assert.rejects(exportRun({ run, out, format: 'folder', appVersion: '1.0.0', images: images.map((path) => ({ path })) }), { code: 'conflict', message: /already exists/ });
     const again = await exportRun({ run, out, format: 'folder', appVersion: '1.0.0', images: images.slice(0, 2).map((path) => ({ path })), overwrite: true });
     assert.equal(again.images, 2);

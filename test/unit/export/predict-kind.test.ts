@@ -1,12 +1,14 @@
 // The predict job with the inference tasks in this process (test/support/in-process-worker.ts, the same protocol
 // checks as a real worker): what prepare() refuses before queueing, the answer assembled from streamed rows with
-// export.progress still emitted, a cancel after the first rows, and export.inspect as an unrecorded task.
+// its progress only as jobs.progress (export.progress is gone), a cancel after the first rows, and export.inspect as an
+// unrecorded task.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createServices, type Services } from '../../../electron/services/index';
 import { inspectTask, predictFilesTask } from '../../../electron/inference/tasks';
-import type { ExportProgress } from '../../../shared/contract/export';
+import { events as contractEvents } from '../../../shared/contract/index';
+import type { JobProgress } from '../../../shared/contract/jobs';
 import { inProcessWorker, type InProcessWorker } from '../../support/in-process-worker';
 import { writeClassFolders } from '../../support/images';
 import { tempDir, tempPaths } from '../../support/temp';
@@ -27,11 +29,13 @@ async function open(t: { after(fn: () => Promise<void> | void): void }, perClass
   return { services, worker, root: dir.path, modelDir, imagesDir };
 }
 
-test('export.predict answers from a predict job: rows in file order, no accuracy without class folders, export.progress per batch', async (t) => {
+test('export.predict answers from a predict job: rows in file order, no accuracy without class folders, jobs.progress per batch and no export.progress', async (t) => {
   const { services, worker, modelDir, imagesDir } = await open(t);
-  const progress: ExportProgress[] = [];
+  const progress: JobProgress[] = [];
+  const names = new Set<string>();
   services.app.events.onAny((name, payload) => {
-    if (name === 'export.progress') progress.push(payload as ExportProgress);
+    names.add(name);
+    if (name === 'jobs.progress' && (payload as JobProgress).phase === 'predicting') progress.push(payload as JobProgress);
   });
   // A plain folder model has no class names: its classes are "class 0" and "class 1", so no folder names a class.
   const answer = await services.request('export.predict', { model: { path: modelDir }, images: [{ path: imagesDir }], batchSize: 4 });
@@ -40,7 +44,9 @@ test('export.predict answers from a predict job: rows in file order, no accuracy
   assert.equal(answer.model.label, 'model');
   assert.equal(answer.labelled, 0);
   assert.equal(answer.accuracy, null);
-  assert.deepEqual(progress.map((p) => [p.job, p.stage, p.done, p.total]), [['predict', 'predicting', 4, 6], ['predict', 'predicting', 6, 6]]);
+  assert.deepEqual(progress.map((p) => [p.kind, p.phase, p.done, p.total]), [['predict', 'predicting', 4, 6], ['predict', 'predicting', 6, 6]]);
+  assert.ok(!names.has('export.progress'), 'the old export.progress event is not emitted');
+  assert.ok(!Object.keys(contractEvents).includes('export.progress'), 'nor declared in the contract');
   assert.deepEqual(worker.calls.map((c) => [c.task, c.jobId !== null]), [['predict-files', true]]);
   const { jobs } = await services.request('jobs.list', { kind: 'predict' });
   assert.equal(jobs.length, 1);
@@ -64,8 +70,8 @@ test('a predict job cancelled when its first rows arrive ends cancelled, and no 
   const offsets: number[] = [];
   let jobId = 0;
   services.app.events.onAny((name, payload) => {
-    if (name !== 'export.progress') return;
-    offsets.push((payload as ExportProgress).done);
+    if (name !== 'jobs.progress' || (payload as JobProgress).phase !== 'predicting') return;
+    offsets.push((payload as JobProgress).done);
     services.app.jobs.cancel(jobId);
   });
   const { job } = await services.request('jobs.start', { kind: 'predict', input: { model: { path: modelDir }, images: [{ path: imagesDir }], batchSize: 4 } });

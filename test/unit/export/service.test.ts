@@ -22,18 +22,10 @@ let runId: number;
 let imagePaths: string[] = [];
 
 async function importFolder(path: string): Promise<ImportSummary> {
-  return new Promise((resolve, reject) => {
-    const stop = services.app.events.onAny((name, payload) => {
-      if (name === 'datasets.importFinished') {
-        stop();
-        resolve(payload as ImportSummary);
-      }
-    });
-    services.request('datasets.import', { path }).catch((error) => {
-      stop();
-      reject(error);
-    });
-  });
+  const { job } = await services.request('jobs.start', { kind: 'import', input: { path } });
+  const finished = await services.app.jobs.wait(job.id);
+  if (finished.kind !== 'import' || !finished.result) throw new Error(`import ${finished.status}: ${finished.error ?? ''}`);
+  return finished.result;
 }
 
 function cli() {
@@ -68,7 +60,7 @@ describe('export service', () => {
   test('export.run verifies on the run\'s test split and writes into the data folder by default', async () => {
     const progress: string[] = [];
     const stop = services.app.events.onAny((name, payload) => {
-      if (name === 'export.progress') progress.push((payload as { stage: string }).stage);
+      if (name === 'jobs.progress' && (payload as { kind: string }).kind === 'export') progress.push((payload as { phase: string }).phase);
     });
     const result = await services.request('export.run', { runId });
     stop();
