@@ -104,8 +104,6 @@ interface LiveJob {
 
 export interface StartedJob {
   job: JobInfo;
-  /** The kind's prepared state (the rows prepare() created), for the per-domain wrappers of Phase B. */
-  state: unknown;
 }
 
 export class JobRuntime {
@@ -237,7 +235,7 @@ export class JobRuntime {
     this.live.set(id, job);
     this.pump();
     this.ensurePolling();
-    return { job: this.info(id), state: prepared.state };
+    return { job: this.info(id) };
   }
 
   /** Queued: cancelled at once. Running here: its signal aborts (ended after the kind's grace). Another live process's: requested. */
@@ -315,10 +313,6 @@ export class JobRuntime {
     );
   }
 
-  /** The kind's prepared state of a job still live here (the Phase B wrappers find an import's job by its rows). */
-  liveJobs(): Array<{ id: number; kind: JobKind; state: unknown }> {
-    return [...this.live.values()].map((job) => ({ id: job.id, kind: job.kind, state: job.state }));
-  }
 
   workerPid(jobId: number): number | null {
     return this.options.workers?.workerPid?.(jobId) ?? null;

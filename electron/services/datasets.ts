@@ -21,7 +21,6 @@ import { createSplit } from '../dataset/split';
 import { ensureThumbnail } from '../dataset/thumbnails';
 import { exportLabelsCsv, exportLabelFolders } from '../dataset/export-labels';
 import { importKind } from '../jobs/kinds/import';
-import type { ImportState } from '../jobs/kinds/import';
 import { downloadKind } from '../jobs/kinds/download';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -42,9 +41,6 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
   if (!app.jobs.activeFor({ kind: 'import' }).some((job) => job.owner.thisProcess)) failStaleImports(db);
   app.jobs.register(importKind);
   app.jobs.register(downloadKind);
-  /** The live import job of an import row (the per-domain channels name imports by row id). */
-  const importJobOf = (importId: number) =>
-    app.jobs.liveJobs().find((job) => job.kind === 'import' && (job.state as ImportState | null)?.importId === importId);
 
   // Media are found by catalogue id only; the UI never names a path. Both are served only from bytes whose hash is the
   // catalogue's (a thumbnail is checked when it is made, on a cache miss): a path now pointing at another file, a FIFO
@@ -69,16 +65,6 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     'datasets.list': async () => listDatasets(db),
     'datasets.get': async ({ datasetId }) => datasetSummary(db, datasetId),
     'datasets.resolve': async ({ ref }) => datasetSummary(db, resolveDataset(db, ref).id),
-    // Phase B wrappers over the job runtime (issue 12): the renderer and CLI keep these until they move to jobs.*.
-    'datasets.import': async ({ path, name, datasetId }) => {
-      const { state } = await app.jobs.start({ kind: 'import', input: { path, name, datasetId } });
-      const started = state as ImportState;
-      return { importId: started.importId, datasetId: started.datasetId };
-    },
-    'datasets.cancelImport': async ({ importId }) => {
-      const job = importJobOf(importId);
-      return { cancelled: job ? app.jobs.cancel(job.id).cancelled : false };
-    },
     'datasets.importSummary': async ({ importId }) => importSummary(db, importId),
     'datasets.rename': async ({ datasetId, name }) => {
       renameDataset(db, datasetId, name);
@@ -146,12 +132,6 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     'splits.list': async ({ datasetId }) => {
       getDatasetRow(db, datasetId);
       return listSplits(db, datasetId);
-    },
-
-    'datasets.downloadTutorial': async () => ({ jobId: (await app.jobs.start({ kind: 'download', input: { dataset: 'tutorial' } })).job.id }),
-    'datasets.cancelDownload': async ({ jobId }) => {
-      const job = app.jobs.liveJobs().find((live) => live.id === jobId && live.kind === 'download');
-      return { cancelled: job ? app.jobs.cancel(job.id).cancelled : false };
     },
   };
 }

@@ -1,10 +1,9 @@
 import { AppError, firstLine } from '../../shared/errors';
-import type { trainingRequests, ActiveRun, PresetInfo } from '../../shared/contract/index';
-import type { JobInput } from '../../shared/contract/jobs';
+import type { trainingRequests, PresetInfo } from '../../shared/contract/index';
 import { presetDefaults, PRESET_NAMES, type PresetName } from '../../shared/training-config';
 import { validateTrainingConfig } from '../../shared/model-validation';
 import { getImagePath } from '../catalogue/training-data';
-import { failInterruptedRuns, findRun, getRun, listRuns } from '../catalogue/runs';
+import { failInterruptedRuns, getRun, listRuns } from '../catalogue/runs';
 import { TrainingJobs } from '../jobs/kinds/train';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
@@ -17,68 +16,23 @@ const PRESET_TEXT: Record<PresetName, { title: string; description: string }> = 
   custom: { title: 'Custom', description: 'Stack your own Conv2D / pooling / BatchNorm / Dropout / Dense layers; the classifier is added for you.' },
 };
 
-/** The training.start/cancel/active wrappers over the job runtime's train kind (Phase B of issue 12). */
-export class TrainingRuns {
-  readonly kind: TrainingJobs;
-
-  constructor(private readonly app: AppContext) {
-    // Runs from before the job runtime have no job to abandon them. The sweep takes this process's own rows for dead,
-    // so it is skipped while another services of this process (tests, `pawprint jobs` in-process) trains here.
-    if (!app.jobs.activeFor({ kind: 'train' }).some((job) => job.owner.thisProcess)) {
-      const failed = failInterruptedRuns(app.db);
-      if (failed.length > 0) console.warn(`Marked interrupted training runs as failed: ${failed.join(', ')}`);
-    }
-    this.kind = new TrainingJobs({ db: app.db, events: app.events });
-    app.jobs.register(this.kind.spec);
-    // Runs after the runtime's close (which cancels and waits): kills what is left and records it.
-    app.onClose(() => this.kind.close());
+/** Registers the train kind with the app's job runtime: runs start, cancel and list through jobs.start/cancel/list. */
+function registerTrainKind(app: AppContext): void {
+  // Runs from before the job runtime have no job to abandon them. The sweep takes this process's own rows for dead,
+  // so it is skipped while another services of this process (tests, `pawprint jobs` in-process) trains here.
+  if (!app.jobs.activeFor({ kind: 'train' }).some((job) => job.owner.thisProcess)) {
+    const failed = failInterruptedRuns(app.db);
+    if (failed.length > 0) console.warn(`Marked interrupted training runs as failed: ${failed.join(', ')}`);
   }
-
-  /** Queues a run (validated, its row created queued) and answers at once with its id; it trains when the cpu lane admits it. */
-  async start(payload: { datasetId: number; splitId?: number; name?: string; config: Record<string, unknown>; parentRunId?: number }): Promise<number> {
-    // The kind validates the config with the shared rules and says what is wrong in words.
-    const input = { ...payload, config: payload.config as JobInput<'train'>['config'] };
-    const { job } = await this.app.jobs.start({ kind: 'train', input });
-    if (job.runId === null) throw new AppError('failed', `Job ${job.id} has no run.`);
-    return job.runId;
-  }
-
-  cancel(runId: number): void {
-    if (this.kind.recordPending(runId)) return;
-    const run = findRun(this.app.db, runId);
-    if (!run) throw new AppError('not-found', `Run ${runId} does not exist.`);
-    // The run's row ends before its job does (the job records its end a moment later): the row says whether it trains.
-    const job = run.status === 'queued' || run.status === 'running' ? this.app.jobs.activeFor({ runId, kind: 'train' })[0] : undefined;
-    if (!job) throw new AppError('conflict', `Run ${runId} is not training (it is ${run.status}).`);
-    this.app.jobs.cancel(job.id);
-  }
-
-  list(): ActiveRun[] {
-    return this.kind.list();
-  }
-
-  /** Process id of a run's worker (tests kill it to prove crash handling). */
-  workerPid(runId: number): number | undefined {
-    const jobId = this.kind.jobOf(runId);
-    return (jobId === undefined ? null : this.app.jobs.workerPid(jobId)) ?? undefined;
-  }
-}
-
-const managers = new WeakMap<AppContext, TrainingRuns>();
-
-/** The training wrappers of an app context (services/runs.ts starts "run again" through it; tests reach worker pids). */
-export function trainingManager(app: AppContext): TrainingRuns {
-  let manager = managers.get(app);
-  if (!manager) {
-    manager = new TrainingRuns(app);
-    managers.set(app, manager);
-  }
-  return manager;
+  const kind = new TrainingJobs({ db: app.db, events: app.events });
+  app.jobs.register(kind.spec);
+  // Runs after the runtime's close (which cancels and waits): kills what is left and records it.
+  app.onClose(() => kind.close());
 }
 
 // Handlers for the training domain of the contract.
 export function trainingHandlers(app: AppContext): DomainHandlers<typeof trainingRequests> {
-  const manager = trainingManager(app);
+  registerTrainKind(app);
   const presetCache = new Map<number, Promise<PresetInfo[]>>();
   return {
     'training.presets': async ({ numClasses }) => {
@@ -100,12 +54,6 @@ export function trainingHandlers(app: AppContext): DomainHandlers<typeof trainin
       return { presets: await presets };
     },
     'training.validateConfig': async ({ config, numClasses }) => validateTrainingConfig(config, numClasses),
-    'training.start': async (payload) => ({ runId: await manager.start(payload) }),
-    'training.cancel': async ({ runId }) => {
-      manager.cancel(runId);
-      return null;
-    },
-    'training.active': async () => ({ runs: manager.list() }),
     'augment.preview': async ({ imageId, options, size, seed, count }) => {
       const image = getImagePath(app.db, imageId);
       if (!image) throw new AppError('not-found', `Image ${imageId} does not exist or could not be read.`);

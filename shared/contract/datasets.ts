@@ -83,6 +83,7 @@ export const ImportSummary = z.object({
 });
 export type ImportSummary = z.infer<typeof ImportSummary>;
 
+/** The importer's report; the import kind sends it on as jobs.progress (its import detail). */
 export const ImportProgress = z.object({
   importId: Id,
   datasetId: Id,
@@ -141,14 +142,6 @@ export type ImageDetail = z.infer<typeof ImageDetail>;
 export const LabelChange = z.object({ imageId: Id, before: z.number().int().nullable(), after: z.number().int().nullable() });
 export type LabelChange = z.infer<typeof LabelChange>;
 
-export const DownloadProgress = z.object({
-  jobId: Id,
-  phase: z.enum(['download', 'extract', 'import']),
-  received: z.number().int(),
-  total: z.number().int().nullable(),
-});
-export type DownloadProgress = z.infer<typeof DownloadProgress>;
-
 const DatasetRef = z.object({ datasetId: Id });
 
 export const datasetRequests = defineRequests({
@@ -156,12 +149,6 @@ export const datasetRequests = defineRequests({
   'datasets.get': { payload: DatasetRef, result: DatasetSummary },
   /** Finds a dataset by id or name (the CLI's <dataset> argument). */
   'datasets.resolve': { payload: z.object({ ref: z.string().min(1) }), result: DatasetSummary },
-  /** Starts an import (new dataset, or a re-import when the folder or datasetId is known) and answers at once. */
-  'datasets.import': {
-    payload: z.object({ path: z.string().min(1), name: z.string().trim().min(1).max(100).optional(), datasetId: Id.optional() }),
-    result: z.object({ importId: Id, datasetId: Id }),
-  },
-  'datasets.cancelImport': { payload: z.object({ importId: Id }), result: z.object({ cancelled: z.boolean() }) },
   /** The summary of an import (running or finished). */
   'datasets.importSummary': { payload: z.object({ importId: Id }), result: ImportSummary },
   'datasets.rename': { payload: z.object({ datasetId: Id, name: z.string().trim().min(1).max(100) }), result: DatasetSummary },
@@ -220,22 +207,10 @@ export const datasetRequests = defineRequests({
     result: SplitInfo,
   },
   'splits.list': { payload: DatasetRef, result: z.array(SplitInfo) },
-
-  /** Downloads, extracts and imports the tutorial cats-vs-dogs data; answers at once with a job id. */
-  'datasets.downloadTutorial': { payload: z.object({}), result: z.object({ jobId: Id }) },
-  'datasets.cancelDownload': { payload: z.object({ jobId: Id }), result: z.object({ cancelled: z.boolean() }) },
 });
 
+// Imports and the tutorial download are jobs (jobs.start {kind: 'import' | 'download'}): their progress and end arrive
+// as jobs.progress / jobs.finished.
 export const datasetEvents = defineEvents({
-  'datasets.importProgress': ImportProgress,
-  'datasets.importFinished': ImportSummary,
   'datasets.changed': z.object({ datasetId: Id }),
-  'datasets.downloadProgress': DownloadProgress,
-  'datasets.downloadFinished': z.object({
-    jobId: Id,
-    status: z.enum(['completed', 'cancelled', 'failed']),
-    datasetId: Id.nullable(),
-    importId: Id.nullable(),
-    error: z.string().nullable(),
-  }),
 });

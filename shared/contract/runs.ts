@@ -231,7 +231,6 @@ export const runRequests = defineRequests({
 });
 
 export const runEvents = defineEvents({
-  'runs.evaluationProgress': z.object({ runId: z.number().int(), done: z.number().int(), total: z.number().int() }),
   /** A run was renamed, deleted or otherwise changed outside training, so lists can refresh. */
   'runs.changed': z.object({ runId: z.number().int(), deleted: z.boolean() }),
 });

@@ -132,6 +132,7 @@ export type RunDetail = z.infer<typeof RunDetail>;
 export const TrainingStage = z.enum(['starting', 'decoding', 'weights', 'features', 'training', 'evaluating', 'saving']);
 export type TrainingStage = z.infer<typeof TrainingStage>;
 
+/** A run's batch report from its worker; the train kind sends it on as jobs.progress (its train detail). */
 export const TrainingProgress = z.object({
   runId: z.number().int(),
   stage: TrainingStage,
@@ -148,18 +149,6 @@ export const TrainingProgress = z.object({
   etaSeconds: z.number().nullable(),
 });
 export type TrainingProgress = z.infer<typeof TrainingProgress>;
-
-export const ActiveRun = z.object({
-  runId: z.number().int(),
-  name: z.string(),
-  preset: z.string(),
-  datasetId: z.number().int(),
-  backend: z.string().nullable(),
-  progress: TrainingProgress.nullable(),
-  epochs: z.array(EpochMetrics),
-  cancelling: z.boolean(),
-});
-export type ActiveRun = z.infer<typeof ActiveRun>;
 
 export const AugmentPreviewImage = z.object({
   /** data:image/png;base64,... at the training size. */
@@ -181,18 +170,6 @@ export const AugmentPreview = z.object({
 });
 export type AugmentPreview = z.infer<typeof AugmentPreview>;
 
-export const TrainingFinished = z.object({
-  runId: z.number().int(),
-  status: RunStatus,
-  error: z.string().nullable(),
-  bestEpoch: z.number().int().nullable(),
-  bestValAccuracy: z.number().nullable(),
-  testAccuracy: z.number().nullable(),
-  testLoss: z.number().nullable(),
-  modelPath: z.string().nullable(),
-});
-export type TrainingFinished = z.infer<typeof TrainingFinished>;
-
 const runId = z.number().int().positive();
 
 export const trainingRequests = defineRequests({
@@ -206,19 +183,6 @@ export const trainingRequests = defineRequests({
     payload: z.object({ config: ConfigToCheck, numClasses: z.number().int().min(1).max(1000).default(2) }),
     result: ConfigValidation,
   },
-  /** Starts a run in the training process and answers at once; progress arrives as training.* events. */
-  'training.start': {
-    payload: z.object({
-      datasetId: z.number().int().positive(),
-      splitId: z.number().int().positive().optional(),
-      name: z.string().trim().min(1).max(200).optional(),
-      config: TrainingConfigInput,
-    }),
-    result: z.object({ runId: z.number().int() }),
-  },
-  /** Stops after the current batch; the run is kept as cancelled with its finished epochs. */
-  'training.cancel': { payload: z.object({ runId }), result: z.null() },
-  'training.active': { payload: z.object({}), result: z.object({ runs: z.array(ActiveRun) }) },
   /** The image beside `count` augmented variants, made by the training code (variant k = epoch k). */
   'augment.preview': {
     payload: z.object({
@@ -241,10 +205,9 @@ export const trainingRequests = defineRequests({
   'runs.get': { payload: z.object({ runId }), result: RunDetail },
 });
 
+// A run is a train job (jobs.start {kind: 'train'}): its progress, log and end arrive as jobs.progress / jobs.log /
+// jobs.finished. These two carry what the live curves need beyond that: the backend the worker chose and each epoch's metrics.
 export const trainingEvents = defineEvents({
   'training.started': z.object({ runId: z.number().int(), name: z.string(), preset: z.string(), datasetId: z.number().int(), backend: z.string().nullable() }),
-  'training.progress': TrainingProgress,
   'training.epoch': EpochMetrics.extend({ runId: z.number().int() }),
-  'training.log': z.object({ runId: z.number().int(), level: z.enum(['info', 'warn']), message: z.string() }),
-  'training.finished': TrainingFinished,
 });

@@ -24,15 +24,10 @@ before(async () => {
   const items = await writeClassImages(photos, 8);
   redImage = items.find((item) => item.path.includes('/red/'))!.path;
   const { services } = app;
-  const summary = await new Promise<ImportSummary>((resolve, reject) => {
-    const stop = services.app.events.onAny((name, payload) => {
-      if (name === 'datasets.importFinished') {
-        stop();
-        resolve(payload as ImportSummary);
-      }
-    });
-    services.request('datasets.import', { path: photos, name: 'Red and blue' }).catch(reject);
-  });
+  const { job } = await services.request('jobs.start', { kind: 'import', input: { path: photos, name: 'Red and blue' } });
+  const imported = await services.app.jobs.wait(job.id);
+  assert.ok(imported.kind === 'import' && imported.result, `the import ${imported.status}: ${imported.error ?? ''}`);
+  const summary: ImportSummary = imported.result;
   const split = await services.request('splits.create', { datasetId: summary.datasetId, train: 0.5, val: 0.25, test: 0.25 });
   const modelDir = join(services.app.paths.models, 'e2e-run');
   const { config, valAccuracy } = await trainTinyRun(items, modelDir);

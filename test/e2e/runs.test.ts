@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { launchApp, withScreenshotOnFailure } from './harness';
 import type { AppUnderTest } from './harness';
+import type { JobFinished, JobStartIn } from '../../shared/contract/jobs';
 
 // The few DOM shapes used inside page callbacks (the Node type-check has no DOM library).
 interface CanvasLike {
@@ -46,39 +47,24 @@ async function writeNoisyImage(path: string, own: [number, number, number], othe
   writeFileSync(path, await sharp(data, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
 }
 
-function waitForEvent<T>(name: string, match: (payload: T) => boolean, timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${name}`));
-    }, timeoutMs);
-    const off = app.services.app.events.onAny((event, payload) => {
-      if (event === name && match(payload as T)) {
-        clearTimeout(timer);
-        off();
-        resolve(payload as T);
-      }
-    });
-  });
-}
-
 async function train(name: string, config: Record<string, unknown>): Promise<number> {
   // Listen before starting, so a fast run cannot finish unseen.
-  const finished: Array<{ runId: number; status: string; error: string | null }> = [];
+  const finished: JobFinished[] = [];
   const off = app.services.app.events.onAny((event, payload) => {
-    if (event === 'training.finished') finished.push(payload as (typeof finished)[number]);
+    if (event === 'jobs.finished') finished.push(payload as JobFinished);
   });
   try {
-    const { runId } = await app.services.request('training.start', { datasetId, name, config });
+    const input = { datasetId, name, config: config as Extract<JobStartIn, { kind: 'train' }>['input']['config'] };
+    const { job } = await app.services.request('jobs.start', { kind: 'train', input });
     const deadline = Date.now() + 120_000;
-    let done = finished.find((p) => p.runId === runId);
+    let done = finished.find((p) => p.id === job.id);
     while (!done) {
       if (Date.now() > deadline) throw new Error(`run "${name}" did not finish in 120 s`);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      done = finished.find((p) => p.runId === runId);
+      done = finished.find((p) => p.id === job.id);
     }
     assert.equal(done.status, 'completed', `run "${name}" finished as ${done.status}: ${done.error}`);
-    return runId;
+    return job.runId!;
   } finally {
     off();
   }
@@ -91,11 +77,10 @@ before(async () => {
     await writeNoisyImage(join(root, 'cats', `cat-${i}.png`), CAT, DOG, i);
     await writeNoisyImage(join(root, 'dogs', `dog-${i}.png`), DOG, CAT, 1000 + i);
   }
-  const finished = waitForEvent<{ importId: number; datasetId: number; status: string }>('datasets.importFinished', () => true, 60_000);
-  await app.services.request('datasets.import', { path: root, name: 'tiny pets' });
-  const summary = await finished;
-  assert.equal(summary.status, 'completed');
-  datasetId = summary.datasetId;
+  const { job } = await app.services.request('jobs.start', { kind: 'import', input: { path: root, name: 'tiny pets' } });
+  const imported = await app.services.app.jobs.wait(job.id);
+  assert.equal(imported.status, 'completed', imported.error ?? '');
+  datasetId = job.datasetId!;
   await app.services.request('splits.create', { datasetId, train: 0.5, val: 0.2, test: 0.3, seed: 7 });
   // Two settings far apart, so the runs disagree on test images: one barely trained, one trained properly.
   const base = { preset: 'custom', imageSize: { height: 32, width: 32 }, batchSize: 8, seed: 5, backend: 'wasm' };
@@ -217,7 +202,8 @@ test('run again repeats a run from the table; delete asks first and removes the 
     await page.locator('nav a[data-view="runs"]').click();
     const finished: number[] = [];
     const off = app.services.app.events.onAny((event, payload) => {
-      if (event === 'training.finished') finished.push((payload as { runId: number }).runId);
+      const end = payload as JobFinished;
+      if (event === 'jobs.finished' && end.kind === 'train' && end.result) finished.push(end.result.runId);
     });
     try {
       await page.locator(`[data-testid="run-row"][data-run-id="${runs.fast}"]`).getByTestId('run-again').click();

@@ -1,25 +1,13 @@
 // The tutorial download job: fetch and extract the archive (resumable), then import it as a child import job, so
 // the import is listed, followed and cancelled like any other (cancelling the download cancels it).
-import type { DownloadProgress } from '../../../shared/contract/datasets';
 import { JobResults } from '../../../shared/contract/jobs';
 import type { JobResult } from '../../../shared/contract/jobs';
 import { downloadTutorial, TUTORIAL_URL } from '../../dataset/download';
-import type { JobContext, JobKindSpec } from '../kind';
+import type { JobKindSpec } from '../kind';
 import { JobFailure } from '../job-failure';
 
 export interface DownloadState {
   url: string;
-}
-
-type DownloadEnd = 'completed' | 'cancelled' | 'failed';
-
-/** datasets.downloadProgress/downloadFinished stay until the renderer and CLI follow jobs.* (issue 12 Phase C). */
-function legacyProgress(ctx: JobContext, phase: DownloadProgress['phase'], received: number, total: number | null): void {
-  ctx.events.emit('datasets.downloadProgress', { jobId: ctx.id, phase, received, total });
-}
-
-function legacyFinished(ctx: JobContext, status: DownloadEnd, result: JobResult<'download'>, error: string | null): void {
-  ctx.events.emit('datasets.downloadFinished', { jobId: ctx.id, status, datasetId: result.datasetId, importId: result.importId, error });
 }
 
 export const downloadKind: JobKindSpec<'download', DownloadState> = {
@@ -34,34 +22,21 @@ export const downloadKind: JobKindSpec<'download', DownloadState> = {
   },
   async run(ctx, state) {
     const result: JobResult<'download'> = { datasetId: null, importId: null, importJobId: null };
-    try {
-      const root = await downloadTutorial({
-        url: state.url,
-        directory: ctx.paths.downloads,
-        signal: ctx.signal,
-        onProgress: (phase, received, total) => {
-          legacyProgress(ctx, phase, received, total);
-          ctx.progress({ phase, done: received, total, etaSeconds: null, message: null, detail: null });
-        },
-      });
-      legacyProgress(ctx, 'import', 0, null);
-      ctx.progress({ phase: 'import', done: 0, total: null, etaSeconds: null, message: null, detail: null });
-      const child = await ctx.child('import', { path: root });
-      result.importJobId = child.id;
-      // JobFinished's result is typed as any kind's result (the contract's union), so read it as the import's.
-      const summary = child.result === null ? null : JobResults.import.parse(child.result);
-      result.datasetId = summary?.datasetId ?? null;
-      result.importId = summary?.importId ?? null;
-      legacyFinished(ctx, child.status, result, child.error);
-      if (child.status === 'failed') throw new JobFailure(child.error ?? 'the import failed', result);
-      if (child.status === 'cancelled' && !ctx.signal.aborted) throw new JobFailure('the import of the download was cancelled', result);
-      return result;
-    } catch (error) {
-      if (!(error instanceof JobFailure)) {
-        const cancelled = ctx.signal.aborted;
-        legacyFinished(ctx, cancelled ? 'cancelled' : 'failed', result, cancelled ? null : (error as Error).message);
-      }
-      throw error;
-    }
+    const root = await downloadTutorial({
+      url: state.url,
+      directory: ctx.paths.downloads,
+      signal: ctx.signal,
+      onProgress: (phase, received, total) => ctx.progress({ phase, done: received, total, etaSeconds: null, message: null, detail: null }),
+    });
+    ctx.progress({ phase: 'import', done: 0, total: null, etaSeconds: null, message: null, detail: null });
+    const child = await ctx.child('import', { path: root });
+    result.importJobId = child.id;
+    // JobFinished's result is typed as any kind's result (the contract's union), so read it as the import's.
+    const summary = child.result === null ? null : JobResults.import.parse(child.result);
+    result.datasetId = summary?.datasetId ?? null;
+    result.importId = summary?.importId ?? null;
+    if (child.status === 'failed') throw new JobFailure(child.error ?? 'the import failed', result);
+    if (child.status === 'cancelled' && !ctx.signal.aborted) throw new JobFailure('the import of the download was cancelled', result);
+    return result;
   },
 };

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { EvaluationRows, planEvaluation, recordEvaluation } from '../../evaluation/evaluate';
 import type { EvaluationPlan } from '../../evaluation/evaluate';
-import type { EventSink, JobKindSpec } from '../kind';
+import type { JobKindSpec } from '../kind';
 
 /** Images per worker batch: small enough that progress and cancel come often, large enough to keep inference busy. */
 const BATCH_SIZE = 16;
@@ -18,20 +18,6 @@ export interface EvaluateState {
 }
 
 const cancelled = () => new AppError('cancelled', 'The evaluation was cancelled; nothing was stored.');
-
-/**
- * runs.evaluationProgress in whole-percent steps (the UI needs a bar, not an event per image); it stays until the
- * renderer and CLI follow jobs.progress (issue 12 Phase C).
- */
-function legacyProgress(events: EventSink, runId: number): (done: number, total: number) => void {
-  let lastStep = -1;
-  return (done, total) => {
-    const step = Math.floor((done / Math.max(1, total)) * 100);
-    if (step === lastStep && done !== total) return;
-    lastStep = step;
-    events.emit('runs.evaluationProgress', { runId, done, total });
-  };
-}
 
 export const evaluateKind: JobKindSpec<'evaluate', EvaluateState> = {
   kind: 'evaluate',
@@ -46,11 +32,9 @@ export const evaluateKind: JobKindSpec<'evaluate', EvaluateState> = {
     const plan: EvaluationPlan = await planEvaluation(ctx.db, input.runId, { datasetId: input.datasetId, folder: input.folder });
     const rows = new EvaluationRows(plan);
     const total = rows.total;
-    const legacy = legacyProgress(ctx.events, plan.runId);
     // 'evaluating' throughout: the predict task's own phases ('loading', 'predicting') are shown as this job's, with
     // their done/total per image and ETA; 'saving' closes the job.
     ctx.progress({ phase: 'evaluating', done: 0, total, etaSeconds: null, message: `${total} images`, detail: null });
-    legacy(0, total);
     // A malformed batch is remembered, not thrown: the event arrives inside the worker's message handler.
     let streamError: unknown = null;
     const answer = await ctx.worker(
@@ -68,9 +52,7 @@ export const evaluateKind: JobKindSpec<'evaluate', EvaluateState> = {
             rows.add(event.offset, event.rows);
           } catch (error) {
             streamError = error;
-            return;
           }
-          legacy(rows.done, total);
         },
       },
     );

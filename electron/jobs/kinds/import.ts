@@ -90,14 +90,9 @@ export const importKind: JobKindSpec<'import', ImportState> = {
       importId: state.importId,
       root: state.root,
       signal: ctx.signal,
-      onProgress: (progress) => {
-        // datasets.importProgress stays until the renderer and CLI follow jobs.progress (issue 12 Phase C).
-        ctx.events.emit('datasets.importProgress', progress);
-        ctx.progress(importJobProgress(progress));
-      },
+      onProgress: (progress) => ctx.progress(importJobProgress(progress)),
     });
     const summary = importSummary(db, state.importId);
-    ctx.events.emit('datasets.importFinished', summary);
     ctx.events.emit('datasets.changed', { datasetId: state.datasetId });
     if (outcome.status === 'failed') throw new JobFailure(outcome.error ?? 'the import failed', summary);
     return summary;

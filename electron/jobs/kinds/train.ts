@@ -4,7 +4,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError, firstLine } from '../../../shared/errors';
-import type { ActiveRun, EpochMetrics, TrainingProgress } from '../../../shared/contract/training';
 import type { JobResult } from '../../../shared/contract/jobs';
 import type { TaskProgress } from '../../../shared/worker-task';
 import { validateTrainingConfig } from '../../../shared/model-validation';
@@ -44,16 +43,12 @@ export interface TrainState {
 
 interface Active {
   runId: number;
-  jobId: number;
   name: string;
   preset: string;
   datasetId: number;
   backend: string | null;
-  progress: TrainingProgress | null;
-  epochs: EpochMetrics[];
   /** Recorded with the worker's versions: the base a run trains on, by name (never a path), when the host knows it. */
   baseVersions: Record<string, string>;
-  cancelling: boolean;
   /** What was recorded and announced once the outcome is known (reported, forced or closed); later reports stay quiet. */
   announced: RunOutcome | null;
   /** Ends run() with what was announced, without waiting for the worker (ending the job stops it). */
@@ -115,8 +110,8 @@ function isTrainResult(value: unknown): value is TrainTaskResult {
 }
 
 /**
- * The train kind of one app: the spec the runtime runs, plus what the training.* wrappers read (the running runs for
- * the live panel, worker pids for tests, the ends the catalogue refused to record).
+ * The train kind of one app: the spec the runtime runs, plus the ends the catalogue refused to record (written again
+ * until a write succeeds) and what app close must record.
  */
 export class TrainingJobs {
   private readonly active = new Map<number, Active>();
@@ -177,35 +172,9 @@ export class TrainingJobs {
       abandon: (db, job) => {
         // Cancelled while queued (or found interrupted at startup): the run never trained, or its process is gone.
         if (job.runId === null) return;
-        const outcome: RunOutcome = { status: job.status, error: job.status === 'cancelled' ? null : job.error };
-        if (finishRun(db, job.runId, outcome)) this.announce(job.runId, outcome);
+        finishRun(db, job.runId, { status: job.status, error: job.status === 'cancelled' ? null : job.error });
       },
     };
-  }
-
-  /** Runs that are training now (the live panel); queued ones are in jobs.list with their position. */
-  list(): ActiveRun[] {
-    this.retryUnrecorded();
-    return [...this.active.values()].map((entry) => ({
-      runId: entry.runId, name: entry.name, preset: entry.preset, datasetId: entry.datasetId, backend: entry.backend,
-      progress: entry.progress, epochs: entry.epochs, cancelling: entry.cancelling,
-    }));
-  }
-
-  /** The job that trains a run now (its worker process is the runtime's workerPid(jobId)). */
-  jobOf(runId: number): number | undefined {
-    return this.active.get(runId)?.jobId;
-  }
-
-  /**
-   * training.cancel of a run with no active job: its end may be waiting to be written (then try now). Answers true
-   * when that write succeeded, throws in words when it did not, false when the run has nothing pending.
-   */
-  recordPending(runId: number): boolean {
-    const pending = this.unrecorded.get(runId);
-    if (!pending) return false;
-    if (this.recordUnrecorded(runId, pending)) return true;
-    throw new AppError('failed', `Run ${runId} has ended, but that could not be written to the catalogue (${pending.error ?? 'unknown error'}); free some disk space and try again.`);
   }
 
   private async run(ctx: JobContext, state: TrainState): Promise<JobResult<'train'>> {
@@ -214,14 +183,10 @@ export class TrainingJobs {
     let stop: () => void = () => undefined;
     const stopped = new Promise<null>((resolve) => (stop = () => resolve(null)));
     const entry: Active = {
-      runId, jobId: ctx.id, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null, progress: null, epochs: [],
-      baseVersions: bundledBaseVersions(state.config), cancelling: false, announced: null, stop: () => stop(),
+      runId, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null,
+      baseVersions: bundledBaseVersions(state.config), announced: null, stop: () => stop(),
     };
     this.active.set(runId, entry);
-    const onAbort = () => {
-      entry.cancelling = true;
-    };
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
     let outcome: RunOutcome | null;
     try {
       const training = this.train(ctx, state, entry);
@@ -230,8 +195,6 @@ export class TrainingJobs {
       outcome = await Promise.race([training, stopped]);
     } catch (error) {
       outcome = outcomeOfError(error, ctx.signal.aborted);
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort);
     }
     // Already settled when the app closed first, or a report could not be recorded: that is what was announced.
     const announced = entry.announced ?? this.settle(entry, outcome ?? { status: 'failed', error: 'the run ended without an outcome' });
@@ -297,23 +260,19 @@ export class TrainingJobs {
         return;
       }
       case 'progress':
-        entry.progress = { runId, ...event.progress };
-        ctx.events.emit('training.progress', entry.progress);
         ctx.progress(trainJobProgress(runId, event.progress));
         return;
       case 'epoch':
-        entry.epochs.push(event.metrics);
         addEpoch(ctx.db, runId, event.metrics);
         ctx.events.emit('training.epoch', { runId, ...event.metrics });
         return;
       case 'log':
-        ctx.events.emit('training.log', { runId, level: event.level, message: event.message });
         ctx.log(event.level, event.message);
         return;
     }
   }
 
-  /** The run's outcome is known: it leaves the active list now and is recorded and announced; answers what was announced. */
+  /** The run's outcome is known: it leaves the active list now and is recorded; answers what was recorded (the job's result). */
   private settle(entry: Active, outcome: RunOutcome): RunOutcome {
     this.active.delete(entry.runId);
     entry.announced = this.finish(entry.runId, outcome);
@@ -322,34 +281,25 @@ export class TrainingJobs {
   }
 
   /**
-   * Records how a run ended and announces it; answers what was announced. This never throws: when the catalogue
-   * refuses the write, the run ends failed with the write error as its reason (the event says so at once, so the CLI
-   * and the UI stop waiting) and the row is brought in line by the first later write that succeeds.
+   * Records how a run ended; answers the outcome the job reports. This never throws: when the catalogue refuses the
+   * write, the run ends failed with the write error as its reason (jobs.finished says so at once, so the CLI and the
+   * UI stop waiting) and the row is brought in line by the first later write that succeeds.
    */
   private finish(runId: number, outcome: RunOutcome): RunOutcome {
-    let announced = outcome;
     try {
-      if (!finishRun(this.deps.db, runId, outcome)) return outcome;
+      finishRun(this.deps.db, runId, outcome);
+      return outcome;
     } catch (error) {
       const had = outcome.status === 'completed' ? '' : `; the run had ${outcome.status === 'cancelled' ? 'been cancelled' : 'failed'}${outcome.error ? `: ${outcome.error}` : ''}`;
-      announced = { ...outcome, status: 'failed', error: `could not record the run's end in the catalogue: ${firstLine(error)}${had}` };
+      const failed: RunOutcome = { ...outcome, status: 'failed', error: `could not record the run's end in the catalogue: ${firstLine(error)}${had}` };
       try {
-        if (!finishRun(this.deps.db, runId, announced)) return announced;
+        finishRun(this.deps.db, runId, failed);
       } catch {
-        this.unrecorded.set(runId, announced);
+        this.unrecorded.set(runId, failed);
         this.scheduleRetry();
       }
+      return failed;
     }
-    this.announce(runId, announced);
-    return announced;
-  }
-
-  private announce(runId: number, outcome: RunOutcome): void {
-    this.deps.events.emit('training.finished', {
-      runId, status: outcome.status, error: outcome.error ?? null, bestEpoch: outcome.bestEpoch ?? null,
-      bestValAccuracy: finiteOrNull(outcome.bestValAccuracy), testAccuracy: finiteOrNull(outcome.testAccuracy),
-      testLoss: finiteOrNull(outcome.testLoss), modelPath: outcome.modelPath ?? null,
-    });
   }
 
   /** Writes one unrecorded end; true when the catalogue took it (or the row no longer needs it). */

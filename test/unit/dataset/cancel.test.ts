@@ -8,6 +8,7 @@ import { runImport } from '../../../electron/dataset/importer';
 import { thumbnailPath } from '../../../electron/dataset/thumbnails';
 import { writeClassFolders } from '../../support/images';
 import { importFolder, openServices } from './helpers';
+import type { JobFinished } from '../../../shared/contract/jobs';
 
 let ctx: ReturnType<typeof openServices>;
 let root: string;
@@ -59,17 +60,19 @@ test('cancelling mid-import keeps every committed image complete and the rest un
 });
 
 test('cancel through the contract', async () => {
-  const finished = new Map<number, { status: string }>();
+  const finished = new Map<number, JobFinished>();
   const stop = ctx.services.app.events.onAny((name, payload) => {
-    if (name === 'datasets.importFinished') finished.set((payload as { importId: number }).importId, payload as { status: string });
+    if (name === 'jobs.finished') finished.set((payload as JobFinished).id, payload as JobFinished);
   });
   try {
-    const { importId } = await ctx.services.request('datasets.import', { path: root });
-    const cancelled = await ctx.services.request('datasets.cancelImport', { importId });
-    for (let i = 0; i < 200 && !finished.has(importId); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const { job } = await ctx.services.request('jobs.start', { kind: 'import', input: { path: root } });
+    const cancelled = await ctx.services.request('jobs.cancel', { id: job.id });
+    for (let i = 0; i < 200 && !finished.has(job.id); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     // An unchanged folder may finish before the cancel arrives; either way the import ends and says how.
-    assert.equal(finished.get(importId)?.status, cancelled.cancelled ? 'cancelled' : 'completed');
-    assert.deepEqual(await ctx.services.request('datasets.cancelImport', { importId }), { cancelled: false });
+    const end = finished.get(job.id);
+    const expected = cancelled.cancelled ? 'cancelled' : 'completed';
+    assert.deepEqual([end?.status, end?.kind === 'import' ? end.result?.status : null], [expected, expected]);
+    assert.equal((await ctx.services.request('jobs.cancel', { id: job.id })).cancelled, false);
   } finally {
     stop();
   }

@@ -10,6 +10,7 @@ import { downloadFile, downloadTutorial, extractZip, safeEntryPath } from '../..
 import { makeImage } from '../../support/images';
 import { openServices } from './helpers';
 import type { ImportSummary } from '../../../shared/contract/datasets';
+import type { JobFinished, JobProgress } from '../../../shared/contract/jobs';
 
 async function buildZip(entries: Array<[string, Buffer]>, rename?: [string, string]): Promise<Buffer> {
   const zip = new yazl.ZipFile();
@@ -91,21 +92,17 @@ test('a dropped connection is resumed with a Range request; the tutorial zip is 
   process.env.PAWPRINT_TUTORIAL_URL = `${base}/good.zip`;
   try {
     const events: Array<{ name: string; payload: unknown }> = [];
-    const finished = new Promise<{ status: string; importId: number | null; error: string | null }>((resolve) => {
-      ctx.services.app.events.onAny((name, payload) => {
-        events.push({ name, payload });
-        if (name === 'datasets.downloadFinished') resolve(payload as { status: string; importId: number | null; error: string | null });
-      });
-    });
-    await ctx.services.request('datasets.downloadTutorial', {});
-    const result = await finished;
+    ctx.services.app.events.onAny((name, payload) => events.push({ name, payload }));
+    const { job } = await ctx.services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } });
+    const result = await ctx.services.app.events.next('jobs.finished', (event) => event.id === job.id, 120_000);
     assert.equal(result.status, 'completed', result.error ?? '');
     const ranges = log.filter((entry) => entry.path === '/good.zip').map((entry) => entry.range);
     assert.equal(ranges[0], undefined);
     assert.match(ranges[1] ?? '', /^bytes=\d+-$/, 'the second request resumes');
     assert.ok(Number(/\d+/.exec(ranges[1]!)![0]) > 0);
-    assert.ok(events.some((event) => event.name === 'datasets.downloadProgress'));
-    const summary = (events.find((event) => event.name === 'datasets.importFinished')!.payload) as ImportSummary;
+    assert.ok(events.some((event) => event.name === 'jobs.progress' && (event.payload as JobProgress).id === job.id && (event.payload as JobProgress).phase === 'download'));
+    const importEnd = events.find((event) => event.name === 'jobs.finished' && (event.payload as JobFinished).kind === 'import')!.payload as JobFinished;
+    const summary = importEnd.result as ImportSummary;
     assert.deepEqual(summary.classes, { cats: 10, dogs: 10 });
     assert.equal(summary.rejected.length, 0);
     const dataset = await ctx.services.request('datasets.get', { datasetId: summary.datasetId });

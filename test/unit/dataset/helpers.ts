@@ -1,4 +1,5 @@
 import type { ImportSummary } from '../../../shared/contract/datasets';
+import type { JobFinished } from '../../../shared/contract/jobs';
 import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
 import { tempDir, tempPaths } from '../../support/temp';
@@ -16,24 +17,17 @@ export function openServices(): { services: Services; dir: string; close(): Prom
   };
 }
 
-/** Starts an import through the contract and waits for its finished event. */
+/** Starts an import job through the contract (jobs.start) and answers the summary its jobs.finished event carries. */
 export async function importFolder(services: Services, path: string, extra: { name?: string; datasetId?: number } = {}): Promise<ImportSummary> {
-  let stop: () => void = () => undefined;
-  const finished = new Map<number, ImportSummary>();
-  const waiters = new Map<number, (summary: ImportSummary) => void>();
-  stop = services.app.events.onAny((name, payload) => {
-    if (name !== 'datasets.importFinished') return;
-    const summary = payload as ImportSummary;
-    finished.set(summary.importId, summary);
-    waiters.get(summary.importId)?.(summary);
+  const finished = new Map<number, JobFinished>();
+  const stop = services.app.events.onAny((name, payload) => {
+    if (name === 'jobs.finished') finished.set((payload as JobFinished).id, payload as JobFinished);
   });
   try {
-    const { importId } = await services.request('datasets.import', { path, ...extra });
-    return await new Promise<ImportSummary>((resolve) => {
-      const done = finished.get(importId);
-      if (done) resolve(done);
-      else waiters.set(importId, resolve);
-    });
+    const { job } = await services.request('jobs.start', { kind: 'import', input: { path, ...extra } });
+    const end = finished.get(job.id) ?? await services.app.events.next('jobs.finished', (event) => event.id === job.id, 120_000);
+    if (end.kind !== 'import' || !end.result) throw new Error(`import job ${job.id} ended ${end.status} with no summary: ${end.error ?? ''}`);
+    return end.result;
   } finally {
     stop();
   }

@@ -71,10 +71,10 @@ test('listens only on the event channel; subscribe delivers by name and unsubscr
   assert.deepEqual([...ipcRenderer.listeners.keys()], ['pawprint:event']);
   const bridge = exposed.get('pawprintBridge') as Bridge;
   const received: unknown[] = [];
-  const unsubscribe = bridge.subscribe('training.progress', (payload) => received.push(payload));
-  ipcRenderer.deliver('pawprint:event', 'training.progress', { epoch: 1 });
+  const unsubscribe = bridge.subscribe('training.epoch', (payload) => received.push(payload));
+  ipcRenderer.deliver('pawprint:event', 'training.epoch', { epoch: 1 });
   ipcRenderer.deliver('pawprint:event', 'system.backendChanged', { active: 'cpu' });
   unsubscribe();
-  ipcRenderer.deliver('pawprint:event', 'training.progress', { epoch: 2 });
+  ipcRenderer.deliver('pawprint:event', 'training.epoch', { epoch: 2 });
   assert.deepEqual(received, [{ epoch: 1 }]);
 });

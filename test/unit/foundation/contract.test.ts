@@ -103,18 +103,18 @@ test('a training config input is any part of a config, checked field by field, w
   // mobilenet.augmentedViews has a default in the full schema; a partial input must not receive it (the preset's wins).
   const partial = { preset: 'mobilenetv2', mobilenet: { alpha: 0.5 }, augmentation: { flip: 'both' } };
   assert.deepEqual(trainingConfigInputSchema.parse(partial), partial);
-  const start = { datasetId: 1, config: { epochs: 3, imageSize: { height: 96 } } };
-  assert.deepEqual(parseRequest('training.start', start).payload, start);
+  const start = { kind: 'train', input: { datasetId: 1, config: { epochs: 3, imageSize: { height: 96 } } } };
+  assert.deepEqual(parseRequest('jobs.start', start).payload, start);
   assert.throws(
-    () => parseRequest('training.start', { datasetId: 1, config: { epochs: 'many' } }),
-    (error: unknown) => error instanceof AppError && error.code === 'invalid-payload' && /config\.epochs/.test(error.message),
+    () => parseRequest('jobs.start', { kind: 'train', input: { datasetId: 1, config: { epochs: 'many' } } }),
+    (error: unknown) => error instanceof AppError && error.code === 'invalid-payload' && /input\.config\.epochs/.test(error.message),
   );
   assert.throws(
     () => parseRequest('jobs.start', { kind: 'train', input: { datasetId: 1, config: { augmentation: { flip: 'sideways' } } } }),
     (error: unknown) => error instanceof AppError && /input\.config\.augmentation\.flip/.test(error.message),
   );
   // Custom layers stay unchecked here: the training service explains each bad layer in words.
-  assert.doesNotThrow(() => parseRequest('training.start', { datasetId: 1, config: { customLayers: [{ type: 'wormhole' }] } }));
+  assert.doesNotThrow(() => parseRequest('jobs.start', { kind: 'train', input: { datasetId: 1, config: { customLayers: [{ type: 'wormhole' }] } } }));
   // training.validateConfig exists to explain a broken config, so its payload takes any object.
   assert.doesNotThrow(() => parseRequest('training.validateConfig', { config: { epochs: 'many' } }));
 });
@@ -150,4 +150,14 @@ test('errors round-trip through the envelope as real errors', () => {
   assert.throws(() => unwrapEnvelope({ ok: false, error: info }), (error: unknown) => error instanceof AppError && error.code === 'not-found' && error.message === 'No run 7');
   assert.equal(unwrapEnvelope({ ok: true, value: 5 }), 5);
   assert.deepEqual(toErrorInfo(new TypeError('boom')), { code: 'internal', message: 'boom' });
+});
+
+test('the per-domain channels that jobs.* replaced are gone: long tasks have one start, cancel, progress and end', () => {
+  const replacedRequests = ['training.start', 'training.cancel', 'training.active', 'datasets.import', 'datasets.cancelImport', 'datasets.downloadTutorial', 'datasets.cancelDownload'];
+  const replacedEvents = ['datasets.importProgress', 'datasets.importFinished', 'datasets.downloadProgress', 'datasets.downloadFinished', 'training.progress', 'training.finished', 'training.log', 'runs.evaluationProgress'];
+  assert.deepEqual(replacedRequests.filter((channel) => channel in requests), []);
+  assert.deepEqual(replacedEvents.filter((name) => name in events), []);
+  for (const channel of replacedRequests) assert.throws(() => parseRequest(channel, {}), (error: unknown) => error instanceof AppError, channel);
+  // What the live curves need beyond the job's events stays.
+  assert.ok('training.started' in events && 'training.epoch' in events);
 });

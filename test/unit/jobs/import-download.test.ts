@@ -1,5 +1,5 @@
 // Import and download as jobs of the runtime: started by jobs.start, their result the import summary, cancel through
-// jobs.cancel, the download's import a child job; the per-domain channels (datasets.import, ...) still answer.
+// jobs.cancel, the download's import a child job; their progress and end go out as jobs.progress / jobs.finished only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -56,7 +56,9 @@ test('an import job answers at once, reports import progress and ends with the i
   assert.equal(last.detail?.type, 'import');
   assert.equal(last.done, 12);
   assert.ok(events.some((e) => e.name === 'datasets.changed'));
-  assert.ok(events.some((e) => e.name === 'datasets.importFinished'), 'the per-domain event still goes out');
+  const announced = events.find((e) => e.name === 'jobs.finished' && (e.payload as JobFinished).id === job.id)?.payload as JobFinished;
+  assert.deepEqual([announced.kind, announced.status, (announced.result as ImportSummary).importId], ['import', 'completed', summary.importId]);
+  assert.deepEqual(events.filter((e) => e.name.startsWith('datasets.')).map((e) => e.name), ['datasets.changed'], 'no per-domain import events');
   const got = await services.request('jobs.get', { id: job.id });
   assert.equal(got.job.status, 'completed');
   assert.equal((got.finished?.result as ImportSummary).importId, summary.importId);
@@ -97,16 +99,19 @@ test('cancelling an import job mid-import ends it cancelled with the summary of 
   assert.ok(events.some((e) => e.name === 'jobs.finished' && (e.payload as JobFinished).id === job.id));
 });
 
-test('datasets.import still answers {importId, datasetId} and datasets.cancelImport still cancels, through the runtime', async (t) => {
+test('an import job is listed with its dataset while it runs; cancelling it after it ended cancels nothing', async (t) => {
   const { services, dir } = open(t);
   const root = await photoFolder(join(dir, 'photos'), 4);
-  const { importId, datasetId } = await services.request('datasets.import', { path: root });
+  const { job } = await services.request('jobs.start', { kind: 'import', input: { path: root } });
   const listed = (await services.request('jobs.list', { kind: 'import' })).jobs;
   assert.equal(listed.length, 1);
-  assert.equal(listed[0]!.datasetId, datasetId);
-  const finished = await services.app.jobs.wait(listed[0]!.id);
-  assert.equal((finished.result as ImportSummary).importId, importId);
-  assert.deepEqual(await services.request('datasets.cancelImport', { importId }), { cancelled: false });
+  assert.deepEqual([listed[0]!.id, listed[0]!.datasetId], [job.id, job.datasetId]);
+  const finished = await services.app.jobs.wait(job.id);
+  const summary = finished.result as ImportSummary;
+  assert.equal(summary.datasetId, job.datasetId);
+  assert.equal((await services.request('datasets.importSummary', { importId: summary.importId })).status, 'completed');
+  const cancel = await services.request('jobs.cancel', { id: job.id });
+  assert.deepEqual([cancel.cancelled, cancel.job.status], [false, 'completed']);
 });
 
 test('the tutorial download is a job whose import is a child job; its result names both', async (t) => {
@@ -137,7 +142,7 @@ test('the tutorial download is a job whose import is a child job; its result nam
 
   const { services, events } = open(t);
   const { job } = await services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } });
-  await assert.rejects(services.request('datasets.downloadTutorial', {}), /already (running|waiting)/);
+  await assert.rejects(services.request('jobs.start', { kind: 'download', input: { dataset: 'tutorial' } }), /already (running|waiting)/);
   const finished = await services.app.jobs.wait(job.id);
   assert.equal(finished.status, 'completed', finished.error ?? '');
   const result = finished.result as { datasetId: number; importId: number; importJobId: number };
@@ -148,8 +153,8 @@ test('the tutorial download is a job whose import is a child job; its result nam
   assert.equal(child.status, 'completed');
   const phases = events.filter((e) => e.name === 'jobs.progress' && (e.payload as JobProgress).id === job.id).map((e) => (e.payload as JobProgress).phase);
   assert.ok(phases.includes('download') && phases.includes('import'), phases.join(','));
-  const legacy = events.find((e) => e.name === 'datasets.downloadFinished')?.payload as { jobId: number; status: string; datasetId: number };
-  assert.deepEqual([legacy.jobId, legacy.status, legacy.datasetId], [job.id, 'completed', result.datasetId]);
+  const announced = events.find((e) => e.name === 'jobs.finished' && (e.payload as JobFinished).id === job.id)?.payload as JobFinished;
+  assert.deepEqual([announced.kind, announced.status, (announced.result as { datasetId: number }).datasetId], ['download', 'completed', result.datasetId]);
 });
 
 test('an import whose job cannot be recorded leaves no import row running', async (t) => {
@@ -164,10 +169,10 @@ test('an import whose job cannot be recorded leaves no import row running', asyn
 test('a second services in this process leaves the first one\'s running import alone', async (t) => {
   const { services, dir } = open(t);
   const root = await photoFolder(join(dir, 'photos'), 60);
-  const { importId } = await services.request('datasets.import', { path: root });
+  const { job } = await services.request('jobs.start', { kind: 'import', input: { path: root } });
+  const { id: importId } = services.app.db.prepare('SELECT id FROM imports WHERE dataset_id = ?').get(job.datasetId) as { id: number };
   const second = createServices({ paths: tempPaths(dir), host: { kind: 'web' } });
   t.after(() => second.close());
   assert.equal((await second.request('datasets.importSummary', { importId })).status, 'running');
-  const job = services.app.jobs.list({ kind: 'import' })[0]!;
   assert.equal((await services.app.jobs.wait(job.id)).status, 'completed');
 });

@@ -96,7 +96,6 @@ export class FakeBridge {
       'labels.set': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null }> }) =>
         setLabels(datasetId, labels),
       'runs.list': () => ({ runs: [...catalogue.runs].sort((a, b) => b.id - a.id) }),
-      'training.active': () => ({ runs: [] }),
       'training.presets': () => ({ presets: [] }),
       'training.validateConfig': () => ({ ok: true, issues: [], layers: [], totalParams: 0 }),
       'runs.get': ({ runId }: { runId: number }) => {

@@ -61,7 +61,7 @@ test('a request reported failed while disconnected is never sent after reconnect
   const net = fakeNetwork();
   const transport = createWebTransport(net.deps);
   // The first socket never opens: the cancel waits in the queue.
-  const cancel = transport.invoke('training.cancel', { runId: 7 });
+  const cancel = transport.invoke('jobs.cancel', { id: 7 });
   net.latest().drop();
   await assert.rejects(cancel, (error: unknown) => error instanceof AppError && error.code === 'unavailable');
   net.reconnect();
@@ -74,7 +74,7 @@ test('a request made between a drop and the reconnect, failed by a second drop, 
   const transport = createWebTransport(net.deps);
   net.latest().accept();
   net.latest().drop();
-  const start = transport.invoke('training.start', { datasetId: 1 } as Parameters<typeof transport.invoke<'training.start'>>[1]);
+  const start = transport.invoke('jobs.start', { kind: 'train', input: { datasetId: 1, config: {} } });
   net.reconnect();
   net.latest().drop();
   await assert.rejects(start, /Lost the connection/);
@@ -135,7 +135,7 @@ test('events reach their subscribers until they unsubscribe; junk frames are ign
   const seen: unknown[] = [];
   const stop = transport.subscribe('system.backendChanged', (payload) => seen.push(payload));
   net.latest().deliver({ event: 'system.backendChanged', payload: { active: 'cpu' } });
-  net.latest().deliver({ event: 'training.progress', payload: { epoch: 1 } });
+  net.latest().deliver({ event: 'jobs.progress', payload: { id: 1 } });
   (net.latest() as unknown as { handlers: SocketHandlers }).handlers.message('not json');
   net.latest().deliver(null);
   stop();

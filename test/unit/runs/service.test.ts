@@ -81,10 +81,6 @@ function progressOf(services: Services): JobProgress[] {
 describe('evaluation', () => {
   test('on the test split: an evaluate job in the worker; metrics, per-image predictions stored, progress events', async (t) => {
     const { services, runA, testImage, calls } = setup(t);
-    const legacy: unknown[] = [];
-    services.app.events.onAny((name, payload) => {
-      if (name === 'runs.evaluationProgress') legacy.push(payload);
-    });
     const progress = progressOf(services);
     const result = await services.request('runs.evaluate', { runId: runA.runId });
     assert.equal(result.source, 'test-split');
@@ -112,7 +108,8 @@ describe('evaluation', () => {
     assert.deepEqual(progress.filter((p) => p.id === job?.id).map((p) => p.phase).filter((phase, i, all) => all[i - 1] !== phase), ['starting', 'evaluating', 'saving']);
     // The predict task's batches show as the evaluation's own phase, with their counts.
     assert.ok(progress.some((p) => p.id === job?.id && p.phase === 'evaluating' && p.done === 6 && p.total === 6));
-    assert.deepEqual(legacy.at(-1), { runId: runA.runId, done: 6, total: 6 });
+    const lastEvaluating = progress.filter((p) => p.id === job?.id && p.phase === 'evaluating').at(-1);
+    assert.deepEqual([lastEvaluating?.kind, lastEvaluating?.done, lastEvaluating?.total], ['evaluate', 6, 6]);
 
     const listed = await services.request('runs.evaluations', { runId: runA.runId });
     assert.equal(listed.evaluations[0]!.id, result.id);

@@ -82,10 +82,11 @@ describe('training channels', () => {
     assert.ok(mobile.issues.some((i) => /square image size from 96 to 224/.test(i.message)));
   });
 
-  test('training.start refuses a bad config or dataset with the reason, before any run is created', async () => {
-    await assert.rejects(services.request('training.start', { datasetId, splitId, config: { preset: 'cnn', epochs: -1 } }), /epochs/);
-    await assert.rejects(services.request('training.start', { datasetId: 999, config: { preset: 'cnn' } }), /Dataset 999 does not exist/);
+  test('jobs.start train refuses a bad config or dataset with the reason, before any run or job is created', async () => {
+    await assert.rejects(services.request('jobs.start', { kind: 'train', input: { datasetId, splitId, config: { preset: 'cnn', epochs: -1 } } }), /epochs/);
+    await assert.rejects(services.request('jobs.start', { kind: 'train', input: { datasetId: 999, config: { preset: 'cnn' } } }), /Dataset 999 does not exist/);
     assert.equal((await services.request('runs.list', {})).runs.length, 0);
+    assert.equal((await services.request('jobs.list', { kind: 'train' })).jobs.length, 0);
   });
 
   test('augment.preview returns the original and the variants training would see, from the same code and seed', async () => {

@@ -21,9 +21,10 @@ test('train with an empty config on an unsplit dataset: default split, mobilenet
   });
   const photos = join(dir.path, 'photos');
   await writeImages(photos, 10, 64);
-  const imported = services.app.events.next('datasets.importFinished', () => true);
-  const { datasetId } = await services.request('datasets.import', { path: photos, name: 'pets' });
-  assert.equal((await imported).status, 'completed');
+  const importJob = (await services.request('jobs.start', { kind: 'import', input: { path: photos, name: 'pets' } })).job;
+  const imported = await services.app.jobs.wait(importJob.id);
+  assert.equal(imported.status, 'completed', imported.error ?? '');
+  const datasetId = importJob.datasetId!;
   assert.equal((await services.request('splits.list', { datasetId })).length, 0, 'the import made no split');
 
   const logs: string[] = [];

@@ -16,6 +16,7 @@ import { buildMobileNetV2 } from '../../../electron/training/mobilenet/mobilenet
 import { saveModelToFolder } from '../../../electron/inference/model-folder';
 import { tempDir, tempPaths } from '../../support/temp';
 import type { EventName, EventPayload } from '../../../shared/contract/index';
+import type { JobFinished, JobProgress, JobStartIn } from '../../../shared/contract/jobs';
 
 // The smallest run the fixtures train: a 4-filter conv at 24x24 on WebAssembly, one epoch.
 export const tinyConfig = {
@@ -95,6 +96,59 @@ export function waitForEvent<E extends EventName>(
 ): Promise<EventPayload<E>> {
   return services.app.events.next(name, where, timeoutMs);
 }
+
+export type TrainFinished = Extract<JobFinished, { kind: 'train' }>;
+type TrainJobInput = Extract<JobStartIn, { kind: 'train' }>['input'];
+/** A train job's input with the config as the tests write it (plain objects; jobs.start checks it field by field). */
+export type TrainInput = Omit<TrainJobInput, 'config'> & { config: Record<string, unknown> };
+
+/**
+ * Starts a run as a train job (jobs.start) and answers its job and run ids and its end as jobs.finished carries it,
+ * listened for from before the start (a refused run can end before the answer arrives).
+ */
+export async function startTrain(services: Services, input: TrainInput, timeoutMs = 300_000): Promise<{ jobId: number; runId: number; finished: Promise<TrainFinished> }> {
+  const ends = new Map<number, TrainFinished>();
+  const waiting = new Map<number, (end: TrainFinished) => void>();
+  const off = services.app.events.onAny((name, payload) => {
+    const end = payload as JobFinished;
+    if (name !== 'jobs.finished' || end.kind !== 'train') return;
+    ends.set(end.id, end);
+    waiting.get(end.id)?.(end);
+  });
+  let job;
+  try {
+    ({ job } = await services.request('jobs.start', { kind: 'train', input: { ...input, config: input.config as TrainJobInput['config'] } }));
+  } catch (error) {
+    off();
+    throw error;
+  }
+  const jobId = job.id;
+  if (job.runId === null) throw new Error(`train job ${jobId} has no run`);
+  const finished = new Promise<TrainFinished>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`train job ${jobId} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    const done = (end: TrainFinished) => {
+      clearTimeout(timer);
+      off();
+      resolve(end);
+    };
+    const already = ends.get(jobId);
+    if (already) done(already);
+    else waiting.set(jobId, done);
+  });
+  return { jobId, runId: job.runId, finished };
+}
+
+/** The next train-job progress of a job (detail.train: stage, epoch, batch) that satisfies `where`. */
+export function trainProgress(services: Services, jobId: number, where: (detail: TrainDetail) => boolean, timeoutMs = 60_000): Promise<TrainDetail> {
+  return services.app.events
+    .next('jobs.progress', (progress) => progress.id === jobId && progress.detail?.type === 'train' && where(progress.detail), timeoutMs)
+    .then((progress) => progress.detail as TrainDetail);
+}
+type TrainDetail = Extract<NonNullable<JobProgress['detail']>, { type: 'train' }>;
 
 /** Records every event of a run, in order. */
 export function recordEvents(services: Services): Array<{ name: EventName; payload: unknown }> {

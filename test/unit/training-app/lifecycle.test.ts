@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServices, type Services } from '../../../electron/services/index';
-import { trainingManager } from '../../../electron/services/training';
+import type { JobProgress } from '../../../shared/contract/jobs';
 import { tempDir, tempPaths } from '../../support/temp';
-import { recordEvents, seedDataset, waitForEvent } from './fixtures';
+import { recordEvents, seedDataset, startTrain, trainProgress, waitForEvent } from './fixtures';
 
 // A small custom CNN at 32x32 on the WebAssembly backend: a few seconds per run, including the worker's start.
 const tinyConfig = {
@@ -38,11 +38,12 @@ describe('training runs through the services and the worker process', () => {
 
   test('a run trains, records its epochs and backend, saves the best model and evaluates it on the test subset', async () => {
     const events = recordEvents(services);
-    const { runId } = await services.request('training.start', { datasetId, splitId, name: 'tiny', config: { ...tinyConfig, epochs: 2 } });
-    const running = await services.request('training.active', {});
-    assert.ok(running.runs.some((run) => run.runId === runId), 'the run is listed as active at once');
-    const finished = await waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    const { jobId, runId, finished: end } = await startTrain(services, { datasetId, splitId, name: 'tiny', config: { ...tinyConfig, epochs: 2 } });
+    const running = await services.request('jobs.list', { active: true, kind: 'train' });
+    assert.ok(running.jobs.some((job) => job.id === jobId && job.runId === runId), 'the run is listed as active at once');
+    const finished = await end;
     assert.equal(finished.status, 'completed', finished.error ?? '');
+    assert.equal(finished.result?.status, 'completed');
 
     const run = await services.request('runs.get', { runId });
     assert.equal(run.status, 'completed');
@@ -68,11 +69,12 @@ describe('training runs through the services and the worker process', () => {
     const names = events.map((e) => e.name);
     assert.ok(names.includes('system.backendChanged'));
     assert.equal(services.app.backend.active, 'wasm');
-    const progress = events.filter((e) => e.name === 'training.progress').map((e) => e.payload as { stage: string; batch: number; batches: number });
-    assert.ok(progress.some((p) => p.stage === 'training' && p.batch === p.batches), 'an epoch-end batch progress arrived');
+    const progress = events.filter((e) => e.name === 'jobs.progress' && (e.payload as JobProgress).id === jobId)
+      .flatMap((e) => { const detail = (e.payload as JobProgress).detail; return detail?.type === 'train' ? [detail] : []; });
+    assert.ok(progress.some((p) => p.stage === 'training' && p.batch === p.batches && p.runId === runId), 'an epoch-end batch progress arrived');
     assert.equal(events.filter((e) => e.name === 'training.epoch').length, 2);
-    assert.ok(names.indexOf('training.epoch') < names.indexOf('training.finished'));
-    assert.equal((await services.request('training.active', {})).runs.length, 0);
+    assert.ok(names.lastIndexOf('training.epoch') < names.lastIndexOf('jobs.finished'));
+    assert.equal((await services.request('jobs.list', { active: true, kind: 'train' })).jobs.length, 0);
 
     const listed = await services.request('runs.list', {});
     assert.equal(listed.runs[0].id, runId);
@@ -81,34 +83,34 @@ describe('training runs through the services and the worker process', () => {
   });
 
   test('cancel stops after the current batch and keeps the run as cancelled with its finished epochs', async () => {
-    const { runId } = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
+    const { jobId, runId, finished: done } = await startTrain(services, { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
     await waitForEvent(services, 'training.epoch', (e) => e.runId === runId);
-    const done = waitForEvent(services, 'training.finished', (e) => e.runId === runId);
-    await services.request('training.cancel', { runId });
+    assert.equal((await services.request('jobs.cancel', { id: jobId })).cancelled, true);
     const finished = await done;
     assert.equal(finished.status, 'cancelled');
+    assert.equal(finished.result?.status, 'cancelled');
     const run = await services.request('runs.get', { runId });
     assert.equal(run.status, 'cancelled');
     assert.ok(run.epochs.length >= 1 && run.epochs.length < 500);
-    await assert.rejects(services.request('training.cancel', { runId }), /not training/);
+    assert.equal((await services.request('jobs.cancel', { id: jobId })).cancelled, false, 'an ended run cannot be cancelled again');
   });
 
   test('a loss that becomes NaN or infinite fails the run with a message that says what to try', async () => {
-    const { runId } = await services.request('training.start', {
+    const { runId, finished: done } = await startTrain(services, {
       datasetId, splitId, config: { ...tinyConfig, epochs: 20, optimizer: 'sgd', learningRate: 1e12, preprocessing: 'none' },
     });
-    const finished = await waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    const finished = await done;
     assert.equal(finished.status, 'failed');
+    assert.equal(finished.result?.status, 'failed');
     assert.match(finished.error ?? '', /loss (became|exploded).*at epoch 1 batch \d+; try a lower learning rate/);
     assert.equal((await services.request('runs.get', { runId })).status, 'failed');
   });
 
   test('a killed worker fails its run with the reason while the services keep answering', async () => {
-    const { runId } = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
-    await waitForEvent(services, 'training.progress', (e) => e.runId === runId && e.stage === 'training' && e.epoch >= 2);
-    const pid = trainingManager(services.app).workerPid(runId);
+    const { jobId, runId, finished: done } = await startTrain(services, { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
+    await trainProgress(services, jobId, (detail) => detail.runId === runId && detail.stage === 'training' && detail.epoch >= 2);
+    const pid = services.app.jobs.workerPid(jobId);
     assert.ok(pid, 'the worker has a pid');
-    const done = waitForEvent(services, 'training.finished', (e) => e.runId === runId);
     process.kill(pid, 'SIGKILL');
     const finished = await done;
     assert.equal(finished.status, 'failed');
@@ -119,12 +121,12 @@ describe('training runs through the services and the worker process', () => {
     assert.ok(run.finishedAt !== null);
     assert.ok(run.epochs.length >= 1, 'epochs finished before the crash are kept');
     assert.deepEqual(run.epochs.map((e) => e.epoch), run.epochs.map((_, i) => i + 1));
-    assert.equal((await services.request('training.active', {})).runs.length, 0);
+    assert.equal((await services.request('jobs.list', { active: true, kind: 'train' })).jobs.length, 0);
     const info = await services.request('system.info', {});
     assert.equal(info.backend.active, 'wasm');
     // The app keeps working: another run starts and is accepted.
-    const next = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 1 } });
-    const nextFinished = await waitForEvent(services, 'training.finished', (e) => e.runId === next.runId);
+    const next = await startTrain(services, { datasetId, splitId, config: { ...tinyConfig, epochs: 1 } });
+    const nextFinished = await next.finished;
     assert.equal(nextFinished.status, 'completed', nextFinished.error ?? '');
   });
 });
@@ -135,9 +137,9 @@ test('closing the app stops a training worker within a bounded time and records 
     const paths = tempPaths(dir.path);
     const services = createServices({ paths, host: { kind: 'web' } });
     const { datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'));
-    const { runId } = await services.request('training.start', { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
+    const { jobId, runId } = await startTrain(services, { datasetId, splitId, config: { ...tinyConfig, epochs: 500 } });
     await waitForEvent(services, 'training.epoch', (e) => e.runId === runId);
-    const pid = trainingManager(services.app).workerPid(runId)!;
+    const pid = services.app.jobs.workerPid(jobId)!;
     const started = Date.now();
     await services.close();
     assert.ok(Date.now() - started < 8000, 'shutdown is bounded');

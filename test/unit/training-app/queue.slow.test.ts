@@ -7,7 +7,7 @@ import { createServices, type Services } from '../../../electron/services/index'
 import { runCli } from '../../../electron/cli/main';
 import type { JobInfo, JobProgress } from '../../../shared/contract/jobs';
 import { tempDir, tempPaths } from '../../support/temp';
-import { recordEvents, seedDataset, tinyConfig, waitForEvent } from './fixtures';
+import { recordEvents, seedDataset, startTrain, tinyConfig } from './fixtures';
 
 
 describe('two training runs on one machine', () => {
@@ -28,9 +28,9 @@ describe('two training runs on one machine', () => {
 
   test('the second waits in the queue with position 1 and starts after the first ends; a queued third is cancelled without a worker', { timeout: 180_000 }, async () => {
     const seen = recordEvents(services);
-    const first = await services.request('training.start', { datasetId, splitId, name: 'first', config: tinyConfig });
-    const second = await services.request('training.start', { datasetId, splitId, name: 'second', config: tinyConfig });
-    const third = await services.request('training.start', { datasetId, splitId, name: 'third', config: tinyConfig });
+    const first = await startTrain(services, { datasetId, splitId, name: 'first', config: tinyConfig });
+    const second = await startTrain(services, { datasetId, splitId, name: 'second', config: tinyConfig });
+    const third = await startTrain(services, { datasetId, splitId, name: 'third', config: tinyConfig });
 
     const { jobs } = await services.request('jobs.list', { active: true, kind: 'train' });
     const jobOf = (runId: number) => jobs.find((job) => job.runId === runId);
@@ -41,8 +41,8 @@ describe('two training runs on one machine', () => {
     assert.equal((await services.request('runs.get', { runId: second.runId })).status, 'queued');
     const queueEvent = seen.find((e) => e.name === 'jobs.progress' && (e.payload as JobProgress).id === jobOf(second.runId)?.id);
     assert.deepEqual((queueEvent?.payload as JobProgress | undefined)?.detail, { type: 'queue', position: 1, waitingFor: [jobOf(first.runId)!.id] });
-    const active = (await services.request('training.active', {})).runs.map((run) => run.runId);
-    assert.ok(!active.includes(second.runId) && !active.includes(third.runId), `only the first trains (active: ${active.join(', ')})`);
+    const running = jobs.filter((job) => job.status === 'running').map((job) => job.runId);
+    assert.deepEqual(running, [first.runId], 'only the first trains');
 
     // pawprint jobs --json, from its own connection, sees the train jobs.
     const out: string[] = [];
@@ -52,20 +52,20 @@ describe('two training runs on one machine', () => {
     assert.deepEqual(listed.map((job) => job.title).sort(), ['Train first', 'Train second', 'Train third']);
 
     // Cancelling the queued third ends it at once: its run is cancelled and no worker ever started for it.
-    const thirdFinished = waitForEvent(services, 'training.finished', (e) => e.runId === third.runId, 10_000);
-    await services.request('training.cancel', { runId: third.runId });
-    assert.equal((await thirdFinished).status, 'cancelled');
+    assert.equal((await services.request('jobs.cancel', { id: third.jobId })).cancelled, true);
+    assert.equal((await third.finished).status, 'cancelled');
     assert.equal((await services.request('runs.get', { runId: third.runId })).status, 'cancelled');
     assert.equal((await services.app.jobs.wait(jobOf(third.runId)!.id)).status, 'cancelled');
 
-    const firstEnd = await waitForEvent(services, 'training.finished', (e) => e.runId === first.runId, 120_000);
+    const firstEnd = await first.finished;
     assert.equal(firstEnd.status, 'completed', firstEnd.error ?? '');
-    const secondEnd = await waitForEvent(services, 'training.finished', (e) => e.runId === second.runId, 120_000);
+    const secondEnd = await second.finished;
     assert.equal(secondEnd.status, 'completed', secondEnd.error ?? '');
 
-    const index = (name: string, runId: number) => seen.findIndex((e) => e.name === name && (e.payload as { runId: number }).runId === runId);
-    assert.ok(index('training.started', second.runId) > index('training.finished', first.runId), 'the second started only after the first finished');
-    assert.equal(index('training.started', third.runId), -1, 'the cancelled queued run never started');
+    const started = (runId: number) => seen.findIndex((e) => e.name === 'training.started' && (e.payload as { runId: number }).runId === runId);
+    const ended = (jobId: number) => seen.findIndex((e) => e.name === 'jobs.finished' && (e.payload as { id: number }).id === jobId);
+    assert.ok(started(second.runId) > ended(first.jobId), 'the second started only after the first finished');
+    assert.equal(started(third.runId), -1, 'the cancelled queued run never started');
     assert.equal((await services.app.jobs.wait(jobOf(second.runId)!.id)).status, 'completed');
   });
 });

@@ -7,7 +7,7 @@ import { seededFeatureDropout } from '../../../electron/training/worker/transfer
 import { defaultFeatureThreads } from '../../../electron/training/mobilenet/feature-threads';
 import { parseTrainingConfig, presetDefaults, trainingConfigSchema } from '../../../shared/training-config';
 import type { tempDir } from '../../support/temp';
-import { openTransferFixture, recordEvents, waitForEvent } from './fixtures';
+import { openTransferFixture, recordEvents, startTrain } from './fixtures';
 
 const C = 64;
 function constantSource(size: number): ExampleSource {
@@ -93,10 +93,10 @@ describe('mobilenetv2: a cached run repeats an uncached one exactly', () => {
     const coldLog = new RegExp(`base features: 0 from the cache, \\d+ computed on ${threads} threads?$`);
     for (const expected of [coldLog, /base features: \d+ from the cache, 0 computed$/]) {
       const events = recordEvents(services);
-      const { runId } = await services.request('training.start', { datasetId, splitId, config });
-      const done = await waitForEvent(services, 'training.finished', (e) => e.runId === runId, 80_000);
+      const { runId, finished } = await startTrain(services, { datasetId, splitId, config });
+      const done = await finished;
       assert.equal(done.status, 'completed', done.error ?? '');
-      const logs = events.filter((e) => e.name === 'training.log').map((e) => (e.payload as { message: string }).message);
+      const logs = events.filter((e) => e.name === 'jobs.log').map((e) => (e.payload as { message: string }).message);
       assert.ok(logs.some((l) => expected.test(l)), logs.join('\n'));
       runs.push(await services.request('runs.get', { runId }));
     }

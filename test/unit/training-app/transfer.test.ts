@@ -12,7 +12,8 @@ import { assembleFineTuned, buildTopModel, planFineTune } from '../../../electro
 import { mulberry32 } from '../../../shared/random';
 import { tempDir } from '../../support/temp';
 import { sharedBackbone, needsShared } from '../../support/shared-data';
-import { openTransferFixture, recordEvents, waitForEvent } from './fixtures';
+import { openTransferFixture, recordEvents, startTrain } from './fixtures';
+import type { JobProgress } from '../../../shared/contract/jobs';
 
 // The mobilenetv2 preset end to end in the worker, on a random-weight alpha 0.35 base saved as a local TF.js model
 // (no download), at 96x96: features cached on disk, head trained, base + head saved as one inference model.
@@ -38,13 +39,13 @@ describe('mobilenetv2 transfer training in the worker', () => {
 
   test('features are computed once and cached, the head trains, and the saved model is base + head', async () => {
     const events = recordEvents(services);
-    const first = await services.request('training.start', { datasetId, splitId, config: config(baseDir) });
-    const done = await waitForEvent(services, 'training.finished', (e) => e.runId === first.runId, 80_000);
+    const first = await startTrain(services, { datasetId, splitId, config: config(baseDir) });
+    const done = await first.finished;
     assert.equal(done.status, 'completed', done.error ?? '');
-    const logs = events.filter((e) => e.name === 'training.log').map((e) => (e.payload as { message: string }).message);
+    const logs = events.filter((e) => e.name === 'jobs.log').map((e) => (e.payload as { message: string }).message);
     // 12 training images x (plain + 4 augmented views) + 4 val... all computed the first time.
     assert.ok(logs.some((l) => /base features: 0 from the cache, \d+ computed/.test(l)), logs.join('\n'));
-    const stages = new Set(events.filter((e) => e.name === 'training.progress').map((e) => (e.payload as { stage: string }).stage));
+    const stages = new Set<string | null>(events.filter((e) => e.name === 'jobs.progress').map((e) => (e.payload as JobProgress).detail).map((detail) => (detail?.type === 'train' ? detail.stage : null)));
     for (const stage of ['weights', 'features', 'training']) assert.ok(stages.has(stage), `progress stage ${stage}`);
 
     const run = await services.request('runs.get', { runId: first.runId });
@@ -66,25 +67,26 @@ describe('mobilenetv2 transfer training in the worker', () => {
     }
 
     const again = recordEvents(services);
-    const second = await services.request('training.start', { datasetId, splitId, config: config(baseDir) });
-    const secondDone = await waitForEvent(services, 'training.finished', (e) => e.runId === second.runId, 60_000);
+    const second = await startTrain(services, { datasetId, splitId, config: config(baseDir) });
+    const secondDone = await second.finished;
     assert.equal(secondDone.status, 'completed', secondDone.error ?? '');
-    const secondLogs = again.filter((e) => e.name === 'training.log').map((e) => (e.payload as { message: string }).message);
+    const secondLogs = again.filter((e) => e.name === 'jobs.log').map((e) => (e.payload as { message: string }).message);
     assert.ok(secondLogs.some((l) => /base features: \d+ from the cache, 0 computed/.test(l)), secondLogs.join('\n'));
   });
 
   test('an unusable base source fails the run with a message naming the problem and the way out', async () => {
-    const { runId } = await services.request('training.start', { datasetId, splitId, config: config(join(dir.path, 'no-such-folder')) });
-    const done = await waitForEvent(services, 'training.finished', (e) => e.runId === runId);
+    const { finished } = await startTrain(services, { datasetId, splitId, config: config(join(dir.path, 'no-such-folder')) });
+    const done = await finished;
     assert.equal(done.status, 'failed');
+    assert.equal(done.result?.status, 'failed');
     assert.match(done.error ?? '', /does not exist.*local TF\.js model folder/);
   });
 
   test('the shared Teachable Machine backbone (alpha 0.35) trains a head', { skip: needsShared(sharedBackbone) }, async () => {
-    const { runId } = await services.request('training.start', {
+    const { finished } = await startTrain(services, {
       datasetId, splitId, config: { ...config(sharedBackbone), epochs: 2, augmentation: { flip: 'none', rotation: 0 } },
     });
-    const done = await waitForEvent(services, 'training.finished', (e) => e.runId === runId, 80_000);
+    const done = await finished;
     assert.equal(done.status, 'completed', done.error ?? '');
   });
 });
@@ -112,8 +114,8 @@ describe('mobilenetv2 fine-tuning', () => {
       mobilenet: { alpha: 0.35, headPooling: 'average', baseSource: baseDir, fineTuneBlocks: 2, fineTuneEpochs: 2 },
     };
     const trainOnce = async () => {
-      const { runId } = await services.request('training.start', { datasetId, splitId, config });
-      const done = await waitForEvent(services, 'training.finished', (e) => e.runId === runId, 80_000);
+      const { runId, finished } = await startTrain(services, { datasetId, splitId, config });
+      const done = await finished;
       assert.equal(done.status, 'completed', done.error ?? '');
       return services.request('runs.get', { runId });
     };
@@ -123,7 +125,7 @@ describe('mobilenetv2 fine-tuning', () => {
     assert.deepEqual(again.epochs.map((e) => [e.phase, e.loss, e.valLoss]), run.epochs.map((e) => [e.phase, e.loss, e.valLoss]));
     assert.deepEqual(run.epochs.map((e) => [e.phase, e.epoch]), [['train', 1], ['train', 2], ['fine-tune', 3], ['fine-tune', 4]]);
     assert.equal(run.epochsPlanned, 4);
-    const logs = events.filter((e) => e.name === 'training.log').map((e) => (e.payload as { message: string }).message);
+    const logs = events.filter((e) => e.name === 'jobs.log').map((e) => (e.payload as { message: string }).message);
     assert.ok(logs.some((l) => /fine-tuning the top 2 blocks and Conv_1/.test(l)), logs.join('\n'));
     // Whichever phase won is saved as one model that loads and predicts from raw pixels.
     const model = await loadModelFromFolder(run.modelPath!);

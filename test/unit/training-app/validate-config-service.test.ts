@@ -1,4 +1,4 @@
-// training.validateConfig and training.start use the one shared validateTrainingConfig (issue 12 §2.8): the service's
+// training.validateConfig and jobs.start {kind: train} use the one shared validateTrainingConfig (issue 12 §2.8): the service's
 // old copy matched on message text, so any issue that happened to mention "2 classes" hid the real 2-class error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
