@@ -190,7 +190,7 @@ export function labelledImages(db: Database, datasetId: number): LabelledImage[]
     .prepare(
       `SELECT i.id AS image_id, i.rel_path, c.name AS class_name
          FROM images i JOIN labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id
-        WHERE i.dataset_id = ? AND i.status = 'ok'
+        WHERE i.dataset_id = ? AND i.status = 'ok' AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
         ORDER BY i.id`,
     )
     .all(datasetId) as Array<{ image_id: number; rel_path: string; class_name: string }>;

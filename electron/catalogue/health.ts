@@ -1,12 +1,13 @@
 // Data-health reports in the catalogue (issue 15): what a health job works on (a dataset's usable images with their
 // labels and split subsets), the fingerprint of those labels, and the stored reports, read back with a stale flag
-// when the labels or images changed since.
+// when the labels or images changed since; and the images the Health view excluded from the dataset (files untouched).
 import { createHash } from 'node:crypto';
+import { AppError } from '../../shared/errors';
 import type { Database } from './database';
 import { getDatasetRow } from './datasets';
 import { absoluteImagePath } from './image-paths';
 import { latestSplitId } from './splits';
-import type { HealthClass, HealthCounts, HealthImage, HealthReport } from '../../shared/contract/health';
+import type { ExcludedImage, HealthClass, HealthCounts, HealthImage, HealthReport } from '../../shared/contract/health';
 
 type Subset = 'train' | 'val' | 'test';
 
@@ -39,7 +40,7 @@ function sourceRows(db: Database, datasetId: number): SourceRow[] {
          LEFT JOIN labels l ON l.image_id = i.id
          LEFT JOIN classes c ON c.id = l.class_id
          LEFT JOIN split_assignments sa ON sa.image_id = i.id AND sa.split_id = ?
-        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL
+        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
         ORDER BY i.id`,
     )
     .all(splitId ?? -1, datasetId) as SourceRow[];
@@ -162,4 +163,58 @@ export function latestHealthReport(db: Database, datasetId: number): HealthRepor
     seconds: stored.seconds,
     features: stored.features,
   };
+}
+
+/** The ids among imageIds that do not belong to the dataset, for a one-line refusal that names them. */
+function foreignIds(db: Database, datasetId: number, imageIds: number[]): number[] {
+  const check = db.prepare('SELECT dataset_id FROM images WHERE id = ?');
+  return imageIds.filter((id) => (check.get(id) as { dataset_id: number } | undefined)?.dataset_id !== datasetId);
+}
+
+function refuseForeign(db: Database, datasetId: number, imageIds: number[]): void {
+  const foreign = foreignIds(db, datasetId, imageIds);
+  if (foreign.length > 0) {
+    const dataset = getDatasetRow(db, datasetId);
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
+    throw new AppError('not-found', `Image${foreign.length === 1 ? '' : 's'} ${shown} ${foreign.length === 1 ? 'is' : 'are'} not in dataset "${dataset.name}"; reload the Health view and try again.`);
+  }
+}
+
+/** Leaves images out of the dataset (files untouched, labels kept); all or nothing. Returns how many were newly excluded. */
+export function excludeImages(db: Database, datasetId: number, imageIds: number[], reason: string): number {
+  getDatasetRow(db, datasetId);
+  const unique = [...new Set(imageIds)];
+  refuseForeign(db, datasetId, unique);
+  const insert = db.prepare('INSERT INTO image_exclusions (image_id, reason) VALUES (?, ?) ON CONFLICT (image_id) DO NOTHING');
+  return db.transaction(() => unique.reduce((n, id) => n + insert.run(id, reason).changes, 0))();
+}
+
+/** Brings excluded images back. Returns how many were excluded before. */
+export function includeImages(db: Database, datasetId: number, imageIds: number[]): number {
+  getDatasetRow(db, datasetId);
+  const unique = [...new Set(imageIds)];
+  refuseForeign(db, datasetId, unique);
+  const remove = db.prepare('DELETE FROM image_exclusions WHERE image_id = ?');
+  return db.transaction(() => unique.reduce((n, id) => n + remove.run(id).changes, 0))();
+}
+
+export function excludedImages(db: Database, datasetId: number): ExcludedImage[] {
+  const dataset = getDatasetRow(db, datasetId);
+  const splitId = latestSplitId(db, datasetId);
+  const rows = db
+    .prepare(
+      `SELECT i.id, i.rel_path, c.name AS class_name, sa.subset, x.reason, x.created_at
+         FROM image_exclusions x
+         JOIN images i ON i.id = x.image_id
+         LEFT JOIN labels l ON l.image_id = i.id
+         LEFT JOIN classes c ON c.id = l.class_id
+         LEFT JOIN split_assignments sa ON sa.image_id = i.id AND sa.split_id = ?
+        WHERE i.dataset_id = ?
+        ORDER BY x.created_at DESC, i.id`,
+    )
+    .all(splitId ?? -1, datasetId) as Array<{ id: number; rel_path: string; class_name: string | null; subset: Subset | null; reason: string; created_at: string }>;
+  return rows.map((r) => ({
+    imageId: r.id, relPath: r.rel_path, path: absoluteImagePath(dataset.root_path, r.rel_path),
+    label: r.class_name, subset: r.subset, reason: r.reason, excludedAt: r.created_at,
+  }));
 }

@@ -36,7 +36,7 @@ export function splitCandidates(db: Database, datasetId: number): { images: Spli
     .prepare(
       `SELECT i.id AS imageId, i.content_hash AS contentHash, c.name AS className, i.folder_split AS folderSplit
          FROM images i JOIN labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id
-        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL
+        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
         ORDER BY i.content_hash, i.id`,
     )
     .all(datasetId) as SplitCandidate[];

@@ -69,7 +69,7 @@ export function loadTrainingData(db: Database, options: { datasetId: number; spl
          JOIN images i ON i.id = sa.image_id
          JOIN labels l ON l.image_id = i.id
          JOIN classes c ON c.id = l.class_id
-        WHERE sa.split_id = ? AND i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL
+        WHERE sa.split_id = ? AND i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
         ORDER BY i.id`,
     )
     .all(splitId, dataset.id) as Row[];

@@ -103,9 +103,27 @@ export const HealthReport = z.object({
 });
 export type HealthReport = z.infer<typeof HealthReport>;
 
+/** An image left out of the dataset by the Health view (file untouched; include it again to bring it back). */
+export const ExcludedImage = HealthImage.extend({ reason: z.string(), excludedAt: z.string() });
+export type ExcludedImage = z.infer<typeof ExcludedImage>;
+
+const ImageIds = z.array(Id).min(1).max(100_000);
+
 export const healthRequests = defineRequests({
   /** Starts a health job (lane cpu: it waits behind a training run); follow it with jobs.progress / jobs.finished. */
   'health.run': { payload: HealthJobInput, result: z.object({ jobId: Id }) },
   /** The dataset's newest report, with its stale flag; null before the first run. */
   'health.latest': { payload: z.object({ datasetId: Id }), result: z.object({ report: HealthReport.nullable() }) },
+  /**
+   * Drops images from the dataset without touching their files: they leave new splits, training and evaluation data
+   * and health checks (existing splits keep their rows; training skips them), labels are kept for health.include.
+   */
+  'health.exclude': {
+    payload: z.object({ datasetId: Id, imageIds: ImageIds, reason: z.string().min(1).max(200).default('excluded from the Health view') }),
+    result: z.object({ excluded: z.number().int() }),
+  },
+  /** Brings excluded images back. */
+  'health.include': { payload: z.object({ datasetId: Id, imageIds: ImageIds }), result: z.object({ included: z.number().int() }) },
+  /** The dataset's excluded images, newest first (for a grid's show/hide and the Health view's "Excluded" list). */
+  'health.excluded': { payload: z.object({ datasetId: Id }), result: z.object({ images: z.array(ExcludedImage) }) },
 });
