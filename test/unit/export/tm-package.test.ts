@@ -42,7 +42,8 @@ describe('Teachable Machine package', () => {
     const loaded = await asRun(cnnPreset('cnn-normalize', 40, 3, 1), join(tmp.path, 'run-meta'), 3);
     try {
       const pkg = await buildTmPackage(loaded, OPTIONS);
-      assert.deepEqual([...pkg.files.keys()], ['model.json', 'weights.bin', 'metadata.json']);
+      assert.deepEqual([...pkg.files.keys()], ['model.json', 'weights.bin', 'metadata.json', 'README.md']);
+      assert.match(pkg.files.get('README.md')!.toString('utf8'), /0: class a, 1: class b, 2: class c[\s\S]*tmImage\.load\('\.\/model\.json', '\.\/metadata\.json'\)/);
       const meta = JSON.parse(pkg.files.get('metadata.json')!.toString('utf8'));
       assert.deepEqual(meta.labels, ['class a', 'class b', 'class c']);
       assert.equal(meta.imageSize, 40);
@@ -108,7 +109,7 @@ describe('Teachable Machine package', () => {
       );
       assert.equal(existsSync(out), false);
       const written = await writeTmPackage(loaded, out, { ...OPTIONS, pixels: pixelsAt(40, 2, 6) });
-      assert.deepEqual(readdirSync(out).sort(), ['metadata.json', 'model.json', 'weights.bin']);
+      assert.deepEqual(readdirSync(out).sort(), ['README.md', 'metadata.json', 'model.json', 'weights.bin']);
       assert.equal(written.verification.images, 2);
     } finally {
       loaded.dispose();

@@ -30,6 +30,7 @@ export { convertForTeachableMachine, TFJS_1_3_1_LAYERS, TM_INPUT_LAYER } from '.
 export const TM_MODEL_FILE = 'model.json';
 export const TM_WEIGHTS_FILE = 'weights.bin';
 export const TM_METADATA_FILE = 'metadata.json';
+export const TM_README_FILE = 'README.md';
 /** The library and the TensorFlow.js it runs on, as Teachable Machine's snippet pins them. */
 export const TM_PACKAGE_NAME = '@teachablemachine/image';
 export const TM_PACKAGE_VERSION = '0.8.5';
@@ -79,7 +80,7 @@ function weightsOf(specs: Array<{ name: string; shape: number[]; dtype: string }
   });
 }
 
-/** Builds the three files in memory. Throws AppError('unsupported') with the reason when the model cannot be one. */
+/** Builds the package's files (model.json, weights.bin, metadata.json, README.md) in memory. Throws AppError('unsupported') with the reason when the model cannot be one. */
 export async function buildTmPackage(loaded: LoadedModel, options: TmPackageOptions): Promise<TmPackage> {
   if (loaded.preprocessing === 'teachable-machine') throw new AppError('unsupported', 'This model is already a Teachable Machine model; export it as it is.');
   const { modelJson, weights } = await serializeModel(loaded.model);
@@ -120,10 +121,38 @@ export async function buildTmPackage(loaded: LoadedModel, options: TmPackageOpti
       [TM_MODEL_FILE, Buffer.from(JSON.stringify(model))],
       [TM_WEIGHTS_FILE, weightBytes],
       [TM_METADATA_FILE, Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`)],
+      [TM_README_FILE, Buffer.from(buildTmReadme(metadata))],
     ]),
     metadata,
     conversion: facts,
   };
+}
+
+/** README.md of the package: how to use it with Teachable Machine's library, and what differs from Pawprint. */
+export function buildTmReadme(meta: TmMetadata): string {
+  const size = meta.imageSize;
+  return `# ${meta.modelName}: a Teachable Machine image model exported by Pawprint
+
+\`model.json\`, \`${TM_WEIGHTS_FILE}\` and \`metadata.json\` in Teachable Machine's layout, for its library
+${TM_PACKAGE_NAME} ${TM_PACKAGE_VERSION} on TensorFlow.js ${TM_TFJS_VERSION} (the versions Teachable Machine's own snippet loads).
+
+- Classes (output order): ${meta.labels.map((name, i) => `${i}: ${name}`).join(', ')}
+- Input: the library crops the centre square of the image, draws it at ${size}x${size} and scales it to x / 127 - 1.
+- Output: ${meta.labels.length} probabilities (softmax), one per class.
+
+\`\`\`html
+<script src="tf.min.js"></script>                        <!-- @tensorflow/tfjs ${TM_TFJS_VERSION} -->
+<script src="teachablemachine-image.min.js"></script>    <!-- ${TM_PACKAGE_NAME} ${TM_PACKAGE_VERSION} -->
+<script type="module">
+  const model = await tmImage.load('./model.json', './metadata.json');
+  const predictions = await model.predict(document.querySelector('img'));   // [{ className, probability }]
+</script>
+\`\`\`
+
+Pawprint resized the whole image to ${size}x${size} in training; the library crops the centre square first, so on
+photos that are far from square it sees less of the picture. On square images (or images whose centre square is
+already ${size}x${size}) it gives Pawprint's probabilities.
+`;
 }
 
 /**
@@ -200,7 +229,7 @@ export interface WrittenTmPackage {
 
 /**
  * What the export job calls: builds the package, verifies it on `pixels` (refusing with AppError('failed') and
- * writing nothing when it differs from Pawprint by `tolerance` or more), then writes the three files into `folder`.
+ * writing nothing when it differs from Pawprint by `tolerance` or more), then writes the files into `folder`.
  */
 export async function writeTmPackage(
   loaded: LoadedModel, folder: string, options: TmPackageOptions & { pixels: readonly Uint8Array[]; tolerance?: number },
