@@ -156,7 +156,7 @@ before(async () => {
   const base = { preset: 'custom', imageSize: { height: 32, width: 32 }, batchSize: 8, seed: 5, backend: 'wasm' } as const;
   for (const [name, config] of [
     ['quick look', { ...base, epochs: 2, learningRate: 0.0005 }],
-    ['longer, faster learning rate', { ...base, epochs: 4, learningRate: 0.005, augmentation: { flip: 'horizontal', rotation: 0.1, zoom: 0, brightness: 0, contrast: 0 } }],
+    ['longer, faster learning rate', { ...base, epochs: 8, learningRate: 0.003, augmentation: { flip: 'horizontal', rotation: 0.1, zoom: 0, brightness: 0, contrast: 0 } }],
   ] as const) {
     const trained = await runJob({ kind: 'train', input: { datasetId, name, config } });
     assert.equal(trained.status, 'completed', trained.error ?? '');
@@ -276,6 +276,8 @@ test('screenshots of every view, light and dark', async () => {
           await page.getByTestId('evaluate-run').selectOption(String(runIds[1]));
           await page.getByTestId('evaluate-button').click();
           await page.getByTestId('evaluation-summary').waitFor({ timeout: 120_000 });
+          await page.waitForFunction(() => document.querySelector('[data-testid="evaluate-button"]')?.getAttribute('disabled') === null, undefined, { timeout: 120_000 });
+          await page.locator('[data-testid="gallery-item"] img').first().waitFor({ timeout: 10_000 }).catch(() => undefined);
         }
         await page.waitForLoadState('networkidle').catch(() => undefined);
         await page.waitForTimeout(300);
