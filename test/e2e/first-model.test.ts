@@ -1,0 +1,85 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { launchApp, withScreenshotOnFailure } from './harness';
+import type { AppUnderTest } from './harness';
+import { makeImage, writeClassFolders } from '../support/images';
+
+// Issue 14's four actions to a first model, in the browser host: choose a folder → Import → Train (the Dataset view's
+// "Train a model": the default preset, mobilenetv2 on the bundled base at 224, on a split the run makes) → see it
+// working (live progress, curves, the run completes with a saved model), with Try it beside training: a photo dropped
+// while the run trains is answered with class bars once the model is saved. Generated images, small counts.
+let app: AppUnderTest;
+let photos: string;
+before(async () => {
+  app = await launchApp();
+  photos = join(app.dir, 'shapes');
+  await writeClassFolders(photos, { red: { count: 8, color: '#cc3322' }, blue: { count: 8, color: '#2244cc' } }, { width: 64, height: 64, format: 'png' });
+});
+after(async () => {
+  await app.close();
+});
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('choose a folder, Import, Train a model, see it working; Try it beside training answers with class bars', async () => {
+  await withScreenshotOnFailure(app, 'first-model', async () => {
+    const { page } = app;
+    await page.locator('nav a[data-view="dataset"]').click();
+
+    // 1. Choose a folder.
+    await page.getByTestId('import-path').fill(photos);
+    // 2. Import.
+    await page.getByTestId('import-start').click();
+    await page.getByTestId('dataset-counts').getByText('16 images').waitFor({ timeout: 60_000 });
+    // 3. Train: one click on the Dataset view, no split made by hand.
+    const train = page.getByTestId('dataset-train');
+    await train.waitFor();
+    assert.match(await page.getByTestId('dataset-train-callout').innerText(), /a split made now \(stratified 70\/20\/10, seed 1/);
+    await train.click();
+
+    // 4. See it working: the Train view watches the run on the default preset and names the split it made.
+    await page.getByTestId('train-status').waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId('preset-mobilenetv2').getAttribute('aria-checked'), 'true');
+    assert.match(await page.getByTestId('cfg-base-name').innerText(), /bundled/);
+    assert.equal(await page.getByTestId('cfg-base-alpha').innerText(), '0.35');
+    assert.match(await page.getByTestId('cfg-base-params').innerText(), /^\d{3},\d{3} parameters$/);
+    assert.match(await page.getByTestId('train-split-note').innerText(), /^No split yet: made the default split #\d+ stratified 70\/20\/10, seed 1/);
+
+    // Try it beside training: a photo dropped while the run trains waits for the model, then shows its class bars.
+    const photo = await makeImage({ width: 64, height: 64, color: '#cc3322', accent: '#ffffff', variant: 5, format: 'png' });
+    await page.getByTestId('train-try-files').setInputFiles({ name: 'new-red.png', mimeType: 'image/png', buffer: photo });
+    const card = page.getByTestId('train-try-card').first();
+    await card.waitFor();
+
+    await page.getByTestId('train-final-status').getByText('completed').waitFor({ timeout: 240_000 });
+    const runs = (await app.services.request('runs.list', {})).runs;
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.status, 'completed');
+    assert.equal(runs[0]!.preset, 'mobilenetv2');
+    assert.notEqual(runs[0]!.modelPath, null, 'a trained model was saved');
+    assert.notEqual(runs[0]!.splitId, null);
+    assert.ok((await page.getByTestId('chart-accuracy').getAttribute('data-points').then(Number)) >= 1, 'the curves were drawn');
+
+    await until('Try it answered the photo', async () => ((await card.getAttribute('data-class')) ?? '') !== '', 60_000);
+    assert.ok(['red', 'blue'].includes((await card.getAttribute('data-class'))!));
+    assert.equal(await card.getByTestId('probability-bar').count(), 2);
+    await app.screenshot('first-model-train-view');
+
+    // A wrong answer given its right label: an upload is not a dataset file, and the card says what to do instead.
+    await card.focus();
+    await card.press('2');
+    await card.getByTestId('train-try-added').getByText(/^Not added: new-red\.png is not in shapes's folder/).waitFor();
+
+    // The run's page opens from Recent runs, with its base as the worker recorded it.
+    await page.getByTestId('train-run-open').first().click();
+    await page.getByTestId('run-page').waitFor();
+    assert.match(await page.getByTestId('run-page-base').innerText(), /bundled.*alpha 0\.35/);
+  });
+});
