@@ -4,7 +4,7 @@ import { runsStore } from './runs.svelte';
 import { jobsStore } from './jobs.svelte';
 import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
 import type {
-  ExportFormat, ExportModelInfo, ExportPrediction, ExportResult, ModelSource, RunSummary,
+  ExportFormat, ExportModelInfo, ExportPrediction, ExportResult, ExportTarget, ModelSource, RunSummary,
 } from '../../../shared/contract/index';
 
 export interface TryImage {
@@ -37,6 +37,8 @@ function messageOf(error: unknown): string {
 /** Export and "Try it" state; the only place the Export view reaches the services. The runs come from the runs store. */
 class ExportStore {
   selectedRunId = $state<number | null>(null);
+  /** tfjs (model.json + classify.js), tm (Teachable Machine's library) or onnx (model.onnx). */
+  target = $state<ExportTarget>('tfjs');
   format = $state<ExportFormat>('zip');
   /** Optional target typed by the user; empty = the data folder's exports/. */
   outPath = $state('');
@@ -110,7 +112,7 @@ class ExportStore {
     try {
       const out = this.outPath.trim();
       this.lastExport = await transport.invoke('export.run', {
-        runId: this.selectedRunId, format: this.format, overwrite: this.overwrite, ...(out ? { out } : {}),
+        runId: this.selectedRunId, target: this.target, format: this.format, overwrite: this.overwrite, ...(out ? { out } : {}),
       });
     } catch (error) {
       // Shown beside the button: a failed verification is a result the user must see, not a passing toast.
