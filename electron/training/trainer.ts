@@ -13,6 +13,8 @@ import {
   type DecodedImages, type ExampleSource,
 } from './data-pipeline';
 import { saveModelToFolder } from '../inference/model-folder';
+import { DataParallelTrainer } from './parallel/data-parallel';
+import { crossBatchLayer } from './parallel/shard-step';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -96,6 +98,12 @@ export interface TrainOptions {
   maxLoss?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * Cores the run may use (the job runtime's TaskSettings.threads). Above 1, on the WebAssembly backend, with a
+   * preset model built here, each batch is split across that many threads (parallel/data-parallel.ts); otherwise,
+   * or when a thread cannot start, training runs on this thread and the log says why.
+   */
+  threads?: number;
 }
 
 /** Default TrainOptions.maxLoss: orders of magnitude above the first-batch loss of any preset, even on raw pixels. */
@@ -222,6 +230,43 @@ function setStopTraining(model: LayersModel, value: boolean): void {
   }
 }
 
+/** Why a batch loss ends the run (NaN, infinite, or diverged), or null when it is usable. */
+function lossFailure(loss: number, maxLoss: number, epoch: number, batch: number, learningRate: number): string | null {
+  if (Number.isFinite(loss) && loss <= maxLoss) return null;
+  const what = Number.isFinite(loss) ? `loss exploded to ${loss.toExponential(2)} (training diverged)` : `loss became ${loss}`;
+  return `${what} at epoch ${epoch} batch ${batch}; try a lower learning rate (now ${learningRate}), ` +
+    `input scaling (preprocessing [0,1]), or check the images for unusual content`;
+}
+
+/**
+ * The data-parallel trainer when options.threads asks for more than one thread and the run allows it; null (with
+ * the reason in the log) otherwise. A thread that cannot start means one-thread training, not a failed run.
+ */
+async function startParallel(
+  config: TrainingConfig, numClasses: number, model: LayersModel, options: TrainOptions, callbacks: TrainCallbacks,
+): Promise<DataParallelTrainer | null> {
+  const threads = Math.floor(options.threads ?? 1);
+  if (!(threads > 1)) return null;
+  const crossBatch = crossBatchLayer(model);
+  const why = tf.getBackend() !== 'wasm' ? `the ${tf.getBackend()} backend computes a step itself (threads are for WebAssembly)`
+    : options.model ? 'the model was built outside the trainer (the threads build preset models only)'
+      : crossBatch ? `${crossBatch} normalises over the whole batch, which a split batch would change`
+        : config.batchSize < 2 ? 'a batch of 1 cannot be split'
+          : null;
+  if (why) {
+    callbacks.onLog?.(`Training on one thread: ${why}.`);
+    return null;
+  }
+  try {
+    const parallel = await DataParallelTrainer.start({ config, numClasses, model, threads });
+    callbacks.onLog?.(`Training on ${parallel.shards} threads: each batch is split across them and their gradients summed.`);
+    return parallel;
+  } catch (err) {
+    callbacks.onLog?.(`Training on one thread: a training thread could not start (${(err as Error).message}).`);
+    return null;
+  }
+}
+
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -273,8 +318,10 @@ export async function train(
     return result('failed', { error: (err as Error).message });
   }
   const ownsModel = !options.model;
-  // Dropout masks from the run seed too, so a seed reproduces the whole run (see seeded-dropout.ts).
-  const unseedDropout = seedDropout(model, config.seed);
+  const parallel = await startParallel(config, numClasses, model, options, callbacks);
+  // Dropout masks from the run seed too, so a seed reproduces the whole run (see seeded-dropout.ts); the parallel
+  // trainer seeds them itself, with the same masks.
+  const unseedDropout = parallel ? () => parallel.dispose() : seedDropout(model, config.seed);
   const optimizer = makeOptimizer(config);
   const variables = model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs').Variable);
   const classWeights = config.classWeights === 'balanced' ? balancedClassWeights(data.train.labels, numClasses) : null;
@@ -315,34 +362,47 @@ export async function train(
         if (options.signal?.aborted || stopTrainingRequested(model)) return finish('cancelled');
         const indices = plan[b];
         const batchStart = now();
-        const xs = data.train.inputs(indices, { epoch: epochIndex, training: true });
-        const ys = labelTensor(data.train.labels, indices, numClasses);
-        const sw = classWeights ? tf.tensor1d(Array.from(indices, (i) => classWeights[data.train.labels[i]])) : null;
-        let correctT: Tensor | null = null;
-        let lossT: Tensor | null = null;
-        try {
-          lossT = optimizer.minimize(() => {
-            const logits = model.apply(xs, { training: true }) as Tensor;
-            correctT = tf.keep(countCorrect(logits, ys));
-            const perExample = perExampleLoss(logits, ys);
-            return (sw ? perExample.mul(sw) : perExample).mean() as import('@tensorflow/tfjs').Scalar;
-          }, true, variables);
-          const loss = (await lossT!.data())[0];
-          const correct = (await (correctT as Tensor | null)!.data())[0];
-          if (!Number.isFinite(loss) || loss > maxLoss) {
-            const what = Number.isFinite(loss) ? `loss exploded to ${loss.toExponential(2)} (training diverged)` : `loss became ${loss}`;
-            return finish('failed', `${what} at epoch ${epochNumber} batch ${b + 1}; try a lower learning rate (now ${config.learningRate}), ` +
-              `input scaling (preprocessing [0,1]), or check the images for unusual content`);
-          }
-          lossSum += loss * indices.length;
-          correctSum += correct;
+        if (parallel) {
+          const step = await parallel.step({
+            size: indices.length,
+            inputs: (start, end) => data.train.inputs(indices.subarray(start, end), { epoch: epochIndex, training: true }),
+            labels: (start, end) => labelTensor(data.train.labels, indices.subarray(start, end), numClasses),
+            sampleWeights: classWeights
+              ? (start, end) => tf.tensor1d(Array.from(indices.subarray(start, end), (i) => classWeights[data.train.labels[i]]))
+              : null,
+          }, optimizer);
+          const failure = lossFailure(step.loss, maxLoss, epochNumber, b + 1, config.learningRate);
+          if (failure) return finish('failed', failure);
+          lossSum += step.loss * indices.length;
+          correctSum += step.correct;
           seen += indices.length;
-        } finally {
-          xs.dispose();
-          ys.dispose();
-          sw?.dispose();
-          lossT?.dispose();
-          (correctT as Tensor | null)?.dispose();
+        } else {
+          const xs = data.train.inputs(indices, { epoch: epochIndex, training: true });
+          const ys = labelTensor(data.train.labels, indices, numClasses);
+          const sw = classWeights ? tf.tensor1d(Array.from(indices, (i) => classWeights[data.train.labels[i]])) : null;
+          let correctT: Tensor | null = null;
+          let lossT: Tensor | null = null;
+          try {
+            lossT = optimizer.minimize(() => {
+              const logits = model.apply(xs, { training: true }) as Tensor;
+              correctT = tf.keep(countCorrect(logits, ys));
+              const perExample = perExampleLoss(logits, ys);
+              return (sw ? perExample.mul(sw) : perExample).mean() as import('@tensorflow/tfjs').Scalar;
+            }, true, variables);
+            const loss = (await lossT!.data())[0];
+            const correct = (await (correctT as Tensor | null)!.data())[0];
+            const failure = lossFailure(loss, maxLoss, epochNumber, b + 1, config.learningRate);
+            if (failure) return finish('failed', failure);
+            lossSum += loss * indices.length;
+            correctSum += correct;
+            seen += indices.length;
+          } finally {
+            xs.dispose();
+            ys.dispose();
+            sw?.dispose();
+            lossT?.dispose();
+            (correctT as Tensor | null)?.dispose();
+          }
         }
         const t = now();
         trainMsTotal += t - batchStart;

@@ -93,7 +93,7 @@ async function runImageTraining(
   // The trainer writes the best epoch's model here (model.json + weights.bin + checkpoint.json) on each improvement.
   await mkdir(paths.modelDir, { recursive: true });
   const result = await train(config, trainData, trainerCallbacks(emit, sendProgress), {
-    signal, checkpointDir: paths.modelDir, progressIntervalMs: start.progressIntervalMs ?? 250, versions,
+    signal, checkpointDir: paths.modelDir, progressIntervalMs: start.progressIntervalMs ?? 250, versions, threads: start.threads,
   });
   result.model?.dispose();
   const saved = result.checkpointDir !== null;

@@ -41,6 +41,8 @@ export interface TrainRunStart extends TrainTaskInput {
   appVersion: string;
   /** Non-batch progress is sent at most this often (batches as they come). */
   progressIntervalMs?: number;
+  /** Cores the job runtime gives this run (TaskSettings.threads); the CNN trainer splits batches across them. */
+  threads?: number;
 }
 
 /** A batch (or decoding/feature/evaluation step) as the live panel shows it; the run id is the job's. */
