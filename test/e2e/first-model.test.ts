@@ -81,5 +81,6 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     await page.getByTestId('train-run-open').first().click();
     await page.getByTestId('run-page').waitFor();
     assert.match(await page.getByTestId('run-page-base').innerText(), /bundled.*alpha 0\.35/);
+    await app.screenshot('first-model-run-page');
   });
 });
