@@ -87,7 +87,8 @@ export interface StoredHealthReport {
   imageCount: number;
   labelledCount: number;
   counts: HealthCounts;
-  labelIssues: Array<{ imageId: number; given: string; suggested: string; score: number; selfConfidence: number }>;
+  labelIssues: Array<{ imageId: number; given: string; suggested: string; score: number; selfConfidence: number; flagged?: boolean }>;
+  map?: Array<{ imageId: number; x: number; y: number }>;
   nearDuplicates: Array<{ imageIds: number[]; similarity: number; crossesSplits: boolean }>;
   outliers: Array<{ imageId: number; score: number }>;
   classes: HealthClass[];
@@ -145,8 +146,9 @@ export function latestHealthReport(db: Database, datasetId: number): HealthRepor
     counts: stored.counts,
     labelIssues: stored.labelIssues.flatMap((issue) => {
       const img = image(issue.imageId);
-      return img ? [{ image: img, given: issue.given, suggested: issue.suggested, score: issue.score, selfConfidence: issue.selfConfidence }] : [];
+      return img ? [{ image: img, given: issue.given, suggested: issue.suggested, score: issue.score, selfConfidence: issue.selfConfidence, flagged: issue.flagged ?? true }] : [];
     }),
+    map: stored.map ? stored.map.filter((point) => current.has(point.imageId)) : null,
     nearDuplicates: stored.nearDuplicates.flatMap((group) => {
       const images = group.imageIds.map(image).filter((img): img is HealthImage => img !== null);
       return images.length >= 2 ? [{ images, similarity: group.similarity, crossesSplits: group.crossesSplits }] : [];

@@ -51,6 +51,8 @@ export const HealthLabelIssue = z.object({
   score: z.number(),
   /** Out-of-fold probability of the given label. */
   selfConfidence: z.number(),
+  /** Confident learning's verdict (counted in counts.labelIssues); unflagged entries continue the ranking (the head predicts another class). */
+  flagged: z.boolean(),
 });
 export type HealthLabelIssue = z.infer<typeof HealthLabelIssue>;
 
@@ -91,6 +93,8 @@ export const HealthReport = z.object({
   labelledCount: z.number().int(),
   counts: HealthCounts,
   labelIssues: z.array(HealthLabelIssue),
+  /** 2-D embedding map (first two principal components), one point per image; null in reports made before it. */
+  map: z.array(z.object({ imageId: Id, x: z.number(), y: z.number() })).nullable(),
   nearDuplicates: z.array(HealthDuplicateGroup),
   outliers: z.array(HealthOutlier),
   classes: z.array(HealthClass),
