@@ -1,6 +1,8 @@
-// Data health from image embeddings, in plain TypeScript (no TensorFlow.js): label issues by confident learning on
-// out-of-fold probabilities of a softmax head, near-duplicate groups by cosine similarity, outliers by k-nearest-
-// neighbour distance, class balance. Everything is seeded and deterministic, so one dataset gives one answer.
+// Data health from image embeddings: label issues by confident learning on out-of-fold probabilities of a softmax
+// head, near-duplicate groups by cosine similarity, outliers by k-nearest-neighbour distance, class balance, and a 2-D
+// map (PCA). The big matrix products go through a MatrixEngine: plain loops here (no TensorFlow.js, so the host and
+// tests can run it), TensorFlow.js matMul in the job worker (worker/tf-matrix.ts). Everything is seeded and
+// deterministic, so one dataset gives one answer.
 import { mixSeeds, mulberry32, shuffleInPlace } from '../../shared/random';
 
 export interface HealthOptions {
@@ -15,6 +17,8 @@ export interface HealthOptions {
   steps: number;
   /** L2 penalty of the head's weights. */
   l2: number;
+  /** Adam's step size (default 0.05). */
+  learningRate?: number;
 }
 
 /**
@@ -39,7 +43,12 @@ export interface HealthInput {
   subsets: Array<string | null>;
 }
 
-export interface LabelIssue { index: number; label: number; suggested: number; score: number; selfConfidence: number }
+/**
+ * A label-issue candidate. `flagged`: confident learning says the label is wrong (a class other than the label reaches
+ * its per-class threshold). Candidates also include unflagged images the out-of-fold head predicts as another class,
+ * so a top-N list is not cut short at the flagged count; all are ranked by score.
+ */
+export interface LabelIssue { index: number; label: number; suggested: number; score: number; selfConfidence: number; flagged: boolean }
 export interface DuplicateGroup { indices: number[]; similarity: number; crossesSplits: boolean }
 export interface Outlier { index: number; score: number }
 export interface ClassHealth {
@@ -54,8 +63,13 @@ export interface ClassHealth {
   outOfFoldAccuracy: number;
   labelIssues: number;
 }
+/** An image's place on the 2-D embedding map. */
+export interface MapPoint { index: number; x: number; y: number }
 export interface HealthAnalysis {
+  /** Candidates, most likely wrong first; `flagged` marks confident learning's issues. */
   labelIssues: LabelIssue[];
+  /** Each image's projection on the embeddings' first two principal components. */
+  map: MapPoint[];
   nearDuplicates: DuplicateGroup[];
   outliers: Outlier[];
   classes: ClassHealth[];
@@ -63,10 +77,60 @@ export interface HealthAnalysis {
   imbalanceRatio: number | null;
   outOfFoldAccuracy: number | null;
   outlierThreshold: number;
-  timings: { headSeconds: number; similaritySeconds: number };
+  timings: { headSeconds: number; similaritySeconds: number; mapSeconds: number };
 }
 
-export interface AnalysisProgress { phase: 'fitting' | 'comparing'; done: number; total: number }
+/** A row-major rows x cols matrix held for repeated products (uploaded once to whatever does the arithmetic). */
+export interface HeldMatrix {
+  /** A · Bᵀ for B (bRows x cols, row-major): rows x bRows. */
+  timesTransposed(b: Float32Array, bRows: number): Float32Array;
+  /** Pᵀ · A for P (rows x k, row-major): k x cols. */
+  transposedTimes(p: Float32Array, k: number): Float32Array;
+  /** A[r0..r1) · A[c0..rows)ᵀ: (r1 - r0) x (rows - c0), one block of the Gram matrix. */
+  selfProduct(r0: number, r1: number, c0: number): Float32Array;
+  dispose(): void;
+}
+export interface MatrixEngine { name: string; hold(values: Float32Array, rows: number, cols: number): HeldMatrix }
+
+/** Plain loops (float64 sums): for the host and tests; the worker uses TensorFlow.js's matMul instead. */
+export const loopEngine: MatrixEngine = {
+  name: 'loops',
+  hold(a, rows, cols) {
+    const dot = (ra: number, b: Float32Array, rb: number) => {
+      let s = 0;
+      for (let k = 0; k < cols; k++) s += a[ra + k] * b[rb + k];
+      return s;
+    };
+    return {
+      timesTransposed(b, bRows) {
+        const out = new Float32Array(rows * bRows);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < bRows; j++) out[i * bRows + j] = dot(i * cols, b, j * cols);
+        return out;
+      },
+      transposedTimes(p, k) {
+        const out = new Float64Array(k * cols);
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < k; j++) {
+            const d = p[i * k + j];
+            if (d === 0) continue;
+            const row = i * cols, oj = j * cols;
+            for (let q = 0; q < cols; q++) out[oj + q] += d * a[row + q];
+          }
+        }
+        return Float32Array.from(out);
+      },
+      selfProduct(r0, r1, c0) {
+        const width = rows - c0;
+        const out = new Float32Array((r1 - r0) * width);
+        for (let i = r0; i < r1; i++) for (let j = c0; j < rows; j++) out[(i - r0) * width + (j - c0)] = dot(i * cols, a, j * cols);
+        return out;
+      },
+      dispose() {},
+    };
+  },
+};
+
+export interface AnalysisProgress { phase: 'fitting' | 'comparing' | 'mapping'; done: number; total: number }
 
 type Report = (p: AnalysisProgress) => void;
 
@@ -107,6 +171,7 @@ export function stratifiedFolds(labels: Int32Array, folds: number, seed: number)
 export function fitSoftmaxAndPredict(
   x: Float32Array, dim: number, labels: Int32Array, classes: number,
   trainRows: number[], predictRows: number[], options: { steps: number; l2: number; learningRate?: number },
+  engine: MatrixEngine = loopEngine,
 ): Float32Array {
   const m = trainRows.length;
   const lr = options.learningRate ?? 0.05;
@@ -128,61 +193,55 @@ export function fitSoftmaxAndPredict(
     });
     return out;
   };
-  const xt = standardise(trainRows);
   const c = classes;
-  // Class-major weights (w[j * dim + k]) so both passes walk rows and weights contiguously.
+  // Class-major weights (w[j * dim + k]): the products are X·Wᵀ (logits) and Pᵀ·X (gradient), on the engine.
   const w = new Float32Array(c * dim);
   const b = new Float32Array(c);
-  const gw = new Float32Array(c * dim);
-  const gb = new Float32Array(c);
+  const gb = new Float64Array(c);
   const mw = new Float32Array(c * dim), vw = new Float32Array(c * dim), mb = new Float32Array(c), vb = new Float32Array(c);
   const p = new Float32Array(m * c);
   const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  for (let step = 1; step <= options.steps; step++) {
-    softmaxRows(xt, m, dim, w, b, c, p);
-    for (let i = 0; i < m; i++) p[i * c + labels[trainRows[i]]] -= 1;
-    gw.fill(0);
-    gb.fill(0);
-    for (let i = 0; i < m; i++) {
-      const row = i * dim;
+  const xt = engine.hold(standardise(trainRows), m, dim);
+  try {
+    for (let step = 1; step <= options.steps; step++) {
+      softmaxRows(xt.timesTransposed(w, c), m, b, c, p);
+      for (let i = 0; i < m; i++) p[i * c + labels[trainRows[i]]] -= 1;
+      const gw = xt.transposedTimes(p, c);
+      gb.fill(0);
+      for (let i = 0; i < m; i++) for (let j = 0; j < c; j++) gb[j] += p[i * c + j];
+      const inv = 1 / Math.max(1, m);
+      const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
+      for (let q = 0; q < w.length; q++) {
+        const g = gw[q] * inv + options.l2 * w[q];
+        mw[q] = beta1 * mw[q] + (1 - beta1) * g;
+        vw[q] = beta2 * vw[q] + (1 - beta2) * g * g;
+        w[q] -= (lr * (mw[q] / c1)) / (Math.sqrt(vw[q] / c2) + eps);
+      }
       for (let j = 0; j < c; j++) {
-        const d = p[i * c + j];
-        gb[j] += d;
-        const wj = j * dim;
-        for (let k = 0; k < dim; k++) gw[wj + k] += d * xt[row + k];
+        const g = gb[j] * inv;
+        mb[j] = beta1 * mb[j] + (1 - beta1) * g;
+        vb[j] = beta2 * vb[j] + (1 - beta2) * g * g;
+        b[j] -= (lr * (mb[j] / c1)) / (Math.sqrt(vb[j] / c2) + eps);
       }
     }
-    const inv = 1 / Math.max(1, m);
-    const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
-    for (let q = 0; q < w.length; q++) {
-      const g = gw[q] * inv + options.l2 * w[q];
-      mw[q] = beta1 * mw[q] + (1 - beta1) * g;
-      vw[q] = beta2 * vw[q] + (1 - beta2) * g * g;
-      w[q] -= (lr * (mw[q] / c1)) / (Math.sqrt(vw[q] / c2) + eps);
-    }
-    for (let j = 0; j < c; j++) {
-      const g = gb[j] * inv;
-      mb[j] = beta1 * mb[j] + (1 - beta1) * g;
-      vb[j] = beta2 * vb[j] + (1 - beta2) * g * g;
-      b[j] -= (lr * (mb[j] / c1)) / (Math.sqrt(vb[j] / c2) + eps);
-    }
+  } finally {
+    xt.dispose();
   }
-  const xp = standardise(predictRows);
   const out = new Float32Array(predictRows.length * c);
-  softmaxRows(xp, predictRows.length, dim, w, b, c, out);
+  const xp = engine.hold(standardise(predictRows), predictRows.length, dim);
+  try {
+    softmaxRows(xp.timesTransposed(w, c), predictRows.length, b, c, out);
+  } finally {
+    xp.dispose();
+  }
   return out;
 }
 
-function softmaxRows(x: Float32Array, rows: number, dim: number, w: Float32Array, b: Float32Array, c: number, out: Float32Array): void {
+/** Softmax of logits z (rows x c, without the bias) + b into out. */
+function softmaxRows(logits: Float32Array, rows: number, b: Float32Array, c: number, out: Float32Array): void {
   const z = new Float64Array(c);
   for (let i = 0; i < rows; i++) {
-    const row = i * dim;
-    for (let j = 0; j < c; j++) {
-      const wj = j * dim;
-      let s = b[j];
-      for (let k = 0; k < dim; k++) s += x[row + k] * w[wj + k];
-      z[j] = s;
-    }
+    for (let j = 0; j < c; j++) z[j] = logits[i * c + j] + b[j];
     let max = -Infinity;
     for (let j = 0; j < c; j++) max = Math.max(max, z[j]);
     let sum = 0;
@@ -191,34 +250,141 @@ function softmaxRows(x: Float32Array, rows: number, dim: number, w: Float32Array
   }
 }
 
-/** Out-of-fold probabilities (n x classes; rows of unlabelled images stay 0). */
+/**
+ * Out-of-fold probabilities (n x classes; rows of unlabelled images stay 0): one softmax head per fold, each trained
+ * on the other folds' rows, standardised by those rows' statistics. All folds' heads step together, so each step reads
+ * the embeddings twice (logits X·W'ᵀ and gradient Pᵀ·X for every head at once) instead of twice per fold: the
+ * standardisation (x - mean_f) * scale_f is folded into the weights (W' = W * scale_f, offset -W'·mean_f) and into
+ * the gradient (scale_f * (Pᵀ·X - mean_f * sum P)). The same arithmetic as fitSoftmaxAndPredict per fold.
+ */
 export function outOfFoldProbabilities(
   x: Float32Array, dim: number, labels: Int32Array, classes: number, options: HealthOptions, report?: Report, signal?: AbortSignal,
+  engine: MatrixEngine = loopEngine,
 ): Float32Array {
   const n = labels.length;
-  const fold = stratifiedFolds(labels, options.folds, options.seed);
-  const probabilities = new Float32Array(n * classes);
-  for (let f = 0; f < options.folds; f++) {
-    signal?.throwIfAborted();
-    report?.({ phase: 'fitting', done: f, total: options.folds });
-    const trainRows: number[] = [];
-    const heldOut: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (fold[i] < 0) continue;
-      (fold[i] === f ? heldOut : trainRows).push(i);
+  const folds = options.folds;
+  const c = classes;
+  const heads = folds * c;
+  const fold = stratifiedFolds(labels, folds, options.seed);
+  // Per-fold sums; a head's training statistics are the totals minus its own fold's.
+  const foldSum = new Float64Array(folds * dim), foldSquares = new Float64Array(folds * dim), foldCount = new Float64Array(folds);
+  for (let i = 0; i < n; i++) {
+    const f = fold[i];
+    if (f < 0) continue;
+    foldCount[f]++;
+    for (let k = 0; k < dim; k++) {
+      const v = x[i * dim + k];
+      foldSum[f * dim + k] += v;
+      foldSquares[f * dim + k] += v * v;
     }
-    if (heldOut.length === 0) continue;
-    const p = fitSoftmaxAndPredict(x, dim, labels, classes, trainRows, heldOut, options);
-    heldOut.forEach((r, i) => probabilities.set(p.subarray(i * classes, (i + 1) * classes), r * classes));
   }
-  report?.({ phase: 'fitting', done: options.folds, total: options.folds });
+  const labelled = foldCount.reduce((t, v) => t + v, 0);
+  const trainCount = Float64Array.from(foldCount, (v) => labelled - v);
+  const mean = new Float64Array(folds * dim), scale = new Float64Array(folds * dim);
+  for (let f = 0; f < folds; f++) {
+    const m = Math.max(1, trainCount[f]);
+    for (let k = 0; k < dim; k++) {
+      let sum = 0, squares = 0;
+      for (let g = 0; g < folds; g++) {
+        if (g === f) continue;
+        sum += foldSum[g * dim + k];
+        squares += foldSquares[g * dim + k];
+      }
+      const mu = sum / m;
+      const sd = Math.sqrt(Math.max(0, squares / m - mu * mu));
+      mean[f * dim + k] = mu;
+      scale[f * dim + k] = sd > 1e-6 ? 1 / sd : 0;
+    }
+  }
+  const lr = options.learningRate ?? 0.05;
+  const w = new Float32Array(heads * dim), b = new Float64Array(heads);
+  const mw = new Float32Array(heads * dim), vw = new Float32Array(heads * dim), mb = new Float64Array(heads), vb = new Float64Array(heads);
+  const effective = new Float32Array(heads * dim);
+  const offset = new Float64Array(heads);
+  const p = new Float32Array(n * heads);
+  const z = new Float64Array(c);
+  const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  const probabilities = new Float32Array(n * classes);
+  // Softmax of every head on every row into p; with `train`, minus the one-hot label on the head's training rows and
+  // zero elsewhere (the gradient's P), else the held-out probabilities.
+  const softmax = (logits: Float32Array, train: boolean) => {
+    for (let i = 0; i < n; i++) {
+      const own = fold[i];
+      for (let f = 0; f < folds; f++) {
+        const h = f * c, row = i * heads + h;
+        if (train ? own < 0 || own === f : own !== f) {
+          if (train) p.fill(0, row, row + c);
+          continue;
+        }
+        let max = -Infinity;
+        for (let j = 0; j < c; j++) max = Math.max(max, (z[j] = logits[row + j] + offset[h + j]));
+        let sum = 0;
+        for (let j = 0; j < c; j++) sum += (z[j] = Math.exp(z[j] - max));
+        if (train) {
+          for (let j = 0; j < c; j++) p[row + j] = z[j] / sum;
+          p[row + labels[i]] -= 1;
+        } else {
+          for (let j = 0; j < c; j++) probabilities[i * c + j] = z[j] / sum;
+        }
+      }
+    }
+  };
+  const prepare = () => {
+    for (let f = 0; f < folds; f++) {
+      for (let j = 0; j < c; j++) {
+        const h = f * c + j;
+        let shift = 0;
+        for (let k = 0; k < dim; k++) {
+          const v = w[h * dim + k] * scale[f * dim + k];
+          effective[h * dim + k] = v;
+          shift += v * mean[f * dim + k];
+        }
+        offset[h] = b[h] - shift;
+      }
+    }
+  };
+  const held = engine.hold(x, n, dim);
+  try {
+    for (let step = 1; step <= options.steps; step++) {
+      signal?.throwIfAborted();
+      report?.({ phase: 'fitting', done: Math.floor(((step - 1) / options.steps) * folds), total: folds });
+      prepare();
+      softmax(held.timesTransposed(effective, heads), true);
+      const raw = held.transposedTimes(p, heads);
+      const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
+      for (let h = 0; h < heads; h++) {
+        const f = Math.floor(h / c);
+        let total = 0;
+        for (let i = 0; i < n; i++) total += p[i * heads + h];
+        const inv = 1 / Math.max(1, trainCount[f]);
+        for (let k = 0; k < dim; k++) {
+          const q = h * dim + k;
+          const g = scale[f * dim + k] * (raw[q] - mean[f * dim + k] * total) * inv + options.l2 * w[q];
+          mw[q] = beta1 * mw[q] + (1 - beta1) * g;
+          vw[q] = beta2 * vw[q] + (1 - beta2) * g * g;
+          w[q] -= (lr * (mw[q] / c1)) / (Math.sqrt(vw[q] / c2) + eps);
+        }
+        const g = total * inv;
+        mb[h] = beta1 * mb[h] + (1 - beta1) * g;
+        vb[h] = beta2 * vb[h] + (1 - beta2) * g * g;
+        b[h] -= (lr * (mb[h] / c1)) / (Math.sqrt(vb[h] / c2) + eps);
+      }
+    }
+    prepare();
+    softmax(held.timesTransposed(effective, heads), false);
+  } finally {
+    held.dispose();
+  }
+  report?.({ phase: 'fitting', done: folds, total: folds });
   return probabilities;
 }
 
 /**
  * Confident learning (Northcutt et al.): per-class thresholds t_j = mean p_j over images labelled j; an image is a
  * label issue when its confident class (the most probable class whose probability reaches its threshold) is not its
- * label. Ranked by normalised margin: score = (1 - (p_label - max_other p)) / 2, 1 = surely wrong.
+ * label. Ranked by normalised margin: score = (1 - (p_label - max_other p)) / 2, 1 = surely wrong. Images the head
+ * predicts as another class without reaching that class's threshold are listed too, unflagged, so the ranking goes
+ * on past the flagged ones (a top-N list of N suspects is filled; measured on the bench).
  */
 export function confidentLearning(probabilities: Float32Array, labels: Int32Array, classes: number): { issues: LabelIssue[]; thresholds: Float64Array } {
   const thresholds = new Float64Array(classes);
@@ -245,9 +411,10 @@ export function confidentLearning(probabilities: Float32Array, labels: Int32Arra
         otherMax = row[j];
       }
     }
-    if (confident < 0 || confident === label) return;
+    const flagged = confident >= 0 && confident !== label;
+    if (!flagged && best === label) return;
     const margin = row[label] - otherMax;
-    issues.push({ index: i, label, suggested: confident, score: (1 - margin) / 2, selfConfidence: row[label] });
+    issues.push({ index: i, label, suggested: flagged ? confident : bestOther, score: (1 - margin) / 2, selfConfidence: row[label], flagged });
   });
   issues.sort((a, b) => b.score - a.score || a.index - b.index);
   return { issues, thresholds };
@@ -258,7 +425,7 @@ export function confidentLearning(probabilities: Float32Array, labels: Int32Arra
  * Blocked Gram matrix: n^2 * dim / 2 multiply-adds, done once for both duplicates and outliers.
  */
 export function neighbourScan(
-  unit: Float32Array, dim: number, k: number, threshold: number, report?: Report, signal?: AbortSignal,
+  unit: Float32Array, dim: number, k: number, threshold: number, report?: Report, signal?: AbortSignal, engine: MatrixEngine = loopEngine,
 ): { knnDistance: Float64Array; pairs: Array<{ a: number; b: number; similarity: number }> } {
   const n = unit.length / dim;
   const kk = Math.max(1, Math.min(k, n - 1));
@@ -275,25 +442,28 @@ export function neighbourScan(
     top[base + q] = s;
   };
   const pairs: Array<{ a: number; b: number; similarity: number }> = [];
-  const block = 64;
-  for (let i0 = 0; i0 < n; i0 += block) {
-    signal?.throwIfAborted();
-    report?.({ phase: 'comparing', done: i0, total: n });
-    const i1 = Math.min(n, i0 + block);
-    for (let j0 = i0; j0 < n; j0 += block) {
-      const j1 = Math.min(n, j0 + block);
+  // Row blocks against everything after them: the upper triangle once, memory (block x n) bounded for 20,000 images.
+  const block = Math.max(16, Math.min(512, Math.floor(4_000_000 / Math.max(1, n))));
+  const held = engine.hold(unit, n, dim);
+  try {
+    for (let i0 = 0; i0 < n; i0 += block) {
+      signal?.throwIfAborted();
+      report?.({ phase: 'comparing', done: i0, total: n });
+      const i1 = Math.min(n, i0 + block);
+      const width = n - i0;
+      const gram = held.selfProduct(i0, i1, i0);
       for (let i = i0; i < i1; i++) {
-        const ri = i * dim;
-        for (let j = Math.max(j0, i + 1); j < j1; j++) {
-          const rj = j * dim;
-          let s = 0;
-          for (let q = 0; q < dim; q++) s += unit[ri + q] * unit[rj + q];
+        const row = (i - i0) * width - i0;
+        for (let j = i + 1; j < n; j++) {
+          const s = gram[row + j];
           insert(i, s);
           insert(j, s);
           if (s >= threshold) pairs.push({ a: i, b: j, similarity: s });
         }
       }
     }
+  } finally {
+    held.dispose();
   }
   report?.({ phase: 'comparing', done: n, total: n });
   const knnDistance = new Float64Array(n);
@@ -309,6 +479,71 @@ export function neighbourScan(
     knnDistance[i] = count ? sum / count : 0;
   }
   return { knnDistance, pairs };
+}
+
+/**
+ * The rows' projection on their first two principal components, by seeded subspace (power) iteration on the centred
+ * data without forming the covariance: 2 x (n x dim) products per round. Signs are fixed (largest loading positive)
+ * so one dataset always gives the same picture.
+ */
+export function principalPlane(x: Float32Array, dim: number, seed: number, engine: MatrixEngine = loopEngine, rounds = 30): MapPoint[] {
+  const n = x.length / dim;
+  if (n === 0) return [];
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += x[i * dim + k];
+  for (let k = 0; k < dim; k++) mean[k] /= n;
+  const rng = mulberry32(mixSeeds(seed, 'health-map'));
+  let v: Float32Array = Float32Array.from({ length: 2 * dim }, () => rng() - 0.5);
+  const orthonormalise = (basis: Float32Array) => {
+    for (let c = 0; c < 2; c++) {
+      const row = basis.subarray(c * dim, (c + 1) * dim);
+      for (let prev = 0; prev < c; prev++) {
+        const other = basis.subarray(prev * dim, (prev + 1) * dim);
+        let d = 0;
+        for (let k = 0; k < dim; k++) d += row[k] * other[k];
+        for (let k = 0; k < dim; k++) row[k] -= d * other[k];
+      }
+      let norm = 0;
+      for (let k = 0; k < dim; k++) norm += row[k] ** 2;
+      norm = Math.sqrt(norm) || 1;
+      for (let k = 0; k < dim; k++) row[k] /= norm;
+    }
+  };
+  const held = engine.hold(x, n, dim);
+  // Centred projections U = (X - 1 mean) Vᵀ.
+  const project = (basis: Float32Array) => {
+    const u = held.timesTransposed(basis, 2);
+    for (let c = 0; c < 2; c++) {
+      let shift = 0;
+      for (let k = 0; k < dim; k++) shift += mean[k] * basis[c * dim + k];
+      for (let i = 0; i < n; i++) u[i * 2 + c] -= shift;
+    }
+    return u;
+  };
+  try {
+    orthonormalise(v);
+    for (let round = 0; round < rounds; round++) {
+      const u = project(v);
+      // (X - 1 mean)ᵀ U = Xᵀ U - mean (1ᵀ U)
+      const next = held.transposedTimes(u, 2);
+      for (let c = 0; c < 2; c++) {
+        let total = 0;
+        for (let i = 0; i < n; i++) total += u[i * 2 + c];
+        for (let k = 0; k < dim; k++) next[c * dim + k] -= mean[k] * total;
+      }
+      orthonormalise(next);
+      v = next;
+    }
+    for (let c = 0; c < 2; c++) {
+      let largest = 0;
+      for (let k = 0; k < dim; k++) if (Math.abs(v[c * dim + k]) > Math.abs(v[c * dim + largest])) largest = k;
+      if (v[c * dim + largest] < 0) for (let k = 0; k < dim; k++) v[c * dim + k] = -v[c * dim + k];
+    }
+    const u = project(v);
+    return Array.from({ length: n }, (_, index) => ({ index, x: u[index * 2], y: u[index * 2 + 1] }));
+  } finally {
+    held.dispose();
+  }
 }
 
 /** Connected groups of near-duplicate pairs; a group's similarity is its weakest linking pair. */
@@ -357,7 +592,9 @@ export function pickOutliers(knnDistance: Float64Array): { outliers: Outlier[]; 
 }
 
 /** The whole analysis. `report` is called between folds and blocks; `signal` cancels between them. */
-export function analyseHealth(input: HealthInput, options: HealthOptions = DEFAULT_HEALTH_OPTIONS, report?: Report, signal?: AbortSignal): HealthAnalysis {
+export function analyseHealth(
+  input: HealthInput, options: HealthOptions = DEFAULT_HEALTH_OPTIONS, report?: Report, signal?: AbortSignal, engine: MatrixEngine = loopEngine,
+): HealthAnalysis {
   const { dim, labels, classNames } = input;
   const n = labels.length;
   if (input.embeddings.length !== n * dim) throw new Error(`analyseHealth: ${n} images need ${n * dim} values, got ${input.embeddings.length}`);
@@ -375,19 +612,25 @@ export function analyseHealth(input: HealthInput, options: HealthOptions = DEFAU
   let probabilities: Float32Array = new Float32Array(n * classes);
   // A head needs two classes, and every fold needs something to train on.
   if (usable >= 2 && labelled >= options.folds * 2) {
-    probabilities = outOfFoldProbabilities(unit, dim, labels, classes, options, report, signal);
+    probabilities = outOfFoldProbabilities(unit, dim, labels, classes, options, report, signal, engine);
     ({ issues, thresholds } = confidentLearning(probabilities, labels, classes));
   }
   const headSeconds = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
-  const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal);
+  const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal, engine);
   const nearDuplicates = duplicateGroups(scan.pairs, input.subsets);
   const { outliers, threshold: outlierThreshold } = pickOutliers(scan.knnDistance);
   const similaritySeconds = (performance.now() - t0) / 1000;
 
+  t0 = performance.now();
+  signal?.throwIfAborted();
+  report?.({ phase: 'mapping', done: 0, total: 1 });
+  const map = principalPlane(unit, dim, options.seed, engine);
+  const mapSeconds = (performance.now() - t0) / 1000;
+
   const flagged = new Array<number>(classes).fill(0);
-  for (const issue of issues) flagged[issue.label]++;
+  for (const issue of issues) if (issue.flagged) flagged[issue.label]++;
   const selfConfidence = new Array<number>(classes).fill(0);
   const correct = new Array<number>(classes).fill(0);
   let correctAll = 0;
@@ -405,6 +648,7 @@ export function analyseHealth(input: HealthInput, options: HealthOptions = DEFAU
   const present = counts.filter((c) => c > 0);
   return {
     labelIssues: issues,
+    map,
     nearDuplicates,
     outliers,
     classes: classNames.map((name, j) => ({
@@ -419,6 +663,6 @@ export function analyseHealth(input: HealthInput, options: HealthOptions = DEFAU
     imbalanceRatio: present.length ? Math.max(...present) / Math.min(...present) : null,
     outOfFoldAccuracy: usable >= 2 && labelled ? correctAll / labelled : null,
     outlierThreshold,
-    timings: { headSeconds, similaritySeconds },
+    timings: { headSeconds, similaritySeconds, mapSeconds },
   };
 }

@@ -11,6 +11,8 @@ import { defaultFeatureThreads, startFeatureThreads } from '../../training/mobil
 import { FeatureCache, ORIGINAL_VIEW, type FeatureKey } from '../../training/mobilenet/feature-cache';
 import { MOBILENET_FEATURE_CHANNELS } from '../../training/mobilenet/mobilenet-v2';
 import { analyseHealth } from '../analysis';
+import { tf } from '../../tfjs/tf';
+import { tfMatrixEngine } from './tf-matrix';
 import type { EmbedHealthInput, EmbedHealthResult } from './task-types';
 
 function abortError(message: string): Error {
@@ -89,12 +91,14 @@ export const embedHealthTask: WorkerTask<EmbedHealthInput, EmbedHealthResult> = 
     },
     input.options,
     (p) => {
-      const done = p.phase === 'fitting' ? p.done : input.options.folds + p.done / Math.max(1, p.total);
+      const done = p.phase === 'fitting' ? p.done : p.phase === 'comparing' ? input.options.folds + p.done / Math.max(1, p.total) : units;
       const elapsed = (performance.now() - analysisStarted) / 1000;
       const eta = done > 0 ? (elapsed / done) * (units - done) : null;
-      report('analysing', Math.round(done * 100) / 100, units, eta, p.phase === 'fitting' ? `fold ${Math.min(p.done + 1, p.total)} of ${p.total}` : 'comparing embeddings');
+      const words = p.phase === 'fitting' ? `fold ${Math.min(p.done + 1, p.total)} of ${p.total}` : p.phase === 'comparing' ? 'comparing embeddings' : 'drawing the map';
+      report('analysing', Math.min(units, Math.round(done * 100) / 100), units, eta, words);
     },
     signal,
+    tfMatrixEngine(tf),
   );
   return {
     analysis,

@@ -17,6 +17,8 @@ const MIN_IMAGES = 3;
 
 export interface HealthState { datasetId: number; basePath: string | null }
 
+const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+
 const cancelled = () => new AppError('cancelled', 'The health check was cancelled; nothing was stored (finished embeddings are cached).');
 
 export const healthKind: JobKindSpec<'health', HealthState> = {
@@ -53,7 +55,7 @@ export const healthKind: JobKindSpec<'health', HealthState> = {
     const { analysis } = answer;
     const idOf = (index: number) => source.images[index].imageId;
     const counts: HealthCounts = {
-      labelIssues: analysis.labelIssues.length,
+      labelIssues: analysis.labelIssues.filter((issue) => issue.flagged).length,
       nearDuplicateGroups: analysis.nearDuplicates.length,
       nearDuplicateImages: analysis.nearDuplicates.reduce((n, g) => n + g.indices.length, 0),
       leakingGroups: analysis.nearDuplicates.filter((g) => g.crossesSplits).length,
@@ -69,8 +71,10 @@ export const healthKind: JobKindSpec<'health', HealthState> = {
       counts,
       labelIssues: analysis.labelIssues.map((issue) => ({
         imageId: idOf(issue.index), given: source.classNames[issue.label], suggested: source.classNames[issue.suggested],
-        score: issue.score, selfConfidence: issue.selfConfidence,
+        score: issue.score, selfConfidence: issue.selfConfidence, flagged: issue.flagged,
       })),
+      // Four decimals of a coordinate are finer than any screen; 20,000 points stay about 0.6 MB of JSON.
+      map: analysis.map.map((point) => ({ imageId: idOf(point.index), x: round4(point.x), y: round4(point.y) })),
       nearDuplicates: analysis.nearDuplicates.map((g) => ({ imageIds: g.indices.map(idOf), similarity: g.similarity, crossesSplits: g.crossesSplits })),
       outliers: analysis.outliers.map((o) => ({ imageId: idOf(o.index), score: o.score })),
       classes: analysis.classes,

@@ -62,6 +62,12 @@ test('health finds the planted flip, stores the report, and reads stale after a 
       for (const image of group.images) if (byPath.has(image.path)) assert.equal(byPath.get(image.path)!.imageId, image.imageId);
     }
     assert.equal(report.classes.find((c) => c.name === 'squares')?.count, 19);
+    // The counts are confident learning's flags; the list may go on with unflagged suspects, all ranked by score.
+    assert.equal(top.flagged, true);
+    assert.equal(report.counts.labelIssues, report.labelIssues.filter((issue) => issue.flagged).length);
+    // The map has every image once, with finite coordinates, for the Health view's scatter.
+    assert.deepEqual(report.map?.map((p) => p.imageId).sort((a, b) => a - b), (await services.request('images.ids', { datasetId })).sort((a, b) => a - b));
+    assert.ok(report.map!.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y)) && new Set(report.map!.map((p) => p.x)).size > 1);
 
     // Accept the suggestion: the report is kept but now stale, and says why.
     const { classes } = await services.request('datasets.get', { datasetId });

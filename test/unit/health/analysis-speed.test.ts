@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  analyseHealth, confidentLearning, DEFAULT_HEALTH_OPTIONS, fitSoftmaxAndPredict, loopEngine, neighbourScan,
+  outOfFoldProbabilities, principalPlane, stratifiedFolds, type HeldMatrix, type MatrixEngine,
+} from '../../../electron/health/analysis';
+import { tfMatrixEngine } from '../../../electron/health/worker/tf-matrix';
+import { tf } from '../../../electron/tfjs/tf';
+import { selectBackend } from '../../../electron/tfjs/backend/select-backend';
+import { mulberry32 } from '../../../shared/random';
+
+// The health analysis made fast (all folds' heads in one pass, products on TensorFlow.js in the worker, blocked
+// similarities) must give the figures of the plain per-fold loops, the same answer for one seed, and more.
+
+function gaussian(rng: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
+}
+
+/** Three noisy clusters with 12 flipped labels and one unlabelled row every 9. */
+function clusters(seed: number, perClass = 60, dim = 24) {
+  const rng = mulberry32(seed);
+  const centres = [0, 1, 2].map(() => Array.from({ length: dim }, () => gaussian(rng) * 1.5));
+  const rows: number[] = [];
+  const labels: number[] = [];
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < perClass; i++) {
+      rows.push(...centres[c].map((v) => v + gaussian(rng) * 1.3 + 0.5));
+      labels.push(c);
+    }
+  }
+  for (let f = 0; f < 12; f++) {
+    const i = Math.floor(rng() * labels.length);
+    labels[i] = (labels[i] + 1) % 3;
+  }
+  for (let i = 0; i < labels.length; i += 9) labels[i] = -1;
+  return { x: Float32Array.from(rows), dim, labels: Int32Array.from(labels), classNames: ['a', 'b', 'c'], subsets: labels.map(() => 'train') };
+}
+
+test('all folds fitted at once give the probabilities of one head per fold fitted on its own', () => {
+  const data = clusters(5);
+  const options = { ...DEFAULT_HEALTH_OPTIONS, steps: 25 };
+  const joint = outOfFoldProbabilities(data.x, data.dim, data.labels, 3, options);
+  const fold = stratifiedFolds(data.labels, options.folds, options.seed);
+  let largest = 0;
+  for (let f = 0; f < options.folds; f++) {
+    const train: number[] = [], held: number[] = [];
+    fold.forEach((g, i) => g >= 0 && (g === f ? held : train).push(i));
+    const alone = fitSoftmaxAndPredict(data.x, data.dim, data.labels, 3, train, held, options);
+    held.forEach((row, i) => {
+      for (let j = 0; j < 3; j++) largest = Math.max(largest, Math.abs(alone[i * 3 + j] - joint[row * 3 + j]));
+    });
+  }
+  assert.ok(largest < 1e-4, `largest difference ${largest}`);
+  // Unlabelled rows get no probabilities.
+  assert.deepEqual([...joint.subarray(0, 3)], [0, 0, 0]);
+});
+
+test('the blocked similarity scan finds the pairs and neighbour distances of the full Gram matrix', () => {
+  const rng = mulberry32(3);
+  const n = 700, dim = 6;
+  const unit = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += (unit[i * dim + k] = gaussian(rng)) ** 2;
+    for (let k = 0; k < dim; k++) unit[i * dim + k] /= Math.sqrt(s);
+  }
+  const blocks: number[] = [];
+  const recording: MatrixEngine = {
+    name: 'recording',
+    hold(values, rows, cols) {
+      const held = loopEngine.hold(values, rows, cols);
+      return { ...held, selfProduct: (r0, r1, c0) => (blocks.push(r1 - r0), held.selfProduct(r0, r1, c0)) } satisfies HeldMatrix;
+    },
+  };
+  const scan = neighbourScan(unit, dim, 4, 0.97, undefined, undefined, recording);
+  assert.ok(blocks.length > 1, 'more than one block of rows');
+  const sim = (a: number, b: number) => { let s = 0; for (let k = 0; k < dim; k++) s += unit[a * dim + k] * unit[b * dim + k]; return s; };
+  const expectedPairs: string[] = [];
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (sim(a, b) >= 0.97) expectedPairs.push(`${a}-${b}`);
+  assert.deepEqual(scan.pairs.map((p) => `${p.a}-${p.b}`).sort(), expectedPairs.sort());
+  for (const i of [0, 349, 350, 699]) {
+    const others = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).map((j) => 1 - sim(i, j)).sort((a, b) => a - b);
+    const expected = others.slice(0, 4).reduce((t, v) => t + v, 0) / 4;
+    assert.ok(Math.abs(scan.knnDistance[i] - expected) < 1e-5, `row ${i}: ${scan.knnDistance[i]} vs ${expected}`);
+  }
+});
+
+test('images the head puts in another class below its threshold are listed too, unflagged, ranked by score', () => {
+  // Class 1's threshold is 0.95, so image 2 (label 0, p1 = 0.55) is not flagged, yet the head predicts class 1.
+  const probabilities = Float32Array.from([0.9, 0.1, 0.9, 0.1, 0.45, 0.55, 0.05, 0.95, 0.05, 0.95, 0.95, 0.05]);
+  const labels = Int32Array.from([0, 0, 0, 1, 1, 1]);
+  const { issues } = confidentLearning(probabilities, labels, 2);
+  assert.deepEqual(issues.map((i) => ({ index: i.index, suggested: i.suggested, flagged: i.flagged, score: Math.round(i.score * 100) / 100 })), [
+    { index: 5, suggested: 0, flagged: true, score: 0.95 },
+    { index: 2, suggested: 1, flagged: false, score: 0.55 },
+  ]);
+});
+
+test('the map is the first two principal components, the same for one seed and the same on TensorFlow.js', async () => {
+  // Points along a line in 5-D (parameter t) with a smaller spread along a second direction and a little noise.
+  const rng = mulberry32(9);
+  const n = 200, dim = 5;
+  const t = Array.from({ length: n }, () => gaussian(rng) * 3);
+  const u = Array.from({ length: n }, () => gaussian(rng));
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const row = [t[i] + 1, t[i] + 2, u[i], -u[i], 0].map((v) => v + gaussian(rng) * 0.05);
+    x.set(row, i * dim);
+  }
+  const map = principalPlane(x, dim, 1);
+  const corr = (a: number[], b: number[]) => {
+    const ma = a.reduce((s, v) => s + v, 0) / a.length, mb = b.reduce((s, v) => s + v, 0) / b.length;
+    let sab = 0, saa = 0, sbb = 0;
+    a.forEach((v, i) => { sab += (v - ma) * (b[i] - mb); saa += (v - ma) ** 2; sbb += (b[i] - mb) ** 2; });
+    return sab / Math.sqrt(saa * sbb);
+  };
+  assert.ok(Math.abs(corr(map.map((p) => p.x), t)) > 0.999, 'x follows the largest spread');
+  assert.ok(Math.abs(corr(map.map((p) => p.y), u)) > 0.99, 'y follows the second');
+  assert.deepEqual(principalPlane(x, dim, 1), map);
+  await selectBackend('auto');
+  const onTf = principalPlane(x, dim, 1, tfMatrixEngine(tf));
+  onTf.forEach((p, i) => assert.ok(Math.abs(p.x - map[i].x) < 1e-3 && Math.abs(p.y - map[i].y) < 1e-3, `point ${i}`));
+});
+
+test('the analysis on TensorFlow.js matMul gives the loops\' answer, and the same answer twice', async () => {
+  await selectBackend('auto');
+  const data = clusters(21, 80, 32);
+  const input = { embeddings: data.x, dim: data.dim, labels: data.labels, classNames: data.classNames, subsets: data.subsets };
+  const options = { ...DEFAULT_HEALTH_OPTIONS, duplicateThreshold: 0.95 };
+  const loops = analyseHealth(input, options);
+  const engine = tfMatrixEngine(tf);
+  const before = tf.memory().numTensors;
+  const one = analyseHealth(input, options, undefined, undefined, engine);
+  assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+  const two = analyseHealth(input, options, undefined, undefined, engine);
+  const strip = (a: typeof one) => ({ ...a, timings: null });
+  assert.deepEqual(strip(one), strip(two));
+  assert.deepEqual(one.labelIssues.map((i) => [i.index, i.suggested, i.flagged]), loops.labelIssues.map((i) => [i.index, i.suggested, i.flagged]));
+  one.labelIssues.forEach((issue, i) => assert.ok(Math.abs(issue.score - loops.labelIssues[i].score) < 1e-4));
+  assert.deepEqual(one.nearDuplicates.map((g) => g.indices), loops.nearDuplicates.map((g) => g.indices));
+  assert.deepEqual(one.outliers.map((o) => o.index), loops.outliers.map((o) => o.index));
+  assert.ok(one.labelIssues.some((i) => i.flagged) && one.map.length === data.labels.length);
+});
