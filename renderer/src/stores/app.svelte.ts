@@ -4,6 +4,7 @@ import type { SystemInfo } from '../../../shared/contract/index';
 export const views = [
   { id: 'dataset', title: 'Dataset' },
   { id: 'label', title: 'Label' },
+  { id: 'health', title: 'Health' },
   { id: 'augment', title: 'Augment' },
   { id: 'train', title: 'Train' },
   { id: 'runs', title: 'Runs' },
