@@ -2,11 +2,13 @@
 // (sharp decodes on libuv threads); lane io, one import per dataset at a time, across processes too.
 import { realpath, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { AppError } from '../../../shared/errors';
+import { AppError, firstLine } from '../../../shared/errors';
 import type { ImportProgress } from '../../../shared/contract/datasets';
 import type { TaskProgress } from '../../../shared/worker-task';
 import {
   createDataset,
+  datasetSummary,
+  deleteDataset,
   findDatasetByRoot,
   finishImportRow,
   getDatasetRow,
@@ -16,6 +18,7 @@ import {
 } from '../../catalogue/datasets';
 import { activeJobsFor } from '../../catalogue/jobs';
 import { runImport } from '../../dataset/importer';
+import { IMAGE_EXTENSIONS } from '../../imaging/image-policy';
 import type { JobKindSpec } from '../kind';
 import { JobFailure } from '../job-failure';
 
@@ -24,6 +27,11 @@ export interface ImportState {
   datasetId: number;
   root: string;
 }
+
+const FOLDER_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'permission denied', ENOTDIR: 'a part of the path is a file, not a folder',
+  ELOOP: 'the path goes round a loop of links', ENAMETOOLONG: 'the path is too long',
+};
 
 /** The folder a path names, resolved through links; refused in words when it is not one. */
 async function folderOf(path: string): Promise<string> {
@@ -34,8 +42,18 @@ async function folderOf(path: string): Promise<string> {
     return root;
   } catch (error) {
     if (error instanceof AppError) throw error;
-    throw new AppError('not-found', `Cannot open folder ${absolute}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') throw new AppError('not-found', `The folder ${absolute} does not exist; check the path or choose another folder.`);
+    throw new AppError('not-found', `Cannot open folder ${absolute}: ${FOLDER_ERRORS[code] ?? firstLine(error)}.`);
   }
+}
+
+const isEmpty = (counts: { ok: number; rejected: number; duplicate: number; missing: number }) =>
+  counts.ok + counts.rejected + counts.duplicate + counts.missing === 0;
+
+/** No image file anywhere in the folder: the dataset this import made would be empty, so it is removed again. */
+function noImagesFound(root: string): string {
+  return `No images found in ${root} or its subfolders (looked for ${[...IMAGE_EXTENSIONS].join(', ')} files); nothing was imported.`;
 }
 
 /** An import's own progress as the one job progress shape (the bar counts files looked at; scanning has no total yet). */
@@ -93,6 +111,11 @@ export const importKind: JobKindSpec<'import', ImportState> = {
       onProgress: (progress) => ctx.progress(importJobProgress(progress)),
     });
     const summary = importSummary(db, state.importId);
+    if (outcome.status === 'completed' && isEmpty(datasetSummary(db, state.datasetId).counts)) {
+      deleteDataset(db, state.datasetId);
+      ctx.events.emit('datasets.changed', { datasetId: state.datasetId });
+      throw new JobFailure(noImagesFound(state.root), summary);
+    }
     ctx.events.emit('datasets.changed', { datasetId: state.datasetId });
     if (outcome.status === 'failed') throw new JobFailure(outcome.error ?? 'the import failed', summary);
     return summary;

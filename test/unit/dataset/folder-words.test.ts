@@ -8,10 +8,6 @@ import { openServices } from './helpers';
 import type { Services } from '../../../electron/services/index';
 import type { JobFinished } from '../../../shared/contract/jobs';
 
-// Both fail on the current backend (an empty folder imports "completed" into a new empty dataset; a missing one says
-// "Cannot open folder …: ENOENT"). The fix belongs in electron/jobs/kinds/import.ts (H11's file): remove `todo` then.
-const todo = 'import job fix pending in electron/jobs/kinds/import.ts';
-
 /** The import's end, or the refusal jobs.start gave: whichever way the user learns about it. */
 async function importOutcome(services: Services, path: string): Promise<{ status: string; error: string }> {
   const finished = new Map<number, JobFinished>();
@@ -29,7 +25,7 @@ async function importOutcome(services: Services, path: string): Promise<{ status
   }
 }
 
-test('an empty folder says "No images found" and creates no dataset', { todo }, async () => {
+test('an empty folder says "No images found" and creates no dataset', async () => {
   const app = openServices();
   try {
     const empty = join(app.dir, 'empty');
@@ -43,7 +39,7 @@ test('an empty folder says "No images found" and creates no dataset', { todo }, 
   }
 });
 
-test('a missing folder is named in words, not ENOENT', { todo }, async () => {
+test('a missing folder is named in words, not ENOENT', async () => {
   const app = openServices();
   try {
     const missing = join(app.dir, 'not-here');

@@ -66,7 +66,7 @@ test('an import job answers at once, reports import progress and ends with the i
 
 test('a bad folder is refused before anything is queued; a second import of the same dataset is refused with words', async (t) => {
   const { services, dir } = open(t);
-  await assert.rejects(services.request('jobs.start', { kind: 'import', input: { path: join(dir, 'nope') } }), /Cannot open folder .*nope: ENOENT/);
+  await assert.rejects(services.request('jobs.start', { kind: 'import', input: { path: join(dir, 'nope') } }), /The folder .*nope does not exist; check the path/);
   assert.deepEqual((await services.request('jobs.list', {})).jobs, []);
   const root = await photoFolder(join(dir, 'photos'), 40);
   const first = (await services.request('jobs.start', { kind: 'import', input: { path: root } })).job;
