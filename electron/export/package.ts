@@ -22,6 +22,7 @@ import { VERIFY_TOLERANCE, type RunForExport, type VerifyImage } from './task-ty
 import type { ExportTarget } from '../../shared/contract/jobs';
 import type { TrainingConfig } from '../../shared/training-config';
 import { writeVerifiedOnnxModel } from './targets/onnx/index';
+import { buildTmPackage, decodeForTm, verifyTmPackage } from './targets/tm/index';
 import {
   REFERENCE_DIR, REFERENCE_FILE, REFERENCE_TOLERANCE, buildCheckHtml, buildClassifyJs, buildClassifyPy, buildOnnxReadme, buildTfjsReadme,
   type ReferenceFile,
@@ -272,13 +273,15 @@ async function referenceFiles(original: LoadedModel, images: VerifyImage[], sign
 }
 
 /** Decoded verification images for the ONNX check (unreadable ones are counted, not fatal). */
-async function decodedImages(original: LoadedModel, images: VerifyImage[], signal?: AbortSignal): Promise<{ pixels: Uint8Array[]; skipped: number }> {
+async function decodedImages(
+  images: VerifyImage[], decode: (bytes: Buffer) => Promise<Uint8Array>, signal?: AbortSignal,
+): Promise<{ pixels: Uint8Array[]; skipped: number }> {
   const pixels: Uint8Array[] = [];
   let skipped = 0;
   for (const image of images) {
     signal?.throwIfAborted();
     try {
-      pixels.push(await decodeForModel(original, await readRegularFile(image.path, { maxBytes: MAX_IMAGE_FILE_BYTES })));
+      pixels.push(await decode(await readRegularFile(image.path, { maxBytes: MAX_IMAGE_FILE_BYTES })));
     } catch {
       skipped++;
     }
@@ -293,9 +296,6 @@ async function decodedImages(original: LoadedModel, images: VerifyImage[], signa
 export async function exportRun(options: ExportOptions): Promise<ExportResult> {
   const { run, out, format } = options;
   const target = options.target ?? 'tfjs';
-  if (target === 'tm') {
-    throw new AppError('unsupported', 'Teachable Machine export is not available in this version yet; export as tfjs (classify.js) or onnx instead.');
-  }
   if (run.status !== 'completed' && run.status !== 'cancelled') {
     throw new AppError('conflict', `Run ${run.id} is ${run.status}; only finished runs with a saved model can be exported.`);
   }
@@ -320,12 +320,29 @@ export async function exportRun(options: ExportOptions): Promise<ExportResult> {
     checkInferenceLayers(original.model);
     options.onProgress?.('packaging', 0, 1);
     const metadata = buildMetadata(run, original, options.appVersion);
-    const references = await referenceFiles(original, options.images, options.signal);
+    const references = target === 'tm' ? new Map<string, Buffer | string>() : await referenceFiles(original, options.images, options.signal);
     // Entry order is fixed (a Map in insertion order): zips of one run are byte-identical.
     const files = new Map<string, Buffer | string>();
     let check: { maxAbsDiff: number; images: number; skipped: number; agreement: number };
-    if (target === 'onnx') {
-      const { pixels, skipped } = await decodedImages(original, options.images, options.signal);
+    if (target === 'tm') {
+      // Teachable Machine's layout (targets/tm): its own metadata.json and README; verified on TM's centre-square input.
+      const pkg = await buildTmPackage(original, {
+        modelName: run.name, timeStamp: runDate(run).toISOString(), appVersion: options.appVersion,
+        userMetadata: { runId: run.id, preset: run.preset, finishedAt: run.finishedAt },
+      });
+      const { pixels, skipped } = await decodedImages(options.images, (bytes) => decodeForTm(bytes, pkg.metadata.imageSize), options.signal);
+      if (pixels.length === 0) throw new AppError('failed', `Verification failed: none of the ${options.images.length} verification images could be read.`);
+      options.onProgress?.('verifying', 0, pixels.length);
+      const verification = await verifyTmPackage(original, pkg, pixels);
+      options.onProgress?.('verifying', pixels.length, pixels.length);
+      if (!verification.ok) {
+        throw new AppError('failed', `Verification failed: the Teachable Machine model differs from the app's by up to ${verification.maxAbsDiff.toExponential(2)} on ${verification.images} images (allowed ${verification.tolerance}); nothing was written.`);
+      }
+      for (const [name, data] of pkg.files) files.set(name, data);
+      check = { maxAbsDiff: verification.maxAbsDiff, images: verification.images, skipped, agreement: verification.agreement };
+      await writePackage(staging, format, files);
+    } else if (target === 'onnx') {
+      const { pixels, skipped } = await decodedImages(options.images, (bytes) => decodeForModel(original, bytes), options.signal);
       if (pixels.length === 0) throw new AppError('failed', `Verification failed: none of the ${options.images.length} verification images could be read.`);
       options.onProgress?.('verifying', 0, pixels.length);
       await mkdir(onnxScratch, { recursive: true });

@@ -80,8 +80,8 @@ test('check.html: classify.js in Chromium gives Pawprint\'s class and probabilit
   const page = await browser.newPage();
   for (const backend of ['cpu', null]) {
     await page.goto(`${url}/check.html?tf=/tfjs/tf.min.js${backend ? `&backend=${backend}` : ''}`);
-    await page.waitForFunction(() => (window as unknown as { checkResult?: unknown }).checkResult !== undefined, undefined, { timeout: 90_000 });
-    const result = await page.evaluate(() => (window as unknown as { checkResult: CheckResult }).checkResult);
+    await page.waitForFunction(() => (globalThis as unknown as { checkResult?: unknown }).checkResult !== undefined, undefined, { timeout: 90_000 });
+    const result = await page.evaluate(() => (globalThis as unknown as { checkResult: CheckResult }).checkResult);
     console.log(`# check.html on ${result.backend} (tfjs ${result.tfjs}): ${result.rows.filter((r) => r.pass).length}/${result.rows.length} pass, max |difference| ${result.maxDiff}`);
     assert.equal(result.error, undefined, result.error);
     assert.equal(result.rows.length, expected.images.length * 4);

@@ -15,7 +15,7 @@ import { tf } from '../../../electron/tfjs/tf';
 import { onnxRuntime } from '../../../electron/export/targets/onnx/index';
 import { modelMetadataSchema } from '../../../electron/inference/model-format';
 import { tempDir } from '../../support/temp';
-import { runRecord, trainTinyRun, writeClassImages } from './helpers';
+import { runRecord, tinyConfig, trainTinyRun, writeClassImages } from './helpers';
 import { writeRunFolderMetadata } from './run-folder';
 import type { TrainingConfig } from '../../../shared/training-config';
 
@@ -102,9 +102,9 @@ describe('export targets', () => {
     }
   });
 
-  test('two exports of one run are byte-identical (zip and folder, tfjs and onnx)', async () => {
+  test('two exports of one run are byte-identical (zip and folder; tfjs, onnx and tm)', async () => {
     const run = runRecord(runDir, config, { createdAt: '2026-02-01T10:00:00.000Z', finishedAt: '2026-02-01T10:05:00.000Z' });
-    for (const target of ['tfjs', 'onnx'] as const) {
+    for (const target of ['tfjs', 'onnx', 'tm'] as const) {
       const a = join(tmp.path, `same-${target}-a.zip`);
       const b = join(tmp.path, `same-${target}-b.zip`);
       await exportRun({ run, out: a, format: 'zip', target, appVersion: '1.0.0', images: verifyImages() });
@@ -151,12 +151,28 @@ describe('export targets', () => {
     assert.ok(!readme.includes(tmp.path));
   });
 
-  test('tm target: refused in words when the run cannot be one, nothing left at the target', async () => {
+  test('tm target: Teachable Machine\'s files and metadata dated by the run; a non-square run is refused in words, leaving nothing', async () => {
     const out = join(tmp.path, 'tm.zip');
+    const run = runRecord(runDir, config, { finishedAt: '2026-03-04T05:06:07.000Z' });
+    const result = await exportRun({ run, out, format: 'zip', target: 'tm', appVersion: '1.0.0', images: verifyImages() });
+    assert.ok(result.maxAbsDiff < 1e-4, `TM max difference ${result.maxAbsDiff}`);
+    console.log(`# tm export: max |TM package - Pawprint| ${result.maxAbsDiff.toExponential(2)} over ${result.images} images`);
+    const entries = await readZipEntries(out);
+    assert.deepEqual([...entries.keys()].sort(), ['README.md', 'metadata.json', 'model.json', 'weights.bin']);
+    const tm = JSON.parse(entries.get('metadata.json')!.toString()) as { labels: string[]; imageSize: number; timeStamp: string; packageName: string };
+    assert.deepEqual(tm.labels, ['blue', 'red']);
+    assert.equal(tm.imageSize, 24);
+    assert.equal(tm.timeStamp, '2026-03-04T05:06:07.000Z');
+    assert.equal(tm.packageName, '@teachablemachine/image');
+
+    const wideDir = join(tmp.path, 'wide-run');
+    const items = images.map((path) => ({ key: path, path, label: path.includes('/red/') ? 1 : 0 }));
+    const { config: wide } = await trainTinyRun(items, wideDir, tinyConfig({ imageSize: { height: 20, width: 28 }, epochs: 1 }));
+    const wideOut = join(tmp.path, 'wide-tm.zip');
     await assert.rejects(
-      exportRun({ run: runRecord(runDir, config), out, format: 'zip', target: 'tm', appVersion: '1.0.0', images: verifyImages() }),
-      (error: Error & { code?: string }) => error.code === 'unsupported' && !error.message.includes('\n'),
+      exportRun({ run: runRecord(wideDir, wide), out: wideOut, format: 'zip', target: 'tm', appVersion: '1.0.0', images: verifyImages() }),
+      (error: Error & { code?: string }) => error.code === 'unsupported' && !error.message.includes('\n') && /square|imageSize/i.test(error.message),
     );
-    assert.deepEqual((await readdir(tmp.path)).filter((n) => n.startsWith('tm') || n.startsWith('.tm')), []);
+    assert.deepEqual((await readdir(tmp.path)).filter((n) => n.includes('wide-tm')), []);
   });
 });
