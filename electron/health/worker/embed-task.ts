@@ -75,7 +75,8 @@ export const embedHealthTask: WorkerTask<EmbedHealthInput, EmbedHealthResult> = 
     decodeCache.clear();
   }
   const featureSeconds = (performance.now() - started) / 1000;
-  io.log('info', `embeddings: ${extracted.fromCache} from the cache, ${extracted.computed} computed in ${featureSeconds.toFixed(1)} s`);
+  // Lanes said out loud: one lane (threads failed to start) makes a cold run about twice as long on 2 cores.
+  io.log(extracted.threadError ? 'warn' : 'info', `embeddings: ${extracted.fromCache} from the cache, ${extracted.computed} computed in ${featureSeconds.toFixed(1)} s on ${extracted.lanes} lane${extracted.lanes === 1 ? '' : 's'}${extracted.threadError ? ` (extraction threads failed: ${extracted.threadError})` : ''}`);
 
   // The average-pooled half: what the default head reads, and a smoother similarity than the max-pooled half.
   const embeddings = selectPooling(extracted.data, extracted.count, 'average');
