@@ -1,7 +1,7 @@
 // Pawprint against PyTorch on the same cores, interleaved in one run (issue 16).
 //
 //   npm run bench -- peer          (or: npx tsx bench/peer.ts [--rounds 2] [--steps 5] [--no-profile] [--before]
-//                                    [--workloads cnn,cnn-augment,cnn-normalize,mobilenet-1.00,mobilenet-0.35])
+//                                    [--threads 2] [--workloads cnn,cnn-augment,cnn-normalize,mobilenet-1.00,mobilenet-0.35])
 //
 // Workloads: one training step (batch 32, 160x160, forward with dropout on, sigmoid cross-entropy, Adam) of the
 // cnn, cnn-augment and cnn-normalize presets, and the frozen BN-folded MobileNetV2 forward plus max/avg pooling
@@ -11,7 +11,9 @@
 // Each round times every workload on every side, `--steps` steps at a time, so load from other processes on
 // this shared machine falls on both; min and median are over all rounds' steps. --before adds Pawprint without
 // its C kernels (native/, the XNNPACK-based kernels it falls back to) as one more side, for a before/after in
-// the same run. Writes bench-results/peer.json.
+// the same run. Training steps run as the trainer runs them: split across --threads threads (default: one per core,
+// as the job runtime gives a lone training job; electron/training/parallel/), with the same step on one thread as
+// the "(1 thread)" side of the same interleaved run. Writes bench-results/peer.json.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +29,7 @@ import { buildMobileNetV2, mobileNetV2Spec, type MobileNetAlpha, type MobileNetV
 import { resolveBaseWeights, type BaseWeights } from '../electron/training/mobilenet/base-weights';
 import { baseWeightsFromModel } from '../electron/training/mobilenet/fold-batchnorm';
 import { MobileNetFeatureExtractor } from '../electron/training/mobilenet/feature-extractor';
+import { DataParallelTrainer } from '../electron/training/parallel/data-parallel';
 import { printTable } from './_table';
 
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -43,6 +46,7 @@ const stepsPerRound = Number(arg('steps', '5'));
 const BATCH = 32;
 const SIZE = 160;
 const withBefore = process.argv.includes('--before') && nativeKernelStatus().available;
+const trainThreads = Math.max(1, Math.floor(Number(arg('threads', String(os.availableParallelism())))));
 const wanted = arg('workloads', 'cnn,cnn-augment,cnn-normalize,mobilenet-1.00,mobilenet-0.35').split(',');
 
 // ------------------------------------------------------------------ layer lists shared with the Python side
@@ -234,6 +238,33 @@ function trainCase(preset: 'cnn' | 'cnn-augment' | 'cnn-normalize'): { model: La
   };
 }
 
+/** The same step split across `threads` threads as the trainer does it (DataParallelTrainer), on its own model copy. */
+async function parallelTrainCase(preset: 'cnn' | 'cnn-augment' | 'cnn-normalize', threads: number): Promise<PawprintCase> {
+  const config = { ...presetDefaults(preset), imageSize: { height: SIZE, width: SIZE } };
+  const model = buildPresetModel(config, 2);
+  const optimizer = tf.train.adam(1e-3);
+  const { xs, ys } = tf.tidy(() => ({
+    xs: tf.randomUniform([BATCH, SIZE, SIZE, 3], 0, 255, 'float32', 7),
+    ys: tf.cast(tf.greater(tf.randomUniform([BATCH, 1], 0, 1, 'float32', 8), 0.5), 'float32'),
+  }));
+  let parallel: DataParallelTrainer;
+  try {
+    parallel = await DataParallelTrainer.start({ config, numClasses: 2, model, threads });
+  } catch (error) {
+    tf.dispose([xs, ys]);
+    optimizer.dispose();
+    model.dispose();
+    throw error;
+  }
+  const rows = (t: Tensor, start: number, end: number) => tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [end - start, ...t.shape.slice(1).map(() => -1)]);
+  const batch = { size: BATCH, inputs: (s: number, e: number) => rows(xs, s, e), labels: (s: number, e: number) => rows(ys, s, e), sampleWeights: null };
+  return {
+    params: model.countParams(),
+    step: async () => (await parallel.step(batch, optimizer)).loss,
+    dispose: () => { parallel.dispose(); tf.dispose([xs, ys]); optimizer.dispose(); model.dispose(); },
+  };
+}
+
 function forwardCase(weights: BaseWeights): PawprintCase {
   const ex = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE, folded: true });
   const px = new Uint8Array(BATCH * SIZE * SIZE * 3);
@@ -270,13 +301,24 @@ async function main(): Promise<void> {
 
   const workloads: Workload[] = [];
   const pawprint = new Map<string, PawprintCase>();
+  /** Training steps split across trainThreads threads: the "pawprint" side when present, one thread the "(1 thread)" side. */
+  const threaded = new Map<string, PawprintCase>();
   const notes: string[] = [];
   for (const preset of ['cnn', 'cnn-augment', 'cnn-normalize'] as const) {
     if (!wanted.includes(preset)) continue;
     const { model, c } = trainCase(preset);
     workloads.push({ name: preset, kind: 'train', layers: layerSpecs(model) });
     pawprint.set(preset, c);
+    if (trainThreads > 1) {
+      try {
+        threaded.set(preset, await parallelTrainCase(preset, trainThreads));
+      } catch (error) {
+        notes.push(`${preset}: training threads did not start (${(error as Error).message}); timed on one thread`);
+      }
+    }
   }
+  if (threaded.size) console.log(`Pawprint training steps split across ${trainThreads} threads ("(1 thread)" rows: the same step on one)`);
+  const caseFor = (name: string, label: string) => (label === 'pawprint' ? threaded.get(name) ?? pawprint.get(name)! : pawprint.get(name)!);
   const mobilenet = async (alpha: MobileNetAlpha, name: string) => {
     if (!wanted.includes(name)) return;
     let weights: BaseWeights;
@@ -304,7 +346,9 @@ async function main(): Promise<void> {
   for (const w of workloads) {
     const list: Side[] = [{ label: 'pawprint', seconds: [], params: pawprint.get(w.name)!.params }];
     if (withBefore) list.push({ label: 'pawprint-before', seconds: [], params: pawprint.get(w.name)!.params });
+    if (threaded.has(w.name)) list.push({ label: 'pawprint-1t', seconds: [], params: pawprint.get(w.name)!.params });
     await pawprint.get(w.name)!.step(); // warm-up: kernel set-up, Adam state, heap growth
+    await threaded.get(w.name)?.step();
     if (typeof peer !== 'string') {
       for (const v of variants) {
         const reply = await peer.request({ cmd: 'setup', key: `${w.name}/${v}`, workload: w, variant: v, batch: BATCH, size: SIZE });
@@ -322,8 +366,8 @@ async function main(): Promise<void> {
       for (const side of order) {
         if (side.error) continue;
         if (side.label.startsWith('pawprint')) {
-          const c = pawprint.get(w.name)!;
-          setNativeKernelsEnabled(side.label === 'pawprint');
+          const c = caseFor(w.name, side.label);
+          setNativeKernelsEnabled(side.label !== 'pawprint-before');
           for (let i = 0; i < stepsPerRound; i++) {
             const t0 = performance.now();
             await c.step();
@@ -351,7 +395,7 @@ async function main(): Promise<void> {
     }
   }
   if (typeof peer !== 'string') peer.close();
-  for (const c of pawprint.values()) c.dispose();
+  for (const c of [...pawprint.values(), ...threaded.values()]) c.dispose();
 
   const flopsOf = (w: Workload) => (w.kind === 'train' ? trainFlops(w.layers) : forwardFlops(w.spec));
   const rows: string[][] = [];
@@ -361,6 +405,7 @@ async function main(): Promise<void> {
     const paw = all[0]!;
     const torch = all.filter((x) => !x.label.startsWith('pawprint'));
     const before = all.find((x) => x.label === 'pawprint-before');
+    const oneThread = all.find((x) => x.label === 'pawprint-1t');
     const flops = flopsOf(w);
     const gf = (s: number) => `${(flops / s / 1e9).toFixed(1)} (${((flops / s / 1e9 / peak.gflops) * 100).toFixed(0)}%)`;
     for (const t of torch.length ? torch : [undefined]) {
@@ -381,9 +426,20 @@ async function main(): Promise<void> {
         gflop: flops / 1e9, pawprint: { min: min(paw.seconds), median: median(paw.seconds), seconds: paw.seconds },
         torch: t ? { variant: t.label, error: t.error, min: ok ? min(t.seconds) : null, median: ok ? median(t.seconds) : null, seconds: t.seconds } : { skipped: torchSkip },
         ratio: ok ? { min: min(paw.seconds) / min(t.seconds), median: median(paw.seconds) / median(t.seconds) } : null,
+        threads: oneThread ? trainThreads : 1,
+        oneThread: oneThread ? { min: min(oneThread.seconds), median: median(oneThread.seconds), seconds: oneThread.seconds,
+          ratio: ok ? { min: min(oneThread.seconds) / min(t.seconds), median: median(oneThread.seconds) / median(t.seconds) } : null } : undefined,
         before: before ? { min: min(before.seconds), median: median(before.seconds), seconds: before.seconds,
           ratio: ok ? { min: min(before.seconds) / min(t.seconds), median: median(before.seconds) / median(t.seconds) } : null } : undefined,
       });
+      if (oneThread) {
+        rows.push([
+          `${w.name} (1 thread)`, 'same', `${min(oneThread.seconds).toFixed(3)} / ${median(oneThread.seconds).toFixed(3)}`, t ? t.label : 'torch: skipped',
+          ok ? `${min(t.seconds).toFixed(3)} / ${median(t.seconds).toFixed(3)}` : 'n/a',
+          ok ? `${(min(oneThread.seconds) / min(t.seconds)).toFixed(2)} / ${(median(oneThread.seconds) / median(t.seconds)).toFixed(2)}` : 'n/a',
+          gf(median(oneThread.seconds)), ok ? gf(median(t.seconds)) : 'n/a',
+        ]);
+      }
       if (before) {
         rows.push([
           `${w.name} (before)`, 'same', `${min(before.seconds).toFixed(3)} / ${median(before.seconds).toFixed(3)}`, t ? t.label : 'torch: skipped',
