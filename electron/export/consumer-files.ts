@@ -225,9 +225,13 @@ function percent(value: number | null | undefined): string {
 /** The run's figures, each named for what it is. */
 function figures(meta: ModelMetadata): string {
   const m = meta.run.metrics;
-  const saved = m.bestEpoch === null ? 'unknown' : `epoch ${m.bestEpoch} of ${m.epochs ?? '?'}`;
-  return `- Weights saved from ${saved} (the best epoch by the run's monitor); validation accuracy at that epoch ${percent(m.bestValAccuracy)}` +
-    `, at the last epoch ${percent(m.lastValAccuracy)}; test accuracy of these weights ${percent(m.testAccuracy)}.`;
+  const savedEpoch = m.savedEpoch ?? m.bestEpoch;
+  const saved = savedEpoch === null ? 'an unknown epoch' : `epoch ${savedEpoch} of ${m.epochs ?? '?'}`;
+  const highest = m.highestValAccuracy !== null && m.highestValAccuracyEpoch !== null && m.highestValAccuracyEpoch !== savedEpoch
+    ? `; the highest validation accuracy of any epoch was ${percent(m.highestValAccuracy)} (epoch ${m.highestValAccuracyEpoch}, not these weights)`
+    : '';
+  return `- Weights saved from ${saved} (the best epoch by the run's monitor); validation accuracy at that epoch ${percent(m.valAccuracyAtSavedEpoch ?? m.bestValAccuracy)}` +
+    `${highest}, at the last epoch ${percent(m.lastValAccuracy)}; test accuracy of these weights ${percent(m.testAccuracy)}.`;
 }
 
 function recipeLines(meta: ModelMetadata): string {

@@ -85,6 +85,8 @@ function checkInferenceLayers(model: LayersModel): void {
 function runMetrics(run: RunForExport): ModelMetadata['run']['metrics'] {
   const best = run.epochs.find((e) => e.epoch === run.bestEpoch) ?? null;
   const last = run.epochs.at(-1) ?? null;
+  const highest = run.epochs.reduce<RunForExport['epochs'][number] | null>(
+    (top, e) => (e.valAccuracy !== null && (top === null || e.valAccuracy > (top.valAccuracy ?? -1)) ? e : top), null);
   return {
     bestEpoch: run.bestEpoch,
     epochs: run.epochs.length,
@@ -95,6 +97,11 @@ function runMetrics(run: RunForExport): ModelMetadata['run']['metrics'] {
     lastValAccuracy: last?.valAccuracy ?? null,
     testAccuracy: run.testAccuracy,
     testLoss: run.testLoss,
+    // The run's model folder holds the best epoch's checkpoint: that is the epoch exported.
+    savedEpoch: run.bestEpoch,
+    valAccuracyAtSavedEpoch: best?.valAccuracy ?? run.bestValAccuracy,
+    highestValAccuracy: highest?.valAccuracy ?? null,
+    highestValAccuracyEpoch: highest?.epoch ?? null,
   };
 }
 

@@ -33,6 +33,12 @@ export const modelMetricsSchema = z.object({
   lastValAccuracy: metric,
   testAccuracy: metric,
   testLoss: metric,
+  /** The epoch whose weights the file holds (the best by the run's monitor) and the validation accuracy there. */
+  savedEpoch: z.number().int().nullable().default(null),
+  valAccuracyAtSavedEpoch: metric,
+  /** The highest validation accuracy of any epoch and that epoch: not the saved weights' when the monitor is the loss. */
+  highestValAccuracy: metric,
+  highestValAccuracyEpoch: z.number().int().nullable().default(null),
 });
 export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 

@@ -151,6 +151,28 @@ describe('export targets', () => {
     assert.ok(!readme.includes(tmp.path));
   });
 
+  test('metadata names the accuracy figures: the saved (best-by-monitor) epoch\'s validation accuracy vs the highest of any epoch', async () => {
+    const run = runRecord(runDir, config, {
+      bestEpoch: 2, bestValAccuracy: 0.9,
+      epochs: [
+        { epoch: 1, loss: 0.6, accuracy: 0.7, valLoss: 0.5, valAccuracy: 0.95 },
+        { epoch: 2, loss: 0.4, accuracy: 0.8, valLoss: 0.3, valAccuracy: 0.9 },
+        { epoch: 3, loss: 0.3, accuracy: 0.85, valLoss: 0.35, valAccuracy: 0.85 },
+      ],
+    });
+    const out = join(tmp.path, 'figures.zip');
+    await exportRun({ run, out, format: 'zip', appVersion: '1.0.0', images: verifyImages() });
+    const entries = await readZipEntries(out);
+    const metrics = modelMetadataSchema.parse(JSON.parse(entries.get('metadata.json')!.toString())).run.metrics;
+    assert.equal(metrics.savedEpoch, 2);
+    assert.equal(metrics.valAccuracyAtSavedEpoch, 0.9);
+    assert.equal(metrics.highestValAccuracy, 0.95);
+    assert.equal(metrics.highestValAccuracyEpoch, 1);
+    assert.equal(metrics.lastValAccuracy, 0.85);
+    assert.match(entries.get('README.md')!.toString(),
+      /Weights saved from epoch 2 of 3 \(the best epoch by the run's monitor\); validation accuracy at that epoch 90\.0%; the highest validation accuracy of any epoch was 95\.0% \(epoch 1, not these weights\), at the last epoch 85\.0%/);
+  });
+
   test('tm target: Teachable Machine\'s files and metadata dated by the run; a non-square run is refused in words, leaving nothing', async () => {
     const out = join(tmp.path, 'tm.zip');
     const run = runRecord(runDir, config, { finishedAt: '2026-03-04T05:06:07.000Z' });
