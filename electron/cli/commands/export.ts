@@ -24,11 +24,11 @@ export const exportCommand: Command = {
   },
   async run({ positionals, values }, context) {
     if (positionals.length !== 1) throw new UsageError('export takes exactly one run (its id or name)');
+    const target = values.target ?? 'tfjs';
+    if (target !== 'tfjs' && target !== 'tm' && target !== 'onnx') throw new UsageError(`--target must be tfjs, tm or onnx, not "${terminalSafe(String(target))}"`);
     const runId = await resolveRun(context, positionals[0]!);
     const format = values.format ?? 'zip';
     if (format !== 'zip' && format !== 'folder') throw new UsageError(`--format must be zip or folder, not "${terminalSafe(String(format))}"`);
-    const target = values.target ?? 'tfjs';
-    if (target !== 'tfjs' && target !== 'tm' && target !== 'onnx') throw new UsageError(`--target must be tfjs, tm or onnx, not "${terminalSafe(String(target))}"`);
     const verify = (values['verify-images'] as string[] | undefined) ?? [];
     context.log(`Exporting run ${runId}…`);
     const services = context.services();

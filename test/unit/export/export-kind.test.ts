@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServices } from '../../../electron/services/index';
+import { runCli } from '../../../electron/cli/main';
 import { createRun, finishRun, markRunning } from '../../../electron/catalogue/runs';
 import { parseTrainingConfig } from '../../../shared/training-config';
 import type { ExportPackageInput, ExportPackageResult } from '../../../electron/export/task-types';
@@ -78,4 +79,22 @@ test('export.run refuses before queueing: an existing target, a run that is not 
   assert.equal(result.path, join(root, 'ok.zip'));
   assert.equal(result.imagesSource, 'given');
   assert.equal(result.tolerance, 1e-5);
+});
+
+test('export.run passes the chosen target to the worker and answers with that target\'s tolerance; the CLI refuses an unknown --target in one line', async (t) => {
+  const seen: ExportPackageInput[] = [];
+  const { services, root, runId, imagesDir } = await open(t, async (input) => {
+    seen.push(input);
+    await writeFile(input.out, 'zip');
+    return written(input);
+  });
+  const onnx = await services.request('export.run', { runId, target: 'onnx', out: join(root, 'm-onnx.zip'), images: [{ path: imagesDir }] });
+  const plain = await services.request('export.run', { runId, out: join(root, 'm-tfjs.zip'), images: [{ path: imagesDir }] });
+  assert.deepEqual(seen.map((input) => input.target), ['onnx', 'tfjs']);
+  assert.equal(onnx.tolerance, 1e-4);
+  assert.equal(plain.tolerance, 1e-5);
+  const err: string[] = [];
+  const code = await runCli(['export', String(runId), '--target', 'keras', '--db', join(root, 'cli.sqlite')], { stdout: () => undefined, stderr: (text) => err.push(text) });
+  assert.equal(code, 2);
+  assert.match(err.join('\n'), /--target must be tfjs, tm or onnx, not "keras"/);
 });
