@@ -15,7 +15,8 @@ export function healthJson(report: HealthReport) {
     datasetId: report.datasetId,
     reportId: report.id,
     stale: report.stale,
-    labelIssues: report.labelIssues.map((issue) => ({ path: issue.image.path, label: issue.given, suggested: issue.suggested, score: issue.score })),
+    // flagged: confident learning's per-class thresholds call it wrong; the list goes on with unflagged suspects.
+    labelIssues: report.labelIssues.map((issue) => ({ path: issue.image.path, label: issue.given, suggested: issue.suggested, score: issue.score, flagged: issue.flagged })),
     nearDuplicates: report.nearDuplicates.map((group) => ({ paths: group.images.map((image) => image.path), similarity: group.similarity, crossesSplits: group.crossesSplits })),
     outliers: report.outliers.map((outlier) => ({ path: outlier.image.path, score: outlier.score })),
     classes: Object.fromEntries(report.classes.map((c) => [c.name, {
@@ -37,13 +38,17 @@ function describe(report: HealthReport): string {
     'Classes:',
     ...report.classes.map((c) => `  ${terminalSafe(c.name)}: ${c.count} (${pct(c.share)}), label quality ${c.meanSelfConfidence.toFixed(2)}, ${c.labelIssues} flagged`),
   ];
-  if (report.labelIssues.length) {
+  // The header counts the flagged issues; the unflagged suspects that continue the ranking are only mentioned.
+  const flagged = report.labelIssues.filter((issue) => issue.flagged);
+  const suspects = report.labelIssues.length - flagged.length;
+  if (flagged.length) {
     lines.push('', 'Likely label errors (most likely first):');
-    for (const issue of report.labelIssues.slice(0, shown)) {
+    for (const issue of flagged.slice(0, shown)) {
       lines.push(`  ${issue.score.toFixed(3)}  ${terminalSafe(issue.image.relPath)}: ${terminalSafe(issue.given)} -> ${terminalSafe(issue.suggested)}?`);
     }
-    if (report.labelIssues.length > shown) lines.push(`  … and ${report.labelIssues.length - shown} more (--json lists all)`);
+    if (flagged.length > shown) lines.push(`  … and ${flagged.length - shown} more (--json lists all)`);
   }
+  if (suspects > 0) lines.push(`  ${suspects} more images the model puts in another class, below the flagging threshold (--json, "flagged": false)`);
   if (report.nearDuplicates.length) {
     lines.push('', 'Near-duplicates:');
     for (const group of report.nearDuplicates.slice(0, shown)) {

@@ -50,7 +50,7 @@ export type TrainRunProgress = Omit<TrainingProgress, 'runId'>;
 
 /**
  * The run's reports, in order. Progress and logs travel as events (not the generic task progress/log) because the
- * train kind records them per run (training.active, training.progress, training.log) before handing them on.
+ * train kind records them per run (as jobs.progress detail, jobs.log and training.epoch) before handing them on.
  */
 export type TrainTaskEvent =
   | { type: 'backend'; backend: BackendStatus & { threads?: number } }

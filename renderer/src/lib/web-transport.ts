@@ -102,7 +102,7 @@ export function createWebTransport(deps: WebTransportDeps): Transport {
         if (socket === connection) socket = null;
         setState('closed');
         // Requests in flight or queued cannot be answered by a dropped socket; fail them so the UI can say so, and
-        // forget the queue so a reconnect does not send (say) a training.cancel the user was told had failed.
+        // forget the queue so a reconnect does not send (say) a jobs.cancel the user was told had failed.
         queued.length = 0;
         for (const [id, waiter] of pending) {
           pending.delete(id);

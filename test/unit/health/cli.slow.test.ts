@@ -30,19 +30,21 @@ test('pawprint health --json: the issue\'s shape, label issues most likely first
   const code = await runCli(['health', 'shapes', '--db', db, '--base', base!, '--folds', '4', '--json'], run.io);
   assert.equal(code, 0, run.err.join('\n'));
   const doc = JSON.parse(run.out.join('\n')) as {
-    labelIssues: Array<{ path: string; label: string; suggested: string; score: number }>;
+    labelIssues: Array<{ path: string; label: string; suggested: string; score: number; flagged: boolean }>;
     nearDuplicates: Array<{ paths: string[]; similarity: number }>;
     outliers: Array<{ path: string; score: number }>;
     classes: Record<string, { count: number }>;
   };
   assert.ok(Array.isArray(doc.labelIssues) && Array.isArray(doc.nearDuplicates) && Array.isArray(doc.outliers));
   for (const issue of doc.labelIssues) {
-    assert.deepEqual(Object.keys(issue).sort(), ['label', 'path', 'score', 'suggested']);
+    assert.deepEqual(Object.keys(issue).sort(), ['flagged', 'label', 'path', 'score', 'suggested']);
     assert.equal(typeof issue.score, 'number');
+    assert.equal(typeof issue.flagged, 'boolean');
   }
   for (let i = 1; i < doc.labelIssues.length; i++) assert.ok(doc.labelIssues[i - 1].score >= doc.labelIssues[i].score);
   assert.equal(doc.labelIssues[0]?.path, join(fixture.root, fixture.flipped));
   assert.deepEqual([doc.labelIssues[0].label, doc.labelIssues[0].suggested], ['squares', 'circles']);
+  assert.equal(doc.labelIssues[0].flagged, true, 'the planted flip is flagged, not only ranked');
   for (const group of doc.nearDuplicates) {
     assert.ok(group.paths.length >= 2 && typeof group.similarity === 'number');
   }
