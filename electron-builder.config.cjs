@@ -12,6 +12,8 @@ const asarUnpack = [
   '**/node_modules/@tensorflow/tfjs-backend-wasm/**/*.wasm',
   // ONNX export verification: the N-API binding and libonnxruntime it dlopen()s beside it.
   '**/node_modules/onnxruntime-node/bin/**',
+  // Pawprint's own SIMD kernels (scripts/build-native.mjs), loaded from <resourcesPath>/app.asar.unpacked/native/build.
+  'native/build/*.wasm',
 ];
 
 /** onnxruntime-node ships every OS's binaries (~290 MB); each installer keeps only its own OS's folder. */
@@ -29,7 +31,7 @@ const config = {
   directories: { output: 'release', buildResources: 'resources' },
   // Only the bundles (main, preload, CLI, the job worker entry) and the built renderer: the sources, tests
   // and benchmarks stay out. Production dependencies are added by electron-builder from package.json.
-  files: ['dist/node/**', 'dist/renderer/**', 'package.json', 'bin/**', 'resources/icon.png', '!**/*.map'],
+  files: ['dist/node/**', 'dist/renderer/**', 'native/build/*.wasm', 'package.json', 'bin/**', 'resources/icon.png', '!**/*.map'],
   // The bundled MobileNetV2 base (the default preset's, offline from the first launch) as plain files beside app.asar:
   // <resourcesPath>/models/, where electron/training/mobilenet/bundled-base.ts looks first.
   extraResources: [{ from: 'resources/models', to: 'models' }],

@@ -117,6 +117,9 @@ describe('electron-builder configuration', () => {
     assert.ok(found.some((f) => f.endsWith('.wasm')), 'the tfjs wasm binaries are seen');
     const missing = found.filter((file) => !unpack.some((p) => minimatch(file, p, { dot: true })));
     assert.deepEqual(missing, [], 'native files left inside app.asar');
+    // Pawprint's own kernels are packaged and unpacked where the loader looks (app.asar.unpacked/native/build).
+    assert.ok(includes(patterns(config.files), 'native/build/conv-kernels.wasm'), 'the C kernels are packaged');
+    assert.ok(unpack.some((p) => minimatch('native/build/conv-kernels.wasm', p, { dot: true })), 'the C kernels are unpacked from the asar');
     // tfjs-node is optional (not installed here); where it is, it must be unpacked too.
     assert.ok(unpack.some((p) => minimatch('node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node', p)));
   });
