@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Services } from '../services/index';
 import { MAX_UPLOAD_BASE64 } from '../../shared/contract/export';
+import { contentDisposition, downloadsOf } from '../services/downloads';
 
 // How the browser host keeps other local software out (cookies ignore ports, so anything else listening on
 // 127.0.0.1 receives every cookie set for 127.0.0.1 with a matching path):
@@ -244,6 +245,28 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       sendText(response, 405, 'Method not allowed');
+      return;
+    }
+    const download = /^download\/([^/]*)$/.exec(inside);
+    if (download) {
+      // The id is looked up, never joined to a path: `../../etc/passwd` is just an id that was never issued.
+      const file = await downloadsOf(services.app).open(download[1]!);
+      if (!file) return sendText(response, 404, 'No such download (unknown or expired): export again and use its Download link.');
+      file.body.on('error', () => response.destroy());
+      response.writeHead(200, {
+        'content-type': file.contentType,
+        'content-disposition': contentDisposition(file.filename),
+        ...(file.bytes !== null ? { 'content-length': file.bytes } : {}),
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...NO_REFERRER,
+      });
+      if (request.method === 'HEAD') {
+        file.body.destroy();
+        response.end();
+      } else {
+        file.body.pipe(response);
+      }
       return;
     }
     const media = /^media\/([a-z][a-z0-9-]*)\/([A-Za-z0-9_-]+)$/.exec(inside);

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { exportRequests } from '../../shared/contract/index';
 import type { JobFinished, JobResult, JobStart } from '../../shared/contract/jobs';
+import type { ExportResult } from '../../shared/contract/export';
 import { exportAnswer, exportKind, prepareExport } from '../jobs/kinds/export';
 import { predictAnswer, predictKind, preparePredict } from '../jobs/kinds/predict';
 import { locateModel } from '../export/sources';
 import { UploadStore, decodeBase64 } from '../export/uploads';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
+import { downloadsOf } from './downloads';
 
 const UPLOAD_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
@@ -24,6 +26,7 @@ function answerOf<K extends 'predict' | 'export'>(finished: JobFinished, kind: K
 
 export function exportHandlers(app: AppContext): DomainHandlers<typeof exportRequests> {
   const uploads = new UploadStore(join(app.paths.cache, 'uploads'));
+  const downloads = downloadsOf(app);
   void uploads.prune(UPLOAD_MAX_AGE_MS);
   app.jobs.register(predictKind(uploads));
   app.jobs.register(exportKind(uploads));
@@ -36,12 +39,16 @@ export function exportHandlers(app: AppContext): DomainHandlers<typeof exportReq
   return {
     'export.run': async (payload) => {
       const input = payload;
+      let answer: ExportResult;
       if (app.db.readonly) {
         // A read-only catalogue records no job: the export still runs in a worker, as an unrecorded task.
         const state = await prepareExport(app.db, app.paths.dataDirectory, uploads, input);
-        return exportAnswer(state, await app.jobs.task('export-package', { ...state.task, appVersion: app.appVersion }));
+        answer = exportAnswer(state, await app.jobs.task('export-package', { ...state.task, appVersion: app.appVersion }));
+      } else {
+        answer = answerOf(await startAndWait({ kind: 'export', input }), 'export');
       }
-      return answerOf(await startAndWait({ kind: 'export', input }), 'export');
+      // The browser host serves the package by this id only (never by a path the client names).
+      return { ...answer, download: downloads.issue(answer.path, { folder: answer.format === 'folder' }) };
     },
 
     'export.predict': async (input) => {

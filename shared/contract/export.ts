@@ -36,6 +36,8 @@ export const ExportResult = z.object({
   agreement: z.number().int(),
   bytes: z.number().int(),
   files: z.array(z.string()),
+  /** Opaque id for <page>/download/<id> in the browser host (a folder comes as a zip); set on export.run's answer. */
+  download: z.string().optional(),
 });
 export type ExportResult = z.infer<typeof ExportResult>;
 
