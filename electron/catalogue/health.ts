@@ -148,7 +148,12 @@ export function latestHealthReport(db: Database, datasetId: number): HealthRepor
       const img = image(issue.imageId);
       return img ? [{ image: img, given: issue.given, suggested: issue.suggested, score: issue.score, selfConfidence: issue.selfConfidence, flagged: issue.flagged ?? true }] : [];
     }),
-    map: stored.map ? stored.map.filter((point) => current.has(point.imageId)) : null,
+    map: stored.map
+      ? stored.map.flatMap((point) => {
+        const now = current.get(point.imageId);
+        return now ? [{ ...point, label: now.class_name, subset: now.subset }] : [];
+      })
+      : null,
     nearDuplicates: stored.nearDuplicates.flatMap((group) => {
       const images = group.imageIds.map(image).filter((img): img is HealthImage => img !== null);
       return images.length >= 2 ? [{ images, similarity: group.similarity, crossesSplits: group.crossesSplits }] : [];

@@ -94,7 +94,8 @@ export const HealthReport = z.object({
   counts: HealthCounts,
   labelIssues: z.array(HealthLabelIssue),
   /** 2-D embedding map (first two principal components), one point per image; null in reports made before it. */
-  map: z.array(z.object({ imageId: Id, x: z.number(), y: z.number() })).nullable(),
+  /** Each point carries the image's label and subset now, so the map can colour by them without another request. */
+  map: z.array(z.object({ imageId: Id, x: z.number(), y: z.number(), label: z.string().nullable(), subset: z.enum(['train', 'val', 'test']).nullable() })).nullable(),
   nearDuplicates: z.array(HealthDuplicateGroup),
   outliers: z.array(HealthOutlier),
   classes: z.array(HealthClass),

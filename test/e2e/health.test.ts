@@ -128,6 +128,9 @@ test('the Health view finds a planted flip and a planted duplicate and fixes one
     assert.equal(report.imageCount, 36);
     assert.ok(!report.labelIssues.some((issue) => issue.image.imageId === flippedId && issue.given === 'squares'));
     assert.ok(!report.nearDuplicates.some((g) => g.images.some((image) => image.imageId === copyId)));
+    // The embedding map is drawn with one point per image still in the dataset.
+    await page.getByTestId('embedding-map').getByText('(36 points)').waitFor();
+    assert.equal(await page.getByTestId('map-canvas').isVisible(), true);
     await app.screenshot('health-view');
   });
 });
