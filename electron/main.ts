@@ -79,6 +79,7 @@ if (!app.requestSingleInstanceLock()) {
         openExternal: async (url) => {
           await openExternalLink(url);
         },
+        showItemInFolder: (path) => shell.showItemInFolder(path),
       },
     });
     const media = services.app.media;

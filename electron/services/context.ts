@@ -10,6 +10,8 @@ export interface HostCapabilities {
   kind: 'electron' | 'web';
   pickFolder?: (title?: string) => Promise<string | null>;
   openExternal?: (url: string) => Promise<void>;
+  /** Reveals a file the services wrote in the system's file manager (desktop: shell.showItemInFolder). */
+  showItemInFolder?: (path: string) => void;
 }
 
 /** Everything a service needs; built once per process and shared by the handlers of every domain. */

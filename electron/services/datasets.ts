@@ -3,6 +3,7 @@ import { AppError } from '../../shared/errors';
 import type { datasetRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
+import { downloadsOf } from './downloads';
 import {
   datasetSummary,
   deleteDataset,
@@ -120,8 +121,15 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
       if (changes.length > 0) changed(datasetId);
       return { changes };
     },
-    'labels.exportCsv': async ({ datasetId, file }) => exportLabelsCsv(db, datasetId, resolve(file)),
-    'labels.exportFolders': async ({ datasetId, directory, link }) => exportLabelFolders(db, datasetId, resolve(directory), link),
+    // The download ids let the browser host hand the written files to a remote user (issue 13 item 3).
+    'labels.exportCsv': async ({ datasetId, file }) => {
+      const written = await exportLabelsCsv(db, datasetId, resolve(file));
+      return { ...written, download: downloadsOf(app).issue(written.file) };
+    },
+    'labels.exportFolders': async ({ datasetId, directory, link }) => {
+      const written = await exportLabelFolders(db, datasetId, resolve(directory), link);
+      return link ? written : { ...written, download: downloadsOf(app).issue(written.directory, { folder: true }) };
+    },
 
     'splits.create': async ({ datasetId, preset, train, val, test, seed }) => {
       getDatasetRow(db, datasetId);

@@ -5,6 +5,7 @@ import { AppError } from '../../shared/errors';
 import type { systemRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
+import { downloadsOf } from './downloads';
 
 export function systemHandlers(app: AppContext): DomainHandlers<typeof systemRequests> {
   return {
@@ -43,6 +44,13 @@ export function systemHandlers(app: AppContext): DomainHandlers<typeof systemReq
     'system.openExternal': async ({ url }) => {
       if (!app.host.openExternal) throw new AppError('unsupported', 'Opening links is handled by the browser here.');
       await app.host.openExternal(url);
+      return null;
+    },
+    'system.showInFolder': async ({ download }) => {
+      if (!app.host.showItemInFolder) throw new AppError('unsupported', 'Show in folder is a desktop feature; in the browser, use the Download link.');
+      const entry = downloadsOf(app).lookup(download);
+      if (!entry) throw new AppError('not-found', 'That file is no longer offered (unknown or expired id): export again.');
+      app.host.showItemInFolder(entry.path);
       return null;
     },
   };

@@ -189,10 +189,11 @@ export const datasetRequests = defineRequests({
     payload: z.object({ datasetId: Id, labels: z.array(z.object({ imageId: Id, classId: Id.nullable() })).min(1).max(100_000) }),
     result: z.object({ changes: z.array(LabelChange) }),
   },
-  'labels.exportCsv': { payload: z.object({ datasetId: Id, file: z.string().min(1) }), result: z.object({ file: z.string(), rows: z.number().int() }) },
+  'labels.exportCsv': { payload: z.object({ datasetId: Id, file: z.string().min(1) }), result: z.object({ file: z.string(), rows: z.number().int(), download: z.string().optional() }) },
   'labels.exportFolders': {
     payload: z.object({ datasetId: Id, directory: z.string().min(1), link: z.boolean().default(false) }),
-    result: z.object({ directory: z.string(), files: z.number().int(), classes: z.record(z.string(), z.number().int()) }),
+    /** `download`: an id for <page>/download/<id> in the browser host (copies only: linked folders are zipped as nothing). */
+    result: z.object({ directory: z.string(), files: z.number().int(), classes: z.record(z.string(), z.number().int()), download: z.string().optional() }),
   },
 
   'splits.create': {

@@ -39,6 +39,11 @@ export const systemRequests = defineRequests({
   /** Native folder picker; only the desktop host offers it (the result is null when cancelled). */
   'system.pickFolder': { payload: z.object({ title: z.string().optional() }), result: z.string().nullable() },
   'system.openExternal': { payload: z.object({ url: z.url({ protocol: /^https?$/ }) }), result: z.null() },
+  /**
+   * Desktop only: shows a file the services wrote (an export, a label CSV) in the system's file manager. It names the
+   * file by the download id its answer carried, never by a path, like the browser host's download route.
+   */
+  'system.showInFolder': { payload: z.object({ download: z.string().regex(/^d[0-9a-f]{32}$/, 'not a download id') }), result: z.null() },
 });
 
 export const systemEvents = defineEvents({

@@ -482,14 +482,18 @@ class DatasetStore {
   // ---- label export ------------------------------------------------------------------------------------------------
 
   exportMessage = $state<string | null>(null);
+  /** Download id of the last label export (the browser host serves it at download/<id>; the desktop shows it in its folder). */
+  exportDownload = $state<string | null>(null);
 
   async exportCsv(file: string): Promise<void> {
     if (this.currentId === null) return;
     const datasetId = this.currentId;
     this.exportMessage = null;
+    this.exportDownload = null;
     await this.run(async () => {
       const result = await transport.invoke('labels.exportCsv', { datasetId, file });
       this.exportMessage = `Wrote ${result.rows} rows to ${result.file}`;
+      this.exportDownload = result.download ?? null;
     });
   }
 
@@ -497,9 +501,11 @@ class DatasetStore {
     if (this.currentId === null) return;
     const datasetId = this.currentId;
     this.exportMessage = null;
+    this.exportDownload = null;
     await this.run(async () => {
       const result = await transport.invoke('labels.exportFolders', { datasetId, directory, link });
       this.exportMessage = `${link ? 'Linked' : 'Copied'} ${result.files} images into ${result.directory}`;
+      this.exportDownload = result.download ?? null;
     });
   }
 

@@ -89,6 +89,16 @@ class ExportStore {
   }
 
   /** Fetches the runs (through the runs store) and re-inspects the model to try. */
+  /** Desktop: reveals a written export or label file by its download id; answers the error message, or null. */
+  async showInFolder(download: string): Promise<string | null> {
+    try {
+      await transport.invoke('system.showInFolder', { download });
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   async refreshRuns(): Promise<void> {
     await runsStore.refresh();
     await this.keepChoices(true);
