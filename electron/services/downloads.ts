@@ -1,8 +1,8 @@
 // Files the services wrote (an export's zip or folder, a label CSV) that a host may hand to the user. The client only
 // ever names an opaque id this registry issued; the path stays on the server, so no request can name another file.
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
@@ -82,13 +82,20 @@ export class DownloadRegistry {
       return { filename: entry.filename, contentType: 'application/zip', bytes: null, body: await zipFolder(entry.path) };
     }
     if (!info.isFile()) return null;
-    const body = createReadStream(entry.path);
-    await new Promise<void>((resolveOpen, rejectOpen) => {
-      body.once('open', () => resolveOpen());
-      body.once('error', rejectOpen);
-    }).catch(() => null);
-    if (body.destroyed) return null;
-    return { filename: entry.filename, contentType: entry.contentType, bytes: info.size, body };
+    // Checked on the open handle (no symlink followed, no FIFO waited on), so a file swapped in after lstat is not sent.
+    let handle;
+    try {
+      handle = await open(entry.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return null;
+    }
+    const opened = await handle.stat();
+    if (!opened.isFile() || opened.ino !== info.ino || opened.dev !== info.dev) {
+      await handle.close();
+      return null;
+    }
+    const body = handle.createReadStream();
+    return { filename: entry.filename, contentType: entry.contentType, bytes: opened.size, body };
   }
 
   private prune(): void {

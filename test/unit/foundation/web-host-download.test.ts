@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServices } from '../../../electron/services/index';
 import type { Services } from '../../../electron/services/index';
@@ -105,4 +105,15 @@ test('an id never issued, a path and an expired id are a one-line 404', async ()
   assert.ok(await registry.open(id));
   now += 60_001;
   assert.equal(await registry.open(id), null);
+});
+
+test('an issued file later replaced by a symlink (to /etc/passwd) is a 404, not the link target', async () => {
+  const file = join(dir.path, 'replaced.csv');
+  writeFileSync(file, 'mine');
+  const id = downloadsOf(services.app).issue(file);
+  rmSync(file);
+  symlinkSync('/etc/passwd', file);
+  const response = await fetch(`${base}download/${id}`, { headers: { cookie } });
+  assert.equal(response.status, 404);
+  assert.doesNotMatch(await response.text(), /root:/);
 });
