@@ -9,7 +9,7 @@
 //   - onnx package, onnxruntime-node fed the recipe's pixels (decodeRgb from electron/imaging, scaling per the recipe).
 // Targets (issue 13): classify.js >= 199/200 same class and max |difference| <= 0.02; TM library accuracy within
 // 3 points of Pawprint's; ONNX max |difference| <= 1e-4. Prints a table; writes bench-results/export-clients.json.
-//   npm run bench -- export-clients   [--train N] [--held N] [--epochs N]
+//   npm run bench -- export-clients   [--train N] [--held N] [--epochs N] [--backend cpu|webgl] (Chromium's tfjs backend)
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { copyFile, readFile, symlink, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
@@ -33,11 +33,14 @@ const { values } = parseArgs({
     train: { type: 'string', default: '150' },
     held: { type: 'string', default: '100' },
     epochs: { type: 'string', default: '5' },
+    // cpu by default: headless Chromium here has only SwiftShader's software WebGL, much slower than tfjs's cpu backend.
+    backend: { type: 'string', default: 'cpu' },
   },
 });
 const TRAIN_PER_CLASS = Number(values.train);
 const HELD_PER_CLASS = Number(values.held);
 const CLASSES = ['cats', 'dogs'];
+const BROWSER_BACKEND = values.backend === 'webgl' ? 'webgl' : 'cpu';
 const TFJS_DIST = resolve('node_modules/@tensorflow/tfjs/dist');
 const NODE_MODULES = resolve('node_modules');
 const run = promisify(execFile);
@@ -154,6 +157,7 @@ try {
     const row: Row = { target, client, images: got.length, sameClass: same, maxDiff, accuracy: accuracyOf(got), seconds, goal, pass: null, note };
     row.pass = got.length === held.length && check(row);
     rows.push(row);
+    console.error(`${target} / ${client}: ${same}/${got.length} same class, max diff ${maxDiff.toExponential(2)}, accuracy ${(100 * row.accuracy).toFixed(1)}%, ${seconds.toFixed(0)} s`);
   }
   function failed(target: string, client: string, goal: string, error: unknown): void {
     const message = (error as Error).message?.split('\n')[0] ?? String(error);
@@ -162,6 +166,10 @@ try {
   }
   const classifyGoal = '>= 199/200 same class, max diff <= 0.02';
   const classifyCheck = (r: Row) => r.sameClass >= r.images - Math.floor(r.images / 200) && r.maxDiff <= 0.02;
+
+  // The Node client runs in its own process: started now, beside the browser clients.
+  const nodeStarted = performance.now();
+  const nodeAnswers = exported.tfjs ? classifyInNode(exported.tfjs).then((got) => ({ got, seconds: (performance.now() - nodeStarted) / 1000 }), (error: unknown) => ({ error })) : null;
 
   // 4a. Chromium + plain tfjs + classify.js, each photo as an <img>.
   const browserLabel = 'Chromium + @tensorflow/tfjs 4.22.0 + classify.js (<img>)';
@@ -186,7 +194,7 @@ try {
   else {
     try {
       const t0 = performance.now();
-      const browser = await openTmBrowser(work.path);
+      const browser = await openTmBrowser(work.path, { backend: BROWSER_BACKEND });
       try {
         const answers = await browser.predict(`/${relative(work.path, exported.tm)}`, held.map((h) => h.url));
         // TM answers in its metadata's label order: map to the model's class order by name.
@@ -205,13 +213,9 @@ try {
   const nodeLabel = 'Node + @tensorflow/tfjs 4.22.0 (cpu) + sharp, README snippet';
   if (!exported.tfjs) failed('tfjs', nodeLabel, classifyGoal, new Error('no tfjs package'));
   else {
-    try {
-      const t0 = performance.now();
-      const got = await classifyInNode(exported.tfjs);
-      compare('tfjs', nodeLabel, got, (performance.now() - t0) / 1000, classifyGoal, classifyCheck);
-    } catch (error) {
-      failed('tfjs', nodeLabel, classifyGoal, error);
-    }
+    const answer = await nodeAnswers!;
+    if ('error' in answer) failed('tfjs', nodeLabel, classifyGoal, answer.error);
+    else compare('tfjs', nodeLabel, answer.got, answer.seconds, classifyGoal, classifyCheck, 'ran beside the Chromium clients (seconds include sharing the CPU)');
   }
 
   // 4d. onnxruntime-node on the recipe's pixels.
@@ -248,12 +252,14 @@ try {
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--headless'] });
     try {
       const page = await browser.newPage();
+      page.on('console', (message) => console.error(`chromium: ${message.text()}`));
       await page.goto(`${url}/page.html`);
-      return await page.evaluate(async (images) => {
+      return await page.evaluate(async ({ images, backend }) => {
         // The page's DOM types are not in the Node project's lib: described as far as used.
         type Picture = { src: string; decode(): Promise<void> };
-        type Tf = { loadLayersModel(url: string): Promise<unknown>; ready(): Promise<void>; getBackend(): string };
+        type Tf = { loadLayersModel(url: string): Promise<unknown>; setBackend(name: string): Promise<boolean>; ready(): Promise<void>; getBackend(): string };
         const tf = (globalThis as unknown as { tf: Tf }).tf;
+        await tf.setBackend(backend);
         await tf.ready();
         const { classify } = (await import('/pkg/classify.js' as string)) as { classify(model: unknown, image: Picture): Promise<Array<{ probability: number }>> };
         const model = await tf.loadLayersModel('/pkg/model.json');
@@ -264,9 +270,10 @@ try {
           img.src = src;
           await img.decode();
           got.push((await classify(model, img)).map((c) => c.probability));
+          if (got.length % 50 === 0) console.log(`classify.js: ${got.length}/${images.length}`);
         }
         return { got, backend: tf.getBackend() };
-      }, held.map((h) => h.url));
+      }, { images: held.map((h) => h.url), backend: BROWSER_BACKEND });
     } finally {
       await browser.close();
       server.close();
