@@ -22,6 +22,11 @@ export const SLOW = [
   'test/unit/dataset/shared-data.test.ts', // imports the 2,000 real photos when ../shared is there (20 s)
   'test/unit/foundation/catalogue-concurrent-open.test.ts', // twelve processes open one catalogue (11 s)
   'test/unit/foundation/cli-catalogue-errors.test.ts', // CLI processes, a busy-timeout wait (32 s)
+  // Added in the fourth session, from the quiet CI run's file times (the unit suite had grown to 109 s):
+  'test/unit/health/health-job.test.ts', // embeds generated pictures with the MobileNetV2 base (10.6 s)
+  'test/unit/training/parallel.test.ts', // trains models on two threads (9.8 s)
+  'test/unit/export/targets.test.ts', // builds and exports models for three targets, runs ONNX Runtime (8.3 s)
+  'test/unit/backend/native-kernels.test.ts', // C kernels against the CPU backend on preset-sized layers (7.9 s)
 ];
 
 /** Whether a test file (path relative to the repository root, '/' separators) belongs to the slow suite. */
