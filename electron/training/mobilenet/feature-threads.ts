@@ -4,10 +4,9 @@
 // frozen-bottom maps). The training worker's own thread then only decodes, augments, caches and reports progress.
 // Same backend, same kernels, same weights: a view's features do not depend on which thread computed them (tested).
 import os from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BaseWeights } from './base-weights';
+import { awaitThreadStart, threadScript } from '../thread-start';
 
 /** What extraction needs from a thread or from the in-process extractor. */
 export interface FeatureEmbedder {
@@ -47,17 +46,6 @@ export function defaultFeatureThreads(env: NodeJS.ProcessEnv = process.env): num
  * How to start a thread: the bundled script from dist/, or under tsx (tests, benches) the .ts source through tsx's
  * API, because Node 20 does not apply `--import tsx` loader hooks inside worker threads.
  */
-function threadEntry(): { script: string | URL; eval: boolean } {
-  if (fileURLToPath(import.meta.url).endsWith('.ts')) {
-    const source = new URL(`./${ENTRY_NAME}.ts`, import.meta.url).href;
-    const tsxApi = import.meta.resolve('tsx/esm/api');
-    return { script: `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(source)}, ${JSON.stringify(import.meta.url)}))`, eval: true };
-  }
-  const bundled = new URL(`./${ENTRY_NAME}.js`, import.meta.url);
-  if (!existsSync(fileURLToPath(bundled))) throw new Error(`the feature thread script is missing (${fileURLToPath(bundled)}); run \`npm run build\``);
-  return { script: bundled, eval: false };
-}
-
 class FeatureThread implements FeatureEmbedder {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (f: Float32Array) => void; reject: (e: Error) => void }>();
@@ -117,36 +105,14 @@ export interface StartFeatureThreadsOptions {
 
 /** Starts `threads` feature threads and waits until each has its backend and base ready; all or none. */
 export async function startFeatureThreads(opts: StartFeatureThreadsOptions): Promise<FeatureEmbedder[]> {
-  const entry = threadEntry();
+  const entry = threadScript(import.meta.url, ENTRY_NAME, 'feature thread');
   const started: FeatureThread[] = [];
   const ready: Array<Promise<void>> = [];
   for (let i = 0; i < opts.threads; i++) {
     const worker = new Worker(entry.script, { eval: entry.eval, name: `pawprint-features-${i + 1}` });
     started.push(new FeatureThread(worker));
-    ready.push(new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        clearTimeout(timer);
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onMessage = (message: FeatureThreadReply) => {
-        if (message.type === 'ready') {
-          if (message.backend !== opts.backend) done(new Error(`a feature thread got the ${message.backend} backend instead of ${opts.backend}`));
-          else done();
-        } else if (message.type === 'init-failed') done(new Error(message.message));
-      };
-      const onError = (error: Error) => done(error);
-      const onExit = (code: number) => done(new Error(`a feature thread stopped while starting (exit code ${code})`));
-      const timer = setTimeout(() => done(new Error(`a feature thread did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
-      const init: FeatureThreadRequest = { type: 'init', weights: opts.weights, imageSize: opts.imageSize, backend: opts.backend };
-      worker.postMessage(init);
-    }));
+    const init: FeatureThreadRequest = { type: 'init', weights: opts.weights, imageSize: opts.imageSize, backend: opts.backend };
+    ready.push(awaitThreadStart(worker, { what: 'a feature thread', backend: opts.backend, init, timeoutMs: START_TIMEOUT_MS }));
   }
   try {
     await Promise.all(ready);

@@ -7,13 +7,12 @@
 // Against a one-thread run the result differs only by float summation order: each shard's gradient is the sum over
 // its rows, and (rows 0-15) + (rows 16-31) is not the same float sum as rows 0-31 in the kernels' order. Dropout
 // masks, augmentation and the loss's 1/batch scaling are the same as on one thread (see shard-step.ts).
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tf, type LayersModel, type Tensor } from '../../tfjs/tf';
 import type { TrainingConfig } from '../../../shared/training-config';
 import { shardDropout, shardGradients, type ShardPosition } from './shard-step';
 import type { TrainingThreadReply, TrainingThreadRequest } from './protocol';
+import { awaitThreadStart, threadScript } from '../thread-start';
 
 type Variable = import('@tensorflow/tfjs').Variable;
 type Optimizer = import('@tensorflow/tfjs').Optimizer;
@@ -44,18 +43,6 @@ export function shardRanges(size: number, shards: number): Array<[number, number
 }
 
 /** Under tsx (tests, benches) the .ts source through tsx's API (Node 20 does not apply --import hooks in threads). */
-function threadEntry(): { script: string | URL; eval: boolean } {
-  if (fileURLToPath(import.meta.url).endsWith('.ts')) {
-    const source = new URL(`./${ENTRY_NAME}.ts`, import.meta.url).href;
-    const tsxApi = import.meta.resolve('tsx/esm/api');
-    return { script: `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(source)}, ${JSON.stringify(import.meta.url)}))`, eval: true };
-  }
-  // Bundled: every *-entry.ts becomes dist/node/<name>.js beside the code that starts it.
-  const bundled = new URL(`./${ENTRY_NAME}.js`, import.meta.url);
-  if (!existsSync(fileURLToPath(bundled))) throw new Error(`the training thread script is missing (${fileURLToPath(bundled)}); run \`npm run build\``);
-  return { script: bundled, eval: false };
-}
-
 class TrainingThread {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Extract<TrainingThreadReply, { type: 'grads' }>) => void; reject: (e: Error) => void }>();
@@ -136,35 +123,16 @@ export class DataParallelTrainer {
   static async start(options: DataParallelOptions): Promise<DataParallelTrainer> {
     const count = Math.min(options.threads, MAX_TRAINING_THREADS) - 1;
     if (count < 1) throw new Error('data-parallel training needs at least 2 threads');
-    const entry = threadEntry();
+    const entry = threadScript(import.meta.url, ENTRY_NAME, 'training thread');
     const weights = options.model.trainableWeights.map((w) => valuesOf(w.read()));
     const started: TrainingThread[] = [];
     const ready: Array<Promise<void>> = [];
     for (let i = 0; i < count; i++) {
       const worker = new Worker(entry.script, { eval: entry.eval, name: `pawprint-training-${i + 1}` });
       started.push(new TrainingThread(worker));
-      ready.push(new Promise<void>((resolve, reject) => {
-        const done = (error?: Error) => {
-          clearTimeout(timer);
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          worker.off('exit', onExit);
-          if (error) reject(error);
-          else resolve();
-        };
-        const onMessage = (message: TrainingThreadReply) => {
-          if (message.type === 'ready') done(message.backend === 'wasm' ? undefined : new Error(`a training thread got the ${message.backend} backend instead of wasm`));
-          else if (message.type === 'init-failed') done(new Error(message.message));
-        };
-        const onError = (error: Error) => done(error);
-        const onExit = (code: number) => done(new Error(`a training thread stopped while starting (exit code ${code})`));
-        const timer = setTimeout(() => done(new Error(`a training thread did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-        worker.on('message', onMessage);
-        worker.on('error', onError);
-        worker.on('exit', onExit);
-        // Copies per thread: the structured clone copies anyway, and the coordinator keeps none of them.
-        worker.postMessage({ type: 'init', config: options.config, numClasses: options.numClasses, weights } satisfies TrainingThreadRequest);
-      }));
+      // Copies per thread: the structured clone copies anyway, and the coordinator keeps none of them.
+      const init: TrainingThreadRequest = { type: 'init', config: options.config, numClasses: options.numClasses, weights };
+      ready.push(awaitThreadStart(worker, { what: 'a training thread', backend: 'wasm', init, timeoutMs: START_TIMEOUT_MS }));
     }
     try {
       await Promise.all(ready);
