@@ -17,6 +17,36 @@ async function pawprintMessages(text: string, file: string): Promise<Linter.Lint
   return result.messages.filter((message) => message.ruleId?.startsWith('pawprint/'));
 }
 
+/** Lints a throwaway tree of `files` with one pawprint rule on; answers each file's messages by repository path. */
+async function lintTree(files: Record<string, string>, rule: string): Promise<Record<string, string[]>> {
+  const { default: pawprint } = await import('../../../eslint-rules/plugin.js');
+  const tree = tempDir('pawprint-layers-');
+  try {
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(tree.path, file)), { recursive: true });
+      writeFileSync(join(tree.path, file), text);
+    }
+    const eslint = new ESLint({
+      cwd: tree.path,
+      overrideConfigFile: true,
+      overrideConfig: [{
+        files: ['**/*.ts'],
+        languageOptions: { parser: tseslint.parser as Linter.Parser },
+        plugins: { pawprint },
+        settings: { pawprint: { root: tree.path } },
+        rules: { [rule]: 'error' },
+      }],
+    });
+    const results = await eslint.lintFiles(['electron']);
+    return Object.fromEntries(results.map((result) => [
+      result.filePath.slice(tree.path.length + 1),
+      result.messages.map((message) => message.message),
+    ]));
+  } finally {
+    tree.cleanup();
+  }
+}
+
 test('a file in electron/catalogue importing services, a host and electron fails lint', async () => {
   const probe = ["import '../services/index';", "import '../host/web';", "import { app } from 'electron';", 'export const probe = app;', ''].join('\n');
   const messages = await pawprintMessages(probe, 'electron/catalogue/layer-probe.ts');
@@ -48,45 +78,20 @@ test('allowed imports lint clean', async () => {
 });
 
 test('import loops between files and between folders are reported', async () => {
-  const { default: pawprint } = await import('../../../eslint-rules/plugin.js');
-  const tree = tempDir('pawprint-layers-');
-  try {
-    const files: Record<string, string> = {
-      'electron/catalogue/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
-      'electron/catalogue/b.ts': "import { a } from './a';\nexport const b = () => a;\n",
-      'electron/evaluation/e.ts': "import { p } from '../export/p';\nexport const e = () => p;\n",
-      'electron/export/p.ts': "import type { e } from '../evaluation/e';\nexport const p = (x: typeof e) => x;\n",
-      'electron/dataset/clean.ts': "import { a } from '../catalogue/a';\nexport const clean = a;\n",
-    };
-    for (const [file, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(tree.path, file)), { recursive: true });
-      writeFileSync(join(tree.path, file), text);
-    }
-    const eslint = new ESLint({
-      cwd: tree.path,
-      overrideConfigFile: true,
-      overrideConfig: [{
-        files: ['**/*.ts'],
-        languageOptions: { parser: tseslint.parser as Linter.Parser },
-        plugins: { pawprint },
-        settings: { pawprint: { root: tree.path } },
-        rules: { 'pawprint/no-import-cycles': 'error' },
-      }],
-    });
-    const results = await eslint.lintFiles(['electron']);
-    const byFile = Object.fromEntries(results.map((result) => [
-      result.filePath.slice(tree.path.length + 1),
-      result.messages.map((message) => message.message),
-    ]));
-    assert.equal(byFile['electron/catalogue/a.ts'].length, 1);
-    assert.match(byFile['electron/catalogue/a.ts'][0], /Import loop: electron\/catalogue\/a\.ts -> electron\/catalogue\/b\.ts -> electron\/catalogue\/a\.ts/);
-    assert.equal(byFile['electron/catalogue/b.ts'].length, 1);
-    assert.match(byFile['electron/evaluation/e.ts'][0], /Module loop evaluation -> export -> evaluation/);
-    assert.match(byFile['electron/export/p.ts'][0], /Module loop export -> evaluation -> export/);
-    assert.deepEqual(byFile['electron/dataset/clean.ts'], []);
-  } finally {
-    tree.cleanup();
-  }
+  const files: Record<string, string> = {
+    'electron/catalogue/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
+    'electron/catalogue/b.ts': "import { a } from './a';\nexport const b = () => a;\n",
+    'electron/evaluation/e.ts': "import { p } from '../export/p';\nexport const e = () => p;\n",
+    'electron/export/p.ts': "import type { e } from '../evaluation/e';\nexport const p = (x: typeof e) => x;\n",
+    'electron/dataset/clean.ts': "import { a } from '../catalogue/a';\nexport const clean = a;\n",
+  };
+  const byFile = await lintTree(files, 'pawprint/no-import-cycles');
+  assert.equal(byFile['electron/catalogue/a.ts'].length, 1);
+  assert.match(byFile['electron/catalogue/a.ts'][0], /Import loop: electron\/catalogue\/a\.ts -> electron\/catalogue\/b\.ts -> electron\/catalogue\/a\.ts/);
+  assert.equal(byFile['electron/catalogue/b.ts'].length, 1);
+  assert.match(byFile['electron/evaluation/e.ts'][0], /Module loop evaluation -> export -> evaluation/);
+  assert.match(byFile['electron/export/p.ts'][0], /Module loop export -> evaluation -> export/);
+  assert.deepEqual(byFile['electron/dataset/clean.ts'], []);
 });
 
 test('every known violation is still in the code (a fix deletes its line)', async () => {
@@ -104,52 +109,27 @@ test('the repository carries no known violations', async () => {
 });
 
 test('host-side code that reaches TensorFlow.js through any value import is reported with the route; type imports are not', async () => {
-  const { default: pawprint } = await import('../../../eslint-rules/plugin.js');
-  const tree = tempDir('pawprint-no-tfjs-');
-  try {
-    const files: Record<string, string> = {
-      // services -> training -> tfjs/tf.ts -> @tensorflow: the host would load tfjs.
-      'electron/services/loads.ts': "import { train } from '../training/trainer';\nexport const run = train;\n",
-      'electron/training/trainer.ts': "import { tf } from '../tfjs/tf';\nexport const train = () => tf;\n",
-      'electron/tfjs/tf.ts': "import * as tfjs from '@tensorflow/tfjs';\nexport const tf = tfjs;\n",
-      // A lazy import() still loads it in this process.
-      'electron/services/lazy.ts': "export const later = () => import('../training/trainer');\n",
-      // Types only (import type, inline type names, export type): erased, nothing loads.
-      'electron/services/types-only.ts': "import type { train } from '../training/trainer';\nimport { type tf } from '../tfjs/tf';\nexport type { train as T } from '../training/trainer';\nexport type U = typeof train | typeof tf;\n",
-      // A tf-free file of the same folder is fine, and the worker side (training/) is not checked.
-      'electron/training/task-types.ts': 'export interface TrainInput { epochs: number }\n',
-      'electron/services/clean.ts': "import type { TrainInput } from '../training/task-types';\nimport { helper } from './helper';\nexport const x = (i: TrainInput) => helper(i.epochs);\n",
-      'electron/services/helper.ts': 'export const helper = (n: number) => n + 1;\n',
-    };
-    for (const [file, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(tree.path, file)), { recursive: true });
-      writeFileSync(join(tree.path, file), text);
-    }
-    const eslint = new ESLint({
-      cwd: tree.path,
-      overrideConfigFile: true,
-      overrideConfig: [{
-        files: ['**/*.ts'],
-        languageOptions: { parser: tseslint.parser as Linter.Parser },
-        plugins: { pawprint },
-        settings: { pawprint: { root: tree.path } },
-        rules: { 'pawprint/no-tfjs-in-host': 'error' },
-      }],
-    });
-    const results = await eslint.lintFiles(['electron']);
-    const byFile = Object.fromEntries(results.map((result) => [
-      result.filePath.slice(tree.path.length + 1),
-      result.messages.map((message) => message.message),
-    ]));
-    assert.equal(byFile['electron/services/loads.ts'].length, 1);
-    assert.match(byFile['electron/services/loads.ts'][0], /electron\/services\/loads\.ts -> electron\/training\/trainer\.ts -> electron\/tfjs\/tf\.ts/);
-    assert.equal(byFile['electron/services/lazy.ts'].length, 1);
-    assert.deepEqual(byFile['electron/services/types-only.ts'], []);
-    assert.deepEqual(byFile['electron/services/clean.ts'], []);
-    assert.deepEqual(byFile['electron/training/trainer.ts'], [], 'worker-side code may load tfjs');
-  } finally {
-    tree.cleanup();
-  }
+  const files: Record<string, string> = {
+    // services -> training -> tfjs/tf.ts -> @tensorflow: the host would load tfjs.
+    'electron/services/loads.ts': "import { train } from '../training/trainer';\nexport const run = train;\n",
+    'electron/training/trainer.ts': "import { tf } from '../tfjs/tf';\nexport const train = () => tf;\n",
+    'electron/tfjs/tf.ts': "import * as tfjs from '@tensorflow/tfjs';\nexport const tf = tfjs;\n",
+    // A lazy import() still loads it in this process.
+    'electron/services/lazy.ts': "export const later = () => import('../training/trainer');\n",
+    // Types only (import type, inline type names, export type): erased, nothing loads.
+    'electron/services/types-only.ts': "import type { train } from '../training/trainer';\nimport { type tf } from '../tfjs/tf';\nexport type { train as T } from '../training/trainer';\nexport type U = typeof train | typeof tf;\n",
+    // A tf-free file of the same folder is fine, and the worker side (training/) is not checked.
+    'electron/training/task-types.ts': 'export interface TrainInput { epochs: number }\n',
+    'electron/services/clean.ts': "import type { TrainInput } from '../training/task-types';\nimport { helper } from './helper';\nexport const x = (i: TrainInput) => helper(i.epochs);\n",
+    'electron/services/helper.ts': 'export const helper = (n: number) => n + 1;\n',
+  };
+  const byFile = await lintTree(files, 'pawprint/no-tfjs-in-host');
+  assert.equal(byFile['electron/services/loads.ts'].length, 1);
+  assert.match(byFile['electron/services/loads.ts'][0], /electron\/services\/loads\.ts -> electron\/training\/trainer\.ts -> electron\/tfjs\/tf\.ts/);
+  assert.equal(byFile['electron/services/lazy.ts'].length, 1);
+  assert.deepEqual(byFile['electron/services/types-only.ts'], []);
+  assert.deepEqual(byFile['electron/services/clean.ts'], []);
+  assert.deepEqual(byFile['electron/training/trainer.ts'], [], 'worker-side code may load tfjs');
 });
 
 test('the repository config applies no-tfjs-in-host: a service importing the trainer fails lint', async () => {
