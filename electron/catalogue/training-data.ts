@@ -2,7 +2,7 @@ import { AppError } from '../../shared/errors';
 import type { Database } from './database';
 import { dataHashOf, latestSplitId } from './splits';
 import { getDatasetRow } from './datasets';
-import { imageFileInfo } from './images';
+import { imageFileInfo } from './image-queries';
 import { absoluteImagePath } from './image-paths';
 
 // Re-exported for the importers that still name this file (catalogue/evaluations.ts, dataset/export-labels.ts).

@@ -14,7 +14,7 @@ import {
   renameDataset,
   resolveDataset,
 } from '../catalogue/datasets';
-import { imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/images';
+import { imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/image-queries';
 import { createClass, deleteClass, getClass, recolourClass, renameClass, setLabels } from '../catalogue/labels';
 import { listSplits } from '../catalogue/splits';
 import { readVerifiedImage } from '../dataset/content';
