@@ -12,6 +12,7 @@ export function projectRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..');
 }
 
+/** The built UI. PAWPRINT_RENDERER_DIR points elsewhere, so developers can build and test the UI side by side. */
 export function rendererRoot(): string {
-  return join(projectRoot(), 'dist', 'renderer');
+  return process.env.PAWPRINT_RENDERER_DIR ?? join(projectRoot(), 'dist', 'renderer');
 }
