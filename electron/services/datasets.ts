@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { datasetRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
@@ -23,6 +23,8 @@ import { ensureThumbnail } from '../dataset/thumbnails';
 import { exportLabelsCsv, exportLabelFolders } from '../dataset/export-labels';
 import { importKind } from '../jobs/kinds/import';
 import { downloadKind } from '../jobs/kinds/download';
+import { AddedCopies, addPhotos, removeAddedPhotos } from '../dataset/add-images';
+import { UploadStore } from '../export/uploads';
 
 const CONTENT_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg',
@@ -61,6 +63,9 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
   });
 
   const changed = (datasetId: number) => app.events.emit('datasets.changed', { datasetId });
+  // Try it's photos: uploads are read where export.upload stored them; copies made here are the only ones undo deletes.
+  const uploads = new UploadStore(join(app.paths.cache, 'uploads'));
+  const addedCopies = new AddedCopies();
 
   return {
     'datasets.list': async () => listDatasets(db),
@@ -81,11 +86,12 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
       return null;
     },
 
-    'images.query': async ({ datasetId, filter, offset, limit }) => {
+    'images.query': async ({ datasetId, filter, offset, limit, withTotal }) => {
       getDatasetRow(db, datasetId);
-      return { offset, ...queryImages(db, datasetId, filter, offset, limit) };
+      return { offset, ...queryImages(db, datasetId, filter, offset, limit, { withTotal }) };
     },
-    'images.ids': async ({ datasetId, filter }) => queryImageIds(db, datasetId, filter),
+    'images.ids': async ({ datasetId, filter, offset, limit }) =>
+      queryImageIds(db, datasetId, filter, offset === undefined && limit === undefined ? undefined : { offset: offset ?? 0, limit: limit ?? 200_000 }),
     'images.detail': async ({ imageId }) => imageDetail(db, imageId),
     'images.sample': async ({ datasetId, perClass, seed }) => sampleImages(db, datasetId, perClass, seed),
 
@@ -129,6 +135,24 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     'labels.exportFolders': async ({ datasetId, directory, link }) => {
       const written = await exportLabelFolders(db, datasetId, resolve(directory), link);
       return link ? written : { ...written, download: downloadsOf(app).issue(written.directory, { folder: true }) };
+    },
+
+    'datasets.addImages': async ({ datasetId, classId, images }) => {
+      const photos = await Promise.all(
+        images.map(async (image) => {
+          if ('path' in image) return { name: image.path.split(/[\\/]/).pop() || image.path, path: resolve(image.path) };
+          if (!(await uploads.files(image.uploadId)).includes(image.name)) throw new AppError('not-found', `Upload ${image.uploadId} has no file named ${image.name}; upload the photo again.`);
+          return { name: image.name, path: join(uploads.dirOf(image.uploadId), image.name) };
+        }),
+      );
+      const result = await addPhotos(db, { datasetId, classId, photos }, addedCopies);
+      changed(datasetId);
+      return result;
+    },
+    'datasets.removeAddedImages': async ({ datasetId, imageIds }) => {
+      const result = await removeAddedPhotos(db, addedCopies, { datasetId, imageIds });
+      changed(datasetId);
+      return result;
     },
 
     'splits.create': async ({ datasetId, preset, train, val, test, seed }) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvents, defineRequests } from './define';
+import { UploadId } from './export';
 
 // The datasets domain: folder import, classes and labels (with undo), splits, label export, the tutorial download.
 
@@ -45,6 +46,8 @@ export const DatasetCounts = z.object({
   rejected: z.number().int(),
   duplicate: z.number().int(),
   missing: z.number().int(),
+  /** ok, rejected, duplicate, missing, labelled and unlabelled leave excluded images out (issue 15); this counts them. */
+  excluded: z.number().int(),
   labelled: z.number().int(),
   unlabelled: z.number().int(),
 });
@@ -103,8 +106,11 @@ export const ImageFilter = z.object({
   classId: Id.optional(),
   subset: Subset.optional(),
   unlabelled: z.boolean().optional(),
-  /** Which rows: decodable ones by default; 'rejected', 'duplicate', 'missing' show the others. */
-  status: z.enum(['ok', 'rejected', 'duplicate', 'missing', 'all']).default('ok'),
+  /**
+   * Which rows: decodable ones by default; 'rejected', 'duplicate', 'missing' show the others. Each leaves excluded
+   * images out; 'excluded' shows only those, 'all' shows every row.
+   */
+  status: z.enum(['ok', 'rejected', 'duplicate', 'missing', 'excluded', 'all']).default('ok'),
 });
 export type ImageFilter = z.input<typeof ImageFilter>;
 
@@ -118,6 +124,8 @@ export const ImageItem = z.object({
   subset: Subset.nullable(),
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
+  /** Left out of the dataset (issue 15): shown only by the 'excluded' and 'all' filters. */
+  excluded: z.boolean().optional(),
 });
 export type ImageItem = z.infer<typeof ImageItem>;
 
@@ -161,11 +169,25 @@ export const datasetRequests = defineRequests({
       filter: ImageFilter.default({ status: 'ok' }),
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(200),
+      /** Count the matching rows too (a full index walk): the grid asks once per filter change, not per page. */
+      withTotal: z.boolean().default(true),
     }),
-    result: z.object({ total: z.number().int(), offset: z.number().int(), items: z.array(ImageItem) }),
+    /** `total` is null when not asked for. */
+    result: z.object({ total: z.number().int().nullable(), offset: z.number().int(), items: z.array(ImageItem) }),
   },
-  /** Ids of every image matching a filter, in grid order ("select all filtered"). */
-  'images.ids': { payload: z.object({ datasetId: Id, filter: ImageFilter.default({ status: 'ok' }) }), result: z.array(Id) },
+  /**
+   * Ids of every image matching a filter, in grid order ("select all filtered"), or of rows [offset, offset + limit)
+   * (a shift-click range reaching pages the grid has not loaded).
+   */
+  'images.ids': {
+    payload: z.object({
+      datasetId: Id,
+      filter: ImageFilter.default({ status: 'ok' }),
+      offset: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(200_000).optional(),
+    }),
+    result: z.array(Id),
+  },
   'images.detail': { payload: z.object({ imageId: Id }), result: ImageDetail },
   /** Up to `perClass` random decodable images of each class (seeded), for the preview grid. */
   'images.sample': {
@@ -194,6 +216,30 @@ export const datasetRequests = defineRequests({
     payload: z.object({ datasetId: Id, directory: z.string().min(1), link: z.boolean().default(false) }),
     /** `download`: an id for <page>/download/<id> in the browser host (copies only: linked folders are zipped as nothing). */
     result: z.object({ directory: z.string(), files: z.number().int(), classes: z.record(z.string(), z.number().int()), download: z.string().optional() }),
+  },
+
+  /**
+   * Try it's "add with its right label" (issue 14): copies each photo (an upload, or a path on this machine) into the
+   * dataset's folder under the class's folder (a new name, never overwriting), catalogues it with that class as a manual
+   * label and puts it in the current split's training subset (the split is never redone). Non-images are refused.
+   */
+  'datasets.addImages': {
+    payload: z.object({
+      datasetId: Id,
+      classId: Id,
+      images: z.array(z.union([z.object({ uploadId: UploadId, name: z.string().min(1) }), z.object({ path: z.string().min(1) })])).min(1).max(100),
+    }),
+    result: z.object({
+      added: z.array(z.object({ imageId: Id, relPath: z.string(), name: z.string() })),
+      className: z.string(),
+      splitId: Id.nullable(),
+      message: z.string(),
+    }),
+  },
+  /** Undoes datasets.addImages: forgets those images and deletes the copies it made (only if still unchanged). */
+  'datasets.removeAddedImages': {
+    payload: z.object({ datasetId: Id, imageIds: z.array(Id).min(1).max(100) }),
+    result: z.object({ removed: z.number().int(), kept: z.array(z.string()) }),
   },
 
   'splits.create': {
