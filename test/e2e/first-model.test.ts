@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchApp, withScreenshotOnFailure } from './harness';
 import type { AppUnderTest } from './harness';
@@ -46,6 +47,8 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
 
     // 4. See it working: the Train view watches the run on the default preset and names the split it made.
     await page.getByTestId('train-status').waitFor({ timeout: 30_000 });
+    // The preset cards wait for training.presets, which builds each preset's model (~13 s alone here, more under load).
+    await page.getByTestId('preset-mobilenetv2').waitFor({ timeout: 180_000 });
     assert.equal(await page.getByTestId('preset-mobilenetv2').getAttribute('aria-checked'), 'true');
     assert.match(await page.getByTestId('cfg-base-name').innerText(), /bundled/);
     assert.equal(await page.getByTestId('cfg-base-alpha').innerText(), '0.35');
@@ -53,7 +56,7 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     assert.match(await page.getByTestId('train-split-note').innerText(), /^No split yet: made the default split #\d+ stratified 70\/20\/10, seed 1/);
 
     // Try it beside training: a photo dropped while the run trains waits for the model, then shows its class bars.
-    const photo = await makeImage({ width: 64, height: 64, color: '#cc3322', accent: '#ffffff', variant: 5, format: 'png' });
+    const photo = await makeImage({ width: 64, height: 64, color: '#cc3322', accent: '#ffffff', variant: 20, format: 'png' });
     await page.getByTestId('train-try-files').setInputFiles({ name: 'new-red.png', mimeType: 'image/png', buffer: photo });
     const card = page.getByTestId('train-try-card').first();
     await card.waitFor();
@@ -72,15 +75,39 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     assert.equal(await card.getByTestId('probability-bar').count(), 2);
     await app.screenshot('first-model-train-view');
 
-    // A wrong answer given its right label: an upload is not a dataset file, and the card says what to do instead.
+    // A wrong answer given its right label, one key on the card: the uploaded photo is copied into the dataset under
+    // that class's folder, in the training subset of the run's split; Undo takes the copy back.
+    const datasetId = runs[0]!.datasetId!;
+    const classesByPosition = (await app.services.request('datasets.get', { datasetId })).classes;
+    const redKey = String(classesByPosition.findIndex((c) => c.name === 'red') + 1);
     await card.focus();
-    await card.press('2');
-    await card.getByTestId('train-try-added').getByText(/^Not added: new-red\.png is not in shapes's folder/).waitFor();
+    await card.press(redKey);
+    await card.getByTestId('train-try-added').getByText('Added red/new-red.png as red, in the training subset of the current split: the next run trains on it.').waitFor();
+    assert.deepEqual(readFileSync(join(photos, 'red', 'new-red.png')), photo);
+    const split = (await app.services.request('datasets.get', { datasetId })).latestSplit!;
+    assert.equal(split.id, runs[0]!.splitId, 'the run\'s split is kept');
+    assert.equal(split.perClass.red!.train + split.perClass.red!.val + split.perClass.red!.test, 9);
+    await app.screenshot('first-model-try-it-added');
+    await card.getByTestId('train-try-undo').click();
+    await until('the copy is taken back', async () => !existsSync(join(photos, 'red', 'new-red.png')), 10_000);
+    await until('the card forgets the add', async () => (await card.getByTestId('train-try-added').count()) === 0, 10_000);
+    assert.equal((await app.services.request('datasets.get', { datasetId })).counts.ok, 16);
 
     // The run's page opens from Recent runs, with its base as the worker recorded it.
     await page.getByTestId('train-run-open').first().click();
     await page.getByTestId('run-page').waitFor();
     assert.match(await page.getByTestId('run-page-base').innerText(), /bundled.*alpha 0\.35/);
     await app.screenshot('first-model-run-page');
+
+    // Try it in Export does the same for the run's model.
+    await page.locator('nav a[data-view="export"]').click();
+    await page.getByTestId('try-images').setInputFiles({ name: 'another red.png', mimeType: 'image/png', buffer: await makeImage({ width: 64, height: 64, color: '#cc3322', variant: 21, format: 'png' }) });
+    const exportCard = page.locator('[data-testid="try-result"][data-name="another red.png"]');
+    await exportCard.getByTestId('try-class').waitFor({ timeout: 60_000 });
+    await exportCard.focus();
+    await exportCard.press(redKey);
+    await exportCard.getByTestId('try-added').getByText(/^Added red\/another red\.png as red/).waitFor();
+    assert.ok(existsSync(join(photos, 'red', 'another red.png')));
+    await app.screenshot('first-model-export-try-it-added');
   });
 });

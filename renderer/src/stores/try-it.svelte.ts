@@ -15,8 +15,8 @@ export interface TryItem {
   source: ImageSource | null;
   result: Extract<ExportPrediction, { ok: true }> | null;
   error: string | null;
-  /** What became of "add with its right label": the words to show, and whether it landed in the dataset. */
-  added: { className: string; text: string; done: boolean } | null;
+  /** What became of "add with its right label": the words to show, whether it landed in the dataset, what undo takes back. */
+  added: AddedPhoto | null;
 }
 
 const IMAGE_NAMES = /\.(jpe?g|png|webp|gif|tiff?|avif|bmp)$/i;
@@ -172,53 +172,94 @@ class TryItStore {
 
   /**
    * A wrong answer, given its right class (one key in the card): an image of the run's dataset (a path under its
-   * folder) is relabelled there at once. Photos from elsewhere (uploads, other folders) cannot be added with today's
-   * requests: nothing copies a file into a dataset (a datasets.addImages request is needed), which the card says.
+   * folder) is relabelled there at once; a photo from elsewhere (an upload, another folder) is copied into the
+   * dataset under that class (datasets.addImages), and the card offers Undo.
    */
   async addWithLabel(key: string, className: string): Promise<void> {
     const item = this.items.find((candidate) => candidate.key === key);
     const run = this.run;
-    if (!item || !run || run.datasetId === null) return;
-    const dataset = datasetStore.datasets.find((d) => d.id === run.datasetId);
-    const target = dataset?.classes.find((c) => c.name === className);
-    const mark = (text: string, done: boolean) => {
-      this.items = this.items.map((candidate) => (candidate.key === key ? { ...candidate, added: { className, text, done } } : candidate));
+    if (!item || !run || run.datasetId === null || !item.source) return;
+    const mark = (added: TryItem['added']) => {
+      this.items = this.items.map((candidate) => (candidate.key === key ? { ...candidate, added } : candidate));
     };
-    if (!dataset || !target) {
-      mark(`The dataset has no class "${className}" any more.`, false);
+    // A second key on the same card while the first is under way would copy the photo twice.
+    if (item.added?.text === 'Adding…') return;
+    if (item.added?.done && item.added.imageIds.length > 0) {
+      mark({ ...item.added, text: `Already added as ${item.added.className}: Undo first to give it another class.` });
       return;
     }
-    const rel = item.source && 'path' in item.source ? relativeTo(dataset.rootPath, item.source.path) : null;
-    if (rel === null) {
-      mark(`Not added: ${item.name} is not in ${dataset.name}'s folder, and this version cannot copy a photo into a dataset yet. Save it under ${dataset.rootPath}/${className}/ and Re-import.`, false);
-      return;
-    }
-    try {
-      const imageId = await this.findImage(dataset.id, rel);
-      if (imageId === null) {
-        mark(`Not added: ${rel} is in ${dataset.name}'s folder but not imported yet: Re-import the dataset, then try again.`, false);
-        return;
-      }
-      // Through the dataset store (the one writer of labels): undo in the Dataset and Label views takes it back.
-      if ((await datasetStore.relabel(dataset.id, [imageId], target.id)) === null) {
-        mark('Not added: the catalogue refused the label (see the message above).', false);
-        return;
-      }
-      mark(`Labelled ${className} in ${dataset.name} (used by the next run).`, true);
-      await datasetStore.refresh();
-    } catch (error) {
-      mark(messageOf(error), false);
-    }
+    mark({ className, text: 'Adding…', done: false, imageIds: [], datasetId: run.datasetId });
+    mark(await addPhotoToDataset(run.datasetId, className, item.source));
   }
 
-  /** The catalogue id of a dataset image by its path under the dataset's folder (paged: there is no lookup by path). */
-  private async findImage(datasetId: number, relPath: string): Promise<number | null> {
-    for (let offset = 0; ; offset += 1000) {
-      const page = await transport.invoke('images.query', { datasetId, filter: { status: 'all' }, offset, limit: 1000 });
-      const hit = page.items.find((image) => image.relPath.replace(/\\/g, '/') === relPath);
-      if (hit) return hit.id;
-      if (offset + page.items.length >= page.total || page.items.length === 0) return null;
+  /** Takes back a photo this card copied into the dataset. */
+  async undoAdd(key: string): Promise<void> {
+    const item = this.items.find((candidate) => candidate.key === key);
+    if (!item?.added?.done || item.added.imageIds.length === 0) return;
+    const undone = await removeAddedPhotos(item.added.datasetId, item.added.imageIds);
+    const added = undone.text === null ? null : { ...item.added, text: undone.text, ...(undone.removed ? { done: false, imageIds: [] } : {}) };
+    this.items = this.items.map((candidate) => (candidate.key === key ? { ...candidate, added } : candidate));
+  }
+}
+
+/** The catalogue id of a dataset image by its path under the dataset's folder (paged: there is no lookup by path). */
+async function findImage(datasetId: number, relPath: string): Promise<number | null> {
+  for (let offset = 0; ; offset += 1000) {
+    const page = await transport.invoke('images.query', { datasetId, filter: { status: 'all' }, offset, limit: 1000 });
+    const hit = page.items.find((image) => image.relPath.replace(/\\/g, '/') === relPath);
+    if (hit) return hit.id;
+    if (offset + page.items.length >= page.total || page.items.length === 0) return null;
+  }
+}
+
+export interface AddedPhoto {
+  className: string;
+  text: string;
+  /** In the dataset now (relabelled or copied). */
+  done: boolean;
+  /** Copies datasets.addImages made (Undo takes them back); empty for a relabelled dataset photo. */
+  imageIds: number[];
+  datasetId: number;
+}
+
+/**
+ * Gives a Try it photo its right class in the dataset (Train view, run page, Export). A photo of the dataset's own
+ * folder is relabelled through the dataset store (so the Dataset and Label views' undo takes it back); any other photo
+ * is copied in under the class's folder. Answers the words for the card.
+ */
+export async function addPhotoToDataset(datasetId: number, className: string, source: ImageSource): Promise<AddedPhoto> {
+  const dataset = datasetStore.datasets.find((d) => d.id === datasetId);
+  const target = dataset?.classes.find((c) => c.name === className);
+  const answer = (text: string, done: boolean, imageIds: number[] = []): AddedPhoto => ({ className, text, done, imageIds, datasetId });
+  if (!dataset || !target) return answer(`The dataset has no class "${className}" any more.`, false);
+  try {
+    const rel = 'path' in source ? relativeTo(dataset.rootPath, source.path) : null;
+    if (rel !== null) {
+      const imageId = await findImage(dataset.id, rel);
+      if (imageId === null) return answer(`Not added: ${rel} is in ${dataset.name}'s folder but not imported yet: Re-import the dataset, then try again.`, false);
+      if ((await datasetStore.relabel(dataset.id, [imageId], target.id)) === null) return answer('Not added: the catalogue refused the label (see the message above).', false);
+      await datasetStore.refresh();
+      return answer(`Labelled ${className} in ${dataset.name} (used by the next run).`, true);
     }
+    if ('uploadId' in source && !source.name) return answer('Not added: the upload has no file name; add the photo again.', false);
+    const image = 'path' in source ? { path: source.path } : { uploadId: source.uploadId, name: source.name! };
+    const added = await transport.invoke('datasets.addImages', { datasetId: dataset.id, classId: target.id, images: [image] });
+    await datasetStore.refresh();
+    return answer(added.message, true, added.added.map((photo) => photo.imageId));
+  } catch (error) {
+    return answer(`Not added: ${messageOf(error)}`, false);
+  }
+}
+
+/** Undoes addPhotoToDataset's copy: whether it was taken back, and words for the card (null: nothing left to say). */
+export async function removeAddedPhotos(datasetId: number, imageIds: number[]): Promise<{ removed: boolean; text: string | null }> {
+  try {
+    const undone = await transport.invoke('datasets.removeAddedImages', { datasetId, imageIds });
+    await datasetStore.refresh();
+    const kept = undone.kept.length > 0 ? `Removed from the dataset; ${undone.kept.join(', ')} was changed since, so the file stays in the folder.` : null;
+    return { removed: true, text: kept };
+  } catch (error) {
+    return { removed: false, text: `Undo failed: ${messageOf(error)}` };
   }
 }
 

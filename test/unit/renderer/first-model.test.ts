@@ -41,6 +41,7 @@ const mobilenetPreset: PresetInfo = {
  */
 class FirstModelBridge extends FakeBridge {
   predictions: Array<{ runId: number; sources: unknown[] }> = [];
+  added: unknown[] = [];
 
   override async invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
     const p = payload as Record<string, unknown>;
@@ -53,6 +54,20 @@ class FirstModelBridge extends FakeBridge {
     }
     if (channel === 'training.presets') return this.answer(channel, payload, { presets: [mobilenetPreset] });
     if (channel === 'runs.evaluations') return this.answer(channel, payload, { evaluations: [] });
+    if (channel === 'datasets.addImages') {
+      // The service's answer for one upload copied under the class's folder (test/unit/dataset/add-images.test.ts).
+      this.added.push(p);
+      const name = (p.images as Array<{ name: string }>)[0]!.name;
+      const className = this.catalogue.datasets[0]!.classes.find((c) => c.id === p.classId)!.name;
+      return this.answer(channel, payload, {
+        added: [{ imageId: 50, relPath: `${className}/${name}`, name }], className, splitId: 5,
+        message: `Added ${className}/${name} as ${className}, in the training subset of the current split: the next run trains on it.`,
+      });
+    }
+    if (channel === 'datasets.removeAddedImages') {
+      this.added.push(p);
+      return this.answer(channel, payload, { removed: 1, kept: [] });
+    }
     if (channel === 'export.upload') return this.answer(channel, payload, { uploadId: 'up-1', name: p.name, bytes: 3, files: [p.name] });
     if (channel === 'export.predict') {
       const runId = (p.model as { runId: number }).runId;
@@ -87,7 +102,7 @@ const bridge = new FirstModelBridge({
 installBridge(bridge);
 
 interface Base { kind: string; name: string; alpha: number | null; parameters: number | null }
-interface TryItem { key: string; name: string; result: { className: string } | null; added: { text: string; done: boolean } | null }
+interface TryItem { key: string; name: string; result: { className: string } | null; added: { text: string; done: boolean; imageIds: number[] } | null }
 let training: {
   config: TrainingConfig; splitNote: string | null; watchedRunId: number | null; readonly base: Base | null;
   loadPresets(): Promise<void>; trainDefault(datasetId: number): Promise<number | null>; setBase(source: string | null): void;
@@ -99,7 +114,7 @@ let runs: {
 };
 let tryIt: {
   items: TryItem[]; readonly hasModel: boolean; follow(runId: number | null): void; addPaths(paths: string[]): Promise<void>;
-  addFiles(files: File[]): Promise<void>; addWithLabel(key: string, className: string): Promise<void>;
+  addFiles(files: File[]): Promise<void>; addWithLabel(key: string, className: string): Promise<void>; undoAdd(key: string): Promise<void>;
 };
 let runIdFromHash: (hash: string) => number | null;
 let app: { error: string | null };
@@ -180,12 +195,20 @@ test('Try it beside training waits for the run\'s model, then answers; a wrong a
   assert.equal(tryIt.items[0]?.added?.done, true);
   assert.equal(tryIt.items[0]?.added?.text, 'Labelled dog in pets (used by the next run).');
 
-  // An uploaded photo is answered too, but cannot be copied into the dataset with today's requests: it says so.
+  // An uploaded photo is copied into the dataset under its right class (datasets.addImages), and Undo takes it back.
   await tryIt.addFiles([new File([new Uint8Array([1, 2, 3])], 'new.png', { type: 'image/png' })]);
   await until('the upload is answered', () => tryIt.items[0]?.result !== null);
   await tryIt.addWithLabel(tryIt.items[0]!.key, 'cat');
-  assert.equal(tryIt.items[0]?.added?.done, false);
-  assert.match(tryIt.items[0]!.added!.text, /^Not added: new\.png is not in pets's folder/);
+  assert.deepEqual(bridge.added, [{ datasetId: 1, classId: 10, images: [{ uploadId: 'up-1', name: 'new.png' }] }]);
+  assert.equal(tryIt.items[0]?.added?.done, true);
+  assert.equal(tryIt.items[0]?.added?.text, 'Added cat/new.png as cat, in the training subset of the current split: the next run trains on it.');
+  // A second key on the same card does not copy it again.
+  await tryIt.addWithLabel(tryIt.items[0]!.key, 'dog');
+  assert.equal(bridge.added.length, 1);
+  assert.match(tryIt.items[0]!.added!.text, /^Already added as cat: Undo first/);
+  await tryIt.undoAdd(tryIt.items[0]!.key);
+  assert.deepEqual(bridge.added[1], { datasetId: 1, imageIds: [50] });
+  assert.equal(tryIt.items[0]?.added, null);
   assert.equal(app.error, null);
 });
 
