@@ -1,11 +1,34 @@
-import { readdir, stat } from 'node:fs/promises';
+import { opendir, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { systemRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
 import { downloadsOf } from './downloads';
+import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
+
+/** Most entries read per folder when counting its photos: a huge folder costs a bounded time, and reads "10,000+". */
+export const PHOTO_COUNT_LIMIT = 10_000;
+
+/**
+ * The image files directly inside a folder, by extension (what an import would look at; no file is opened), for the
+ * folder browser. An unreadable folder counts 0.
+ */
+async function countPhotos(folder: string): Promise<number> {
+  let count = 0;
+  let seen = 0;
+  try {
+    const dir = await opendir(folder);
+    for await (const entry of dir) {
+      if (++seen > PHOTO_COUNT_LIMIT) break;
+      if (entry.isFile() && !entry.name.startsWith('.') && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) count++;
+    }
+  } catch {
+    return 0;
+  }
+  return count;
+}
 
 export function systemHandlers(app: AppContext): DomainHandlers<typeof systemRequests> {
   return {
@@ -28,10 +51,15 @@ export function systemHandlers(app: AppContext): DomainHandlers<typeof systemReq
         if (error instanceof AppError) throw error;
         throw new AppError('not-found', `Cannot open folder ${target}: ${(error as Error).message}`);
       }
-      const listed = entries
-        .filter((entry) => !entry.name.startsWith('.'))
-        .map((entry) => ({ name: entry.name, path: join(target, entry.name), isDirectory: entry.isDirectory() }))
-        .sort((a, b) => Number(b.isDirectory) - Number(a.isDirectory) || a.name.localeCompare(b.name));
+      const listed = await Promise.all(
+        entries
+          .filter((entry) => !entry.name.startsWith('.'))
+          .map(async (entry) => {
+            const path = join(target, entry.name);
+            return entry.isDirectory() ? { name: entry.name, path, isDirectory: true, images: await countPhotos(path) } : { name: entry.name, path, isDirectory: false };
+          }),
+      );
+      listed.sort((a, b) => Number(b.isDirectory) - Number(a.isDirectory) || a.name.localeCompare(b.name));
       const parent = dirname(target);
       return { path: target, parent: parent === target ? null : parent, entries: listed };
     },

@@ -21,7 +21,13 @@ export const SystemInfo = z.object({
 });
 export type SystemInfo = z.infer<typeof SystemInfo>;
 
-export const DirectoryEntry = z.object({ name: z.string(), path: z.string(), isDirectory: z.boolean() });
+export const DirectoryEntry = z.object({
+  name: z.string(),
+  path: z.string(),
+  isDirectory: z.boolean(),
+  /** Folders only: the photos directly inside (by extension; counting stops at 10,000), so Browse shows where they are. */
+  images: z.number().int().optional(),
+});
 export const DirectoryListing = z.object({
   path: z.string(),
   parent: z.string().nullable(),
