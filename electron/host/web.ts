@@ -76,6 +76,19 @@ export interface WebHostOptions {
   /** Fixed token for tests; random per launch otherwise. */
   token?: string;
   limits?: Partial<WebHostLimits>;
+  /** The command the user started this server with, for the page without a token (default: launchCommand()). */
+  command?: string;
+}
+
+/**
+ * How the user started this server, in the words they typed: `npm run serve` (npm names the script it runs),
+ * else `pawprint serve --port 8080` from the arguments. The page without a token names it, not a command they never ran.
+ */
+export function launchCommand(argv: readonly string[] = process.argv, env: Record<string, string | undefined> = process.env): string {
+  const script = env.npm_lifecycle_event;
+  if (script && script !== 'npx') return `npm run ${script}`;
+  const args = argv.slice(2).join(' ');
+  return `pawprint ${args || 'serve'}`;
 }
 
 export interface WebHost {
@@ -190,6 +203,9 @@ function sendBytes(response: ServerResponse, bytes: Buffer, contentType: string,
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const { services } = options;
   const token = options.token ?? randomBytes(24).toString('hex');
+  const command = options.command ?? launchCommand();
+  const missingTokenText = `Pawprint needs the token from the URL that \`${command}\` printed when it started (it ends in ?token=…): open that URL, or run \`${command}\` again for a new one.`;
+  const wrongTokenText = `Wrong token: open the URL that \`${command}\` printed when it started (each start prints a new one).`;
   const limits: WebHostLimits = { ...DEFAULT_WEB_LIMITS, ...options.limits };
   const staticRoot = normalize(options.staticRoot);
   const bindHost = options.host ?? '127.0.0.1';
@@ -217,7 +233,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     const url = readUrl(request);
     const offeredToken = url.searchParams.get('token');
     if (offeredToken !== null) {
-      if (check(offeredToken, token) !== 'ok') return sendText(response, 403, 'Wrong token: use the URL printed by `pawprint serve`.');
+      if (check(offeredToken, token) !== 'ok') return sendText(response, 403, wrongTokenText);
       // Move the token into a cookie and drop it from the address bar and history. The Location is fixed, never built
       // from the request's path, so it cannot become `//elsewhere`.
       response.writeHead(302, {
@@ -231,9 +247,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     }
     const auth = check(readCookie(request, cookieName), token);
     if (auth !== 'ok') {
-      sendText(response, auth === 'missing' ? 401 : 403, auth === 'missing'
-        ? 'Pawprint needs the token from the URL printed by `pawprint serve`.'
-        : 'Wrong token: use the URL printed by `pawprint serve`.');
+      sendText(response, auth === 'missing' ? 401 : 403, auth === 'missing' ? missingTokenText : wrongTokenText);
       return;
     }
     const inside = insidePrefix(url.pathname);
