@@ -1,4 +1,6 @@
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { fileKind } from '../files/read-regular-file';
 
@@ -25,6 +27,9 @@ export interface WalkResult {
 // Files operating systems and tools drop into photo folders; never photos.
 const SYSTEM_NAMES = new Set(['thumbs.db', 'desktop.ini', 'ehthumbs.db', 'icon\r', '__macosx', '$recycle.bin', 'system volume information', 'lost+found']);
 
+/** Entries stat'ed between two yields to the event loop: a few milliseconds of synchronous lstat calls at most. */
+const STATS_PER_SLICE = 256;
+
 export function isHiddenOrSystem(name: string): boolean {
   return name.startsWith('.') || name.startsWith('~$') || SYSTEM_NAMES.has(name.toLowerCase());
 }
@@ -48,6 +53,19 @@ export async function walkFolder(
   const isInside = (real: string) => real === realRoot || real.startsWith(rootPrefix);
   const visited = new Set<string>([realRoot]);
   let lastReport = 0;
+  let statsInSlice = 0;
+
+  // lstat is called synchronously: on a busy machine one async call per file costs a thread-pool round trip each
+  // (measured 0.2-0.6 ms a file here, 10-25x the synchronous call), which made the walk most of an unchanged re-scan.
+  // The loop yields every STATS_PER_SLICE entries so the event loop (the UI, a cancel) is never held for long.
+  async function lstatInSlices(absPath: string): Promise<Stats> {
+    if (++statsInSlice >= STATS_PER_SLICE) {
+      statsInSlice = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+      options.signal?.throwIfAborted();
+    }
+    return lstatSync(absPath);
+  }
 
   async function visit(absDir: string, relDir: string): Promise<void> {
     options.signal?.throwIfAborted();
@@ -66,7 +84,7 @@ export async function walkFolder(
       let info;
       let linkTarget: string | undefined;
       try {
-        info = await lstat(absPath);
+        info = await lstatInSlices(absPath);
         if (info.isSymbolicLink()) {
           let real: string;
           try {
