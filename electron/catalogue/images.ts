@@ -1,6 +1,18 @@
 // Write side of the images table: what the importer knows, inserts, moves and marks missing.
 import type { Subset } from '../../shared/contract/datasets';
 import type { Database } from './database';
+import type { Statement } from 'better-sqlite3';
+
+/** The importer writes once per file: each statement is prepared once per connection, not once per file. */
+const statementCache = new WeakMap<Database, Map<string, Statement>>();
+
+function prepared(db: Database, sql: string): Statement {
+  let statements = statementCache.get(db);
+  if (!statements) statementCache.set(db, (statements = new Map()));
+  let statement = statements.get(sql);
+  if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
 
 export type ImageStatus = 'ok' | 'rejected' | 'duplicate' | 'missing';
 
@@ -55,9 +67,9 @@ export interface ImageRecord {
 
 /** Inserts or refreshes the row for a path; returns its id (stable across re-imports, so labels stay attached). */
 export function upsertImage(db: Database, datasetId: number, record: ImageRecord): number {
-  const row = db
-    .prepare(
-      `INSERT INTO images (dataset_id, rel_path, content_hash, byte_size, mtime_ms, width, height, format, color_space, channels,
+  const row = prepared(
+    db,
+    `INSERT INTO images (dataset_id, rel_path, content_hash, byte_size, mtime_ms, width, height, format, color_space, channels,
                            has_alpha, orientation, status, reason, duplicate_of, folder_label, folder_split)
        VALUES (@datasetId, @relPath, @contentHash, @byteSize, @mtimeMs, @width, @height, @format, @colorSpace, @channels,
                @hasAlpha, @orientation, @status, @reason, @duplicateOf, @folderLabel, @folderSplit)
@@ -69,8 +81,7 @@ export function upsertImage(db: Database, datasetId: number, record: ImageRecord
          folder_label = excluded.folder_label, folder_split = excluded.folder_split,
          imported_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
        RETURNING id`,
-    )
-    .get({ ...record, datasetId, hasAlpha: record.hasAlpha === null ? null : Number(record.hasAlpha) }) as { id: number };
+  ).get({ ...record, datasetId, hasAlpha: record.hasAlpha === null ? null : Number(record.hasAlpha) }) as { id: number };
   return row.id;
 }
 
@@ -79,7 +90,8 @@ export function upsertImage(db: Database, datasetId: number, record: ImageRecord
  * row (id, labels, history, split membership) and only change where it lives.
  */
 export function moveImage(db: Database, imageId: number, record: ImageRecord): void {
-  db.prepare(
+  prepared(
+    db,
     `UPDATE images SET rel_path = @relPath, byte_size = @byteSize, mtime_ms = @mtimeMs, status = 'ok', reason = NULL,
        duplicate_of = NULL, folder_label = @folderLabel, folder_split = @folderSplit WHERE id = @id`,
   ).run({ id: imageId, relPath: record.relPath, byteSize: record.byteSize, mtimeMs: record.mtimeMs, folderLabel: record.folderLabel, folderSplit: record.folderSplit });
@@ -87,6 +99,6 @@ export function moveImage(db: Database, imageId: number, record: ImageRecord): v
 
 /** Files that were in the catalogue but are no longer on disk: kept (labels, history) but marked missing. */
 export function markMissing(db: Database, ids: number[]): void {
-  const update = db.prepare(`UPDATE images SET status = 'missing', reason = 'no longer on disk' WHERE id = ?`);
+  const update = prepared(db, `UPDATE images SET status = 'missing', reason = 'no longer on disk' WHERE id = ?`);
   for (const id of ids) update.run(id);
 }

@@ -1,4 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { ImportProgress } from '../../shared/contract/datasets';
 import { AppError } from '../../shared/errors';
 import type { Database } from '../catalogue/database';
@@ -14,7 +15,9 @@ import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 import { detectLayout, folderLabel } from './layout';
 import type { Layout } from './layout';
 import { createSplit } from './split';
-import { probeImage } from './validate';
+import { probeImage, probeWithThumbnail } from './validate';
+import type { ProbeResult } from './validate';
+import { storeThumbnail } from './thumbnails';
 import type { WalkedFile } from './walk';
 import { walkFolder } from './walk';
 
@@ -25,11 +28,17 @@ export interface ImportOptions {
   root: string;
   signal?: AbortSignal;
   onProgress?: (progress: ImportProgress) => void;
-  /** Files decoded at once; sharp runs each on a libuv thread, so about the core count keeps them all busy. */
+  /** Files decoded at once; sharp runs each on a libuv thread, so one more than the cores keeps them all busy. */
   concurrency?: number;
+  /** Files committed per transaction (default DEFAULT_BATCH_SIZE). */
+  batchSize?: number;
+  /** A smaller batch is committed once this long has passed since the last commit (default BATCH_MS). */
+  batchMilliseconds?: number;
+  /** The thumbnail folder: when given, each decodable file's thumbnail is made from its validating decode. */
+  thumbnails?: string;
   /** Test seam: runs after the scan, before any file is read (to change or delete files "during" an import). */
   afterScan?: (files: readonly WalkedFile[]) => Promise<void> | void;
-  /** Test seam: runs after each committed batch with the number of files read so far (to cancel mid-import). */
+  /** Test seam: runs after each committed batch with the number of files committed so far (to cancel mid-import). */
   afterBatch?: (read: number) => void;
 }
 
@@ -38,6 +47,17 @@ export interface ImportOutcome {
   counters: ImportCounters;
   layout: Layout;
   error: string | null;
+}
+
+/** Files per transaction: one commit (a WAL sync) per file or per few files dominated the catalogue's share. */
+export const DEFAULT_BATCH_SIZE = 500;
+/** A batch is committed after this long even when smaller, so progress and a cancel never wait on a slow folder. */
+const BATCH_MS = 1000;
+
+/** One reader more than the cores (one reads or hashes while the others decode), within libuv's thread pool. */
+function defaultConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(2, Math.min(pool, availableParallelism() + 1));
 }
 
 /** Reasons that describe a moment, not the file: such files are read again on the next import. */
@@ -90,6 +110,7 @@ async function processFile(
   owners: Map<string, number>,
   ownId: number | undefined,
   vanishedOwners: ReadonlySet<number>,
+  thumbnails: string | undefined,
 ): Promise<Processed> {
   const record = baseRecord(file, layout);
   if (file.size > MAX_IMAGE_FILE_BYTES) {
@@ -131,7 +152,14 @@ async function processFile(
     record.reason = 'exact duplicate';
     return { file, record };
   }
-  const probe = await probeImage(bytes);
+  let probe: ProbeResult;
+  if (thumbnails === undefined) probe = await probeImage(bytes);
+  else {
+    const made = await probeWithThumbnail(bytes);
+    probe = made.probe;
+    // A thumbnail that cannot be written (disk full) is made again on first display; the import goes on.
+    if (made.thumbnail) await storeThumbnail(thumbnails, record.contentHash, made.thumbnail).catch(() => undefined);
+  }
   if (!probe.ok) {
     record.reason = probe.reason;
     return { file, record };
@@ -156,7 +184,7 @@ function isUnchanged(known: KnownImage | undefined, file: WalkedFile): boolean {
 }
 
 /**
- * Imports (or re-imports) a folder into an existing dataset row. Work is committed in small transactions in path
+ * Imports (or re-imports) a folder into an existing dataset row. Work is committed in batched transactions in path
  * order, so a cancel or a crash leaves every committed file complete and the rest untouched. Unchanged files (same
  * size and mtime) are skipped without reading them; files no longer on disk are marked missing (completed imports only).
  */
@@ -169,8 +197,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
   let layout: Layout = 'folders';
   let total = 0;
   let processed = 0;
-  // Rate and ETA count only files that are actually read (unchanged ones cost nothing).
-  let toRead = 0;
+  // The rate counts only files that are actually read (unchanged ones cost nothing).
   let read = 0;
 
   const emit = (phase: ImportProgress['phase'], force = false) => {
@@ -189,7 +216,8 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
       rejected: counters.rejected,
       duplicates: counters.duplicates,
       imagesPerSecond: Number(rate.toFixed(2)),
-      etaSeconds: phase === 'finishing' ? 0 : rate > 0 ? Number(((toRead - read) / rate).toFixed(1)) : null,
+      // The job runtime derives a smoothed ETA from processed/total, as for every job.
+      etaSeconds: phase === 'finishing' ? 0 : null,
     });
   };
 
@@ -244,11 +272,13 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     const vanishedIds = new Set([...vanishedByHash.values()].map((row) => row.id));
     const moved = new Set<number>();
 
-    toRead = todo.length;
     processingStarted = performance.now();
     emit('processing', true);
-    const concurrency = Math.max(1, options.concurrency ?? 3);
-    const chunkSize = Math.max(16, concurrency * 8);
+    const concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
+    const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
+    const batchMilliseconds = options.batchMilliseconds ?? BATCH_MS;
+    // Files read ahead of the last commit, at most: bounds the records held in memory whatever the folder's size.
+    const window = Math.max(2 * batchSize, batchSize + concurrency);
     const classIds = new Map<string, number>();
     const classId = (name: string) => {
       let id = classIds.get(name);
@@ -259,19 +289,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
       return id;
     };
 
-    for (let start = 0; start < todo.length; start += chunkSize) {
-      if (signal?.aborted) break;
-      const chunk = todo.slice(start, start + chunkSize);
-      const results: Processed[] = new Array(chunk.length);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(concurrency, chunk.length) }, async () => {
-          while (next < chunk.length) {
-            const index = next++;
-            results[index] = await processFile(chunk[index]!, layout, owners, known.get(chunk[index]!.relPath)?.id, vanishedIds);
-          }
-        }),
-      );
+    const commit = (results: readonly Processed[]) => {
       db.transaction(() => {
         for (const result of results) {
           const record = result.record;
@@ -290,7 +308,8 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
             if (record.folderLabel) applyFolderLabel(db, movedFrom.id, classId(record.folderLabel), record.folderLabel);
             continue;
           }
-          // Within a chunk two new copies can both decode; the first in path order stays the original.
+          // Files read at once (up to a batch and its read-ahead) can be two new copies that both decode: the first
+          // in path order stays the original, since results are committed in path order.
           if (record.status === 'ok' && record.contentHash && owners.has(record.contentHash)) {
             const owner = owners.get(record.contentHash)!;
             const ownRow = known.get(record.relPath);
@@ -311,13 +330,65 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
         }
         updateImportRow(db, importId, counters);
       })();
-      processed += chunk.length;
-      read += chunk.length;
+    };
+
+    // A pool of `concurrency` readers runs through the files in path order without waiting for each other; finished
+    // files are committed in path order, `batchSize` to a transaction (or whatever is ready after BATCH_MS, so a slow
+    // folder still shows its work), while the readers go on decoding on sharp's threads. A cancel, a crash or a
+    // failed commit loses at most the files not yet committed; everything committed is complete.
+    const ready = new Map<number, Processed>();
+    let nextIndex = 0;
+    let committed = 0;
+    let lastCommitAt = performance.now();
+    let stopped = false;
+    let waiting: Array<() => void> = [];
+    const commitReady = (force: boolean) => {
+      let end = committed;
+      while (ready.has(end)) end++;
+      if (end === committed) return;
+      if (!force && end - committed < batchSize && performance.now() - lastCommitAt < batchMilliseconds) return;
+      const results: Processed[] = [];
+      for (let index = committed; index < end; index++) {
+        results.push(ready.get(index)!);
+        ready.delete(index);
+      }
+      commit(results);
+      committed = end;
+      lastCommitAt = performance.now();
+      for (const wake of waiting.splice(0)) wake();
       emit('processing');
-      options.afterBatch?.(read);
-      // Let queued requests (the UI paging the grid, a cancel) run between chunks.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+      options.afterBatch?.(committed);
+    };
+    const reader = async () => {
+      while (!stopped && !signal?.aborted && nextIndex < todo.length) {
+        if (nextIndex - committed >= window) {
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          continue;
+        }
+        const index = nextIndex++;
+        const file = todo[index]!;
+        ready.set(index, await processFile(file, layout, owners, known.get(file.relPath)?.id, vanishedIds, options.thumbnails));
+        read++;
+        processed++;
+        commitReady(index === todo.length - 1);
+        emit('processing');
+      }
+    };
+    const readers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
+      try {
+        await reader();
+      } catch (error) {
+        // A failed commit: the other readers stop after their current file, and nothing more is written.
+        stopped = true;
+        for (const wake of waiting.splice(0)) wake();
+        throw error;
+      }
+    }));
+    const failure = readers.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
+    // Cancelled: the files already read are complete, so they are kept too.
+    commitReady(true);
+    waiting = [];
 
     if (signal?.aborted) {
       finishImportRow(db, importId, 'cancelled', counters, null);

@@ -108,6 +108,8 @@ export const importKind: JobKindSpec<'import', ImportState> = {
       importId: state.importId,
       root: state.root,
       signal: ctx.signal,
+      // Thumbnails come from the validating decode: the grid of a fresh import shows without decoding anything again.
+      thumbnails: ctx.paths.thumbnails,
       onProgress: (progress) => ctx.progress(importJobProgress(progress)),
     });
     const summary = importSummary(db, state.importId);

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDataset, startImportRow } from '../../../electron/catalogue/datasets';
 import { runImport } from '../../../electron/dataset/importer';
@@ -80,6 +80,10 @@ test('media are served only while the file still holds the bytes the catalogue h
   assert.ok(served, 'an unchanged file is served');
   assert.equal(served.contentType, 'image/jpeg');
   assert.deepEqual(served.bytes, original, 'the answer carries the bytes that were checked');
+
+  // The import made the thumbnail from the bytes it hashed; drop it so the swap below must not make one.
+  assert.ok(existsSync(thumbnailPath(thumbnails, row.content_hash!)), 'the import made the thumbnail');
+  rmSync(thumbnailPath(thumbnails, row.content_hash!));
 
   // Another valid image of the same size class in its place: a different hash.
   writeFileSync(join(root, 'dogs/d.jpg'), await makeImage({ color: '#993311', width: 80, height: 60 }));
