@@ -1,8 +1,9 @@
 // One progress stream per job: at most one event per interval (a phase change and the final step always go out at
 // once, and the last throttled value follows when the interval ends, so the bar never stops short), an ETA computed
-// from the rate when the kind gives none, and a catalogue copy at most once a second for other processes.
+// (smoothed, see eta.ts) when the kind gives none, and a catalogue copy at most once a second for other processes.
 import type { JobProgress } from '../../shared/contract/jobs';
 import type { TaskProgress } from '../../shared/worker-task';
+import { EtaEstimator } from './eta';
 
 export const CATALOGUE_PROGRESS_INTERVAL_MS = 1000;
 
@@ -17,8 +18,7 @@ export class ProgressThrottle {
   private lastPhase: string | null = null;
   private pending: JobProgress | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private phaseStartedAt = 0;
-  private phaseStartDone = 0;
+  private readonly estimator = new EtaEstimator();
   /** The newest value, emitted or not (jobs.list shows it). */
   latest: JobProgress | null = null;
 
@@ -34,10 +34,11 @@ export class ProgressThrottle {
     const phaseChanged = input.phase !== this.lastPhase;
     if (phaseChanged) {
       this.lastPhase = input.phase;
-      this.phaseStartedAt = at;
-      this.phaseStartDone = input.done;
+      this.estimator.restart(input.done, at);
     }
-    const progress: JobProgress = { ...input, id: this.job.id, kind: this.job.kind, etaSeconds: input.etaSeconds ?? this.eta(input, at) };
+    // Fed with every report, also the ones a kind gives its own ETA for, so the rate is ready if it stops giving one.
+    const derived = this.estimator.update(input.done, input.total, at);
+    const progress: JobProgress = { ...input, id: this.job.id, kind: this.job.kind, etaSeconds: input.etaSeconds ?? derived };
     this.latest = progress;
     const final = input.total !== null && input.done >= input.total;
     if (phaseChanged || final || at - this.lastEmitAt >= this.intervalMs) {
@@ -75,13 +76,4 @@ export class ProgressThrottle {
   }
 
   private savedPhase: string | null = null;
-
-  /** Seconds left at this phase's rate so far; null until something is done or while the total is unknown. */
-  private eta(progress: TaskProgress, at: number): number | null {
-    if (progress.total === null) return null;
-    const doneInPhase = progress.done - this.phaseStartDone;
-    const seconds = (at - this.phaseStartedAt) / 1000;
-    if (doneInPhase <= 0 || seconds <= 0) return null;
-    return Math.max(0, (progress.total - progress.done) / (doneInPhase / seconds));
-  }
 }

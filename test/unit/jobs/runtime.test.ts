@@ -207,7 +207,7 @@ test('progress: at most one event per interval, phase changes and the last step 
   assert.deepEqual(emitted.map((p) => p.done), [0], 'two steps inside the interval are held back');
   await new Promise((resolve) => setTimeout(resolve, 150));
   assert.deepEqual(emitted.map((p) => p.done), [0, 20], 'the last held value follows when the interval ends');
-  assert.ok(Math.abs(emitted[1]!.etaSeconds! - 0.08) < 1e-9, '20 done in 20 ms: the 80 left take 0.08 s at the phase rate');
+  assert.equal(emitted[1]!.etaSeconds, null, '20 ms of progress is too little to base an ETA on (eta.test.ts has the maths)');
   clock = 30;
   step('finishing', 20, 100);
   clock = 35;
