@@ -12,6 +12,7 @@
 //                        32x158x158x32 -> one XNNPACK average pool ~0.01 s; other reductions unchanged.
 //   BatchMatMul          with transposeA/B takes a slow non-XNNPACK path (dense gradients, ~40 ms) ->
 //                        explicit transpose + untransposed matMul (~10 ms).
+//   Identity, Cast       (same dtype) copy the buffer -> share it with one more reference (the tape's clones).
 // Gradients stay the stock tfjs ones: we register kernels for the 'wasm' backend only, so CPU and
 // tfjs-node are untouched and each kernel can be checked numerically against the CPU backend's.
 import { tf } from '../tf';
@@ -508,6 +509,32 @@ function batchMatMul(args: KernelArgs): TensorInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Identity and same-dtype Cast: the wasm kernels copy the whole buffer, and training calls them on every big
+// activation (the gradient tape clones each tensor it saves; the relu gradient casts a float32 step to
+// float32): ~5% of a cnn step. Tensors are immutable and the backend counts references to a buffer (its
+// Reshape shares the same way), so the output can be the input's buffer with one more reference.
+function shareBuffer(backend: WasmBackend, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+}
+
+function identity(args: KernelArgs): TensorInfo {
+  const { inputs, backend } = argsOf(args);
+  const original = originalKernel('Identity');
+  if (!original) throw new Error('original wasm Identity kernel missing');
+  if (inputs.x.dtype === 'string') return original.kernelFunc(args) as TensorInfo;
+  return shareBuffer(backend, inputs.x);
+}
+
+function cast(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = argsOf(args);
+  const original = originalKernel('Cast');
+  if (!original) throw new Error('original wasm Cast kernel missing');
+  if (inputs.x.dtype === 'string' || attrs.dtype !== inputs.x.dtype) return original.kernelFunc(args) as TensorInfo;
+  return shareBuffer(backend, inputs.x);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 interface OurKernel {
   name: string;
@@ -523,6 +550,8 @@ const OUR_KERNELS: OurKernel[] = [
   { name: 'MaxPoolGrad', kernelFunc: maxPoolGrad },
   { name: 'Sum', kernelFunc: sum },
   { name: 'BatchMatMul', kernelFunc: batchMatMul },
+  { name: 'Identity', kernelFunc: identity },
+  { name: 'Cast', kernelFunc: cast },
 ];
 
 const ours = new Set<KernelConfig['kernelFunc']>(OUR_KERNELS.map((k) => k.kernelFunc));

@@ -15,6 +15,8 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: DataId, force?: boolean): boolean;
+  /** One more tensor uses this buffer (it is freed when the last one is disposed). */
+  incRef(dataId: DataId): void;
 }
 
 /** Original wasm kernel configs that we replaced; calls by name go to these so overrides never recurse. */
