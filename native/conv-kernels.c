@@ -262,3 +262,130 @@ void max_pool_grad_2x2(const float *x, const float *dy, float *dx, i32 N, i32 H,
     }
   }
 }
+
+// Dense layers (issue 16): the cnn presets' first Dense layer multiplies [batch, 10,368..36,992] by
+// [inputs, 128..256]. tfjs-backend-wasm's BatchMatMul re-packs the weights on every call (~0.2 s at 16x10368x128
+// where the arithmetic is ~5 ms), so its three products run here instead:
+//   forward      y  = x . W       matmul_nn with A = x   (A[m][k] at m*K + k)
+//   kernel grad  dW = x^T . dy    matmul_nn with A = x^T (A[m][k] at k*M + m, i.e. read x transposed)
+//   input grad   dx = dy . W^T    matmul_nt (dot products of contiguous rows)
+
+// Rows m0..m0+1 (or just m0 when `two` is 0) x 16 columns n..n+15 of C += A . B over k in [k0, k1), in registers.
+INLINE void nn_tile2x16(i32 two, const float *A, i32 sam, i32 sak, const float *B, float *C, i32 N, i32 m0, i32 n, i32 k0, i32 k1) {
+  float *c0 = C + m0 * N + n;
+  float *c1 = c0 + N;
+  v128_t a00 = wasm_v128_load(c0), a01 = wasm_v128_load(c0 + 4), a02 = wasm_v128_load(c0 + 8), a03 = wasm_v128_load(c0 + 12);
+  v128_t a10 = a00, a11 = a01, a12 = a02, a13 = a03;
+  if (two) {
+    a10 = wasm_v128_load(c1); a11 = wasm_v128_load(c1 + 4); a12 = wasm_v128_load(c1 + 8); a13 = wasm_v128_load(c1 + 12);
+  }
+  const float *ap0 = A + m0 * sam + k0 * sak;
+  const float *ap1 = ap0 + sam;
+  const float *bp = B + k0 * N + n;
+  for (i32 k = k0; k < k1; k++, ap0 += sak, ap1 += sak, bp += N) {
+    const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4), b2 = wasm_v128_load(bp + 8), b3 = wasm_v128_load(bp + 12);
+    const v128_t s0 = wasm_f32x4_splat(ap0[0]);
+    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, b0));
+    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, b1));
+    a02 = wasm_f32x4_add(a02, wasm_f32x4_mul(s0, b2));
+    a03 = wasm_f32x4_add(a03, wasm_f32x4_mul(s0, b3));
+    if (two) {
+      const v128_t s1 = wasm_f32x4_splat(ap1[0]);
+      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, b0));
+      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, b1));
+      a12 = wasm_f32x4_add(a12, wasm_f32x4_mul(s1, b2));
+      a13 = wasm_f32x4_add(a13, wasm_f32x4_mul(s1, b3));
+    }
+  }
+  wasm_v128_store(c0, a00); wasm_v128_store(c0 + 4, a01); wasm_v128_store(c0 + 8, a02); wasm_v128_store(c0 + 12, a03);
+  if (two) {
+    wasm_v128_store(c1, a10); wasm_v128_store(c1 + 4, a11); wasm_v128_store(c1 + 8, a12); wasm_v128_store(c1 + 12, a13);
+  }
+}
+
+/**
+ * C[M][N] = A . B with B: [K][N] row-major and A read as A[m][k] = A[m*sam + k*sak] (sam = K, sak = 1 for A
+ * row-major; sam = 1, sak = M for A stored transposed as [K][M]). Walks K in blocks so a block of B stays in
+ * L2 while every row pair of A passes over it; 2 rows x 16 columns per register tile, scalar columns past
+ * the last multiple of 16.
+ */
+EXPORT("matmul_nn")
+void matmul_nn(const float *A, const float *B, float *C, i32 M, i32 K, i32 N, i32 sam, i32 sak) {
+  const i32 KB = 256;
+  const i32 n16 = N - N % 16;
+  for (i32 i = 0; i < M * N; i++) C[i] = 0;
+  for (i32 k0 = 0; k0 < K; k0 += KB) {
+    const i32 k1 = min_i(K, k0 + KB);
+    i32 m = 0;
+    for (; m + 2 <= M; m += 2) {
+      for (i32 n = 0; n < n16; n += 16) nn_tile2x16(1, A, sam, sak, B, C, N, m, n, k0, k1);
+    }
+    if (m < M) {
+      for (i32 n = 0; n < n16; n += 16) nn_tile2x16(0, A, sam, sak, B, C, N, m, n, k0, k1);
+    }
+    for (i32 mm = 0; mm < M; mm++) {
+      for (i32 n = n16; n < N; n++) {
+        float acc = 0;
+        for (i32 k = k0; k < k1; k++) acc += A[mm * sam + k * sak] * B[k * N + n];
+        C[mm * N + n] += acc;
+      }
+    }
+  }
+}
+
+INLINE float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/**
+ * C[M][N] = A . B^T with A: [M][K] and B: [N][K] row-major: every entry a dot product of two contiguous rows,
+ * 2 rows of A x 4 rows of B per register tile (each A vector load serves 4 products, each B load 2).
+ */
+EXPORT("matmul_nt")
+void matmul_nt(const float *A, const float *B, float *C, i32 M, i32 K, i32 N) {
+  const i32 k4 = K - K % 4;
+  for (i32 m = 0; m < M; m += 2) {
+    const i32 two = m + 1 < M;
+    const float *a0 = A + m * K;
+    const float *a1 = two ? a0 + K : a0;
+    i32 n = 0;
+    for (; n + 4 <= N; n += 4) {
+      const float *b0 = B + n * K, *b1 = b0 + K, *b2 = b1 + K, *b3 = b2 + K;
+      v128_t s00 = wasm_f32x4_splat(0), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+      for (i32 k = 0; k < k4; k += 4) {
+        const v128_t x0 = wasm_v128_load(a0 + k), x1 = wasm_v128_load(a1 + k);
+        v128_t w = wasm_v128_load(b0 + k);
+        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(x0, w));
+        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(x1, w));
+        w = wasm_v128_load(b1 + k);
+        s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(x0, w));
+        s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(x1, w));
+        w = wasm_v128_load(b2 + k);
+        s02 = wasm_f32x4_add(s02, wasm_f32x4_mul(x0, w));
+        s12 = wasm_f32x4_add(s12, wasm_f32x4_mul(x1, w));
+        w = wasm_v128_load(b3 + k);
+        s03 = wasm_f32x4_add(s03, wasm_f32x4_mul(x0, w));
+        s13 = wasm_f32x4_add(s13, wasm_f32x4_mul(x1, w));
+      }
+      float r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
+      float r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
+      for (i32 k = k4; k < K; k++) {
+        r00 += a0[k] * b0[k]; r01 += a0[k] * b1[k]; r02 += a0[k] * b2[k]; r03 += a0[k] * b3[k];
+        r10 += a1[k] * b0[k]; r11 += a1[k] * b1[k]; r12 += a1[k] * b2[k]; r13 += a1[k] * b3[k];
+      }
+      float *c0 = C + m * N + n;
+      c0[0] = r00; c0[1] = r01; c0[2] = r02; c0[3] = r03;
+      if (two) {
+        float *c1 = c0 + N;
+        c1[0] = r10; c1[1] = r11; c1[2] = r12; c1[3] = r13;
+      }
+    }
+    for (; n < N; n++) {
+      const float *b = B + n * K;
+      float r0 = 0, r1 = 0;
+      for (i32 k = 0; k < K; k++) { r0 += a0[k] * b[k]; r1 += a1[k] * b[k]; }
+      C[m * N + n] = r0;
+      if (two) C[(m + 1) * N + n] = r1;
+    }
+  }
+}

@@ -20,6 +20,10 @@ export interface NativeConvKernels {
     CO: number, FH: number, FW: number, SH: number, SW: number, PT: number, PL: number,
   ): void;
   max_pool_grad_2x2(x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  /** C[M][N] = A . B, B [K][N] row-major, A[m][k] at A + 4 * (m * sam + k * sak). */
+  matmul_nn(a: number, b: number, c: number, M: number, K: number, N: number, sam: number, sak: number): void;
+  /** C[M][N] = A . B^T, A [M][K], B [N][K] row-major. */
+  matmul_nt(a: number, b: number, c: number, M: number, K: number, N: number): void;
 }
 
 // The WebAssembly JS API, typed here because this project's TypeScript libs (no DOM) do not declare it.

@@ -481,13 +481,20 @@ function sum(args: KernelArgs): TensorInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// BatchMatMul with transposeA/transposeB (the dense layers' gradients) takes the wasm backend's slow
-// non-XNNPACK path (~40 ms for 32x10368x128 here vs ~10 ms untransposed): transpose the operand first.
+// BatchMatMul: Pawprint's C kernels when built (the wasm kernel re-packs B as XNNPACK weights on every call:
+// ~0.2 s for a cnn Dense layer's 16x10368 . 10368x128 whose arithmetic takes a few ms). Without them,
+// transposeA/transposeB (the dense layers' gradients) take the wasm backend's slow non-XNNPACK path (~40 ms
+// for 32x10368x128 here vs ~10 ms untransposed), so the operand is transposed first.
 function batchMatMul(args: KernelArgs): TensorInfo {
   const { inputs, backend, attrs } = argsOf(args);
   const original = originalKernel('BatchMatMul');
   if (!original) throw new Error('original wasm BatchMatMul kernel missing');
   const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
+  const native = nativeKernels(args.backend);
+  if (native && !(transposeA && transposeB)) {
+    const out = batchMatMulNative(native, backend, inputs.a, inputs.b, Boolean(transposeA), Boolean(transposeB));
+    if (out) return out;
+  }
   if ((!transposeA && !transposeB) || inputs.a.dtype !== 'float32' || inputs.b.dtype !== 'float32') {
     return original.kernelFunc(args) as TensorInfo;
   }
@@ -505,6 +512,46 @@ function batchMatMul(args: KernelArgs): TensorInfo {
     attrs: { ...attrs, transposeA: false, transposeB: false },
   }) as TensorInfo;
   release(backend, a, b);
+  return out;
+}
+
+/**
+ * [...batch, M, K] . [...batch, K, N] (either operand transposed in its last two axes; rank 2 is a batch of one;
+ * batch shapes equal, or one of them all ones and broadcast) in C, or null for what the kernels do not cover.
+ */
+function batchMatMulNative(native: NativeConvKernels, backend: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | null {
+  if (a.shape.length < 2 || b.shape.length < 2 || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const [rowsA, colsA] = a.shape.slice(-2) as [number, number];
+  const [rowsB, colsB] = b.shape.slice(-2) as [number, number];
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = outerA.reduce((p, d) => p * d, 1);
+  const batchB = outerB.reduce((p, d) => p * d, 1);
+  const M = transposeA ? colsA : rowsA;
+  const K = transposeA ? rowsA : colsA;
+  const N = transposeB ? rowsB : colsB;
+  if ((transposeB ? colsB : rowsB) !== K) return null;
+  const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  if (!sameOuter && batchA !== 1 && batchB !== 1) return null;
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batch = Math.max(batchA, batchB);
+  const out = backend.makeOutput([...outer, M, N], 'float32');
+  if (batch * M * N === 0) return out;
+  if (K === 0) {
+    f32(backend, out).fill(0);
+    return out;
+  }
+  // Offsets read after makeOutput, which may grow the heap.
+  const pa = f32(backend, a).byteOffset;
+  const pb = f32(backend, b).byteOffset;
+  const pc = f32(backend, out).byteOffset;
+  for (let i = 0; i < batch; i++) {
+    const ai = pa + (batchA === 1 ? 0 : i * M * K * 4);
+    const bi = pb + (batchB === 1 ? 0 : i * K * N * 4);
+    const ci = pc + i * M * N * 4;
+    if (transposeB) native.matmul_nt(ai, bi, ci, M, K, N);
+    else native.matmul_nn(ai, bi, ci, M, K, N, transposeA ? 1 : K, transposeA ? M : 1);
+  }
   return out;
 }
 
