@@ -5,6 +5,7 @@ import type { JobFinished, JobInfo, JobKind, JobProgress } from '../../shared/co
 import type { Services } from '../services/index';
 import type { CommandContext } from './command';
 import { terminalSafe } from './terminal-text';
+import { timeLeftWords } from '../../shared/time-left';
 
 export const PROGRESS_LINE_INTERVAL_MS = 2000;
 
@@ -118,4 +119,8 @@ export function followOwnJobs(
 /** "12/40" or "12" while the total is unknown. */
 export const count = (progress: JobProgress) => (progress.total === null ? `${Math.round(progress.done)}` : `${Math.round(progress.done)}/${Math.round(progress.total)}`);
 
-export const etaText = (progress: JobProgress) => (progress.etaSeconds === null ? '' : `, ~${Math.ceil(progress.etaSeconds)} s left`);
+/** ", about 3 min left" (the runtime's smoothed ETA, in the Jobs panel's words), or nothing while there is none. */
+export const etaText = (progress: JobProgress) => {
+  const words = timeLeftWords(progress.etaSeconds);
+  return words === null ? '' : `, ${words}`;
+};

@@ -1,6 +1,7 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import type { JobFinished, JobInfo, JobKind, JobProgress, JobStartIn } from '../../../shared/contract/index';
+import { timeLeftWords } from '../../../shared/time-left';
 
 /** What a store hears about a job: it became known (started here or elsewhere), it left the queue, or it ended. */
 export type JobChange = 'added' | 'running' | 'finished';
@@ -99,6 +100,13 @@ class JobsStore {
     const firstId = detail?.type === 'queue' ? detail.waitingFor[0] : undefined;
     const waitedFor = firstId === undefined ? null : (this.get(firstId)?.title ?? `job ${firstId}`);
     return `Queued — ${position === null ? 'waiting' : `position ${position}`}${waitedFor ? `, waiting for ${waitedFor}` : ''}`;
+  }
+
+  /** "about 3 min left"; "estimating time left…" while a running job with a known total has no estimate yet. */
+  timeLeftText(job: JobInfo): string {
+    const progress = job.status === 'running' ? job.progress : null;
+    if (!progress) return '';
+    return timeLeftWords(progress.etaSeconds) ?? (progress.total !== null && progress.total > 0 ? 'estimating time left…' : '');
   }
 
   /** Seconds a running job has run, as of its latest progress. */

@@ -6,6 +6,7 @@ import type { EtaSettings } from '../../../electron/jobs/eta';
 import { ProgressThrottle } from '../../../electron/jobs/progress';
 import type { JobProgress } from '../../../shared/contract/jobs';
 import { timeLeftWords } from '../../../shared/time-left';
+import { etaText } from '../../../electron/cli/job-runner';
 
 const settings: EtaSettings = { minSeconds: 3, minFraction: 0.02, patientSeconds: 15, timeConstantSeconds: 20 };
 const second = 1000;
@@ -79,4 +80,10 @@ test('time left in words: "about 3 min left"', () => {
   assert.equal(timeLeftWords(59 * 60), 'about 59 min left');
   assert.equal(timeLeftWords(4900), 'about 1 h 22 min left');
   assert.equal(timeLeftWords(Number.POSITIVE_INFINITY), null);
+});
+
+test('the CLI prints the same words after its progress line', () => {
+  const progress: JobProgress = { id: 3, kind: 'import', phase: 'processing', done: 900, total: 10_000, etaSeconds: 170, message: null, detail: null };
+  assert.equal(etaText(progress), ', about 3 min left');
+  assert.equal(etaText({ ...progress, etaSeconds: null }), '');
 });
