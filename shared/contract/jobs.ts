@@ -87,6 +87,8 @@ export const JobProgress = z.object({
   done: z.number().min(0),
   /** null while unknown (scanning, a download without Content-Length). */
   total: z.number().min(0).nullable(),
+  /** Seconds left: the kind's own estimate, else the runtime's from done/total at a smoothed rate; null until there is
+   * enough progress to judge by (electron/jobs/eta.ts). */
   etaSeconds: z.number().min(0).nullable(),
   message: z.string().max(500).nullable(),
   detail: JobProgressDetail.nullable(),
