@@ -71,18 +71,23 @@ export function deleteDataset(db: Database, datasetId: number): void {
 
 export function datasetSummary(db: Database, datasetId: number): DatasetSummary {
   const row = getDatasetRow(db, datasetId);
-  const counts = db
-    .prepare(
-      `SELECT
-         COALESCE(SUM(status = 'ok'), 0) AS ok,
-         COALESCE(SUM(status = 'rejected'), 0) AS rejected,
-         COALESCE(SUM(status = 'duplicate'), 0) AS duplicate,
-         COALESCE(SUM(status = 'missing'), 0) AS missing,
-         COALESCE(SUM(status = 'ok' AND l.image_id IS NOT NULL), 0) AS labelled,
-         COALESCE(SUM(status = 'ok' AND l.image_id IS NULL), 0) AS unlabelled
-       FROM images i LEFT JOIN labels l ON l.image_id = i.id WHERE i.dataset_id = ?`,
-    )
-    .get(datasetId) as DatasetSummary['counts'];
+  // Per status from images_by_status_path alone; the excluded ones (issue 15) are counted from their own table and
+  // taken out of their status's count, so no count walks all rows twice.
+  const byStatus = db
+    .prepare(`SELECT status, COUNT(*) AS n FROM images WHERE dataset_id = ? GROUP BY status`)
+    .all(datasetId) as Array<{ status: 'ok' | 'rejected' | 'duplicate' | 'missing'; n: number }>;
+  const excludedByStatus = db
+    .prepare(`SELECT i.status, COUNT(*) AS n FROM image_exclusions x JOIN images i ON i.id = x.image_id WHERE i.dataset_id = ? GROUP BY i.status`)
+    .all(datasetId) as Array<{ status: 'ok' | 'rejected' | 'duplicate' | 'missing'; n: number }>;
+  const counts = { ok: 0, rejected: 0, duplicate: 0, missing: 0, excluded: 0, labelled: 0, unlabelled: 0 };
+  for (const { status, n } of byStatus) counts[status] += n;
+  for (const { status, n } of excludedByStatus) {
+    counts[status] -= n;
+    counts.excluded += n;
+  }
+  const classes = listClasses(db, datasetId);
+  counts.labelled = classes.reduce((sum, cls) => sum + cls.count, 0);
+  counts.unlabelled = counts.ok - counts.labelled;
   return {
     id: row.id,
     name: row.name,
@@ -91,7 +96,7 @@ export function datasetSummary(db: Database, datasetId: number): DatasetSummary 
     createdAt: row.created_at,
     lastImportAt: row.last_import_at,
     counts,
-    classes: listClasses(db, datasetId),
+    classes,
     latestSplit: latestSplit(db, datasetId),
   };
 }
@@ -174,16 +179,9 @@ export function rejectedFiles(db: Database, datasetId: number): RejectedFile[] {
     .all(datasetId) as RejectedFile[];
 }
 
+/** Images per class (decodable, not excluded), as the import summary reports them. */
 export function classCounts(db: Database, datasetId: number): Record<string, number> {
-  const rows = db
-    .prepare(
-      `SELECT c.name, COUNT(i.id) AS n FROM classes c
-         LEFT JOIN labels l ON l.class_id = c.id
-         LEFT JOIN images i ON i.id = l.image_id AND i.status = 'ok'
-        WHERE c.dataset_id = ? GROUP BY c.id ORDER BY c.position, c.id`,
-    )
-    .all(datasetId) as Array<{ name: string; n: number }>;
-  return Object.fromEntries(rows.map((row) => [row.name, row.n]));
+  return Object.fromEntries(listClasses(db, datasetId).map((cls) => [cls.name, cls.count]));
 }
 
 export function importSummary(db: Database, importId: number): ImportSummary {

@@ -7,46 +7,78 @@ import { labelHistory } from './labels';
 import { latestSplitId } from './splits';
 import { absoluteImagePath } from './image-paths';
 
-function filterSql(db: Database, datasetId: number, filter: ImageFilter): { where: string; params: unknown[]; splitId: number | null } {
+const NOT_EXCLUDED = 'NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)';
+
+/**
+ * The WHERE of a grid filter over `images i` alone: labels and split membership are tested with EXISTS on their
+ * primary keys rather than joined, so SQLite walks images_by_status_path (migration 008) in rel_path order and needs
+ * neither a sort nor the table rows to find a page's ids. Excluded images (issue 15) are left out of every filter
+ * but 'excluded', which shows only them; 'all' shows everything, excluded ones included.
+ */
+function filterSql(db: Database, datasetId: number, filter: ImageFilter): { where: string; params: unknown[] } {
   const clauses = ['i.dataset_id = ?'];
   const params: unknown[] = [datasetId];
   const status = filter.status ?? 'ok';
-  if (status !== 'all') {
-    clauses.push('i.status = ?');
+  if (status === 'excluded') clauses.push(`NOT ${NOT_EXCLUDED}`);
+  else if (status !== 'all') {
+    clauses.push('i.status = ?', NOT_EXCLUDED);
     params.push(status);
   }
-  if (filter.unlabelled) clauses.push('l.image_id IS NULL');
+  if (filter.unlabelled) clauses.push('NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id)');
   else if (filter.classId !== undefined) {
-    clauses.push('l.class_id = ?');
+    clauses.push('EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = ?)');
     params.push(filter.classId);
   }
-  const splitId = latestSplitId(db, datasetId);
   if (filter.subset !== undefined) {
-    clauses.push('sa.subset = ?');
-    params.push(filter.subset);
+    // No split yet: nothing is in any subset.
+    clauses.push('EXISTS (SELECT 1 FROM split_assignments sa WHERE sa.split_id = ? AND sa.image_id = i.id AND sa.subset = ?)');
+    params.push(latestSplitId(db, datasetId) ?? -1, filter.subset);
   }
-  return { where: clauses.join(' AND '), params, splitId };
+  return { where: clauses.join(' AND '), params };
 }
 
-const FROM = `FROM images i LEFT JOIN labels l ON l.image_id = i.id
-              LEFT JOIN split_assignments sa ON sa.image_id = i.id AND sa.split_id = ?`;
+/** How many images match a filter: one index walk, asked once per filter change (not per page). */
+export function countImages(db: Database, datasetId: number, filter: ImageFilter): number {
+  const { where, params } = filterSql(db, datasetId, filter);
+  return (db.prepare(`SELECT COUNT(*) AS n FROM images i WHERE ${where}`).get(...params) as { n: number }).n;
+}
 
-export function queryImages(db: Database, datasetId: number, filter: ImageFilter, offset: number, limit: number): { total: number; items: ImageItem[] } {
-  const { where, params, splitId } = filterSql(db, datasetId, filter);
-  const total = (db.prepare(`SELECT COUNT(*) AS n ${FROM} WHERE ${where}`).get(splitId ?? -1, ...params) as { n: number }).n;
+/**
+ * One page of the grid. The page's ids come from the index alone (OFFSET steps over index entries: measured at
+ * 100,000 rows in bench/grid-queries.ts); only those 200 rows are then read with their label and subset.
+ * `total` is counted only when asked: the grid asks with its first page after a filter change.
+ */
+export function queryImages(
+  db: Database,
+  datasetId: number,
+  filter: ImageFilter,
+  offset: number,
+  limit: number,
+  options: { withTotal?: boolean } = {},
+): { total: number | null; items: ImageItem[] } {
+  const { where, params } = filterSql(db, datasetId, filter);
+  const splitId = latestSplitId(db, datasetId);
   const rows = db
     .prepare(
       `SELECT i.id, i.rel_path AS relPath, i.status, i.reason, l.class_id AS classId, l.source AS labelSource, sa.subset,
-              i.width, i.height
-         ${FROM} WHERE ${where} ORDER BY i.rel_path LIMIT ? OFFSET ?`,
+              i.width, i.height, EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id) AS excluded
+         FROM (SELECT i.id FROM images i WHERE ${where} ORDER BY i.rel_path LIMIT ? OFFSET ?) AS page
+         JOIN images i ON i.id = page.id
+         LEFT JOIN labels l ON l.image_id = i.id
+         LEFT JOIN split_assignments sa ON sa.split_id = ? AND sa.image_id = i.id
+        ORDER BY i.rel_path`,
     )
-    .all(splitId ?? -1, ...params, limit, offset) as ImageItem[];
-  return { total, items: rows };
+    .all(...params, limit, offset, splitId ?? -1) as Array<Omit<ImageItem, 'excluded'> & { excluded: number }>;
+  const items = rows.map((row) => ({ ...row, excluded: row.excluded === 1 }));
+  return { total: options.withTotal === false ? null : countImages(db, datasetId, filter), items };
 }
 
-export function queryImageIds(db: Database, datasetId: number, filter: ImageFilter): number[] {
-  const { where, params, splitId } = filterSql(db, datasetId, filter);
-  return (db.prepare(`SELECT i.id ${FROM} WHERE ${where} ORDER BY i.rel_path`).all(splitId ?? -1, ...params) as Array<{ id: number }>).map(
+/** Ids of the images matching a filter in grid order: all of them ("select all filtered"), or rows [offset, offset + limit) (a shift-click range over pages not loaded). */
+export function queryImageIds(db: Database, datasetId: number, filter: ImageFilter, range?: { offset: number; limit: number }): number[] {
+  const { where, params } = filterSql(db, datasetId, filter);
+  const page = range ? ' LIMIT ? OFFSET ?' : '';
+  const pageParams = range ? [range.limit, range.offset] : [];
+  return (db.prepare(`SELECT i.id FROM images i WHERE ${where} ORDER BY i.rel_path${page}`).all(...params, ...pageParams) as Array<{ id: number }>).map(
     (row) => row.id,
   );
 }
@@ -100,6 +132,7 @@ export function imageDetail(db: Database, imageId: number): ImageDetail {
     className: row.class_name,
     labelSource: row.label_source,
     subset: subset?.subset ?? null,
+    excluded: db.prepare('SELECT 1 FROM image_exclusions WHERE image_id = ?').get(imageId) !== undefined,
     width: row.width,
     height: row.height,
     byteSize: row.byte_size,

@@ -17,24 +17,34 @@ interface ClassRow {
   position: number;
 }
 
-export function listClasses(db: Database, datasetId: number): ClassInfo[] {
-  return db
+/**
+ * Labelled images per class: decodable and not excluded (issue 15). One walk of the dataset's ok images over
+ * images_by_status_path (no table rows read), probing each one's label and exclusion by primary key.
+ */
+function labelCounts(db: Database, datasetId: number, classId?: number): Map<number, number> {
+  const rows = db
     .prepare(
-      `SELECT c.id, c.name, c.color, c.position,
-              (SELECT COUNT(*) FROM labels l JOIN images i ON i.id = l.image_id WHERE l.class_id = c.id AND i.status = 'ok') AS count
-         FROM classes c WHERE c.dataset_id = ? ORDER BY c.position, c.id`,
+      `SELECT l.class_id AS classId, COUNT(*) AS n FROM images i JOIN labels l ON l.image_id = i.id
+        WHERE i.dataset_id = ? AND i.status = 'ok' ${classId === undefined ? '' : 'AND l.class_id = ?'}
+          AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
+        GROUP BY l.class_id`,
     )
-    .all(datasetId) as ClassInfo[];
+    .all(...(classId === undefined ? [datasetId] : [datasetId, classId])) as Array<{ classId: number; n: number }>;
+  return new Map(rows.map((row) => [row.classId, row.n]));
+}
+
+export function listClasses(db: Database, datasetId: number): ClassInfo[] {
+  const counts = labelCounts(db, datasetId);
+  const classes = db
+    .prepare('SELECT id, name, color, position FROM classes WHERE dataset_id = ? ORDER BY position, id')
+    .all(datasetId) as Array<Omit<ClassInfo, 'count'>>;
+  return classes.map((cls) => ({ ...cls, count: counts.get(cls.id) ?? 0 }));
 }
 
 export function getClass(db: Database, classId: number): ClassInfo & { datasetId: number } {
   const row = db.prepare('SELECT * FROM classes WHERE id = ?').get(classId) as ClassRow | undefined;
   if (!row) throw new AppError('not-found', `Class ${classId} does not exist.`);
-  const count = (
-    db.prepare(`SELECT COUNT(*) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE l.class_id = ? AND i.status = 'ok'`).get(classId) as {
-      n: number;
-    }
-  ).n;
+  const count = labelCounts(db, row.dataset_id, classId).get(classId) ?? 0;
   return { id: row.id, name: row.name, color: row.color, position: row.position, count, datasetId: row.dataset_id };
 }
 

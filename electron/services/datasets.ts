@@ -14,7 +14,7 @@ import {
   renameDataset,
   resolveDataset,
 } from '../catalogue/datasets';
-import { imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/image-queries';
+import { countImages, imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/image-queries';
 import { createClass, deleteClass, getClass, recolourClass, renameClass, setLabels } from '../catalogue/labels';
 import { listSplits } from '../catalogue/splits';
 import { readVerifiedImage } from '../dataset/content';
@@ -86,9 +86,14 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
       return null;
     },
 
-    'images.query': async ({ datasetId, filter, offset, limit, withTotal }) => {
+    'images.query': async ({ datasetId, filter, offset, limit }) => {
       getDatasetRow(db, datasetId);
-      return { offset, ...queryImages(db, datasetId, filter, offset, limit, { withTotal }) };
+      const { items } = queryImages(db, datasetId, filter, offset, limit, { withTotal: false });
+      return { offset, total: countImages(db, datasetId, filter), items };
+    },
+    'images.page': async ({ datasetId, filter, offset, limit }) => {
+      getDatasetRow(db, datasetId);
+      return { offset, items: queryImages(db, datasetId, filter, offset, limit, { withTotal: false }).items };
     },
     'images.ids': async ({ datasetId, filter, offset, limit }) =>
       queryImageIds(db, datasetId, filter, offset === undefined && limit === undefined ? undefined : { offset: offset ?? 0, limit: limit ?? 200_000 }),

@@ -46,8 +46,12 @@ export const DatasetCounts = z.object({
   rejected: z.number().int(),
   duplicate: z.number().int(),
   missing: z.number().int(),
-  /** ok, rejected, duplicate, missing, labelled and unlabelled leave excluded images out (issue 15); this counts them. */
-  excluded: z.number().int(),
+  /**
+   * ok, rejected, duplicate, missing, labelled and unlabelled leave excluded images out (issue 15); this counts them.
+   * The catalogue always sends it; optional so summaries written before it (test fixtures, a newer UI on an older
+   * host) still parse, read as 0.
+   */
+  excluded: z.number().int().optional(),
   labelled: z.number().int(),
   unlabelled: z.number().int(),
 });
@@ -169,11 +173,21 @@ export const datasetRequests = defineRequests({
       filter: ImageFilter.default({ status: 'ok' }),
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(1000).default(200),
-      /** Count the matching rows too (a full index walk): the grid asks once per filter change, not per page. */
-      withTotal: z.boolean().default(true),
     }),
-    /** `total` is null when not asked for. */
-    result: z.object({ total: z.number().int().nullable(), offset: z.number().int(), items: z.array(ImageItem) }),
+    result: z.object({ total: z.number().int(), offset: z.number().int(), items: z.array(ImageItem) }),
+  },
+  /**
+   * One page of images.query without its total: counting walks every matching row, so the grid counts once per filter
+   * change (its first page is an images.query) and fetches the pages it scrolls to with this.
+   */
+  'images.page': {
+    payload: z.object({
+      datasetId: Id,
+      filter: ImageFilter.default({ status: 'ok' }),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(1000).default(200),
+    }),
+    result: z.object({ offset: z.number().int(), items: z.array(ImageItem) }),
   },
   /**
    * Ids of every image matching a filter, in grid order ("select all filtered"), or of rows [offset, offset + limit)
