@@ -1,13 +1,19 @@
 // Data pipeline: decode every image once into a uint8 HWC cache at the training size, then build batch tensors per
 // epoch with a seeded shuffle, augmentation (training only) and labels.
 //
+// Training streams (issue 17): a pre-pass (prepareImages) decodes each image into the on-disk cache without keeping
+// its pixels, and each batch reads its images back (prepare(), read ahead by the trainer while a step runs) through a
+// bounded in-memory LRU cache, so memory does not grow with the number of images. decodeImages keeps every image in
+// memory, for small sets (tests, previews, export checks).
+//
 // Decoding is Keras image_dataset_from_directory's: EXIF orientation applied, 3 channels (grey expanded, CMYK and
 // other spaces converted to sRGB), then tf.image.resize 'bilinear' (half-pixel centres, no antialias) to exactly
 // h x w (aspect ratio not kept, no crop): image-policy.ts decodeRgb, the recipe every model input goes through.
 // Unlike Keras, transparency is flattened on white rather than dropped, so training sees what the thumbnail shows,
 // and the resized values are rounded to bytes (half to even) so the caches hold a quarter of float32's size.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { MAX_IMAGE_FILE_BYTES, PIXEL_RULE_VERSION, decodeRgb } from '../imaging/image-policy';
@@ -30,43 +36,84 @@ export interface ImageItem {
   label: number;
 }
 
-/** Decoded images held in memory: pixels[i] is height·width·3 bytes, HWC, RGB. */
-export interface DecodedImages {
+/** What an image set knows without its pixels. */
+export interface ImageSetInfo {
   height: number;
   width: number;
   channels: typeof CHANNELS;
   keys: string[];
   labels: Int32Array;
-  pixels: Uint8Array[];
   /** sha256 of each source file's bytes. */
   contentHashes: string[];
   /** sha256 over the sorted (content hash, label) pairs and the size: equal data gives an equal hash. */
   dataHash: string;
 }
 
-/** In-memory cache shared across runs in one process, keyed by content hash and size. */
+/** Decoded images held in memory: pixels[i] is height·width·3 bytes, HWC, RGB. */
+export interface DecodedImages extends ImageSetInfo {
+  pixels: Uint8Array[];
+}
+
+/** Images whose decoded pixels are in the on-disk cache (prepareImages), read per batch. */
+export interface StreamedImages extends ImageSetInfo {
+  /** Source file per image: decoded again when its cache file is missing or damaged. */
+  paths: string[];
+  cacheDir: string;
+}
+
+export type ImageSet = DecodedImages | StreamedImages;
+
+export function imageCount(images: ImageSet): number {
+  return images.keys.length;
+}
+
+/**
+ * Bounded in-memory cache of decoded pixels, keyed by content hash and size; least recently used entries go first
+ * when a new one would pass the byte budget. Shared by the training, validation and test sources of one run.
+ */
 export class DecodeCache {
   private readonly entries = new Map<string, Uint8Array>();
-  private bytes = 0;
-  constructor(private readonly maxBytes = 2 * 1024 ** 3) {}
+  private held = 0;
+  constructor(private maxBytes = 2 * 1024 ** 3) {}
   static key(contentHash: string, height: number, width: number): string {
     return `${contentHash}:${width}x${height}:p${PIXEL_RULE_VERSION}`;
   }
   get(key: string): Uint8Array | undefined {
-    return this.entries.get(key);
+    const pixels = this.entries.get(key);
+    if (pixels) {
+      // Map order is insertion order: re-inserting marks the entry most recently used.
+      this.entries.delete(key);
+      this.entries.set(key, pixels);
+    }
+    return pixels;
   }
   set(key: string, pixels: Uint8Array): void {
-    if (this.entries.has(key)) return;
-    if (this.bytes + pixels.length > this.maxBytes) return; // Full: the caller still has its copy.
+    if (this.entries.has(key) || pixels.length > this.maxBytes) return; // Too big to keep: the caller has its copy.
+    for (const [oldest, old] of this.entries) {
+      if (this.held + pixels.length <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.held -= old.length;
+    }
     this.entries.set(key, pixels);
-    this.bytes += pixels.length;
+    this.held += pixels.length;
+  }
+  /** Raises the budget to at least `bytes` (a batch and its read-ahead must fit, or reads would evict each other). */
+  reserve(bytes: number): void {
+    this.maxBytes = Math.max(this.maxBytes, bytes);
   }
   get size(): number {
     return this.entries.size;
   }
+  /** Bytes of pixels held. */
+  get bytes(): number {
+    return this.held;
+  }
+  get capacity(): number {
+    return this.maxBytes;
+  }
   clear(): void {
     this.entries.clear();
-    this.bytes = 0;
+    this.held = 0;
   }
 }
 
@@ -94,43 +141,69 @@ export function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+// A cache file is the pixels followed by their sha256, so a truncated or damaged file is noticed and decoded again
+// (files of the old layout, pixels only, have the wrong length and are rewritten the same way).
+const CHECKSUM_BYTES = 32;
+
+/** Where the on-disk cache keeps one image's pixels at one size. */
+export function decodeCachePath(cacheDir: string, contentHash: string, height: number, width: number): string {
+  return join(cacheDir, `${contentHash}-${width}x${height}-p${PIXEL_RULE_VERSION}.rgb`);
+}
+
+/** The pixels of a cache file's bytes, or null when the file is not whole and intact. */
+function cachedPixels(bytes: Buffer | null, height: number, width: number): Uint8Array | null {
+  const length = height * width * CHANNELS;
+  if (!bytes || bytes.length !== length + CHECKSUM_BYTES) return null;
+  const pixels = new Uint8Array(bytes.buffer, bytes.byteOffset, length);
+  const digest = createHash('sha256').update(pixels).digest();
+  return digest.equals(bytes.subarray(length)) ? pixels : null;
+}
+
+async function writeCacheFile(cacheDir: string, diskPath: string, pixels: Uint8Array): Promise<void> {
+  await mkdir(cacheDir, { recursive: true });
+  // Write then rename, so a concurrent reader never sees a half-written file; the random part keeps two decodes of
+  // the same image (same process or not) from sharing a temporary file.
+  const tmp = `${diskPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, Buffer.concat([pixels, createHash('sha256').update(pixels).digest()]));
+  await rename(tmp, diskPath);
+}
+
+/** Reads an image file by the rules for user-chosen paths (never blocks on a FIFO or device swapped in since import). */
+async function readImageBytes(path: string): Promise<Buffer> {
+  return readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES }).catch((error: Error) => {
+    throw new Error(`cannot read ${path}: ${error.message}`);
+  });
+}
+
+async function decodeBytes(bytes: Buffer, path: string, height: number, width: number): Promise<Uint8Array> {
+  try {
+    return await decodeImageBuffer(bytes, height, width);
+  } catch (err) {
+    throw new Error(`cannot decode ${path}: ${(err as Error).message}`);
+  }
+}
+
 /** Decodes one file (through the caches) and returns its pixels and content hash. */
 export async function decodeImageFile(
   path: string, height: number, width: number,
   caches: { memoryCache?: DecodeCache; cacheDir?: string } = {},
 ): Promise<{ pixels: Uint8Array; contentHash: string }> {
-  // Catalogue paths can have been swapped for a FIFO or a device since import: never block on one.
-  const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES }).catch((error: Error) => {
-    throw new Error(`cannot read ${path}: ${error.message}`);
-  });
+  const bytes = await readImageBytes(path);
   const contentHash = sha256(bytes);
   const key = DecodeCache.key(contentHash, height, width);
   const fromMemory = caches.memoryCache?.get(key);
   if (fromMemory) return { pixels: fromMemory, contentHash };
-  const diskPath = caches.cacheDir ? join(caches.cacheDir, `${contentHash}-${width}x${height}-p${PIXEL_RULE_VERSION}.rgb`) : null;
+  const diskPath = caches.cacheDir ? decodeCachePath(caches.cacheDir, contentHash, height, width) : null;
   if (diskPath) {
-    const cached = await readFile(diskPath).catch(() => null);
-    if (cached && cached.length === height * width * CHANNELS) {
-      const pixels = new Uint8Array(cached.buffer, cached.byteOffset, cached.length);
+    const pixels = cachedPixels(await readFile(diskPath).catch(() => null), height, width);
+    if (pixels) {
       caches.memoryCache?.set(key, pixels);
       return { pixels, contentHash };
     }
   }
-  let pixels: Uint8Array;
-  try {
-    pixels = await decodeImageBuffer(bytes, height, width);
-  } catch (err) {
-    throw new Error(`cannot decode ${path}: ${(err as Error).message}`);
-  }
+  const pixels = await decodeBytes(bytes, path, height, width);
   caches.memoryCache?.set(key, pixels);
-  if (diskPath && caches.cacheDir) {
-    await mkdir(caches.cacheDir, { recursive: true });
-    // Write then rename, so a concurrent reader never sees a half-written file; the random part keeps two decodes of
-    // the same image (same process or not) from sharing a temporary file.
-    const tmp = `${diskPath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, pixels);
-    await rename(tmp, diskPath);
-  }
+  if (diskPath && caches.cacheDir) await writeCacheFile(caches.cacheDir, diskPath, pixels);
   return { pixels, contentHash };
 }
 
@@ -163,6 +236,139 @@ export async function decodeImages(items: readonly ImageItem[], options: DecodeO
     dataHash: hashData(hashes, labels, height, width),
   };
 }
+
+/**
+ * The streaming pre-pass: hashes every image and makes sure the on-disk cache holds its pixels at this size (decoding
+ * the ones it lacks), without keeping any pixels; memory stays flat however many images there are. A whole cache file
+ * is only checked by length here; its checksum is checked when a batch reads it.
+ */
+export async function prepareImages(items: readonly ImageItem[], options: DecodeOptions & { cacheDir: string }): Promise<StreamedImages> {
+  const { height, width, cacheDir } = options;
+  const n = items.length;
+  const hashes = new Array<string>(n);
+  const expected = height * width * CHANNELS + CHECKSUM_BYTES;
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < n) {
+      options.signal?.throwIfAborted();
+      const i = next++;
+      const { path } = items[i];
+      const bytes = await readImageBytes(path);
+      const contentHash = sha256(bytes);
+      hashes[i] = contentHash;
+      const diskPath = decodeCachePath(cacheDir, contentHash, height, width);
+      const cached = await stat(diskPath).catch(() => null);
+      if (cached?.size !== expected) {
+        const pixels = await decodeBytes(bytes, path, height, width);
+        options.memoryCache?.set(DecodeCache.key(contentHash, height, width), pixels);
+        await writeCacheFile(cacheDir, diskPath, pixels);
+      }
+      done++;
+      options.onProgress?.(done, n);
+    }
+  };
+  const concurrency = Math.max(1, Math.min(options.concurrency ?? 4, n));
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const labels = Int32Array.from(items, (it) => it.label);
+  return {
+    height, width, channels: CHANNELS,
+    keys: items.map((it) => it.key),
+    labels, contentHashes: hashes,
+    dataHash: hashData(hashes, labels, height, width),
+    paths: items.map((it) => it.path),
+    cacheDir,
+  };
+}
+
+/**
+ * Reads streamed images' pixels per batch: from the memory cache, else the disk cache (checksum checked), else decoded
+ * again from the source, which must still have the content the pre-pass hashed. One read per image at a time.
+ */
+class StreamedPixels {
+  private readonly loading = new Map<number, Promise<Uint8Array>>();
+  private readonly per: number;
+  constructor(private readonly images: StreamedImages, private readonly cache: DecodeCache) {
+    this.per = images.height * images.width * CHANNELS;
+  }
+
+  private key(i: number): string {
+    return DecodeCache.key(this.images.contentHashes[i], this.images.height, this.images.width);
+  }
+
+  private diskPath(i: number): string {
+    return decodeCachePath(this.images.cacheDir, this.images.contentHashes[i], this.images.height, this.images.width);
+  }
+
+  /** Loads these images into the memory cache (reads already under way are shared, not repeated). */
+  async prepare(indices: ArrayLike<number>): Promise<void> {
+    // This batch and the ones read ahead (READ_AHEAD_BATCHES) must fit together, or their reads would evict each other.
+    this.cache.reserve((READ_AHEAD_BATCHES + 2) * indices.length * this.per);
+    const pending: Array<Promise<Uint8Array>> = [];
+    for (let j = 0; j < indices.length; j++) {
+      const i = indices[j];
+      if (this.cache.get(this.key(i))) continue;
+      let load = this.loading.get(i);
+      if (!load) {
+        load = this.load(i).finally(() => this.loading.delete(i));
+        this.loading.set(i, load);
+      }
+      pending.push(load);
+    }
+    await Promise.all(pending);
+  }
+
+  private async load(i: number): Promise<Uint8Array> {
+    const { height, width, contentHashes, paths, cacheDir } = this.images;
+    const diskPath = this.diskPath(i);
+    let pixels = cachedPixels(await readFile(diskPath).catch(() => null), height, width);
+    if (!pixels) {
+      const bytes = await readImageBytes(paths[i]);
+      if (sha256(bytes) !== contentHashes[i]) {
+        throw new Error(`${paths[i]} changed since training started (its decoded copy is gone too); start the run again`);
+      }
+      pixels = await decodeBytes(bytes, paths[i], height, width);
+      await writeCacheFile(cacheDir, diskPath, pixels);
+    }
+    this.cache.set(this.key(i), pixels);
+    return pixels;
+  }
+
+  /** One image's pixels; prepare() should have loaded them (otherwise an intact cache file is read here). */
+  pixels(i: number): Uint8Array {
+    const cached = this.cache.get(this.key(i));
+    if (cached) return cached;
+    let bytes: Buffer | null = null;
+    try {
+      bytes = readFileSync(this.diskPath(i));
+    } catch {
+      bytes = null;
+    }
+    const pixels = cachedPixels(bytes, this.images.height, this.images.width);
+    if (!pixels) throw new Error(`the decoded pixels of ${this.images.paths[i]} are not loaded (prepare the batch first)`);
+    this.cache.set(this.key(i), pixels);
+    return pixels;
+  }
+}
+
+/** Batches the trainer reads ahead of the one it computes. */
+export const READ_AHEAD_BATCHES = 2;
+
+/**
+ * Awaits a batch's prepare() and starts the next batches' reads, which then run (on libuv's threads) while this
+ * batch's step computes. A failed read-ahead is ignored here: the batch's own prepare() reads again and reports it.
+ */
+export async function prepareWithReadAhead(
+  source: ExampleSource, plan: readonly ArrayLike<number>[], b: number, context: BatchContext,
+): Promise<void> {
+  if (!source.prepare) return;
+  const current = source.prepare(plan[b], context);
+  for (let k = 1; k <= READ_AHEAD_BATCHES && b + k < plan.length; k++) source.prepare(plan[b + k], context).catch(() => undefined);
+  await current;
+}
+
+/** Default budget of a run's in-memory pixel cache when streaming: 2,000 images at 160x160, a few hundred at 224. */
+export const STREAM_MEMORY_BYTES = 160 * 1024 ** 2;
 
 /** Order-independent hash of (content, label) pairs plus the size. */
 export function hashData(contentHashes: readonly string[], labels: ArrayLike<number>, height: number, width: number): string {
@@ -199,6 +405,12 @@ export function batchPlan(size: number, batchSize: number, seed: number, epoch: 
   return batches;
 }
 
+/** Which pass a batch belongs to: the epoch (seeds augmentation, picks a feature view) and training or evaluation. */
+export interface BatchContext {
+  epoch: number;
+  training: boolean;
+}
+
 /**
  * What the trainer consumes: anything that can turn example indices into an input tensor. Images implement it
  * here; the MobileNetV2 module can implement it over cached base features.
@@ -210,7 +422,12 @@ export interface ExampleSource {
   /** Identity per example (augmentation seed, data hash). */
   readonly keys: readonly string[];
   /** Builds the input batch; the caller owns (and disposes) the tensor. */
-  inputs(indices: ArrayLike<number>, context: { epoch: number; training: boolean }): Tensor;
+  inputs(indices: ArrayLike<number>, context: BatchContext): Tensor;
+  /**
+   * Makes inputs() for these examples ready, reading them from disk (sources held in memory have none). The trainer
+   * awaits it before a batch and starts it for the next batches while a step runs, so the reads overlap the step.
+   */
+  prepare?(indices: ArrayLike<number>, context: BatchContext): Promise<void>;
 }
 
 export interface ImageSourceOptions {
@@ -221,18 +438,23 @@ export interface ImageSourceOptions {
    * models without that layer.
    */
   preprocessing?: Preprocessing;
+  /** Streamed images: the bounded memory cache their batches are read into (default: STREAM_MEMORY_BYTES of its own). */
+  memoryCache?: DecodeCache;
 }
 
-/** Image batches: float32 [b, h, w, 3]; augmented only when training. */
-export function imageExampleSource(images: DecodedImages, options: ImageSourceOptions): ExampleSource {
+/** Image batches: float32 [b, h, w, 3]; augmented only when training. Streamed images are read per batch. */
+export function imageExampleSource(images: ImageSet, options: ImageSourceOptions): ExampleSource {
   const { height, width } = images;
   const per = height * width * CHANNELS;
   const augment = !isIdentityConfig(options.augmentation);
   const rescale = rescalingFor(options.preprocessing ?? 'none');
+  const streamed = 'paths' in images ? new StreamedPixels(images, options.memoryCache ?? new DecodeCache(STREAM_MEMORY_BYTES)) : null;
+  const pixelsOf = streamed ? (i: number) => streamed.pixels(i) : (i: number) => (images as DecodedImages).pixels[i];
   return {
-    size: images.pixels.length,
+    size: imageCount(images),
     labels: images.labels,
     keys: images.keys,
+    ...(streamed ? { prepare: (indices: ArrayLike<number>) => streamed.prepare(indices) } : {}),
     inputs(indices, { epoch, training }) {
       const b = indices.length;
       const buffer = new Float32Array(b * per);
@@ -241,7 +463,7 @@ export function imageExampleSource(images: DecodedImages, options: ImageSourceOp
         const params = training && augment
           ? sampleAugmentParams(options.augmentation, augmentRng(options.seed, epoch, images.keys[i]))
           : IDENTITY_PARAMS;
-        augmentInto(images.pixels[i], height, width, CHANNELS, params, buffer, j * per);
+        augmentInto(pixelsOf(i), height, width, CHANNELS, params, buffer, j * per);
       }
       if (rescale) {
         for (let k = 0; k < buffer.length; k++) buffer[k] = buffer[k] * rescale.scale + rescale.offset;

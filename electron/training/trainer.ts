@@ -9,8 +9,8 @@ import { tf, type LayersModel, type Tensor } from '../tfjs/tf';
 import { seedDropout } from './seeded-dropout';
 import { buildPresetModel, describeModel, type ModelDescription } from './presets';
 import {
-  balancedClassWeights, batchPlan, imageExampleSource, labelTensor, sha256,
-  type DecodedImages, type ExampleSource,
+  balancedClassWeights, batchPlan, imageExampleSource, labelTensor, prepareWithReadAhead, sha256,
+  type DecodeCache, type ExampleSource, type ImageSet,
 } from './data-pipeline';
 import { saveModelToFolder } from '../inference/model-folder';
 import { DataParallelTrainer } from './parallel/data-parallel';
@@ -124,12 +124,15 @@ export interface TrainResult {
   run: RunRecord;
 }
 
-/** Builds TrainData from decoded images: augmentation on the training split only, rescaling left to the model. */
+/**
+ * Builds TrainData from images (in memory or streamed from the decode cache, then read per batch through
+ * `memoryCache`): augmentation on the training split only, rescaling left to the model.
+ */
 export function imageTrainData(
-  config: TrainingConfig, train: DecodedImages, val: DecodedImages | null, classNames: string[],
-  splitId: number | string | null = null,
+  config: TrainingConfig, train: ImageSet, val: ImageSet | null, classNames: string[],
+  splitId: number | string | null = null, memoryCache?: DecodeCache,
 ): TrainData {
-  const source = (images: DecodedImages) => imageExampleSource(images, { augmentation: config.augmentation, seed: config.seed });
+  const source = (images: ImageSet) => imageExampleSource(images, { augmentation: config.augmentation, seed: config.seed, memoryCache });
   return {
     train: source(train),
     val: val ? source(val) : null,
@@ -161,9 +164,12 @@ export async function evaluateModel(
 ): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let correct = 0;
-  for (const indices of batchPlan(source.size, batchSize, 0, 0, false)) {
+  const plan = batchPlan(source.size, batchSize, 0, 0, false);
+  for (let b = 0; b < plan.length; b++) {
+    const indices = plan[b];
     // A cancel during a long validation pass should not wait for its end.
     signal?.throwIfAborted();
+    await prepareWithReadAhead(source, plan, b, { epoch, training: false });
     const [l, c] = tf.tidy(() => {
       const xs = source.inputs(indices, { epoch, training: false });
       const ys = labelTensor(source.labels, indices, numClasses);
@@ -362,6 +368,9 @@ export async function train(
         if (options.signal?.aborted || stopTrainingRequested(model)) return finish('cancelled');
         const indices = plan[b];
         const batchStart = now();
+        // Streamed images: this batch's pixels from disk (read ahead while the last step ran), the next ones started.
+        await prepareWithReadAhead(data.train, plan, b, { epoch: epochIndex, training: true });
+        if (options.signal?.aborted) return finish('cancelled');
         if (parallel) {
           const step = await parallel.step({
             size: indices.length,

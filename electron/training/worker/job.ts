@@ -3,13 +3,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendRequest } from '../../tfjs/backend/select-backend';
-import { decodeImages, imageExampleSource, type DecodedImages } from '../data-pipeline';
+import { DecodeCache, imageCount, imageExampleSource, prepareImages, STREAM_MEMORY_BYTES, type StreamedImages } from '../data-pipeline';
 import { evaluateModel, imageTrainData, train } from '../trainer';
 import { loadModelFromFolder } from '../../inference/model-folder';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
 import type { TrainRunStart, TrainTaskResult } from './task-types';
 import { bestValAccuracy, progressSender, toImageItems, trainerCallbacks, writeRunMetadata, type Emit } from './reporting';
 import { runTransfer } from './transfer';
+import { memoryReport } from './memory-report';
 
 // Kept for importers of the helpers from their old home (transfer.ts imports reporting.ts, so no loop).
 export { bestValAccuracy, progressSender, toImageItems, trainerCallbacks, writeRunMetadata, type Emit, type SavedRunFacts } from './reporting';
@@ -60,10 +61,11 @@ async function decodeAll(start: TrainRunStart, emit: Emit, signal: AbortSignal, 
   const total = subsets.reduce((n, s) => n + s.length, 0);
   let before = 0;
   const started = performance.now();
-  const decoded: DecodedImages[] = [];
+  const decoded: StreamedImages[] = [];
   for (const subset of subsets) {
     const offset = before;
-    decoded.push(await decodeImages(toImageItems(subset), {
+    // Into the on-disk cache only: batches read their pixels back as training goes, so memory stays flat in N.
+    decoded.push(await prepareImages(toImageItems(subset), {
       height, width, signal, cacheDir: join(start.paths.cacheDir, 'decoded'),
       onProgress(done) {
         const all = offset + done;
@@ -87,7 +89,10 @@ async function runImageTraining(
   const sendProgress = progressSender(emit, start.progressIntervalMs ?? 250);
   sendProgress({ stage: 'decoding', phase: 'train', epoch: 0, epochs: config.epochs, batch: 0, batches: data.train.length + data.val.length + data.test.length, loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
   const images = await decodeAll(start, emit, signal, sendProgress);
-  const trainData = imageTrainData(config, images.train, images.val.pixels.length ? images.val : null, data.classNames, data.splitId);
+  emit({ type: 'log', level: 'info', message: `after decoding, ${memoryReport()}` });
+  // One bounded pixel cache for the training, validation and test batches of this run.
+  const memoryCache = new DecodeCache(STREAM_MEMORY_BYTES);
+  const trainData = imageTrainData(config, images.train, imageCount(images.val) ? images.val : null, data.classNames, data.splitId, memoryCache);
   if (data.dataHash) trainData.dataHash = data.dataHash;
 
   // The trainer writes the best epoch's model here (model.json + weights.bin + checkpoint.json) on each improvement.
@@ -96,15 +101,16 @@ async function runImageTraining(
     signal, checkpointDir: paths.modelDir, progressIntervalMs: start.progressIntervalMs ?? 250, versions, threads: start.threads,
   });
   result.model?.dispose();
+  emit({ type: 'log', level: 'info', message: `after training, ${memoryReport()}` });
   const saved = result.checkpointDir !== null;
 
   let testAccuracy: number | null = null;
   let testLoss: number | null = null;
-  if (saved && images.test.pixels.length > 0 && result.status !== 'failed') {
-    sendProgress({ stage: 'evaluating', phase: 'train', epoch: result.epochs.length, epochs: config.epochs, batch: 0, batches: images.test.pixels.length, loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
+  if (saved && imageCount(images.test) > 0 && result.status !== 'failed') {
+    sendProgress({ stage: 'evaluating', phase: 'train', epoch: result.epochs.length, epochs: config.epochs, batch: 0, batches: imageCount(images.test), loss: null, accuracy: null, imagesPerSecond: null, etaSeconds: null }, true);
     const best = await loadModelFromFolder(paths.modelDir);
     try {
-      const source = imageExampleSource(images.test, { augmentation: NO_AUGMENTATION, seed: config.seed });
+      const source = imageExampleSource(images.test, { augmentation: NO_AUGMENTATION, seed: config.seed, memoryCache });
       const evaluation = await evaluateModel(best, source, data.classNames.length, config.batchSize);
       testAccuracy = evaluation.accuracy;
       testLoss = evaluation.loss;

@@ -72,6 +72,7 @@ export function seededFeatureDropout(source: ExampleSource, rate: number, seed: 
     size: source.size,
     labels: source.labels,
     keys: source.keys,
+    ...(source.prepare ? { prepare: source.prepare.bind(source) } : {}),
     inputs(indices, context) {
       const x = source.inputs(indices, context);
       if (!context.training) return x;
