@@ -13,7 +13,11 @@
 // its C kernels (native/, the XNNPACK-based kernels it falls back to) as one more side, for a before/after in
 // the same run. Training steps run as the trainer runs them: split across --threads threads (default: one per core,
 // as the job runtime gives a lone training job; electron/training/parallel/), with the same step on one thread as
-// the "(1 thread)" side of the same interleaved run. Writes bench-results/peer.json.
+// the "(1 thread)" side of the same interleaved run. The MobileNetV2 forward runs as feature extraction runs it
+// (electron/training/mobilenet/feature-threads.ts): one feature thread per core (up to 4, PAWPRINT_FEATURE_THREADS),
+// each embedding its own batch of 32 at once, timed as seconds per batch of throughput (wall time / batches), beside
+// the in-process extractor as its "(1 thread)" side. The load average is printed at the start, after each round
+// and at the end. Writes bench-results/peer.json.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +32,8 @@ import { nativeKernelStatus, setNativeKernelsEnabled } from '../electron/tfjs/ba
 import { buildMobileNetV2, mobileNetV2Spec, type MobileNetAlpha, type MobileNetV2Spec } from '../electron/training/mobilenet/mobilenet-v2';
 import { resolveBaseWeights, type BaseWeights } from '../electron/training/mobilenet/base-weights';
 import { baseWeightsFromModel } from '../electron/training/mobilenet/fold-batchnorm';
-import { MobileNetFeatureExtractor } from '../electron/training/mobilenet/feature-extractor';
+import { MobileNetFeatureExtractor, runBatchesOnLanes } from '../electron/training/mobilenet/feature-extractor';
+import { defaultFeatureThreads, startFeatureThreads } from '../electron/training/mobilenet/feature-threads';
 import { DataParallelTrainer } from '../electron/training/parallel/data-parallel';
 import { printTable } from './_table';
 
@@ -196,7 +201,14 @@ class TorchPeer {
 }
 
 // ------------------------------------------------------------------ Pawprint side
-interface PawprintCase { params: number; step: () => Promise<number>; dispose: () => void; profile?: () => Promise<KernelTime[]> }
+interface PawprintCase {
+  params: number;
+  step: () => Promise<number>;
+  dispose: () => void;
+  profile?: () => Promise<KernelTime[]>;
+  /** Batches one step computes (feature threads: one each, at once); timings are divided by it. */
+  batchesPerStep?: number;
+}
 interface KernelTime { kernel: string; calls: number; ms: number }
 
 function trainCase(preset: 'cnn' | 'cnn-augment' | 'cnn-normalize'): { model: LayersModel; c: PawprintCase } {
@@ -265,11 +277,41 @@ async function parallelTrainCase(preset: 'cnn' | 'cnn-augment' | 'cnn-normalize'
   };
 }
 
-function forwardCase(weights: BaseWeights): PawprintCase {
-  const ex = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE, folded: true });
+function forwardPixels(): Uint8Array {
   const px = new Uint8Array(BATCH * SIZE * SIZE * 3);
   let s = 1;
   for (let i = 0; i < px.length; i++) px[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+  return px;
+}
+
+/**
+ * The forward as extraction runs it on all cores: feature threads (one per core up to 4, the app's default), each
+ * lane taking a batch of 32 through runBatchesOnLanes as extractFeatures does; one step = one batch per lane.
+ */
+async function threadedForwardCase(weights: BaseWeights, params: number): Promise<PawprintCase> {
+  const lanes = await startFeatureThreads({ weights, imageSize: SIZE, backend: 'wasm', threads: defaultFeatureThreads() });
+  const px = forwardPixels();
+  let first = 0;
+  return {
+    params,
+    batchesPerStep: lanes.length,
+    step: async () => {
+      await runBatchesOnLanes(lanes, lanes.length, {
+        load: async () => px,
+        compute: async (lane, batch, pixels) => {
+          const features = await lane.embed(pixels, BATCH);
+          if (batch === 0) first = features[0]!;
+        },
+      });
+      return first;
+    },
+    dispose: () => { for (const lane of lanes) lane.dispose(); },
+  };
+}
+
+function forwardCase(weights: BaseWeights): PawprintCase {
+  const ex = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE, folded: true });
+  const px = forwardPixels();
   let params = 0;
   for (const [name, t] of weights.tensors) {
     // Folded: each conv keeps its kernel and gains a bias of its output channels; BatchNorm's 4 vectors go.
@@ -288,8 +330,11 @@ const min = (xs: number[]) => Math.min(...xs);
 
 interface Side { label: string; seconds: number[]; params?: number; error?: string }
 
+const loadText = (l: number[]) => l.map((v) => v.toFixed(1)).join(' ');
+
 async function main(): Promise<void> {
   const loadStart = os.loadavg();
+  console.log(`load average (1/5/15 min) at start: ${loadText(loadStart)} on ${os.cpus().length} cores (other processes' load falls on both sides of each round)`);
   const backend = await selectBackend('wasm');
   const peak = machinePeak();
   const peer = TorchPeer.start();
@@ -301,7 +346,8 @@ async function main(): Promise<void> {
 
   const workloads: Workload[] = [];
   const pawprint = new Map<string, PawprintCase>();
-  /** Training steps split across trainThreads threads: the "pawprint" side when present, one thread the "(1 thread)" side. */
+  /** Training steps split across trainThreads threads and the forward on feature threads: the "pawprint" side when
+   * present, the same in this thread the "(1 thread)" side. */
   const threaded = new Map<string, PawprintCase>();
   const notes: string[] = [];
   for (const preset of ['cnn', 'cnn-augment', 'cnn-normalize'] as const) {
@@ -336,10 +382,20 @@ async function main(): Promise<void> {
       label = `ImageNet backbone from ${path.relative(ROOT, TM_MODEL)}`;
     }
     workloads.push({ name, kind: 'forward', spec: mobileNetV2Spec({ alpha, imageSize: SIZE }), weights: label });
-    pawprint.set(name, forwardCase(weights));
+    const single = forwardCase(weights);
+    pawprint.set(name, single);
+    if (defaultFeatureThreads() > 1) {
+      try {
+        threaded.set(name, await threadedForwardCase(weights, single.params));
+      } catch (error) {
+        notes.push(`${name}: feature threads did not start (${(error as Error).message}); timed in this thread only`);
+      }
+    }
   };
   await mobilenet(1.0, 'mobilenet-1.00');
   await mobilenet(0.35, 'mobilenet-0.35');
+  const forwardLanes = [...threaded.values()].find((c) => c.batchesPerStep)?.batchesPerStep;
+  if (forwardLanes) console.log(`Pawprint MobileNetV2 forward on ${forwardLanes} feature threads, a batch of ${BATCH} each at once (seconds per batch = wall time / ${forwardLanes}; "(1 thread)" rows: the extractor in this thread)`);
 
   const variants = ['nchw', 'channels-last'] as const;
   const sides = new Map<string, Side[]>();
@@ -371,7 +427,7 @@ async function main(): Promise<void> {
           for (let i = 0; i < stepsPerRound; i++) {
             const t0 = performance.now();
             await c.step();
-            side.seconds.push((performance.now() - t0) / 1000);
+            side.seconds.push((performance.now() - t0) / 1000 / (c.batchesPerStep ?? 1));
           }
           setNativeKernelsEnabled(true);
         } else if (typeof peer !== 'string') {
@@ -382,6 +438,7 @@ async function main(): Promise<void> {
       }
       process.stdout.write(`round ${r + 1}/${rounds} ${w.name}: ${list.map((s) => `${s.label} ${s.seconds.length ? median(s.seconds).toFixed(3) : '-'} s`).join(', ')}\n`);
     }
+    console.log(`load average after round ${r + 1}: ${loadText(os.loadavg())}`);
   }
 
   let profile: KernelTime[] | undefined;
@@ -426,7 +483,7 @@ async function main(): Promise<void> {
         gflop: flops / 1e9, pawprint: { min: min(paw.seconds), median: median(paw.seconds), seconds: paw.seconds },
         torch: t ? { variant: t.label, error: t.error, min: ok ? min(t.seconds) : null, median: ok ? median(t.seconds) : null, seconds: t.seconds } : { skipped: torchSkip },
         ratio: ok ? { min: min(paw.seconds) / min(t.seconds), median: median(paw.seconds) / median(t.seconds) } : null,
-        threads: oneThread ? trainThreads : 1,
+        threads: oneThread ? (w.kind === 'train' ? trainThreads : defaultFeatureThreads()) : 1,
         oneThread: oneThread ? { min: min(oneThread.seconds), median: median(oneThread.seconds), seconds: oneThread.seconds,
           ratio: ok ? { min: min(oneThread.seconds) / min(t.seconds), median: median(oneThread.seconds) / median(t.seconds) } : null } : undefined,
         before: before ? { min: min(before.seconds), median: median(before.seconds), seconds: before.seconds,
@@ -457,7 +514,7 @@ async function main(): Promise<void> {
   for (const w of workloads) if (w.kind === 'forward') console.log(`${w.name}: ${w.weights}`);
   for (const n of notes) console.log(n);
   if (torchSkip) console.log(`PyTorch side skipped: ${torchSkip}`);
-  console.log(`load average (1/5/15 min) at start ${loadStart.map((l) => l.toFixed(1)).join(' ')}, at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (shared machine: compare ratios within a run)`);
+  console.log(`load average (1/5/15 min) at start ${loadText(loadStart)}, at end ${loadText(os.loadavg())} on ${os.cpus().length} cores (shared machine: compare ratios within a run)`);
   for (const [label, p] of [['', profile], [' without the C kernels (before)', profileBefore]] as const) {
     if (!p) continue;
     const total = p.reduce((a, k) => a + k.ms, 0);
