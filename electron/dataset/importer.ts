@@ -55,7 +55,7 @@ export const DEFAULT_BATCH_SIZE = 500;
 const BATCH_MS = 1000;
 
 /** One reader more than the cores (one reads or hashes while the others decode), within libuv's thread pool. */
-function defaultConcurrency(): number {
+export function importConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   return Math.max(2, Math.min(pool, availableParallelism() + 1));
 }
@@ -274,7 +274,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
 
     processingStarted = performance.now();
     emit('processing', true);
-    const concurrency = Math.max(1, options.concurrency ?? defaultConcurrency());
+    const concurrency = Math.max(1, options.concurrency ?? importConcurrency());
     const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
     const batchMilliseconds = options.batchMilliseconds ?? BATCH_MS;
     // Files read ahead of the last commit, at most: bounds the records held in memory whatever the folder's size.

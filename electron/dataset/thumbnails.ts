@@ -17,13 +17,21 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes atomically (temp file + rename) so a crash never leaves half a thumbnail behind a valid name. */
+/**
+ * Writes atomically (temp file + rename) so a crash never leaves half a thumbnail behind a valid name. A thumbnail
+ * already there is replaced by the same bytes' thumbnail, so nothing is checked first, and the folder is made only when
+ * the write finds it missing: an import stores one per file, and two calls a file were most of its file-system work.
+ */
 export async function storeThumbnail(directory: string, contentHash: string, bytes: Buffer): Promise<string> {
   const path = thumbnailPath(directory, contentHash);
-  if (await exists(path)) return path;
-  await mkdir(join(directory, contentHash.slice(0, 2)), { recursive: true });
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(temporary, bytes);
+  try {
+    await writeFile(temporary, bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(join(directory, contentHash.slice(0, 2)), { recursive: true });
+    await writeFile(temporary, bytes);
+  }
   await rename(temporary, path);
   return path;
 }
