@@ -12,7 +12,7 @@ const PRESET_TEXT: Record<PresetName, { title: string; description: string }> = 
   cnn: { title: 'CNN', description: 'The tutorial\'s first model: three Conv2D(32) + MaxPool blocks, Dense(128), Dropout 0.2, on raw 0-255 pixels. ~60% validation accuracy on cats vs dogs.' },
   'cnn-augment': { title: 'CNN + augmentation', description: 'Random flips and rotations (±90°) during training, a 10x5 first kernel and Conv2D(64) last. 60-65% validation accuracy.' },
   'cnn-normalize': { title: 'CNN + normalisation', description: 'Pixels scaled to [-1,1] as MobileNetV2 expects, flips and ±72° rotations, Dense(256). ~70% validation accuracy.' },
-  mobilenetv2: { title: 'MobileNetV2 transfer', description: 'A frozen ImageNet MobileNetV2 base with an average-pooling + Dropout 0.2 + Dense head, horizontal flips and ±72° rotations, trained on cached base features at 224x224. Uses the alpha 0.35 base that ships with Pawprint (works offline; ~95% on cats vs dogs); alpha 1.00, the tutorial\'s (~97%), downloads once.' },
+  mobilenetv2: { title: 'MobileNetV2 transfer', description: 'A frozen ImageNet MobileNetV2 base with an average-pooling + Dropout 0.2 + Dense head, horizontal flips and ±72° rotations, trained on cached base features. Uses the alpha 0.35 base that ships with Pawprint (works offline; ~95% on cats vs dogs); alpha 1.00, the tutorial\'s (~97%), downloads once.' },
   custom: { title: 'Custom', description: 'Stack your own Conv2D / pooling / BatchNorm / Dropout / Dense layers; the classifier is added for you.' },
 };
 

@@ -201,3 +201,29 @@ export function configDifferencesInWords(diff: readonly ConfigDifference[], pres
   }
   return out;
 }
+
+/**
+ * The live stage of a training run: "Training · epoch 3/20 · batch 1/4", or the stage alone. Built as one string: in
+ * the template, Svelte 5 trims the space that opens an {#if} block, which read "Training· epoch 3/20".
+ */
+export function trainingStageLine(stage: string, counts: { epoch: number; epochs: number; batch: number; batches: number } | null): string {
+  return counts ? `${stage} · epoch ${counts.epoch}/${counts.epochs} · batch ${counts.batch}/${counts.batches}` : stage;
+}
+
+/**
+ * A preset card's size line. The chosen preset shows the image size chosen in the form and the parameters the form's
+ * config has (a CNN's Dense layer grows with the image); the others their defaults.
+ */
+export function presetSizeLine(
+  preset: { model: { totalParams: number; trainableParams: number } | null; defaults: { imageSize: { height: number; width: number } } },
+  chosen: { imageSize: { height: number; width: number }; totalParams: number | null; sizeFreeParams?: boolean } | null,
+): string | null {
+  if (!preset.model) return null;
+  const size = chosen?.imageSize ?? preset.defaults.imageSize;
+  // A frozen base with global pooling (mobilenetv2) has the same parameters at every size.
+  const sameSize = chosen?.sizeFreeParams === true || (size.height === preset.defaults.imageSize.height && size.width === preset.defaults.imageSize.width);
+  // The preset's own figures hold at its default size; at another size only the validated config's total is known.
+  const total = sameSize ? preset.model.totalParams : chosen?.totalParams ?? null;
+  const params = total === null ? '' : sameSize ? `${total.toLocaleString('en-US')} parameters (${preset.model.trainableParams.toLocaleString('en-US')} trainable) ` : `${total.toLocaleString('en-US')} parameters `;
+  return `${params}at ${size.width}x${size.height}`;
+}

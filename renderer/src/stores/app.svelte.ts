@@ -1,5 +1,5 @@
 import { transport } from '../lib/transport';
-import type { SystemInfo } from '../../../shared/contract/index';
+import type { DirectoryListing, SystemInfo } from '../../../shared/contract/index';
 
 export const views = [
   { id: 'dataset', title: 'Dataset' },
@@ -13,6 +13,16 @@ export const views = [
 ] as const;
 export type ViewId = (typeof views)[number]['id'];
 
+const LAST_FOLDER_KEY = 'pawprint.lastFolder';
+
+function storedFolder(): string | null {
+  try {
+    return window.localStorage?.getItem(LAST_FOLDER_KEY) ?? null;
+  } catch {
+    return null; // storage refused (private mode, sandbox): Browse starts at home
+  }
+}
+
 function viewFromHash(): ViewId {
   const id = window.location.hash.replace(/^#\/?/, '').split('/')[0];
   return views.some((view) => view.id === id) ? (id as ViewId) : 'dataset';
@@ -24,6 +34,8 @@ class AppStore {
   info = $state<SystemInfo | null>(null);
   connection = $state(transport.state);
   error = $state<string | null>(null);
+  /** The folder a Browse last opened or chose (kept across reloads): the next Browse starts there. */
+  lastFolder = $state<string | null>(storedFolder());
 
   constructor() {
     window.addEventListener('hashchange', () => {
@@ -48,6 +60,33 @@ class AppStore {
       this.info = await transport.invoke('system.info', {});
     } catch (error) {
       this.report(error);
+    }
+  }
+
+  /**
+   * Lists a folder for Browse (Dataset import, Train's base): the one asked for, else the last folder browsed, else
+   * the home folder. A start folder that is gone falls back quietly; a folder the user opened that fails is reported.
+   */
+  async browse(path?: string, options: { start?: boolean } = {}): Promise<DirectoryListing | null> {
+    const tries: Array<string | undefined> = options.start ? [...new Set([path, this.lastFolder ?? undefined].filter((p) => p)), undefined] : [path];
+    for (const [index, candidate] of tries.entries()) {
+      try {
+        const listing = await transport.invoke('system.listDirectory', candidate ? { path: candidate } : {});
+        this.rememberFolder(listing.path);
+        return listing;
+      } catch (error) {
+        if (index === tries.length - 1) this.report(error);
+      }
+    }
+    return null;
+  }
+
+  rememberFolder(path: string): void {
+    this.lastFolder = path;
+    try {
+      window.localStorage?.setItem(LAST_FOLDER_KEY, path);
+    } catch {
+      // not kept across reloads: still remembered for this page
     }
   }
 

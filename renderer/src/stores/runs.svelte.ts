@@ -426,12 +426,8 @@ export function formatNumber(value: number | null | undefined, digits = 3): stri
   return value === null || value === undefined ? '–' : value.toFixed(digits);
 }
 
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '–';
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
+// The one durations formatter (lib/words.ts), for the Runs table and the run page as for Compare: no "1 min 60 s".
+export { formatDuration } from '../lib/words';
 
 /** A config value for the diff table: strings bare, absent fields marked, the rest as JSON. */
 export function formatConfigValue(value: unknown): string {

@@ -17,6 +17,8 @@ export interface TryItem {
   error: string | null;
   /** What became of "add with its right label": the words to show, whether it landed in the dataset, what undo takes back. */
   added: AddedPhoto | null;
+  /** Name, size and modification time of a picked file (or the path): the same photo added again is not a new card. */
+  fingerprint: string;
 }
 
 const IMAGE_NAMES = /\.(jpe?g|png|webp|gif|tiff?|avif|bmp)$/i;
@@ -85,11 +87,16 @@ class TryItStore {
       appStore.report(new Error('None of these files is an image (jpg, png, webp, gif, tiff, avif, bmp): drop or pick photos.'));
       return;
     }
+    // The same photo picked or dropped again keeps its one card (and is not uploaded twice).
+    const known = this.items.map((item) => item.fingerprint);
     const added: TryItem[] = [];
     for (const file of images) {
+      const fingerprint = `${file.name}\u0000${file.size}\u0000${file.lastModified}`;
+      if (known.includes(fingerprint)) continue;
+      known.push(fingerprint);
       const item: TryItem = {
         key: `upload-${crypto.randomUUID()}`, name: file.name, previewUrl: URL.createObjectURL(file), source: null,
-        result: null, error: null, added: null,
+        result: null, error: null, added: null, fingerprint,
       };
       if (file.size > MAX_UPLOAD_BYTES) item.error = `${file.name} is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB.`;
       else {
@@ -112,7 +119,7 @@ class TryItStore {
     const fresh = paths.filter((path) => !known.has(path));
     this.items = [
       ...fresh.map((path): TryItem => ({
-        key: `path-${path}`, name: path.split(/[\\/]/).pop() ?? path, previewUrl: null, source: { path }, result: null, error: null, added: null,
+        key: `path-${path}`, name: path.split(/[\\/]/).pop() ?? path, previewUrl: null, source: { path }, result: null, error: null, added: null, fingerprint: `path\u0000${path}`,
       })),
       ...this.items,
     ];
