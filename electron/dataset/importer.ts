@@ -237,7 +237,6 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     await options.afterScan?.(walk.files);
 
     const known = knownImages(db, datasetId);
-    const owners = hashOwners(db, datasetId);
     const seen = new Set<string>();
     const todo: WalkedFile[] = [];
     for (const file of walk.files) {
@@ -250,6 +249,10 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
         processed++;
       } else todo.push(file);
     }
+
+    // Who owns each content hash matters only for files that are read: an unchanged re-scan skips the query (a grouped
+    // scan of every image, measured at a sixth of a 5,000-file re-scan).
+    const owners = todo.length > 0 ? hashOwners(db, datasetId) : new Map<string, number>();
 
     // Folders the walk could not enter (loops, unreadable) are listed as rejected so the user sees why.
     db.transaction(() => {
@@ -342,22 +345,26 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     let lastCommitAt = performance.now();
     let stopped = false;
     let waiting: Array<() => void> = [];
+    // Commits whole batches of finished files in path order (several when a slow file held them back), and with
+    // `force` or after batchMilliseconds whatever finished run is left.
     const commitReady = (force: boolean) => {
-      let end = committed;
-      while (ready.has(end)) end++;
-      if (end === committed) return;
-      if (!force && end - committed < batchSize && performance.now() - lastCommitAt < batchMilliseconds) return;
-      const results: Processed[] = [];
-      for (let index = committed; index < end; index++) {
-        results.push(ready.get(index)!);
-        ready.delete(index);
+      for (;;) {
+        let end = committed;
+        while (end - committed < batchSize && ready.has(end)) end++;
+        if (end === committed) return;
+        if (!force && end - committed < batchSize && performance.now() - lastCommitAt < batchMilliseconds) return;
+        const results: Processed[] = [];
+        for (let index = committed; index < end; index++) {
+          results.push(ready.get(index)!);
+          ready.delete(index);
+        }
+        commit(results);
+        committed = end;
+        lastCommitAt = performance.now();
+        for (const wake of waiting.splice(0)) wake();
+        emit('processing');
+        options.afterBatch?.(committed);
       }
-      commit(results);
-      committed = end;
-      lastCommitAt = performance.now();
-      for (const wake of waiting.splice(0)) wake();
-      emit('processing');
-      options.afterBatch?.(committed);
     };
     const reader = async () => {
       while (!stopped && !signal?.aborted && nextIndex < todo.length) {

@@ -82,3 +82,25 @@ test('with a thumbnail folder, every decodable file has its thumbnail when the i
     writeFileSync(damaged, whole); // leave the folder decodable for the other tests
   }
 });
+
+test('an unchanged re-scan reads no file and does not group every image by content hash', async () => {
+  const db = ctx.services.app.db;
+  const { datasetId } = newImport('rescan');
+  const first = await runImport({ db, datasetId, importId: startImportRow(db, datasetId), root });
+  assert.equal(first.status, 'completed', first.error ?? '');
+  const prepare = db.prepare.bind(db);
+  let ownerQueries = 0;
+  db.prepare = ((sql: string) => {
+    if (/GROUP BY content_hash/.test(sql)) ownerQueries++;
+    return prepare(sql);
+  }) as typeof db.prepare;
+  let commits = 0;
+  try {
+    const rescan = await runImport({ db, datasetId, importId: startImportRow(db, datasetId), root, afterBatch: () => commits++ });
+    assert.equal(rescan.counters.unchanged, first.counters.scanned);
+  } finally {
+    db.prepare = prepare;
+  }
+  assert.equal(commits, 0, 'nothing was read, so nothing was committed');
+  assert.equal(ownerQueries, 0, 'the hash owners are looked up only when a file is read');
+});
