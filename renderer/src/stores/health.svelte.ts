@@ -17,7 +17,8 @@ const UNDO_LIMIT = 100;
  * through the dataset store (the only writer of labels); jobs through the jobs store; health.* is asked here only.
  */
 class HealthStore {
-  report = $state<HealthReport | null>(null);
+  // Raw: a report is replaced whole, never edited, and deep proxies over 20,000 map points cost seconds per pass.
+  report = $state.raw<HealthReport | null>(null);
   /** The dataset the report (or its absence) belongs to; null before the first load. */
   loadedFor = $state<number | null>(null);
   excluded = $state<ExcludedImage[]>([]);
