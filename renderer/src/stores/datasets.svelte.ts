@@ -16,6 +16,10 @@ import type {
 
 const PAGE = 200;
 const UNDO_LIMIT = 200;
+/** Page requests in flight at once: a fast scroll over 100,000 images queues the rest, and drops those it passed. */
+const MAX_IN_FLIGHT = 3;
+/** Pages kept beyond the ones in view (about 10,000 rows); the farthest go first. */
+const KEEP_PAGES = 50;
 
 /** An import's bar: its job's latest progress in the words the Dataset view shows. */
 export interface ImportBar {
@@ -29,7 +33,12 @@ export interface ImportBar {
   etaSeconds: number | null;
 }
 
-export type GridFilter = { classId?: number; subset?: 'train' | 'val' | 'test'; unlabelled?: boolean; status: 'ok' | 'rejected' | 'duplicate' | 'missing' | 'all' };
+export type GridFilter = {
+  classId?: number;
+  subset?: 'train' | 'val' | 'test';
+  unlabelled?: boolean;
+  status: 'ok' | 'rejected' | 'duplicate' | 'missing' | 'excluded' | 'all';
+};
 
 /**
  * Datasets, the image grid (paged on demand: only pages near the visible rows are fetched), selection, labelling
@@ -63,7 +72,15 @@ class DatasetStore {
   busy = $state(false);
 
   private loading = new Map<number, Promise<void>>();
+  /** Pages the grid wants that wait for a request slot, with how to settle whoever awaits them. */
+  private queued = new Map<number, { settle: () => void; promise: Promise<void> }>();
+  private inFlight = 0;
+  /** The pages the grid shows now (with a margin); a queued page outside it is dropped, an answer outside it is not kept. */
+  private wanted = { first: 0, last: 0 };
+  /** Whether this grid version has asked for its total (once per filter change: counting walks the whole index). */
+  private totalAsked = false;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private changedIds = new Set<number>();
 
   constructor() {
     jobsStore.onChange((job, change, finished) => {
@@ -78,7 +95,7 @@ class DatasetStore {
         this.downloadError = finished.error ?? 'The download failed.';
       }
     });
-    transport.subscribe('datasets.changed', () => this.scheduleRefresh());
+    transport.subscribe('datasets.changed', ({ datasetId }) => this.scheduleRefresh(datasetId));
     transport.onStateChange((state) => {
       if (state === 'open') void this.refresh();
     });
@@ -98,9 +115,26 @@ class DatasetStore {
     }
   }
 
-  private scheduleRefresh(): void {
+  /** After a change only the changed datasets' summaries are fetched again (each counts 100,000 rows at scale), not all. */
+  private scheduleRefresh(datasetId: number): void {
+    this.changedIds.add(datasetId);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => void this.refresh(), 150);
+    this.refreshTimer = setTimeout(() => {
+      const ids = [...this.changedIds];
+      this.changedIds.clear();
+      void this.refreshSome(ids);
+    }, 150);
+  }
+
+  private async refreshSome(ids: number[]): Promise<void> {
+    // A new or deleted dataset changes the list itself: fetch it whole.
+    if (ids.some((id) => !this.datasets.some((dataset) => dataset.id === id))) return this.refresh();
+    try {
+      const fresh = await Promise.all(ids.map((datasetId) => transport.invoke('datasets.get', { datasetId })));
+      this.datasets = this.datasets.map((dataset) => fresh.find((summary) => summary.id === dataset.id) ?? dataset);
+    } catch {
+      await this.refresh();
+    }
   }
 
   select(datasetId: number): void {
@@ -217,7 +251,11 @@ class DatasetStore {
   reloadGrid(): void {
     this.pages = {};
     this.loading.clear();
+    for (const { settle } of this.queued.values()) settle();
+    this.queued.clear();
+    this.totalAsked = false;
     this.gridVersion++;
+    this.wanted = { first: 0, last: 0 };
     void this.loadPage(0);
   }
 
@@ -229,27 +267,96 @@ class DatasetStore {
   ensureRange(start: number, end: number): void {
     const first = Math.floor(Math.max(0, start) / PAGE);
     const last = Math.floor(Math.max(0, Math.min(end, this.total) - 1) / PAGE);
-    for (let page = first; page <= last; page++) void this.loadPage(page);
+    this.wanted = { first, last };
+    // Pages queued for rows the user has scrolled past are dropped before they cost a request.
+    for (const [page, { settle }] of this.queued) {
+      if (!this.isWanted(page)) {
+        this.queued.delete(page);
+        settle();
+      }
+    }
+    for (let page = first; page <= last; page++) void this.loadPage(page, true);
   }
 
-  private loadPage(page: number): Promise<void> {
+  private isWanted(page: number): boolean {
+    return page >= this.wanted.first - 1 && page <= this.wanted.last + 1;
+  }
+
+  /**
+   * Loads one page. The grid's own requests (`scrolling`) wait for one of MAX_IN_FLIGHT slots and give up if the
+   * page leaves the view first; a page the keyboard or a selection needs goes at once.
+   */
+  private loadPage(page: number, scrolling = false): Promise<void> {
     if (this.currentId === null) return Promise.resolve();
-    if (this.pages[page] || this.loading.has(page)) return this.loading.get(page) ?? Promise.resolve();
+    if (this.pages[page]) return Promise.resolve();
+    const pending = this.loading.get(page) ?? this.queued.get(page)?.promise;
+    if (pending && (scrolling || this.loading.has(page))) return pending;
+    if (scrolling && this.inFlight >= MAX_IN_FLIGHT) {
+      let settle = () => {};
+      const promise = new Promise<void>((resolve) => (settle = resolve));
+      this.queued.set(page, { settle, promise });
+      return promise;
+    }
+    const queued = this.queued.get(page);
+    this.queued.delete(page);
+    const promise = this.request(page, scrolling);
+    if (queued) void promise.then(queued.settle);
+    return promise;
+  }
+
+  private request(page: number, scrolling: boolean): Promise<void> {
     const version = this.gridVersion;
-    const datasetId = this.currentId;
-    const promise = transport
-      .invoke('images.query', { datasetId, filter: this.apiFilter(), offset: page * PAGE, limit: PAGE })
+    const datasetId = this.currentId!;
+    const withTotal = !this.totalAsked;
+    this.totalAsked = true;
+    this.inFlight++;
+    const payload = { datasetId, filter: this.apiFilter(), offset: page * PAGE, limit: PAGE };
+    const answer: Promise<{ total: number | null; items: ImageItem[] }> = withTotal
+      ? transport.invoke('images.query', payload)
+      : transport.invoke('images.page', payload).then((result) => ({ total: null, items: result.items }));
+    const promise = answer
       .then((result) => {
         if (version !== this.gridVersion) return;
-        this.total = result.total;
-        this.pages = { ...this.pages, [page]: result.items };
+        if (result.total !== null) this.total = result.total;
+        // An answer for rows scrolled past long ago is not kept (the grid asks again if it comes back).
+        if (scrolling && !this.isWanted(page) && page !== 0) return;
+        this.pages = this.trimmed({ ...this.pages, [page]: result.items }, page);
       })
-      .catch((error: unknown) => appStore.report(error))
+      .catch((error: unknown) => {
+        if (version === this.gridVersion && withTotal) this.totalAsked = false;
+        appStore.report(error);
+      })
       .finally(() => {
+        this.inFlight--;
         if (version === this.gridVersion) this.loading.delete(page);
+        this.nextQueued();
       });
     this.loading.set(page, promise);
     return promise;
+  }
+
+  private nextQueued(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queued.size > 0) {
+      // Nearest to the view first.
+      const middle = (this.wanted.first + this.wanted.last) / 2;
+      const page = [...this.queued.keys()].sort((a, b) => Math.abs(a - middle) - Math.abs(b - middle))[0]!;
+      const { settle } = this.queued.get(page)!;
+      this.queued.delete(page);
+      if (this.pages[page] || !this.isWanted(page)) {
+        settle();
+        continue;
+      }
+      void this.request(page, true).then(settle);
+    }
+  }
+
+  /** Keeps memory flat over 100,000 rows: beyond KEEP_PAGES pages, those farthest from the view are let go (never `arrived`). */
+  private trimmed(pages: Record<number, ImageItem[]>, arrived: number): Record<number, ImageItem[]> {
+    const keys = Object.keys(pages).map(Number);
+    if (keys.length <= KEEP_PAGES) return pages;
+    const middle = (this.wanted.first + this.wanted.last) / 2;
+    const keep = [arrived, ...keys.sort((a, b) => Math.abs(a - middle) - Math.abs(b - middle)).slice(0, KEEP_PAGES)];
+    return Object.fromEntries(keep.map((key) => [key, pages[key]!]));
   }
 
   /** Loads the row at `index` if needed and returns it. */
@@ -260,17 +367,26 @@ class DatasetStore {
 
   // ---- selection -----------------------------------------------------------------------------------------------
 
-  /** Plain click: focus and select one; ctrl/cmd: toggle; shift: range from the last anchor. */
+  /**
+   * Plain click: focus and select one; ctrl/cmd: toggle; shift: range from the last anchor. A range reaching rows
+   * whose pages are not loaded (the user scrolled far between the clicks) takes their ids from images.ids.
+   */
   click(index: number, modifiers: { shift: boolean; toggle: boolean }): void {
     const item = this.itemAt(index);
     if (!item) return;
     if (modifiers.shift && this.anchorIndex !== null) {
       const [from, to] = this.anchorIndex < index ? [this.anchorIndex, index] : [index, this.anchorIndex];
       if (!modifiers.toggle) this.selected.clear();
+      const loaded: number[] = [];
       for (let i = from; i <= to; i++) {
         const row = this.itemAt(i);
-        if (row) this.selected.add(row.id);
+        if (!row) {
+          void this.selectRange(from, to);
+          break;
+        }
+        loaded.push(row.id);
       }
+      for (const id of loaded) this.selected.add(id);
     } else if (modifiers.toggle) {
       if (this.selected.has(item.id)) this.selected.delete(item.id);
       else this.selected.add(item.id);
@@ -282,6 +398,17 @@ class DatasetStore {
     }
     this.focusIndex = index;
     void this.loadDetail(item.id);
+  }
+
+  private async selectRange(from: number, to: number): Promise<void> {
+    if (this.currentId === null) return;
+    const version = this.gridVersion;
+    try {
+      const ids = await transport.invoke('images.ids', { datasetId: this.currentId, filter: this.apiFilter(), offset: from, limit: to - from + 1 });
+      if (version === this.gridVersion) for (const id of ids) this.selected.add(id);
+    } catch (error) {
+      appStore.report(error);
+    }
   }
 
   async moveFocus(delta: number, extend = false): Promise<void> {
