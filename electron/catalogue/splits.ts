@@ -65,8 +65,15 @@ export function insertSplit(
       )
       .run(datasetId, spec.method, spec.seed, spec.train, spec.val, spec.test, spec.dataHash);
     const splitId = Number(info.lastInsertRowid);
-    const insert = db.prepare('INSERT INTO split_assignments (split_id, image_id, subset) VALUES (?, ?, ?)');
-    for (const [imageId, subset] of assignments) insert.run(splitId, imageId, subset);
+    // In image id order (the assignment comes shuffled): both the primary key and split_assignments_by_image then
+    // grow at their right edge instead of splitting pages all over, and one statement per 10,000 rows (json_each)
+    // instead of one per row keeps a split of 100,000 images to a fraction of a second.
+    const ordered = [...assignments].sort((a, b) => a[0] - b[0]);
+    const insert = db.prepare(
+      `INSERT INTO split_assignments (split_id, image_id, subset)
+       SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)`,
+    );
+    for (let start = 0; start < ordered.length; start += 10_000) insert.run(splitId, JSON.stringify(ordered.slice(start, start + 10_000)));
     return splitId;
   })();
 }

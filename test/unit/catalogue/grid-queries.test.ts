@@ -6,9 +6,9 @@ import { datasetSummary, classCounts } from '../../../electron/catalogue/dataset
 import { countImages, imageDetail, queryImageIds, queryImages } from '../../../electron/catalogue/image-queries';
 import { listClasses, getClass } from '../../../electron/catalogue/labels';
 import { excludeImages } from '../../../electron/catalogue/health';
-import { latestSplit } from '../../../electron/catalogue/splits';
+import { latestSplit, splitCandidates } from '../../../electron/catalogue/splits';
 import { loadTrainingData } from '../../../electron/catalogue/training-data';
-import { createSplit } from '../../../electron/dataset/split';
+import { assignStratified, createSplit } from '../../../electron/dataset/split';
 import type { ImageFilter } from '../../../shared/contract/datasets';
 import { buildBigCatalogue } from '../../support/big-catalogue';
 import type { BigCatalogue } from '../../support/big-catalogue';
@@ -130,4 +130,17 @@ test('images.page answers the rows of images.query without counting; images.ids 
   assert.equal((await services.request('images.query', { datasetId, filter: { status: 'excluded' } })).total, 3);
   assert.equal((await services.request('datasets.get', { datasetId })).counts.excluded, 3);
   await assert.rejects(services.request('images.page', { datasetId, filter: { status: 'hidden' as 'ok' } }), /status/);
+});
+
+test('a split stores exactly the seeded assignment (inserted in id order, in batches), and its counts match the rows', () => {
+  const { db, big } = shared;
+  const { images } = splitCandidates(db, big.datasetId);
+  const expected = assignStratified(images, { train: 0.7, val: 0.2, test: 0.1, seed: 1 });
+  const split = latestSplit(db, big.datasetId)!;
+  const stored = db.prepare('SELECT image_id AS imageId, subset FROM split_assignments WHERE split_id = ?').all(split.id) as Array<{ imageId: number; subset: string }>;
+  // Duplicates follow their original: they are stored too, beyond the candidates.
+  const candidates = stored.filter((row) => expected.has(row.imageId));
+  assert.equal(candidates.length, expected.size);
+  for (const row of candidates) assert.equal(row.subset, expected.get(row.imageId), `image ${row.imageId}`);
+  assert.equal(split.counts.train + split.counts.val + split.counts.test, expected.size);
 });
