@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { AppError, firstLine } from '../../shared/errors';
-import type { trainingRequests, PresetInfo } from '../../shared/contract/index';
+import type { trainingRequests, PresetInfo, ValidationIssue } from '../../shared/contract/index';
 import { presetDefaults, PRESET_NAMES, type PresetName } from '../../shared/training-config';
 import { validateTrainingConfig } from '../../shared/model-validation';
 import { getImagePath } from '../catalogue/training-data';
@@ -7,6 +8,30 @@ import { failInterruptedRuns, getRun, listRuns } from '../catalogue/runs';
 import { TrainingJobs } from '../jobs/kinds/train';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
+
+/**
+ * Whether tfjs-node (an optional dependency: native libtensorflow) is installed. Resolved, never loaded, so TensorFlow.js
+ * stays out of this process; `resolve` is a test seam.
+ */
+export function nativeBackendInstalled(resolve: (id: string) => string = (id) => createRequire(import.meta.url).resolve(id)): boolean {
+  try {
+    resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The validation issue for a backend this machine cannot give, or null. */
+function backendIssue(config: unknown): ValidationIssue | null {
+  const backend = typeof config === 'object' && config !== null ? (config as { backend?: unknown }).backend : undefined;
+  if (backend !== 'node' || nativeBackendInstalled()) return null;
+  return {
+    severity: 'error',
+    layer: null,
+    message: 'The native backend (tfjs-node) is not installed here: choose auto or WebAssembly (auto uses tfjs-node once `npm install @tensorflow/tfjs-node` has installed it).',
+  };
+}
 
 const PRESET_TEXT: Record<PresetName, { title: string; description: string }> = {
   cnn: { title: 'CNN', description: 'The tutorial\'s first model: three Conv2D(32) + MaxPool blocks, Dense(128), Dropout 0.2, on raw 0-255 pixels. ~60% validation accuracy on cats vs dogs.' },
@@ -53,7 +78,11 @@ export function trainingHandlers(app: AppContext): DomainHandlers<typeof trainin
       }
       return { presets: await presets };
     },
-    'training.validateConfig': async ({ config, numClasses }) => validateTrainingConfig(config, numClasses),
+    'training.validateConfig': async ({ config, numClasses }) => {
+      const validation = validateTrainingConfig(config, numClasses);
+      const backend = backendIssue(config);
+      return backend ? { ...validation, ok: false, issues: [...validation.issues, backend] } : validation;
+    },
     'augment.preview': async ({ imageId, options, size, seed, count }) => {
       const image = getImagePath(app.db, imageId);
       if (!image) throw new AppError('not-found', `Image ${imageId} does not exist or could not be read.`);

@@ -36,6 +36,11 @@ function baseParameters(preset: PresetInfo | undefined): number | null {
   return row?.params ?? null;
 }
 
+/** The service's issue for a native backend that is not installed (electron/services/training.ts backendIssue). */
+function nativeMissing(issues: ReadonlyArray<{ severity: string; layer: number | null; message: string }>): { message: string } | undefined {
+  return issues.find((issue) => issue.severity === 'error' && issue.layer === null && /\(tfjs-node\) is not installed/.test(issue.message));
+}
+
 /** Which split training will use, or that it makes the default one (the backend's rule for a dataset with none). */
 export function splitText(split: SplitInfo | null | undefined): string {
   if (!split) return 'none yet: the default split (stratified 70/20/10, seed 1) is made when it trains';
@@ -138,6 +143,10 @@ class TrainingStore {
   watchedDetail = $state<RunDetail | null>(null);
   /** Said after "Train a model" on a dataset that had no split: which split the run made (or uses). */
   splitNote = $state<string | null>(null);
+  /** Backends this machine cannot give (tfjs-node when it is not installed): the Backend list marks them. */
+  unavailableBackends = $state<string[]>([]);
+  /** Why a backend choice was taken back, shown under the Backend list. */
+  backendNote = $state<string | null>(null);
   private validateTimer: ReturnType<typeof setTimeout> | undefined;
   private validateSeq = 0;
   private initialised = false;
@@ -273,6 +282,7 @@ class TrainingStore {
     await Promise.all([this.refreshRuns(), jobsStore.ready()]);
     if (!this.initialised) {
       this.initialised = true;
+      void this.probeBackends();
       // After a reload: the run that trains now (else the next in the queue), with its last reported epoch.
       const trains = jobsStore.active.filter((job) => job.kind === 'train' && job.runId !== null);
       const running = trains.find((job) => job.status === 'running') ?? trains[0];
@@ -334,9 +344,34 @@ class TrainingStore {
       const result = await transport.invoke('training.validateConfig', {
         config: $state.snapshot(this.config), numClasses: datasetChoice.numClasses,
       });
-      if (seq === this.validateSeq) this.validation = result;
+      if (seq !== this.validateSeq) return;
+      // The service refuses a backend this machine lacks; the choice goes back to auto (it does not stick), saying why.
+      const missing = this.config.backend === 'node' ? nativeMissing(result.issues) : undefined;
+      if (missing) {
+        this.markNativeMissing(missing.message);
+        this.config = { ...this.config, backend: 'auto' };
+        this.scheduleValidation();
+        return;
+      }
+      this.validation = result;
     } catch (error) {
       appStore.report(error);
+    }
+  }
+
+  private markNativeMissing(message: string): void {
+    if (!this.unavailableBackends.includes('node')) this.unavailableBackends = [...this.unavailableBackends, 'node'];
+    this.backendNote = message;
+  }
+
+  /** Asks once whether tfjs-node is installed (the service says so when validating a config that chooses it). */
+  private async probeBackends(): Promise<void> {
+    try {
+      const result = await transport.invoke('training.validateConfig', { config: { preset: this.config.preset, backend: 'node' }, numClasses: 2 });
+      const missing = nativeMissing(result.issues);
+      if (missing && !this.unavailableBackends.includes('node')) this.unavailableBackends = [...this.unavailableBackends, 'node'];
+    } catch {
+      // the list stays as it is; choosing tfjs-node is still refused in words by validation
     }
   }
 

@@ -16,12 +16,24 @@ class UploadBridge extends FakeBridge {
       const name = (payload as { name: string }).name;
       return { ok: true, value: { uploadId: `u${String(this.uploads).padStart(16, '0')}`, name, bytes: 3, files: [name] } };
     }
+    if (channel === 'training.validateConfig') {
+      // As electron/services/training.ts answers on a machine without tfjs-node.
+      const config = (payload as { config: { backend?: string } }).config;
+      const issues = config.backend === 'node'
+        ? [{ severity: 'error', layer: null, message: 'The native backend (tfjs-node) is not installed here: choose auto or WebAssembly.' }]
+        : [];
+      return { ok: true, value: { ok: issues.length === 0, issues, layers: [], totalParams: 0, config: null } };
+    }
     return super.invoke(channel, payload);
   }
 }
 const bridge = new UploadBridge({ datasets: [], images: new Map(), runs: [], splits: [], jobs: [], finished: new Map() });
 installBridge(bridge);
 
+let training: {
+  config: { backend: string }; backendNote: string | null; unavailableBackends: string[];
+  update(change: (config: { backend: string }) => void): void; validate(): Promise<void>;
+};
 let runsFormatDuration: (ms: number | null) => string;
 let tryIt: { items: Array<{ name: string }>; addFiles(files: File[]): Promise<void>; clear(): void };
 
@@ -30,6 +42,7 @@ before(async () => {
   const store = async (file: string) => (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, unknown>;
   runsFormatDuration = (await store('runs')).formatDuration as typeof runsFormatDuration;
   tryIt = (await store('try-it')).tryItStore as typeof tryIt;
+  training = (await store('training')).trainingStore as typeof training;
 });
 
 test('the Runs table and the run page format durations with the shared formatter', () => {
@@ -63,4 +76,12 @@ test('adding the same photo to Try it again does not add a second card', async (
   assert.deepEqual(tryIt.items.map((item) => item.name).sort(), ['cat.png', 'dog.png']);
   assert.equal(bridge.uploads, 2, 'the repeated photo is not uploaded again');
   tryIt.clear();
+});
+
+test('choosing tfjs-node where it is not installed does not stick: the choice goes back to auto, saying why', async () => {
+  training.update((config) => (config.backend = 'node'));
+  await training.validate();
+  assert.equal(training.config.backend, 'auto');
+  assert.match(training.backendNote ?? '', /tfjs-node\) is not installed here/);
+  assert.deepEqual(training.unavailableBackends, ['node']);
 });
