@@ -133,6 +133,10 @@ test('compare: curves drawn, config diff shows the changed fields, per-image dif
     });
     assert.ok(drawn > 500, `the accuracy chart has drawn pixels (${drawn})`);
 
+    // Each compared run's name opens its page (issue 14 walkthrough).
+    const hrefs = await panel.getByTestId('compare-run-link').evaluateAll((links) => links.map((link) => link.getAttribute('href')));
+    assert.deepEqual([...new Set(hrefs)].sort(), [`#/runs/${runs.fast}`, `#/runs/${runs.slow}`].sort());
+
     const paths = await page.getByTestId('config-diff-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-path')));
     assert.deepEqual(paths.sort(), ['epochs', 'learningRate']);
 
