@@ -97,6 +97,10 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     await page.getByTestId('train-run-open').first().click();
     await page.getByTestId('run-page').waitFor();
     assert.match(await page.getByTestId('run-page-base').innerText(), /bundled.*alpha 0\.35/);
+    // The base's weights id as the worker recorded it (issue 14 item 4: the run page shows the base's versions).
+    const weights = (await app.services.request('runs.get', { runId: runs[0]!.id })).versions.mobilenetWeights;
+    assert.ok(weights, 'the run recorded its base weights id');
+    assert.equal(await page.getByTestId('run-page-weights').innerText(), weights.slice(0, 12));
     await app.screenshot('first-model-run-page');
 
     // Try it in Export does the same for the run's model.
