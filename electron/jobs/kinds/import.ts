@@ -48,8 +48,9 @@ async function folderOf(path: string): Promise<string> {
   }
 }
 
-const isEmpty = (counts: { ok: number; rejected: number; duplicate: number; missing: number }) =>
-  counts.ok + counts.rejected + counts.duplicate + counts.missing === 0;
+// Excluded images are counted apart from the others (issue 15): a dataset whose every image is excluded is not empty.
+const isEmpty = (counts: { ok: number; rejected: number; duplicate: number; missing: number; excluded?: number }) =>
+  counts.ok + counts.rejected + counts.duplicate + counts.missing + (counts.excluded ?? 0) === 0;
 
 /** No image file anywhere in the folder: the dataset this import made would be empty, so it is removed again. */
 function noImagesFound(root: string): string {
