@@ -7,7 +7,7 @@ import type { Database } from './database';
 import { getDatasetRow } from './datasets';
 import { absoluteImagePath } from './image-paths';
 import { latestSplitId } from './splits';
-import type { ExcludedImage, HealthClass, HealthCounts, HealthImage, HealthReport } from '../../shared/contract/health';
+import type { ExcludedImage, HealthClass, HealthCounts, HealthImage, HealthReport, HealthSuggestions } from '../../shared/contract/health';
 
 type Subset = 'train' | 'val' | 'test';
 
@@ -89,6 +89,8 @@ export interface StoredHealthReport {
   counts: HealthCounts;
   labelIssues: Array<{ imageId: number; given: string; suggested: string; score: number; selfConfidence: number; flagged?: boolean }>;
   map?: Array<{ imageId: number; x: number; y: number }>;
+  /** Unlabelled images' suggested labels from the embeddings, least certain first; absent in reports made before them. */
+  suggestions?: Array<{ imageId: number; suggested: string; confidence: number; margin: number }>;
   nearDuplicates: Array<{ imageIds: number[]; similarity: number; crossesSplits: boolean }>;
   outliers: Array<{ imageId: number; score: number }>;
   classes: HealthClass[];
@@ -169,6 +171,31 @@ export function latestHealthReport(db: Database, datasetId: number): HealthRepor
     outlierThreshold: stored.outlierThreshold,
     seconds: stored.seconds,
     features: stored.features,
+  };
+}
+
+/** The newest report's label suggestions for images still unlabelled (least certain first), with their source. */
+export function healthSuggestions(db: Database, datasetId: number): HealthSuggestions {
+  const dataset = getDatasetRow(db, datasetId);
+  const row = db.prepare('SELECT * FROM health_reports WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as ReportRow | undefined;
+  const stored = row ? (JSON.parse(row.report_json) as StoredHealthReport) : null;
+  if (!row || !stored?.suggestions) return { source: null, reportId: row?.id ?? null, stale: false, suggestions: [] };
+  const rows = sourceRows(db, datasetId);
+  const current = new Map(rows.map((r) => [r.id, r]));
+  const classNames = new Set((db.prepare('SELECT name FROM classes WHERE dataset_id = ?').all(datasetId) as Array<{ name: string }>).map((r) => r.name));
+  return {
+    source: 'embeddings',
+    reportId: row.id,
+    stale: fingerprintOf(rows) !== row.labels_fingerprint,
+    // Labelled since, excluded, or suggesting a class deleted since: nothing to suggest.
+    suggestions: stored.suggestions.flatMap((s) => {
+      const r = current.get(s.imageId);
+      if (!r || r.class_name !== null || !classNames.has(s.suggested)) return [];
+      return [{
+        image: { imageId: s.imageId, relPath: r.rel_path, path: absoluteImagePath(dataset.root_path, r.rel_path), label: null, subset: r.subset },
+        suggested: s.suggested, confidence: s.confidence, margin: s.margin,
+      }];
+    }),
   };
 }
 

@@ -65,11 +65,19 @@ export interface ClassHealth {
 }
 /** An image's place on the 2-D embedding map. */
 export interface MapPoint { index: number; x: number; y: number }
+/**
+ * A label suggested for an unlabelled image by its nearest labelled neighbours in embedding space: `confidence` is the
+ * suggested class's share of the similarity-weighted vote, `margin` its lead over the runner-up (0 = a tie, the least
+ * certain; what active learning asks a person about first).
+ */
+export interface Suggestion { index: number; suggested: number; confidence: number; margin: number }
 export interface HealthAnalysis {
   /** Candidates, most likely wrong first; `flagged` marks confident learning's issues. */
   labelIssues: LabelIssue[];
   /** Each image's projection on the embeddings' first two principal components. */
   map: MapPoint[];
+  /** One per unlabelled image (when two classes have labels), least certain (smallest margin) first. */
+  suggestions: Suggestion[];
   nearDuplicates: DuplicateGroup[];
   outliers: Outlier[];
   classes: ClassHealth[];
@@ -546,6 +554,78 @@ export function principalPlane(x: Float32Array, dim: number, seed: number, engin
   }
 }
 
+/** How sharply class closeness turns into a suggestion's confidence (cosine similarities differ by hundredths). */
+const SUGGESTION_TEMPERATURE = 0.05;
+
+/**
+ * Suggested labels for the unlabelled rows from the labelled ones: each class's closeness is the mean cosine similarity
+ * of its `k` most similar labelled rows, and a softmax over those (temperature SUGGESTION_TEMPERATURE) gives
+ * confidence and margin. Per class rather than one vote among the k nearest overall, so an image halfway between two
+ * classes reads as uncertain even when its very nearest neighbours all share one label. Sorted least certain first:
+ * smallest margin, then lowest confidence, then index. Cost: unlabelled x labelled x dim, in blocks.
+ */
+export function neighbourSuggestions(
+  unit: Float32Array, dim: number, labels: Int32Array, classes: number, k = 10, signal?: AbortSignal, engine: MatrixEngine = loopEngine,
+): Suggestion[] {
+  const labelled: number[] = [], unlabelled: number[] = [];
+  labels.forEach((label, i) => (label >= 0 ? labelled : unlabelled).push(i));
+  const perClass = new Array<number>(classes).fill(0);
+  for (const row of labelled) perClass[labels[row]]++;
+  const present = perClass.flatMap((count, j) => (count > 0 ? [j] : []));
+  if (unlabelled.length === 0 || present.length < 2) return [];
+  const rowsOf = (indices: number[]) => {
+    const out = new Float32Array(indices.length * dim);
+    indices.forEach((row, i) => out.set(unit.subarray(row * dim, (row + 1) * dim), i * dim));
+    return out;
+  };
+  const labelOf = Int32Array.from(labelled, (row) => labels[row]);
+  const kk = perClass.map((count) => Math.min(k, count));
+  // Per class, its kk[j] largest similarities, kept sorted descending at top[j * k ...].
+  const top = new Float64Array(classes * k);
+  const closeness = new Float64Array(classes);
+  const held = engine.hold(rowsOf(labelled), labelled.length, dim);
+  const suggestions: Suggestion[] = [];
+  try {
+    const block = Math.max(16, Math.min(512, Math.floor(4_000_000 / labelled.length)));
+    for (let u0 = 0; u0 < unlabelled.length; u0 += block) {
+      signal?.throwIfAborted();
+      const rows = unlabelled.slice(u0, u0 + block);
+      const similarity = held.timesTransposed(rowsOf(rows), rows.length); // labelled x rows
+      for (let c = 0; c < rows.length; c++) {
+        top.fill(-Infinity);
+        for (let l = 0; l < labelled.length; l++) {
+          const sim = similarity[l * rows.length + c], j = labelOf[l], base = j * k, last = kk[j] - 1;
+          if (sim <= top[base + last]) continue;
+          let q = last;
+          while (q > 0 && top[base + q - 1] < sim) {
+            top[base + q] = top[base + q - 1];
+            q--;
+          }
+          top[base + q] = sim;
+        }
+        let highest = -Infinity;
+        for (const j of present) {
+          let sum = 0;
+          for (let q = 0; q < kk[j]; q++) sum += top[j * k + q];
+          closeness[j] = sum / kk[j];
+          highest = Math.max(highest, closeness[j]);
+        }
+        let total = 0, best = present[0], second = present[1];
+        for (const j of present) total += Math.exp((closeness[j] - highest) / SUGGESTION_TEMPERATURE);
+        for (const j of present) if (closeness[j] > closeness[best]) best = j;
+        for (const j of present) if (j !== best && (second === best || closeness[j] > closeness[second])) second = j;
+        const share = (j: number) => Math.exp((closeness[j] - highest) / SUGGESTION_TEMPERATURE) / total;
+        const confidence = share(best);
+        suggestions.push({ index: rows[c], suggested: best, confidence, margin: confidence - share(second) });
+      }
+    }
+  } finally {
+    held.dispose();
+  }
+  suggestions.sort((a, b) => a.margin - b.margin || a.confidence - b.confidence || a.index - b.index);
+  return suggestions;
+}
+
 /** Connected groups of near-duplicate pairs; a group's similarity is its weakest linking pair. */
 export function duplicateGroups(pairs: Array<{ a: number; b: number; similarity: number }>, subsets: Array<string | null>): DuplicateGroup[] {
   const parent = new Map<number, number>();
@@ -621,6 +701,7 @@ export function analyseHealth(
   const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal, engine);
   const nearDuplicates = duplicateGroups(scan.pairs, input.subsets);
   const { outliers, threshold: outlierThreshold } = pickOutliers(scan.knnDistance);
+  const suggestions = usable >= 2 ? neighbourSuggestions(unit, dim, labels, classes, options.neighbours, signal, engine) : [];
   const similaritySeconds = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
@@ -649,6 +730,7 @@ export function analyseHealth(
   return {
     labelIssues: issues,
     map,
+    suggestions,
     nearDuplicates,
     outliers,
     classes: classNames.map((name, j) => ({

@@ -2,7 +2,7 @@
 // stale flag (labels or images changed since it was computed); health.exclude / include / excluded drop images from the
 // dataset and bring them back without touching their files.
 import { getDatasetRow } from '../catalogue/datasets';
-import { excludedImages, excludeImages, includeImages, latestHealthReport } from '../catalogue/health';
+import { excludedImages, excludeImages, healthSuggestions, includeImages, latestHealthReport } from '../catalogue/health';
 import { healthKind } from '../jobs/kinds/health';
 import type { healthRequests } from '../../shared/contract/health';
 import type { AppContext } from './context';
@@ -31,5 +31,6 @@ export function healthHandlers(app: AppContext): DomainHandlers<typeof healthReq
       return { included };
     },
     'health.excluded': async ({ datasetId }) => ({ images: excludedImages(app.db, datasetId) }),
+    'health.suggestions': async ({ datasetId }) => healthSuggestions(app.db, datasetId),
   };
 }

@@ -108,6 +108,31 @@ export const HealthReport = z.object({
 });
 export type HealthReport = z.infer<typeof HealthReport>;
 
+/** A label suggested for an unlabelled image (model-assisted labelling). */
+export const HealthSuggestion = z.object({
+  image: HealthImage,
+  suggested: z.string(),
+  /** The suggested class's share (0..1). */
+  confidence: z.number(),
+  /** Its lead over the runner-up (0..1); the list is ordered by it, least certain (smallest) first. */
+  margin: z.number(),
+});
+export type HealthSuggestion = z.infer<typeof HealthSuggestion>;
+
+export const HealthSuggestions = z.object({
+  /**
+   * Where the suggestions come from: 'embeddings' = the nearest labelled images (per class) in the latest health
+   * report's embeddings; null = no report with suggestions yet (run a health check with two classes labelled).
+   */
+  source: z.enum(['embeddings']).nullable(),
+  reportId: Id.nullable(),
+  /** The report's labels changed since: suggestions still stand for images that are unlabelled, but may be improved by a re-run. */
+  stale: z.boolean(),
+  /** Images that are still unlabelled, least certain first. */
+  suggestions: z.array(HealthSuggestion),
+});
+export type HealthSuggestions = z.infer<typeof HealthSuggestions>;
+
 /** An image left out of the dataset by the Health view (file untouched; include it again to bring it back). */
 export const ExcludedImage = HealthImage.extend({ reason: z.string(), excludedAt: z.string() });
 export type ExcludedImage = z.infer<typeof ExcludedImage>;
@@ -127,6 +152,8 @@ export const healthRequests = defineRequests({
     payload: z.object({ datasetId: Id, imageIds: ImageIds, reason: z.string().min(1).max(200).default('excluded from the Health view') }),
     result: z.object({ excluded: z.number().int() }),
   },
+  /** Suggested labels for the dataset's unlabelled images, least certain first (active learning), and their source. */
+  'health.suggestions': { payload: z.object({ datasetId: Id }), result: HealthSuggestions },
   /** Brings excluded images back. */
   'health.include': { payload: z.object({ datasetId: Id, imageIds: ImageIds }), result: z.object({ included: z.number().int() }) },
   /** The dataset's excluded images, newest first (for a grid's show/hide and the Health view's "Excluded" list). */

@@ -75,6 +75,9 @@ export const healthKind: JobKindSpec<'health', HealthState> = {
       })),
       // Four decimals of a coordinate are finer than any screen; 20,000 points stay about 0.6 MB of JSON.
       map: analysis.map.map((point) => ({ imageId: idOf(point.index), x: round4(point.x), y: round4(point.y) })),
+      suggestions: analysis.suggestions.map((s) => ({
+        imageId: idOf(s.index), suggested: source.classNames[s.suggested], confidence: round4(s.confidence), margin: round4(s.margin),
+      })),
       nearDuplicates: analysis.nearDuplicates.map((g) => ({ imageIds: g.indices.map(idOf), similarity: g.similarity, crossesSplits: g.crossesSplits })),
       outliers: analysis.outliers.map((o) => ({ imageId: idOf(o.index), score: o.score })),
       classes: analysis.classes,

@@ -120,3 +120,34 @@ test('a health job cancelled while embedding ends cancelled and stores no report
     await services.close();
   }
 });
+
+test('unlabelled images get suggested labels from the embeddings, least certain first; labelled ones drop out', { skip }, async () => {
+  const { fixture, services, datasetId } = await setUp('suggest');
+  try {
+    assert.deepEqual(await services.request('health.suggestions', { datasetId }), { source: null, reportId: null, stale: false, suggestions: [] });
+    // Unlabel three of each class (not the planted flip or copy): their true class is their folder.
+    const ids = await services.request('images.ids', { datasetId });
+    const details = await Promise.all(ids.map((imageId) => services.request('images.detail', { imageId })));
+    const chosen = ['circles', 'squares'].flatMap((cls) => details.filter((d) => d.relPath.startsWith(`${cls}/`) && d.relPath !== fixture.flipped && !d.relPath.includes('copy')).slice(2, 5));
+    await services.request('labels.set', { datasetId, labels: chosen.map((d) => ({ imageId: d.id, classId: null })) });
+    const { jobId } = await services.request('health.run', { datasetId, base: base! });
+    assert.equal((await services.app.jobs.wait(jobId)).status, 'completed');
+
+    const answer = await services.request('health.suggestions', { datasetId });
+    assert.equal(answer.source, 'embeddings');
+    assert.equal(answer.stale, false);
+    assert.deepEqual(answer.suggestions.map((s) => s.image.imageId).sort((a, b) => a - b), chosen.map((d) => d.id).sort((a, b) => a - b));
+    for (const s of answer.suggestions) assert.equal(s.suggested, s.image.relPath.split('/')[0], `${s.image.relPath} suggested ${s.suggested}`);
+    for (let i = 1; i < answer.suggestions.length; i++) assert.ok(answer.suggestions[i - 1].margin <= answer.suggestions[i].margin, 'least certain first');
+
+    // Labelling one takes it off the list (and makes the report stale).
+    const first = answer.suggestions[0];
+    const classId = (await services.request('datasets.get', { datasetId })).classes.find((c) => c.name === first.suggested)!.id;
+    await services.request('labels.set', { datasetId, labels: [{ imageId: first.image.imageId, classId }] });
+    const after = await services.request('health.suggestions', { datasetId });
+    assert.equal(after.stale, true);
+    assert.deepEqual(after.suggestions.map((s) => s.image.imageId), answer.suggestions.slice(1).map((s) => s.image.imageId));
+  } finally {
+    await services.close();
+  }
+});
