@@ -250,6 +250,9 @@ export interface GenerateSummary {
   seconds: number;
   imagesPerSecond: number;
   threads: number;
+  /** CPU time of this process (every thread, sharp's included) per photo: the rate a quiet machine would reach is
+   * about cores / this, whatever else was running during the measurement. */
+  cpuMillisecondsPerImage: number;
   classes: Record<string, number>;
 }
 
@@ -301,6 +304,7 @@ export async function generatePhotos(options: GenerateOptions): Promise<Generate
   const data: GenerateWorkerData = { seed, out: options.out, classes };
   const threads = Math.max(0, Math.min(options.threads ?? availableParallelism(), Math.ceil(options.n / 16)));
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let bytes = 0;
   let done = 0;
   if (threads === 0) {
@@ -345,9 +349,10 @@ export async function generatePhotos(options: GenerateOptions): Promise<Generate
     );
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   const perClass: Record<string, number> = {};
   for (let c = 0; c < classes.length; c++) perClass[classes[c]!] = Math.floor(options.n / classes.length) + (c < options.n % classes.length ? 1 : 0);
-  return { files: options.n, bytes, seconds, imagesPerSecond: options.n / seconds, threads, classes: perClass };
+  return { files: options.n, bytes, seconds, imagesPerSecond: options.n / seconds, threads, cpuMillisecondsPerImage: (cpu.user + cpu.system) / 1000 / options.n, classes: perClass };
 }
 
 export interface GenerateArgs {
@@ -404,7 +409,8 @@ async function main(): Promise<void> {
     process.stderr.write('\n');
     console.log(`${summary.files} photos in ${args.out} (${Object.entries(summary.classes).map(([name, count]) => `${name} ${count}`).join(', ')}): ` +
       `${(summary.bytes / 1e6).toFixed(1)} MB, ${Math.round(summary.bytes / summary.files / 1000)} KB each, ` +
-      `${summary.seconds.toFixed(1)} s, ${summary.imagesPerSecond.toFixed(0)} images/s on ${summary.threads} threads`);
+      `${summary.seconds.toFixed(1)} s, ${summary.imagesPerSecond.toFixed(0)} images/s on ${summary.threads} threads ` +
+      `(${summary.cpuMillisecondsPerImage.toFixed(1)} ms of CPU each)`);
   } catch (error) {
     console.error(`generate-photos: ${(error as Error).message}`);
     process.exit(1);

@@ -1,6 +1,8 @@
 // `npm run bench [name...]`: runs each bench/<name>.ts in turn (all of them by default). Each prints a table and
 // writes bench-results/<name>.json; benchmarks needing ../shared say so and skip. Options from the first one
-// starting with "--" on go to every chosen bench: `npm run bench -- peer --rounds 3 --before`.
+// starting with "--" on go to every chosen bench: `npm run bench -- peer --rounds 3 --before`. A plain run (no names)
+// sets PAWPRINT_BENCH_ALL=1, which a long bench may read to run smaller (scale runs 2,000 photos instead of 20,000).
+// bench/generate-photos.ts is the scale bench's photo generator, a tool rather than a bench.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
@@ -8,7 +10,11 @@ const args = process.argv.slice(2);
 const firstOption = args.findIndex((a) => a.startsWith('--'));
 const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
 const options = firstOption < 0 ? [] : args.slice(firstOption);
-const all = readdirSync('bench').filter((name) => name.endsWith('.ts') && !name.startsWith('_')).map((name) => name.replace(/\.ts$/, ''));
+const TOOLS = ['generate-photos'];
+const all = readdirSync('bench')
+  .filter((name) => name.endsWith('.ts') && !name.startsWith('_'))
+  .map((name) => name.replace(/\.ts$/, ''))
+  .filter((name) => !TOOLS.includes(name));
 const chosen = wanted.length > 0 ? wanted : all;
 let failed = 0;
 for (const name of chosen) {
@@ -18,7 +24,8 @@ for (const name of chosen) {
     continue;
   }
   console.log(`\n=== bench/${name}.ts`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...options], { stdio: 'inherit' });
+  const env = wanted.length > 0 ? process.env : { ...process.env, PAWPRINT_BENCH_ALL: '1' };
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...options], { stdio: 'inherit', env });
   if (result.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);
