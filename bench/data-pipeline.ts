@@ -1,15 +1,19 @@
 // Cost of the data pipeline next to a training step, in one run:
-// decoding real JPEGs to 160x160 uint8 (sharp), augmenting one image per mode, building a batch tensor of 32,
-// and one cnn training step on the WebAssembly backend (when it loads) for the ratio.
+// decoding real JPEGs to 160x160 uint8 (sharp), augmenting one image per mode, building a batch tensor of 32 (from
+// memory, and streamed: read back from the on-disk decode cache with the memory cache cold, as a batch of an epoch
+// larger than the memory cache is), and one cnn training step on the WebAssembly backend (when it loads) for the ratio.
 //
 //   npx tsx bench/data-pipeline.ts [--images 200] [--size 160] [--batch 32] [--steps 2] [--no-step]
 //
 // Real images come from ../shared/data/cats-vs-dogs (skipped with a message when absent; augmentation and
 // batches then use seeded random pixels). Writes bench-results/data-pipeline.json.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tf, type Tensor } from '../electron/tfjs/tf';
-import { decodeImages, imageExampleSource, imagesFromPixels, labelTensor, type DecodedImages } from '../electron/training/data-pipeline';
+import {
+  DecodeCache, decodeImages, imageExampleSource, imagesFromPixels, labelTensor, prepareImages, type DecodedImages, type StreamedImages,
+} from '../electron/training/data-pipeline';
 import { augmentInto, augmentRng, sampleAugmentParams } from '../electron/training/augment';
 import { buildPresetModel } from '../electron/training/presets';
 import { perExampleLoss } from '../electron/training/trainer';
@@ -31,6 +35,8 @@ const dataDir = path.resolve(repoRoot, '../shared/data/cats-vs-dogs');
 async function main(): Promise<void> {
   const result: Record<string, unknown> = { bench: 'data-pipeline', date: new Date().toISOString(), size, batch };
   let images: DecodedImages;
+  let streamed: StreamedImages | null = null;
+  const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'pawprint-pipeline-bench-'));
   if (existsSync(dataDir)) {
     const items = ['cats', 'dogs'].flatMap((cls, label) =>
       readdirSync(path.join(dataDir, cls)).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, Math.ceil(count / 2))
@@ -39,6 +45,7 @@ async function main(): Promise<void> {
     images = await decodeImages(items, { height: size, width: size, concurrency: 2 });
     const ms = performance.now() - t0;
     result.decode = { images: items.length, seconds: ms / 1000, imagesPerSecond: items.length / (ms / 1000) };
+    streamed = await prepareImages(items, { height: size, width: size, concurrency: 2, cacheDir });
   } else {
     console.log(`(skipping decode: ${dataDir} is missing; using random pixels)`);
     const rng = mulberry32(1);
@@ -78,6 +85,21 @@ async function main(): Promise<void> {
   const batchMs = (performance.now() - t0) / reps;
   result.batchBuildMs = batchMs;
 
+  // Streamed: each batch's pixels read back from the disk cache (checksums checked) into a cold memory cache.
+  let streamedMs: number | null = null;
+  if (streamed) {
+    t0 = performance.now();
+    for (let r = 0; r < reps; r++) {
+      const cold = imageExampleSource(streamed, { augmentation: modes.all, seed: 1, memoryCache: new DecodeCache(64 * 1024 ** 2) });
+      const rows = Uint32Array.from({ length: batch }, (_, i) => (r * batch + i) % streamed!.keys.length);
+      await cold.prepare!(rows, { epoch: r, training: true });
+      tf.dispose(cold.inputs(rows, { epoch: r, training: true }));
+    }
+    streamedMs = (performance.now() - t0) / reps;
+    result.streamedBatchBuildMs = streamedMs;
+  }
+  rmSync(cacheDir, { recursive: true, force: true });
+
   let stepSeconds: number | null = null;
   if (!process.argv.includes('--no-step')) {
     try {
@@ -111,6 +133,7 @@ async function main(): Promise<void> {
   console.log(`| decode ${d.images ?? 0} JPEGs to ${size}x${size} (2 workers) | ${d.imagesPerSecond ? `${d.imagesPerSecond.toFixed(0)} images/s` : d.skipped} |`);
   for (const r of augmentRows) console.log(`| augment one image: ${r.mode} | ${r.msPerImage.toFixed(2)} ms |`);
   console.log(`| build a batch of ${batch} (all augmentations) | ${batchMs.toFixed(1)} ms |`);
+  if (streamedMs !== null) console.log(`| the same, read from the disk cache (cold memory cache) | ${streamedMs.toFixed(1)} ms |`);
   if (stepSeconds) {
     console.log(`| cnn training step, batch ${batch} (wasm) | ${(stepSeconds * 1000).toFixed(0)} ms |`);
     console.log(`| batch build / training step | ${((batchMs / 1000 / stepSeconds) * 100).toFixed(1)} % |`);
