@@ -19,14 +19,15 @@ interface ClassRow {
 
 /**
  * Labelled images per class: decodable and not excluded (issue 15). One walk of the dataset's ok images over
- * images_by_status_path (no table rows read), probing each one's label and exclusion by primary key.
+ * images_by_status_path (no table rows read), probing each one's label and exclusion by primary key (an anti-join:
+ * a correlated NOT EXISTS per row cost several times more at 100,000 rows).
  */
 function labelCounts(db: Database, datasetId: number, classId?: number): Map<number, number> {
   const rows = db
     .prepare(
       `SELECT l.class_id AS classId, COUNT(*) AS n FROM images i JOIN labels l ON l.image_id = i.id
-        WHERE i.dataset_id = ? AND i.status = 'ok' ${classId === undefined ? '' : 'AND l.class_id = ?'}
-          AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
+         LEFT JOIN image_exclusions x ON x.image_id = i.id
+        WHERE i.dataset_id = ? AND i.status = 'ok' ${classId === undefined ? '' : 'AND l.class_id = ?'} AND x.image_id IS NULL
         GROUP BY l.class_id`,
     )
     .all(...(classId === undefined ? [datasetId] : [datasetId, classId])) as Array<{ classId: number; n: number }>;

@@ -84,7 +84,8 @@ function toInfo(db: Database, row: SplitRow): SplitInfo {
       `SELECT c.name AS className, sa.subset, COUNT(*) AS n
          FROM split_assignments sa JOIN images i ON i.id = sa.image_id
          JOIN labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id
-        WHERE sa.split_id = ? AND i.status = 'ok' AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
+         LEFT JOIN image_exclusions x ON x.image_id = i.id
+        WHERE sa.split_id = ? AND i.status = 'ok' AND x.image_id IS NULL
         GROUP BY c.id, sa.subset ORDER BY c.position, c.id`,
     )
     .all(row.id) as Array<{ className: string; subset: Subset; n: number }>;
