@@ -389,3 +389,31 @@ void matmul_nt(const float *A, const float *B, float *C, i32 M, i32 K, i32 N) {
     }
   }
 }
+
+/**
+ * y[r][c] = x[r][c] + b[c] for r < rows, c < C (C a multiple of 4; callers check): a layer's bias added to
+ * every pixel of an NHWC activation. tfjs-backend-wasm's general broadcasting Add takes about two memory passes
+ * of time for this (~25 ms CPU for 16x158x158x32); one streaming pass here.
+ */
+EXPORT("add_channel_bias")
+void add_channel_bias(const float *x, const float *b, float *y, i32 rows, i32 C) {
+  if (C == 32) {
+    // The presets' convolutions: the bias in eight registers for the whole tensor.
+    const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), b2 = wasm_v128_load(b + 8), b3 = wasm_v128_load(b + 12);
+    const v128_t b4 = wasm_v128_load(b + 16), b5 = wasm_v128_load(b + 20), b6 = wasm_v128_load(b + 24), b7 = wasm_v128_load(b + 28);
+    for (i32 r = 0; r < rows; r++, x += 32, y += 32) {
+      wasm_v128_store(y, wasm_f32x4_add(wasm_v128_load(x), b0));
+      wasm_v128_store(y + 4, wasm_f32x4_add(wasm_v128_load(x + 4), b1));
+      wasm_v128_store(y + 8, wasm_f32x4_add(wasm_v128_load(x + 8), b2));
+      wasm_v128_store(y + 12, wasm_f32x4_add(wasm_v128_load(x + 12), b3));
+      wasm_v128_store(y + 16, wasm_f32x4_add(wasm_v128_load(x + 16), b4));
+      wasm_v128_store(y + 20, wasm_f32x4_add(wasm_v128_load(x + 20), b5));
+      wasm_v128_store(y + 24, wasm_f32x4_add(wasm_v128_load(x + 24), b6));
+      wasm_v128_store(y + 28, wasm_f32x4_add(wasm_v128_load(x + 28), b7));
+    }
+    return;
+  }
+  for (i32 r = 0; r < rows; r++, x += C, y += C) {
+    for (i32 c = 0; c < C; c += 4) wasm_v128_store(y + c, wasm_f32x4_add(wasm_v128_load(x + c), wasm_v128_load(b + c)));
+  }
+}

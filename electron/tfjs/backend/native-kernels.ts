@@ -24,13 +24,19 @@ export interface NativeConvKernels {
   matmul_nn(a: number, b: number, c: number, M: number, K: number, N: number, sam: number, sak: number): void;
   /** C[M][N] = A . B^T, A [M][K], B [N][K] row-major. */
   matmul_nt(a: number, b: number, c: number, M: number, K: number, N: number): void;
+  /** y[r][c] = x[r][c] + b[c], C a multiple of 4. */
+  add_channel_bias(x: number, b: number, y: number, rows: number, C: number): void;
 }
+
+const KERNEL_NAMES: readonly (keyof NativeConvKernels)[] = [
+  'conv2d_backprop_filter', 'conv2d_forward', 'max_pool_grad_2x2', 'matmul_nn', 'matmul_nt', 'add_channel_bias',
+];
 
 // The WebAssembly JS API, typed here because this project's TypeScript libs (no DOM) do not declare it.
 type WasmMemory = object;
 interface WasmApi {
   Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
+  Module: (new (bytes: Uint8Array) => object) & { exports(module: object): { name: string; kind: string }[] };
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -82,7 +88,15 @@ function load(): Loaded | null {
     return null;
   }
   try {
-    loaded = { module: new WA.Module(readFileSync(file)), file };
+    const module = new WA.Module(readFileSync(file));
+    // A module built from older sources lacks newer kernels: use none rather than fail mid-training.
+    const exported = new Set(WA.Module.exports(module).map((e) => e.name));
+    const missing = KERNEL_NAMES.filter((name) => !exported.has(name));
+    if (missing.length) {
+      reason = `Pawprint C kernels in ${file} are out of date (no ${missing.join(', ')}); run "node scripts/build-native.mjs"`;
+      return null;
+    }
+    loaded = { module, file };
     reason = `Pawprint C kernels from ${file}`;
   } catch (e) {
     reason = `Pawprint C kernels in ${file} could not be compiled: ${e instanceof Error ? e.message : String(e)}`;
