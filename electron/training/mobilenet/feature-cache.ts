@@ -4,7 +4,7 @@
 // whole batches makes extraction resumable: after a crash or cancel, complete records are kept and a torn
 // trailing record is cut off on the next open. One writer per file at a time (the training worker).
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, readSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PIXEL_RULE_VERSION } from '../../imaging/image-policy';
@@ -154,6 +154,24 @@ export class FeatureCache {
       found[i] = true;
     }
     return found;
+  }
+
+  /**
+   * Reads the features of `keys` into `out` (row i at i * featureDim) with synchronous positioned reads, for a batch
+   * being built; throws naming the first key that is not cached. Appends finished (awaited) before are visible.
+   */
+  readRowsSync(keys: readonly FeatureKey[], out: Float32Array): void {
+    this.assertOpen();
+    const dim = this.params.featureDim;
+    if (out.length < keys.length * dim) throw new Error(`FeatureCache.readRowsSync: ${keys.length} rows need ${keys.length * dim} values, got ${out.length}`);
+    const bytes = Buffer.from(out.buffer, out.byteOffset, keys.length * dim * 4);
+    keys.forEach((key, i) => {
+      const rec = this.index.get(featureKeyDigest(key).toString('hex'));
+      if (rec === undefined) throw new Error(`the feature cache has no ${key.view} view of image ${key.imageHash.slice(0, 12)}; run again to compute it`);
+      const at = HEADER_BYTES + rec * this.recordBytes + KEY_BYTES;
+      const read = readSync(this.fh.fd, bytes, i * dim * 4, dim * 4, at);
+      if (read !== dim * 4) throw new Error(`the feature cache ${this.filePath} is shorter than its index (record ${rec}); run again to rebuild it`);
+    });
   }
 
   /** Appends one record per key (rows of `features`, featureDim each) in a single write, then syncs. */

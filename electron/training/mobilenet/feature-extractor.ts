@@ -167,6 +167,24 @@ export class FeatureExtractionCancelled extends Error {
 
 /** Features for `keys`, from the cache where present, otherwise computed in batches and appended to it. */
 export async function extractFeatures(extractor: MobileNetFeatureExtractor, keys: FeatureKey[], opts: ExtractOptions): Promise<ExtractedFeatures> {
+  const result = await extract(extractor, keys, opts, true);
+  return { ...result, data: result.data! };
+}
+
+/**
+ * Computes the features of `keys` missing from the cache and appends them to it, holding none of them: for training
+ * sets of any size, read back per batch by cachedFeatureSource (issue 17: memory flat in N).
+ */
+export async function extractToCache(
+  extractor: MobileNetFeatureExtractor, keys: FeatureKey[], opts: ExtractOptions & { cache: FeatureCache },
+): Promise<Omit<ExtractedFeatures, 'data'>> {
+  const { data: _none, ...result } = await extract(extractor, keys, opts, false);
+  return result;
+}
+
+async function extract(
+  extractor: MobileNetFeatureExtractor, keys: FeatureKey[], opts: ExtractOptions, keep: boolean,
+): Promise<Omit<ExtractedFeatures, 'data'> & { data: Float32Array | null }> {
   const dim = extractor.featureDim;
   const { cache, signal } = opts;
   if (cache) {
@@ -177,8 +195,8 @@ export async function extractFeatures(extractor: MobileNetFeatureExtractor, keys
   }
   const batchSize = Math.max(1, opts.batchSize ?? 32);
   const total = keys.length;
-  const data = new Float32Array(total * dim);
-  const found = cache ? await cache.readInto(keys, data) : keys.map(() => false);
+  const data = keep ? new Float32Array(total * dim) : null;
+  const found = !cache ? keys.map(() => false) : data ? await cache.readInto(keys, data) : keys.map((k) => cache.has(k));
   const fromCache = found.filter(Boolean).length;
   const todo = keys.map((_, i) => i).filter((i) => !found[i]);
   const started = performance.now();
@@ -222,7 +240,7 @@ export async function extractFeatures(extractor: MobileNetFeatureExtractor, keys
       compute: async (lane, bi, pixels) => {
         const batch = batches[bi];
         const feats = await lane.embed(pixels, batch.length);
-        batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
+        if (data) batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
         if (cache) await cache.append(batch.map((i) => keys[i]), feats);
         computed += batch.length;
         report();
@@ -319,6 +337,46 @@ export function featureExampleSource(opts: FeatureSourceOptions): ExampleSource 
       const out = new Float32Array(indices.length * c);
       for (let j = 0; j < indices.length; j++) out.set(src.subarray(indices[j] * c, (indices[j] + 1) * c), j * c);
       return tf.tensor(out, [indices.length, ...rowShape]);
+    },
+  };
+}
+
+export interface CachedFeatureSourceOptions {
+  cache: FeatureCache;
+  /** Class index per example. */
+  labels: ArrayLike<number>;
+  /** Identity per example (as the image pipeline's keys). */
+  keys: readonly string[];
+  /** The cache key of each example's unaugmented view. */
+  original: readonly FeatureKey[];
+  /** The cache keys of the K augmented views, each one per example; view k is epoch k's augmentation. Empty = none. */
+  augmented?: readonly (readonly FeatureKey[])[];
+  pooling: PoolingType;
+}
+
+/**
+ * featureExampleSource over the on-disk feature cache: each batch reads its rows from the cache file (positioned
+ * reads, from the page cache after the first epoch) and pools them, so nothing per example is held in memory but
+ * the cache's index. Same inputs as featureExampleSource over the same features, value for value.
+ */
+export function cachedFeatureSource(opts: CachedFeatureSourceOptions): ExampleSource {
+  const c = MOBILENET_FEATURE_CHANNELS;
+  const dim = opts.cache.params.featureDim;
+  const size = opts.keys.length;
+  const views = opts.augmented ?? [];
+  for (const view of [opts.original, ...views]) {
+    if (view.length !== size) throw new Error(`cachedFeatureSource: expected ${size} feature keys per view, got ${view.length}`);
+  }
+  if (opts.labels.length !== size) throw new Error('cachedFeatureSource: labels and keys differ in length');
+  return {
+    size,
+    labels: opts.labels,
+    keys: opts.keys,
+    inputs(indices, { epoch, training }) {
+      const view = training && views.length ? views[epoch % views.length] : opts.original;
+      const rows = new Float32Array(indices.length * dim);
+      opts.cache.readRowsSync(Array.from(indices, (i) => view[i]), rows);
+      return tf.tensor(selectPooling(rows, indices.length, opts.pooling), [indices.length, c]);
     },
   };
 }

@@ -12,11 +12,11 @@ import { loadModelFromFolder, saveModelToFolder } from '../../inference/model-fo
 import { resolveBaseWeights, createMobileNetV2Base, baseVersions, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
 import { usesBundledBase } from '../mobilenet/bundled-base';
 import {
-  MobileNetFeatureExtractor, extractFeatures, featureExampleSource, runBatchesOnLanes, selectPooling, type ExtractionProgress,
+  MobileNetFeatureExtractor, cachedFeatureSource, extractToCache, runBatchesOnLanes, type ExtractedFeatures, type ExtractionProgress,
 } from '../mobilenet/feature-extractor';
 import { defaultFeatureThreads, startFeatureThreads, type FeatureEmbedder } from '../mobilenet/feature-threads';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
-import { buildFeatureHead, buildTransferModel, copyHeadWeights, HEAD_DROPOUT, MOBILENET_FEATURE_CHANNELS, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
+import { buildFeatureHead, buildTransferModel, copyHeadWeights, HEAD_DROPOUT, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
 import { mixSeeds, mulberry32 } from '../../../shared/random';
 import { logitUnits } from '../../../shared/model-validation';
 import type { TrainingConfig } from '../../../shared/training-config';
@@ -111,7 +111,6 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   const { emit, signal, sendProgress } = ctx;
   const size = config.imageSize.height;
   if (config.imageSize.width !== size) throw new Error(`MobileNetV2 needs a square input; got ${config.imageSize.width}x${size}`);
-  const numClasses = data.classNames.length;
   const progress = (stage: 'weights' | 'features' | 'evaluating' | 'saving', done: number, total: number, rate: number | null, eta: number | null, force = false) =>
     sendProgress({ stage, phase: 'train', epoch: 0, epochs: config.epochs, batch: done, batches: total, loss: null, accuracy: null, imagesPerSecond: rate, etaSeconds: eta }, force);
 
@@ -188,35 +187,66 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   const allKeys = [...trainKeys, ...plain(data.val), ...plain(data.test)];
 
   const startThreads = featureThreadStarter(ctx.backend, weights, size);
+  // Into the cache only: training and evaluation read their batches' rows back from it (cachedFeatureSource), so no
+  // run holds every image's features (issue 17). The cache stays open until the run ends.
   let extracted;
   try {
-    extracted = await extractFeatures(extractor, allKeys, {
+    extracted = await extractToCache(extractor, allKeys, {
       loadPixels, cache, batchSize: 32, signal, startThreads,
       onProgress: (p: ExtractionProgress) => progress('features', p.done, p.total, p.imagesPerSecond || null, p.etaSeconds, p.done === p.total),
     });
+  } catch (error) {
+    await cache.close();
+    throw error;
   } finally {
     extractor.dispose();
-    await cache.close();
     decodeCache.clear();
   }
+  try {
+    return await trainOnFeatures({ start, ctx, weights, cache, extracted, trainKeys, views, signature, loadPixels, baseInfo });
+  } finally {
+    await cache.close();
+  }
+}
+
+interface FeatureTraining {
+  start: TrainRunStart;
+  ctx: TransferContext;
+  weights: BaseWeights;
+  cache: FeatureCache;
+  extracted: Omit<ExtractedFeatures, 'data'>;
+  trainKeys: FeatureKey[];
+  views: number;
+  signature: string;
+  loadPixels: (keys: FeatureKey[]) => Promise<Uint8Array>;
+  baseInfo: Record<string, string>;
+}
+
+/** Steps 3-5 on the cached features: the head, optional fine-tuning, test evaluation, the assembled model. */
+async function trainOnFeatures(input: FeatureTraining): Promise<TrainTaskResult> {
+  const { start, ctx, weights, cache, extracted, trainKeys, views, signature, loadPixels, baseInfo } = input;
+  const { config, data, paths } = start;
+  const { emit, signal, sendProgress } = ctx;
+  const size = config.imageSize.height;
+  const numClasses = data.classNames.length;
+  const progress = (stage: 'weights' | 'features' | 'evaluating' | 'saving', done: number, total: number, rate: number | null, eta: number | null, force = false) =>
+    sendProgress({ stage, phase: 'train', epoch: 0, epochs: config.epochs, batch: done, batches: total, loss: null, accuracy: null, imagesPerSecond: rate, etaSeconds: eta }, force);
   if (extracted.threadError) {
     emit({ type: 'log', level: 'warn', message: `feature extraction threads could not start (${extracted.threadError}); extracted on one core instead` });
   }
   const on = extracted.computed > 0 ? ` on ${extracted.lanes} thread${extracted.lanes === 1 ? '' : 's'}` : '';
   emit({ type: 'log', level: 'info', message: `base features: ${extracted.fromCache} from the cache, ${extracted.computed} computed${on}` });
 
-  const pooled = selectPooling(extracted.data, extracted.count, config.mobilenet.headPooling);
-  const c = MOBILENET_FEATURE_CHANNELS;
   const n = data.train.length;
-  const slice = (fromRow: number, rows: number) => pooled.slice(fromRow * c, (fromRow + rows) * c);
-  const trainOriginal = slice(0, n);
-  const trainViews = Array.from({ length: views }, (_, k) => slice(n * (k + 1), n));
-  const valStart = n * (views + 1);
-  const valFeatures = slice(valStart, data.val.length);
-  const testFeatures = slice(valStart + data.val.length, data.test.length);
+  const trainOriginal = trainKeys.slice(0, n);
+  const trainViews = Array.from({ length: views }, (_, k) => trainKeys.slice(n * (k + 1), n * (k + 2)));
+  const plainKeys = (images: WorkerImage[]) => images.map((image) => ({ imageHash: image.contentHash, view: ORIGINAL_VIEW }));
+  const valFeatures = plainKeys(data.val);
+  const testFeatures = plainKeys(data.test);
 
-  const source = (images: WorkerImage[], original: Float32Array, augmented?: Float32Array[]) => featureExampleSource({
-    labels: Int32Array.from(images, (image) => image.label), keys: images.map((image) => image.key), original, augmented,
+  const source = (images: WorkerImage[], original: FeatureKey[], augmented?: FeatureKey[][]) => cachedFeatureSource({
+    cache, labels: Int32Array.from(images, (image) => image.label), keys: images.map((image) => image.key), original, augmented,
+    pooling: config.mobilenet.headPooling,
   });
   // Without an extra dense layer the head's Dropout sits right before the logits, so it moves into the source,
   // seeded per image (see seededFeatureDropout), which keeps cached and uncached runs identical; the trained head's
