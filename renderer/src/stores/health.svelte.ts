@@ -2,7 +2,7 @@ import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { jobsStore } from './jobs.svelte';
-import type { ExcludedImage, HealthDuplicateGroup, HealthLabelIssue, HealthReport, JobInfo, LabelChange } from '../../../shared/contract/index';
+import type { ExcludedImage, HealthDuplicateGroup, HealthLabelIssue, HealthReport, HealthSuggestions, JobInfo, LabelChange } from '../../../shared/contract/index';
 
 /** One undoable fix made in the Health view. */
 export type HealthFix =
@@ -27,14 +27,26 @@ class HealthStore {
   /** Words for the last fix or undo, for the status line. */
   lastFix = $state<string | null>(null);
 
+  /** The Label view's suggested labels for unlabelled images (model-assisted labelling), least certain first. */
+  suggestions = $state.raw<(HealthSuggestions & { datasetId: number }) | null>(null);
+
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  private suggestionsTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor() {
     jobsStore.onChange((job, change) => {
-      if (job.kind === 'health' && change === 'finished' && job.datasetId === datasetStore.currentId) void this.load();
+      if (job.kind === 'health' && change === 'finished' && job.datasetId === datasetStore.currentId) {
+        void this.load();
+        void this.loadSuggestions();
+      }
     });
     // A relabel or exclusion anywhere (Label view, CLI) can make the report stale: read it again.
     transport.subscribe('datasets.changed', ({ datasetId }) => {
+      // A label set anywhere changes which images are unlabelled.
+      if (datasetId === this.suggestions?.datasetId) {
+        if (this.suggestionsTimer) clearTimeout(this.suggestionsTimer);
+        this.suggestionsTimer = setTimeout(() => void this.loadSuggestions(), 150);
+      }
       if (datasetId !== this.loadedFor) return;
       if (this.reloadTimer) clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => void this.load(), 150);
@@ -79,6 +91,20 @@ class HealthStore {
       this.report = report;
       this.excluded = images;
       this.loadedFor = datasetId;
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  async loadSuggestions(): Promise<void> {
+    const datasetId = this.datasetId;
+    if (datasetId === null) {
+      this.suggestions = null;
+      return;
+    }
+    try {
+      const answer = await transport.invoke('health.suggestions', { datasetId });
+      if (datasetId === this.datasetId) this.suggestions = { ...answer, datasetId };
     } catch (error) {
       appStore.report(error);
     }
