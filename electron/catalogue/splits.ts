@@ -36,10 +36,13 @@ export function splitCandidates(db: Database, datasetId: number): { images: Spli
     .prepare(
       `SELECT i.id AS imageId, i.content_hash AS contentHash, c.name AS className, i.folder_split AS folderSplit
          FROM images i JOIN labels l ON l.image_id = i.id JOIN classes c ON c.id = l.class_id
-        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL AND NOT EXISTS (SELECT 1 FROM image_exclusions x WHERE x.image_id = i.id)
-        ORDER BY i.content_hash, i.id`,
+         LEFT JOIN image_exclusions x ON x.image_id = i.id
+        WHERE i.dataset_id = ? AND i.status = 'ok' AND i.content_hash IS NOT NULL AND x.image_id IS NULL`,
     )
     .all(datasetId) as SplitCandidate[];
+  // Ordered here, not by ORDER BY content_hash: that walked images_by_hash and read the table's rows in hash order,
+  // all over the file (12.8 s of a 22 s split of 100,000 images at load 22). The seeded shuffles need a fixed order.
+  images.sort((a, b) => (a.contentHash < b.contentHash ? -1 : a.contentHash > b.contentHash ? 1 : a.imageId - b.imageId));
   const duplicates = db
     .prepare(`SELECT id AS imageId, duplicate_of AS duplicateOf FROM images WHERE dataset_id = ? AND status = 'duplicate' AND duplicate_of IS NOT NULL`)
     .all(datasetId) as Array<{ imageId: number; duplicateOf: number }>;
