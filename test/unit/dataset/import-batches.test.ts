@@ -11,7 +11,7 @@ import { openServices } from './helpers';
 
 let ctx: ReturnType<typeof openServices>;
 let root: string;
-const PER_CLASS = 150;
+const PER_CLASS = 90;
 
 before(async () => {
   ctx = openServices();
@@ -30,11 +30,11 @@ test('an import commits its files in batches of batchSize, in path order, not a 
   const db = ctx.services.app.db;
   const commits: number[] = [];
   const outcome = await runImport({
-    db, ...newImport('batched'), root, batchSize: 100, batchMilliseconds: 60_000, afterBatch: (committed) => commits.push(committed),
+    db, ...newImport('batched'), root, batchSize: 60, batchMilliseconds: 60_000, afterBatch: (committed) => commits.push(committed),
   });
   assert.equal(outcome.status, 'completed', outcome.error ?? '');
   assert.equal(outcome.counters.imported, 2 * PER_CLASS);
-  assert.deepEqual(commits, [100, 200, 300], 'three transactions of 100 files');
+  assert.deepEqual(commits, [60, 120, 180], 'three transactions of 60 files');
 });
 
 test('the images statements are prepared once per catalogue, not once per file', async () => {
