@@ -176,20 +176,31 @@ async function measureGrid(services: Services): Promise<GridMeasures> {
   try {
     // The page code below is source text, which the app's Content-Security-Policy (no eval) would refuse.
     const page = await (await browser.newContext({ viewport: VIEWPORT, bypassCSP: true })).newPage();
+    // A wait that times out names what it waited for and leaves a screenshot of the page in test-output/.
+    const step = async (what: string, wait: () => Promise<unknown>): Promise<void> => {
+      try {
+        await wait();
+      } catch (error) {
+        const shot = path.join(path.resolve(import.meta.dirname, '..'), 'test-output', 'scale-grid-failed.png');
+        mkdirSync(path.dirname(shot), { recursive: true });
+        await page.screenshot({ path: shot }).catch(() => undefined);
+        throw new Error(`waiting for ${what}: ${(error as Error).message.split('\n')[0]} (screenshot: ${shot})`);
+      }
+    };
     await page.goto(web.launchUrl);
     await page.locator('nav a[data-view="dataset"]').waitFor();
     const started = performance.now();
     await page.locator('nav a[data-view="dataset"]').click();
-    await page.waitForFunction(FIRST_THUMBNAIL_LOADED, undefined, { polling: 'raf', timeout: 120_000 });
+    await step('the first thumbnail', () => page.waitForFunction(FIRST_THUMBNAIL_LOADED, undefined, { polling: 'raf', timeout: 120_000 }));
     const firstThumbnailMs = performance.now() - started;
-    await page.waitForFunction(VISIBLE_THUMBNAILS_LOADED, undefined, { polling: 'raf', timeout: 120_000 });
+    await step('every visible thumbnail', () => page.waitForFunction(VISIBLE_THUMBNAILS_LOADED, undefined, { polling: 'raf', timeout: 120_000 }));
     const visibleThumbnailsMs = performance.now() - started;
     const visibleCells = (await page.evaluate(VISIBLE_CELLS)) as number;
     const scroll = (await page.evaluate(SCROLL_AND_TIME_FRAMES)) as { gaps: number[]; scrolled: number };
     // A jump to the middle (dragging the scrollbar): until every visible thumbnail there has decoded.
     const jumpStarted = performance.now();
     await page.evaluate(JUMP_TO_MIDDLE);
-    await page.waitForFunction(VISIBLE_THUMBNAILS_LOADED, undefined, { polling: 'raf', timeout: 120_000 });
+    await step('the thumbnails after a jump to the middle', () => page.waitForFunction(VISIBLE_THUMBNAILS_LOADED, undefined, { polling: 'raf', timeout: 120_000 }));
     const jumpToMiddleMs = performance.now() - jumpStarted;
     const gaps = [...scroll.gaps].sort((a, b) => a - b);
     const quantile = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] ?? 0;
@@ -382,16 +393,21 @@ function finish(repoRoot: string, args: ScaleArgs, machine: Record<string, unkno
   const resultsDir = path.join(repoRoot, 'bench-results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, 'scale.json');
-  // One entry per n, so the 20,000 and 100,000 runs sit side by side.
-  let previous: { runs?: Record<string, unknown> } = {};
+  // One entry per n, so the 20,000 and 100,000 runs sit side by side; a run of some stages (--stages) replaces only
+  // those stages of the entry, each stage keeping the date of the run that measured it.
+  let previous: { runs?: Record<string, { stages?: Array<{ stage: string }> }> } = {};
   try {
     previous = JSON.parse(readFileSync(file, 'utf8')) as typeof previous;
   } catch {
     previous = {};
   }
+  const date = new Date().toISOString();
+  const measured = results.filter((r) => r.stage !== 'generate photos' || r.imagesPerSecond !== null || !r.ok);
+  const stages = measured.map((r) => ({ ...r, date, seconds: r.seconds === null ? null : round(r.seconds, 2), imagesPerSecond: r.imagesPerSecond === null ? null : round(r.imagesPerSecond) }));
+  const earlier = (previous.runs?.[String(args.n)]?.stages ?? []).filter((old) => !stages.some((r) => r.stage === old.stage));
   const run = {
-    date: new Date().toISOString(), n: args.n, seed: args.seed, machine: { ...machine, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) },
-    stages: results.map((r) => ({ ...r, seconds: r.seconds === null ? null : round(r.seconds, 2), imagesPerSecond: r.imagesPerSecond === null ? null : round(r.imagesPerSecond) })),
+    date, n: args.n, seed: args.seed, machine: { ...machine, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) },
+    stages: [...earlier, ...stages],
   };
   writeFileSync(file, JSON.stringify({ bench: 'scale', runs: { ...(previous.runs ?? {}), [String(args.n)]: run } }, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(repoRoot, file)} (n = ${args.n})`);
