@@ -15,7 +15,7 @@ import {
   resolveDataset,
 } from '../catalogue/datasets';
 import { countImages, imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/image-queries';
-import { createClass, deleteClass, getClass, recolourClass, renameClass, setLabels } from '../catalogue/labels';
+import { createClass, deleteClass, getClass, recolourClass, renameClass, restoreLabels, setLabels } from '../catalogue/labels';
 import { listSplits } from '../catalogue/splits';
 import { readVerifiedImage } from '../dataset/content';
 import { createSplit } from '../dataset/split';
@@ -130,6 +130,12 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     'labels.set': async ({ datasetId, labels }) => {
       const changes = setLabels(db, datasetId, labels);
       if (changes.length > 0) changed(datasetId);
+      return { changes };
+    },
+    'labels.restore': async ({ datasetId, labels }) => {
+      const changes = restoreLabels(db, datasetId, labels);
+      // A restore can change only a label's source (no class change), which the counts and stale reports still see.
+      changed(datasetId);
       return { changes };
     },
     // The download ids let the browser host hand the written files to a remote user (issue 13 item 3).

@@ -151,7 +151,11 @@ export const ImageDetail = ImageItem.extend({
 });
 export type ImageDetail = z.infer<typeof ImageDetail>;
 
-export const LabelChange = z.object({ imageId: Id, before: z.number().int().nullable(), after: z.number().int().nullable() });
+export const LabelSource = z.enum(['folder', 'manual']);
+/** One image's label change; beforeSource is where the old label came from (null: none), so undo can restore it. */
+export const LabelChange = z.object({
+  imageId: Id, before: z.number().int().nullable(), after: z.number().int().nullable(), beforeSource: LabelSource.nullable().optional(),
+});
 export type LabelChange = z.infer<typeof LabelChange>;
 
 const DatasetRef = z.object({ datasetId: Id });
@@ -223,6 +227,16 @@ export const datasetRequests = defineRequests({
   /** Sets labels to exactly these values (idempotent: undo and redo replay it). */
   'labels.set': {
     payload: z.object({ datasetId: Id, labels: z.array(z.object({ imageId: Id, classId: Id.nullable() })).min(1).max(100_000) }),
+    result: z.object({ changes: z.array(LabelChange) }),
+  },
+  /**
+   * Undo: puts labels back as they were, source included (a folder label is a folder label again, so a re-import
+   * follows its folder as before; labels.set would make it a manual decision).
+   */
+  'labels.restore': {
+    payload: z.object({
+      datasetId: Id, labels: z.array(z.object({ imageId: Id, classId: Id.nullable(), source: LabelSource.nullable() })).min(1).max(100_000),
+    }),
     result: z.object({ changes: z.array(LabelChange) }),
   },
   'labels.exportCsv': { payload: z.object({ datasetId: Id, file: z.string().min(1) }), result: z.object({ file: z.string(), rows: z.number().int(), download: z.string().optional() }) },

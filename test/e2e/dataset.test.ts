@@ -118,6 +118,17 @@ test('import a folder through the path field, label with the keyboard, bulk-assi
     const relabelled = [...before.values()].find((row) => row.class_name === 'birds')!;
     assert.equal(relabelled.source, 'manual');
 
+    // Undo gives the dog back its folder label as a folder label (a manual one would make re-imports ignore its
+    // folder); redo makes it the person's decision again.
+    const dogName = [...before.entries()].find(([, row]) => row.class_name === 'birds')![0];
+    await page.getByTestId('undo').click();
+    await page.locator(`[data-testid="grid-cell"][data-image-id="${dogId}"][data-class="dogs"]`).waitFor();
+    const undone = labels().get(dogName);
+    assert.deepEqual([undone?.class_name, undone?.source], ['dogs', 'folder']);
+    await page.getByTestId('redo').click();
+    await page.locator(`[data-testid="grid-cell"][data-image-id="${dogId}"][data-class="birds"]`).waitFor();
+    assert.deepEqual(labels(), before);
+
     // Re-import from the Dataset view: every label survives (folder names never override a person).
     await page.locator('nav a[data-view="dataset"]').click();
     await page.getByTestId('reimport').click();

@@ -523,7 +523,9 @@ class DatasetStore {
     if (!changes || this.currentId === null) return;
     const datasetId = this.currentId;
     await this.run(async () => {
-      await transport.invoke('labels.set', { datasetId, labels: changes.map((change) => ({ imageId: change.imageId, classId: change.before })) });
+      // The label's source comes back too: undoing a change to a folder label leaves a folder label, not a manual one.
+      const labels = changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource === undefined ? 'manual' as const : change.beforeSource }));
+      await transport.invoke('labels.restore', { datasetId, labels });
       this.applyChanges(changes, 'before');
       this.undoStack = this.undoStack.slice(0, -1);
       this.redoStack = [...this.redoStack, changes];

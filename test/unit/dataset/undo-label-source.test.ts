@@ -56,3 +56,26 @@ test('undo of a first manual label leaves the image unlabelled with no decision,
     await app.close();
   }
 });
+
+test('undo through the contract: labels.assign says the source it replaced, and labels.restore puts it back', async () => {
+  const app = openServices();
+  try {
+    const root = join(app.dir, 'pets');
+    await writeClassFolders(root, { cats: { count: 2, color: '#c86432' }, dogs: { count: 2, color: '#3264c8' } });
+    const { datasetId } = await importFolder(app.services, root);
+    const db = app.services.app.db;
+    const classes = (await app.services.request('datasets.get', { datasetId })).classes;
+    const cats = classes.find((c) => c.name === 'cats')!.id;
+    const dogs = classes.find((c) => c.name === 'dogs')!.id;
+    const image = db.prepare(`SELECT id FROM images WHERE rel_path = 'cats/cats-000.jpg'`).get() as { id: number };
+
+    const { changes } = await app.services.request('labels.assign', { datasetId, imageIds: [image.id], classId: dogs });
+    assert.deepEqual(changes, [{ imageId: image.id, before: cats, after: dogs, beforeSource: 'folder' }]);
+    await app.services.request('labels.restore', {
+      datasetId, labels: changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource ?? null })),
+    });
+    assert.deepEqual({ ...labelOf(db, image.id) }, { image_id: image.id, class_id: cats, source: 'folder' });
+  } finally {
+    await app.close();
+  }
+});
