@@ -1,5 +1,6 @@
 // Shared helpers for the backend tests: run the same computation on the CPU and WebAssembly backends
 // from identical input values and compare the results.
+import assert from 'node:assert/strict';
 import { tf } from '../../../electron/tfjs/tf';
 import { selectBackend } from '../../../electron/tfjs/backend/select-backend';
 
@@ -56,4 +57,20 @@ export function wasmDataCount(): number {
   const backend = tf.findBackend('wasm') as unknown as { dataIdMap: { numDataIds(): number } } | undefined;
   if (!backend) throw new Error('wasm backend not initialised');
   return backend.dataIdMap.numDataIds();
+}
+
+/**
+ * Runs fn on the CPU backend and on WebAssembly from the same inputs, checks WebAssembly frees every buffer it made,
+ * and that the results agree within `tolerance` (relative error; 0 = exactly). Leaves the CPU backend active.
+ */
+export async function sameOnBoth(label: string, fn: () => Tensor, tolerance: number): Promise<void> {
+  const [expected] = await runOn('cpu', () => [fn()]);
+  await tf.setBackend('wasm');
+  const buffers = wasmDataCount();
+  const [actual] = await runOn('wasm', () => [fn()]);
+  assert.equal(wasmDataCount(), buffers, `${label}: wasm buffers leaked`);
+  await tf.setBackend('cpu');
+  const err = relativeError(actual!, expected!);
+  if (tolerance === 0) assert.equal(err, 0, `${label}: differs from the CPU backend`);
+  else assert.ok(err < tolerance, `${label}: relative error ${err.toExponential(2)} >= ${tolerance}`);
 }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { NATIVE_WASM, nativeKernelStatus, setNativeKernelsEnabled } from '../../../electron/tfjs/backend/native-kernels';
-import { randomValues, relativeError, runOn, setupBackends, wasmDataCount, type Tensor } from './helpers';
+import { randomValues, sameOnBoth, setupBackends } from './helpers';
 
 const built = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_WASM)) || Boolean(process.env.PAWPRINT_NATIVE_DIR);
 const skip = built ? false : `${NATIVE_WASM} not built (node scripts/build-native.mjs needs clang and lld)`;
@@ -22,16 +22,6 @@ const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const tensor = (shape: number[], seed: number, dtype: 'float32' | 'int32' = 'float32') =>
   dtype === 'int32' ? tf.tensor(Array.from(randomValues(count(shape), seed, 100), Math.round), shape, 'int32') : tf.tensor(randomValues(count(shape), seed), shape);
 
-async function sameOnBoth(label: string, fn: () => Tensor): Promise<void> {
-  const [expected] = await runOn('cpu', () => [fn()]);
-  await tf.setBackend('wasm');
-  const buffers = wasmDataCount();
-  const [actual] = await runOn('wasm', () => [fn()]);
-  assert.equal(wasmDataCount(), buffers, `${label}: wasm buffers leaked`);
-  await tf.setBackend('cpu');
-  // Additions are exact in both: any difference is a wrong element.
-  assert.equal(relativeError(actual!, expected!), 0, `${label}: differs from the CPU backend`);
-}
 
 const cases: { a: number[]; b: number[]; dtype?: 'int32'; what: string }[] = [
   { a: [2, 9, 7, 32], b: [32], what: 'a conv layer bias (C = 32)' },
@@ -47,7 +37,7 @@ const cases: { a: number[]; b: number[]; dtype?: 'int32'; what: string }[] = [
 describe('Pawprint C bias add', () => {
   for (const c of cases) {
     test(`Add matches the CPU backend: ${c.a.join('x')} + ${c.b.join('x')} (${c.what})`, { skip }, async () => {
-      await sameOnBoth(c.what, () => tf.add(tensor(c.a, 1, c.dtype), tensor(c.b, 2, c.dtype)));
+      await sameOnBoth(c.what, () => tf.add(tensor(c.a, 1, c.dtype), tensor(c.b, 2, c.dtype)), 0); // additions are exact in both: any difference is a wrong element
     });
   }
 

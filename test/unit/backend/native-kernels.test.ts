@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { nativeKernels, nativeKernelStatus, NATIVE_WASM } from '../../../electron/tfjs/backend/native-kernels';
-import { randomValues, relativeError, runOn, setupBackends, wasmDataCount, type Tensor } from './helpers';
+import { randomValues, sameOnBoth, setupBackends, type Tensor } from './helpers';
 
 const TOLERANCE = 1e-4;
 type Shape4 = [number, number, number, number];
@@ -19,16 +19,6 @@ before(async () => {
   await setupBackends();
 });
 
-async function sameOnBoth(label: string, fn: () => Tensor): Promise<void> {
-  const [expected] = await runOn('cpu', () => [fn()]);
-  await tf.setBackend('wasm');
-  const buffers = wasmDataCount();
-  const [actual] = await runOn('wasm', () => [fn()]);
-  assert.equal(wasmDataCount(), buffers, `${label}: wasm buffers leaked`);
-  await tf.setBackend('cpu');
-  const err = relativeError(actual!, expected!);
-  assert.ok(err < TOLERANCE, `${label}: relative error ${err.toExponential(2)} >= ${TOLERANCE}`);
-}
 
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const tensor = (shape: number[], seed: number) => tf.tensor(randomValues(count(shape), seed), shape);
@@ -60,18 +50,18 @@ describe('Pawprint C kernels', () => {
     test(`Conv2DBackpropFilter matches the CPU backend: ${label}`, { skip }, async () => {
       const shape = tf.tidy(dyShape);
       await sameOnBoth(label, () => tf.engine().runKernel('Conv2DBackpropFilter', { x: tensor(c.x, 1), dy: tensor(shape, 2) },
-        { strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as Tensor);
+        { strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as Tensor, TOLERANCE);
     });
 
     test(`Conv2DBackpropInput matches the CPU backend: ${label}`, { skip }, async () => {
       const shape = tf.tidy(dyShape);
       await sameOnBoth(label, () => tf.engine().runKernel('Conv2DBackpropInput', { dy: tensor(shape, 3), filter: tensor(c.f, 4) },
-        { strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as Tensor);
+        { strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as Tensor, TOLERANCE);
     });
 
     test(`Conv2D matches the CPU backend: ${label}`, { skip }, async () => {
       await sameOnBoth(label, () => tf.conv2d(tensor(c.x, 5) as import('@tensorflow/tfjs').Tensor4D,
-        tensor(c.f, 6) as import('@tensorflow/tfjs').Tensor4D, strides, c.pad));
+        tensor(c.f, 6) as import('@tensorflow/tfjs').Tensor4D, strides, c.pad), TOLERANCE);
     });
   }
 
@@ -85,7 +75,7 @@ describe('Pawprint C kernels', () => {
         const grad = tf.grad((x: Tensor) => tf.sum(tf.mul(tf.maxPool(x as import('@tensorflow/tfjs').Tensor4D, 2, 2, 'valid'),
           tensor([shape[0], Math.floor(shape[1] / 2), Math.floor(shape[2] / 2), shape[3]], 10))));
         return grad(tf.tensor(values, shape));
-      });
+      }, TOLERANCE);
     });
   }
 });

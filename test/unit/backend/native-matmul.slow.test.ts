@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { NATIVE_WASM, setNativeKernelsEnabled } from '../../../electron/tfjs/backend/native-kernels';
-import { randomValues, relativeError, runOn, setupBackends, wasmDataCount, type Tensor } from './helpers';
+import { randomValues, sameOnBoth, setupBackends } from './helpers';
 
 const TOLERANCE = 1e-4;
 const built = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_WASM));
@@ -22,16 +22,6 @@ before(async () => {
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const tensor = (shape: number[], seed: number) => tf.tensor(randomValues(count(shape), seed), shape);
 
-async function sameOnBoth(label: string, fn: () => Tensor): Promise<void> {
-  const [expected] = await runOn('cpu', () => [fn()]);
-  await tf.setBackend('wasm');
-  const buffers = wasmDataCount();
-  const [actual] = await runOn('wasm', () => [fn()]);
-  assert.equal(wasmDataCount(), buffers, `${label}: wasm buffers leaked`);
-  await tf.setBackend('cpu');
-  const err = relativeError(actual!, expected!);
-  assert.ok(err < TOLERANCE, `${label}: relative error ${err.toExponential(2)} >= ${TOLERANCE}`);
-}
 
 interface Case { a: number[]; b: number[]; transposeA: boolean; transposeB: boolean; what: string }
 const cases: Case[] = [
@@ -51,7 +41,7 @@ const cases: Case[] = [
 describe('Pawprint C matrix products', () => {
   for (const c of cases) {
     test(`BatchMatMul matches the CPU backend: ${c.a.join('x')} . ${c.b.join('x')}${c.transposeA ? ' A^T' : ''}${c.transposeB ? ' B^T' : ''} (${c.what})`, { skip }, async () => {
-      await sameOnBoth(c.what, () => tf.matMul(tensor(c.a, 1), tensor(c.b, 2), c.transposeA, c.transposeB));
+      await sameOnBoth(c.what, () => tf.matMul(tensor(c.a, 1), tensor(c.b, 2), c.transposeA, c.transposeB), TOLERANCE);
     });
   }
 
