@@ -213,26 +213,37 @@ export async function decodeImages(items: readonly ImageItem[], options: DecodeO
   const n = items.length;
   const pixels = new Array<Uint8Array>(n);
   const hashes = new Array<string>(n);
+  await forEachImage(n, options, async (i) => {
+    const r = await decodeImageFile(items[i].path, height, width, options);
+    pixels[i] = r.pixels;
+    hashes[i] = r.contentHash;
+  });
+  return { ...describeImages(items, hashes, height, width), pixels };
+}
+
+/** Runs `visit` for every index with bounded concurrency (images start in order), checking for cancel and reporting. */
+async function forEachImage(n: number, options: DecodeOptions, visit: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < n) {
       options.signal?.throwIfAborted();
-      const i = next++;
-      const r = await decodeImageFile(items[i].path, height, width, options);
-      pixels[i] = r.pixels;
-      hashes[i] = r.contentHash;
+      await visit(next++);
       done++;
       options.onProgress?.(done, n);
     }
   };
   const concurrency = Math.max(1, Math.min(options.concurrency ?? 4, n));
   await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** What in-memory and streamed images share: size, keys, labels, content hashes and the data hash. */
+function describeImages(items: readonly ImageItem[], hashes: string[], height: number, width: number): ImageSetInfo {
   const labels = Int32Array.from(items, (it) => it.label);
   return {
     height, width, channels: CHANNELS,
     keys: items.map((it) => it.key),
-    labels, pixels, contentHashes: hashes,
+    labels, contentHashes: hashes,
     dataHash: hashData(hashes, labels, height, width),
   };
 }
@@ -247,38 +258,20 @@ export async function prepareImages(items: readonly ImageItem[], options: Decode
   const n = items.length;
   const hashes = new Array<string>(n);
   const expected = height * width * CHANNELS + CHECKSUM_BYTES;
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < n) {
-      options.signal?.throwIfAborted();
-      const i = next++;
-      const { path } = items[i];
-      const bytes = await readImageBytes(path);
-      const contentHash = sha256(bytes);
-      hashes[i] = contentHash;
-      const diskPath = decodeCachePath(cacheDir, contentHash, height, width);
-      const cached = await stat(diskPath).catch(() => null);
-      if (cached?.size !== expected) {
-        const pixels = await decodeBytes(bytes, path, height, width);
-        options.memoryCache?.set(DecodeCache.key(contentHash, height, width), pixels);
-        await writeCacheFile(cacheDir, diskPath, pixels);
-      }
-      done++;
-      options.onProgress?.(done, n);
+  await forEachImage(n, options, async (i) => {
+    const { path } = items[i];
+    const bytes = await readImageBytes(path);
+    const contentHash = sha256(bytes);
+    hashes[i] = contentHash;
+    const diskPath = decodeCachePath(cacheDir, contentHash, height, width);
+    const cached = await stat(diskPath).catch(() => null);
+    if (cached?.size !== expected) {
+      const pixels = await decodeBytes(bytes, path, height, width);
+      options.memoryCache?.set(DecodeCache.key(contentHash, height, width), pixels);
+      await writeCacheFile(cacheDir, diskPath, pixels);
     }
-  };
-  const concurrency = Math.max(1, Math.min(options.concurrency ?? 4, n));
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const labels = Int32Array.from(items, (it) => it.label);
-  return {
-    height, width, channels: CHANNELS,
-    keys: items.map((it) => it.key),
-    labels, contentHashes: hashes,
-    dataHash: hashData(hashes, labels, height, width),
-    paths: items.map((it) => it.path),
-    cacheDir,
-  };
+  });
+  return { ...describeImages(items, hashes, height, width), paths: items.map((it) => it.path), cacheDir };
 }
 
 /**
