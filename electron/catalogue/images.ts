@@ -1,18 +1,6 @@
 // Write side of the images table: what the importer knows, inserts, moves and marks missing.
 import type { Subset } from '../../shared/contract/datasets';
-import type { Database } from './database';
-import type { Statement } from 'better-sqlite3';
-
-/** The importer writes once per file: each statement is prepared once per connection, not once per file. */
-const statementCache = new WeakMap<Database, Map<string, Statement>>();
-
-function prepared(db: Database, sql: string): Statement {
-  let statements = statementCache.get(db);
-  if (!statements) statementCache.set(db, (statements = new Map()));
-  let statement = statements.get(sql);
-  if (!statement) statements.set(sql, (statement = db.prepare(sql)));
-  return statement;
-}
+import { prepared, type Database } from './database';
 
 export type ImageStatus = 'ok' | 'rejected' | 'duplicate' | 'missing';
 

@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors';
 import type { ClassInfo, LabelChange } from '../../shared/contract/datasets';
-import type { Database } from './database';
+import { prepared, type Database } from './database';
 
 // Distinct, colour-blind friendly defaults (Okabe-Ito first), cycled by class position.
 const PALETTE = ['#e69f00', '#56b4e9', '#009e73', '#f0e442', '#0072b2', '#d55e00', '#cc79a7', '#7f7f7f', '#9467bd', '#8c564b'];
@@ -183,15 +183,17 @@ export function restoreLabels(db: Database, datasetId: number, entries: Array<{ 
 
 /** Folder label from an import: never replaces a label a person set (source 'manual'). */
 export function applyFolderLabel(db: Database, imageId: number, classId: number, className: string): boolean {
-  const before = labelOf(db, imageId);
+  // Called once per imported file: its statements are prepared once per connection.
+  const before = prepared(db, 'SELECT image_id, class_id, source FROM labels WHERE image_id = ?').get(imageId) as LabelRow | undefined;
   if (before && (before.source === 'manual' || before.class_id === classId)) return false;
   // A person who removed or changed this image's label decided; the folder name must not undo that.
-  if (db.prepare(`SELECT 1 FROM label_history WHERE image_id = ? AND source = 'manual' LIMIT 1`).get(imageId)) return false;
-  db.prepare(
+  if (prepared(db, `SELECT 1 FROM label_history WHERE image_id = ? AND source = 'manual' LIMIT 1`).get(imageId)) return false;
+  prepared(
+    db,
     `INSERT INTO labels (image_id, class_id, source) VALUES (?, ?, 'folder')
        ON CONFLICT (image_id) DO UPDATE SET class_id = excluded.class_id, source = 'folder', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
   ).run(imageId, classId);
-  db.prepare(`INSERT INTO label_history (image_id, class_name, source) VALUES (?, ?, 'folder')`).run(imageId, className);
+  prepared(db, `INSERT INTO label_history (image_id, class_name, source) VALUES (?, ?, 'folder')`).run(imageId, className);
   return true;
 }
 
