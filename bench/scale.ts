@@ -315,7 +315,7 @@ async function main(): Promise<void> {
             const { changes } = await services.request('labels.assign', { datasetId: dataset, imageIds: selection, classId: target.id });
             notes.assignMs = Math.round(performance.now() - assignStarted);
             const undoStarted = performance.now();
-            await services.request('labels.set', { datasetId: dataset, labels: changes.map((change) => ({ imageId: change.imageId, classId: change.before })) });
+            await services.request('labels.restore', { datasetId: dataset, labels: changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource ?? null })) });
             notes.undoMs = Math.round(performance.now() - undoStarted);
             notes.changed = changes.filter((change) => change.before !== change.after).length;
             const pageStarted = performance.now();
