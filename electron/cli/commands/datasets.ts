@@ -76,11 +76,11 @@ const importCommand: Command = {
   },
 };
 
-function describeDataset(dataset: DatasetSummary): string {
+export function describeDataset(dataset: DatasetSummary): string {
   const c = dataset.counts;
   const classes = dataset.classes.map((cls) => `${terminalSafe(cls.name)} ${cls.count}`).join(', ') || 'no classes';
   const split = dataset.latestSplit ? `split ${dataset.latestSplit.id} (${dataset.latestSplit.counts.train}/${dataset.latestSplit.counts.val}/${dataset.latestSplit.counts.test})` : 'no split';
-  return `${String(dataset.id).padStart(3)}  ${terminalSafe(dataset.name)}  ${c.ok} images (${c.unlabelled} unlabelled, ${c.rejected} rejected, ${c.duplicate} duplicates, ${c.missing} missing)  ${classes}  ${split}\n     ${terminalSafe(dataset.rootPath)}`;
+  return `${String(dataset.id).padStart(3)}  ${terminalSafe(dataset.name)}  ${c.ok} images (${c.unlabelled} unlabelled, ${c.rejected} rejected, ${c.duplicate} duplicates, ${c.missing} missing${c.excluded ? `, ${c.excluded} excluded` : ''})  ${classes}  ${split}\n     ${terminalSafe(dataset.rootPath)}`;
 }
 
 const datasetsCommand: Command = {
