@@ -164,6 +164,8 @@ export function setLabels(db: Database, datasetId: number, wanted: Array<{ image
 export function restoreLabels(db: Database, datasetId: number, entries: Array<{ imageId: number; classId: number | null; source: LabelSource | null }>): SourcedLabelChange[] {
   return db.transaction(() => {
     const changes = setLabels(db, datasetId, entries.map(({ imageId, classId }) => ({ imageId, classId })));
+    // A set, not a search of `changes` per entry: an undo of 100,000 relabelled images stays linear.
+    const changedIds = new Set(changes.map((change) => change.imageId));
     const setFolder = db.prepare(`UPDATE labels SET source = 'folder' WHERE image_id = ?`);
     const newestManual = db.prepare(`SELECT id FROM label_history WHERE image_id = ? AND source = 'manual' ORDER BY id DESC LIMIT 1`);
     const forget = db.prepare('DELETE FROM label_history WHERE id = ?');
@@ -171,8 +173,7 @@ export function restoreLabels(db: Database, datasetId: number, entries: Array<{ 
       if (source === 'manual') continue;
       if (source === 'folder' && classId !== null) setFolder.run(imageId);
       // Two rows to forget when this restore wrote one itself: the undone decision and the restore's own row.
-      const changed = changes.some((change) => change.imageId === imageId);
-      for (let i = 0; i < (changed ? 2 : 1); i++) {
+      for (let i = 0; i < (changedIds.has(imageId) ? 2 : 1); i++) {
         const row = newestManual.get(imageId) as { id: number } | undefined;
         if (row) forget.run(row.id);
       }

@@ -95,6 +95,9 @@ export class FakeBridge {
         setLabels(datasetId, imageIds.map((imageId) => ({ imageId, classId }))),
       'labels.set': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null }> }) =>
         setLabels(datasetId, labels),
+      // Undo: the fake catalogue keeps no label sources, so a restore is a set of the classes.
+      'labels.restore': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null }> }) =>
+        setLabels(datasetId, labels.map(({ imageId, classId }) => ({ imageId, classId }))),
       'runs.list': () => ({ runs: [...catalogue.runs].sort((a, b) => b.id - a.id) }),
       'training.presets': () => ({ presets: [] }),
       'training.validateConfig': () => ({ ok: true, issues: [], layers: [], totalParams: 0 }),
