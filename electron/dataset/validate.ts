@@ -79,7 +79,8 @@ function factsOf(header: Extract<HeaderCheck, { ok: true }>): ImageFacts {
  */
 export async function probeWithThumbnail(bytes: Buffer): Promise<{ probe: ProbeResult; thumbnail: Buffer | null }> {
   const header = await checkImageHeader(bytes);
-  if (!header.ok) return { probe: header, thumbnail: null };
+  // A failure gets probeImage's serial retry, so its reason is this file's own, not a message mixed under concurrency.
+  if (!header.ok) return { probe: await probeImage(bytes), thumbnail: null };
   try {
     const thumbnail = await makeThumbnail(bytes);
     return { probe: { ok: true, facts: factsOf(header) }, thumbnail };
