@@ -8,17 +8,23 @@ import { importFolder, openServices } from './helpers';
 import { writeClassFolders } from '../../support/images';
 import { labelOf, restoreLabels, setLabels } from '../../../electron/catalogue/labels';
 
+/** A cats/dogs folder of `perClass` photos each, imported: folder labels on every image; cats/cats-000.jpg is `image`. */
+async function importPets(app: ReturnType<typeof openServices>, perClass: number) {
+  const root = join(app.dir, 'pets');
+  await writeClassFolders(root, { cats: { count: perClass, color: '#c86432' }, dogs: { count: perClass, color: '#3264c8' } });
+  const { datasetId } = await importFolder(app.services, root);
+  const db = app.services.app.db;
+  const classes = (await app.services.request('datasets.get', { datasetId })).classes;
+  const cats = classes.find((c) => c.name === 'cats')!.id;
+  const dogs = classes.find((c) => c.name === 'dogs')!.id;
+  const image = db.prepare(`SELECT id FROM images WHERE rel_path = 'cats/cats-000.jpg'`).get() as { id: number };
+  return { root, datasetId, db, cats, dogs, image };
+}
+
 test('an undone folder label is a folder label again, and a re-import follows its folder', async () => {
   const app = openServices();
   try {
-    const root = join(app.dir, 'pets');
-    await writeClassFolders(root, { cats: { count: 3, color: '#c86432' }, dogs: { count: 3, color: '#3264c8' } });
-    const { datasetId } = await importFolder(app.services, root);
-    const db = app.services.app.db;
-    const classes = (await app.services.request('datasets.get', { datasetId })).classes;
-    const cats = classes.find((c) => c.name === 'cats')!.id;
-    const dogs = classes.find((c) => c.name === 'dogs')!.id;
-    const image = db.prepare(`SELECT id FROM images WHERE rel_path = 'cats/cats-000.jpg'`).get() as { id: number };
+    const { root, datasetId, db, cats, dogs, image } = await importPets(app, 3);
     assert.equal(labelOf(db, image.id)?.source, 'folder');
 
     const [change] = setLabels(db, datasetId, [{ imageId: image.id, classId: dogs }]);
@@ -60,14 +66,7 @@ test('undo of a first manual label leaves the image unlabelled with no decision,
 test('undo through the contract: labels.assign says the source it replaced, and labels.restore puts it back', async () => {
   const app = openServices();
   try {
-    const root = join(app.dir, 'pets');
-    await writeClassFolders(root, { cats: { count: 2, color: '#c86432' }, dogs: { count: 2, color: '#3264c8' } });
-    const { datasetId } = await importFolder(app.services, root);
-    const db = app.services.app.db;
-    const classes = (await app.services.request('datasets.get', { datasetId })).classes;
-    const cats = classes.find((c) => c.name === 'cats')!.id;
-    const dogs = classes.find((c) => c.name === 'dogs')!.id;
-    const image = db.prepare(`SELECT id FROM images WHERE rel_path = 'cats/cats-000.jpg'`).get() as { id: number };
+    const { datasetId, db, cats, dogs, image } = await importPets(app, 2);
 
     const { changes } = await app.services.request('labels.assign', { datasetId, imageIds: [image.id], classId: dogs });
     assert.deepEqual(changes, [{ imageId: image.id, before: cats, after: dogs, beforeSource: 'folder' }]);
