@@ -27,6 +27,12 @@ export const SLOW = [
   'test/unit/training/parallel.test.ts', // trains models on two threads (9.8 s)
   'test/unit/export/targets.test.ts', // builds and exports models for three targets, runs ONNX Runtime (8.3 s)
   'test/unit/backend/native-kernels.test.ts', // C kernels against the CPU backend on preset-sized layers (7.9 s)
+  // Added in the fifth session (fresh-clone CI file times; the unit suite had grown to 153 s):
+  'test/unit/dataset/import-batches.test.ts', // imports 180 photos in batches, with thumbnails (8.9 s)
+  'test/unit/bench/generate-photos.test.ts', // generates and decodes JPEGs, checks a classifier learns them (4.1 s)
+  'test/unit/catalogue/grid-queries.test.ts', // builds catalogues of thousands of rows (4.0 s)
+  'test/unit/training/streamed-pipeline.test.ts', // decodes images twice, in memory and streamed (3.8 s)
+  'test/unit/catalogue/excluded-reimport.test.ts', // imports and re-imports photos (3.7 s)
 ];
 
 /** Whether a test file (path relative to the repository root, '/' separators) belongs to the slow suite. */
