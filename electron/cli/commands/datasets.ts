@@ -48,7 +48,8 @@ async function importAndWait(services: Services, context: CommandContext, input:
 
 function printImport(summary: ImportSummary, context: CommandContext): number {
   if (summary.status === 'failed') throw new AppError('failed', `Import failed: ${terminalSafe(summary.error ?? 'unknown error')}`);
-  const document = { imported: summary.imported, duplicates: summary.duplicates, rejected: summary.rejected, classes: summary.classes };
+  // datasetId lets a script chain `pawprint train <id>`; unchanged/missing say what a re-import found.
+  const document = { datasetId: summary.datasetId, imported: summary.imported, unchanged: summary.unchanged, duplicates: summary.duplicates, missing: summary.missing, rejected: summary.rejected, classes: summary.classes };
   context.output(document, () => {
     const lines = [
       `${summary.status === 'cancelled' ? 'Cancelled after importing' : 'Imported'} ${summary.imported} new images (${summary.unchanged} unchanged, ${summary.duplicates} duplicates, ${summary.missing} missing) in ${summary.seconds.toFixed(1)} s into dataset ${summary.datasetId}.`,
