@@ -178,3 +178,10 @@ export function pruneFinishedJobs(db: Database, options: { keepPerKind: number; 
     )
     .run({ age: `-${options.olderThanDays} days`, keep: options.keepPerKind }).changes;
 }
+
+/** A run's completed jobs of one kind, newest first (the run page lists its exports); at most `limit`. */
+export function completedJobsOfRun(db: Database, runId: number, kind: string, limit = 200): JobRow[] {
+  return db
+    .prepare(`SELECT * FROM jobs WHERE run_id = ? AND kind = ? AND status = 'completed' ORDER BY id DESC LIMIT ?`)
+    .all(runId, kind, limit) as JobRow[];
+}

@@ -4,7 +4,7 @@ import type { Database } from './database';
 import { ownerAlive, processOwner } from './process-owner';
 import { AppError } from '../../shared/errors';
 import { trainingConfigSchema, type TrainingConfig } from '../../shared/training-config';
-import type { EpochMetrics, RunDetail, RunStatus, RunSummary, TrainPhase } from '../../shared/contract/training';
+import { RUN_LOG_KEEP, type EpochMetrics, type RunDetail, type RunLogLine, type RunStatus, type RunSummary, type TrainPhase } from '../../shared/contract/training';
 
 interface RunRow {
   id: number;
@@ -231,4 +231,38 @@ export function failInterruptedRuns(db: Database, message = CRASHED_RUN_MESSAGE)
     for (const id of ids) update.run(message, nowIso(), id);
   })();
   return ids;
+}
+
+/** Longest message kept (what jobs.log carries). */
+const RUN_LOG_MESSAGE_MAX = 2000;
+
+export interface RunLogEntry {
+  level: 'info' | 'warn';
+  message: string;
+  /** ISO time the line was logged (it may be written a moment later, in a batch). */
+  at: string;
+}
+
+/**
+ * Appends lines to a run's log in one transaction and drops the oldest beyond `keep` (RUN_LOG_KEEP: a long or chatty
+ * run cannot grow it without bound). A run deleted meanwhile takes nothing: the foreign key would refuse its lines, so
+ * they are skipped instead.
+ */
+export function appendRunLog(db: Database, runId: number, lines: readonly RunLogEntry[], keep = RUN_LOG_KEEP): void {
+  if (lines.length === 0) return;
+  const insert = db.prepare('INSERT INTO run_log (run_id, at, level, message) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)');
+  const trim = db.prepare(
+    `DELETE FROM run_log WHERE run_id = ? AND seq <= (SELECT seq FROM run_log WHERE run_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+  );
+  db.transaction(() => {
+    for (const line of lines) insert.run(runId, line.at, line.level, line.message.slice(0, RUN_LOG_MESSAGE_MAX), runId);
+    trim.run(runId, runId, keep);
+  })();
+}
+
+/** A run's log lines in order; `afterSeq` answers only the lines written after that one (a page following a run). */
+export function runLog(db: Database, runId: number, afterSeq = 0): RunLogLine[] {
+  return db
+    .prepare('SELECT seq, at, level, message FROM run_log WHERE run_id = ? AND seq > ? ORDER BY seq')
+    .all(runId, afterSeq) as RunLogLine[];
 }

@@ -4,13 +4,15 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { runRequests } from '../../shared/contract/index';
 import type {
-  CompareMetricsRow, EvaluationSummary, ImageDiff, ImageDiffItem, MisclassifiedItem, RunComparison,
+  CompareMetricsRow, EvaluationSummary, ImageDiff, ImageDiffItem, MisclassifiedItem, RunComparison, RunExport,
 } from '../../shared/contract/runs';
+import { ExportResult } from '../../shared/contract/export';
 import type { RunDetail } from '../../shared/contract/training';
-import { EvaluateJobResult } from '../../shared/contract/jobs';
+import { EvaluateJobResult, ExportJobInput } from '../../shared/contract/jobs';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
-import { getRun } from '../catalogue/runs';
+import { getRun, runLog } from '../catalogue/runs';
+import { completedJobsOfRun, type JobRow } from '../catalogue/jobs';
 import { deleteRunRow, isModelPathReferenced, updateRun } from '../catalogue/run-admin';
 import {
   correctPredictions, evaluationPredictions, getEvaluation, latestTestEvaluation, listEvaluations, misclassifiedPredictions,
@@ -56,6 +58,31 @@ function metricsRow(run: RunDetail, evaluation: EvaluationSummary | null): Compa
     testLoss: evaluation?.loss ?? run.testLoss,
     expectedCalibrationError: evaluation?.expectedCalibrationError ?? null,
     durationMs: run.durationMs,
+  };
+}
+
+function parsedJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** A completed export job as the run page lists it; null for a row this version cannot read. */
+function runExportOf(job: JobRow): RunExport | null {
+  const result = ExportResult.safeParse(parsedJson(job.result_json));
+  const input = ExportJobInput.safeParse(parsedJson(job.input_json));
+  if (!result.success) return null;
+  return {
+    jobId: job.id,
+    target: input.success ? input.data.target : 'tfjs',
+    format: result.data.format,
+    path: result.data.path,
+    bytes: result.data.bytes,
+    finishedAt: job.finished_at,
+    present: existsSync(result.data.path),
   };
 }
 
@@ -196,6 +223,16 @@ export function runHandlers(app: AppContext): DomainHandlers<typeof runRequests>
     },
 
     'runs.evaluate': async ({ runId, datasetId, folder }) => evaluate(runId, { datasetId, folder }),
+
+    'runs.log': async ({ runId, afterSeq }) => {
+      getRun(db, runId);
+      return { lines: runLog(db, runId, afterSeq) };
+    },
+
+    'runs.exports': async ({ runId }) => {
+      getRun(db, runId);
+      return { exports: completedJobsOfRun(db, runId, 'export').map(runExportOf).filter((row): row is RunExport => row !== null) };
+    },
 
     'runs.evaluations': async ({ runId }) => {
       getRun(db, runId);

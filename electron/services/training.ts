@@ -4,7 +4,7 @@ import type { trainingRequests, PresetInfo, ValidationIssue } from '../../shared
 import { presetDefaults, PRESET_NAMES, type PresetName } from '../../shared/training-config';
 import { validateTrainingConfig } from '../../shared/model-validation';
 import { getImagePath } from '../catalogue/training-data';
-import { failInterruptedRuns, getRun, listRuns } from '../catalogue/runs';
+import { failInterruptedRuns, getRun, listRuns, runLog } from '../catalogue/runs';
 import { TrainingJobs } from '../jobs/kinds/train';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
@@ -29,6 +29,8 @@ function backendIssue(config: unknown): ValidationIssue | null {
   return {
     severity: 'error',
     layer: null,
+    code: 'backend-unavailable',
+    backend: 'node',
     message: 'The native backend (tfjs-node) is not installed here: choose auto or WebAssembly (auto uses tfjs-node once `npm install @tensorflow/tfjs-node` has installed it).',
   };
 }
@@ -96,6 +98,7 @@ export function trainingHandlers(app: AppContext): DomainHandlers<typeof trainin
       return { imageId, original: { dataUrl: preview.original, params: null }, variants: preview.variants };
     },
     'runs.list': async ({ datasetId, status, limit }) => ({ runs: listRuns(app.db, { datasetId, status, limit }) }),
-    'runs.get': async ({ runId }) => getRun(app.db, runId),
+    // The stored log makes a finished run's page (or one trained from the CLI) show what its job logged.
+    'runs.get': async ({ runId }) => ({ ...getRun(app.db, runId), log: runLog(app.db, runId) }),
   };
 }

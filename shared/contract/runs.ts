@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvents, defineRequests } from './define';
-import { EpochMetrics, RunSummary } from './training';
+import { ExportFormat, ExportTarget } from './export';
+import { EpochMetrics, RunLogLine, RunSummary } from './training';
 
 // Runs after training: rename/notes/tags, delete, run again, side-by-side comparison, evaluation with per-image
 // predictions. runs.list and runs.get live in the training contract (they describe what the trainer writes).
@@ -169,6 +170,20 @@ export const RunComparison = z.object({
 });
 export type RunComparison = z.infer<typeof RunComparison>;
 
+/** A package a run's model was exported to (a completed export job of the run), for the run's page. */
+export const RunExport = z.object({
+  jobId: z.number().int(),
+  target: ExportTarget,
+  format: ExportFormat,
+  path: z.string(),
+  bytes: z.number().int(),
+  /** When the export finished (ISO). */
+  finishedAt: z.string().nullable(),
+  /** Whether the package is still where it was written (the user may have moved or deleted it since). */
+  present: z.boolean(),
+});
+export type RunExport = z.infer<typeof RunExport>;
+
 export const MisclassifiedFilter = z.enum(['wrong', 'low-confidence-correct']);
 export type MisclassifiedFilter = z.infer<typeof MisclassifiedFilter>;
 
@@ -212,6 +227,13 @@ export const runRequests = defineRequests({
       .refine((p) => !(p.datasetId !== undefined && p.folder !== undefined), 'give a dataset or a folder, not both'),
     result: Evaluation.extend({ predictions: z.array(Prediction) }),
   },
+  /** The run's stored log lines after `afterSeq` (0: all kept): a page following a training run asks for the new ones. */
+  'runs.log': {
+    payload: z.object({ runId: id, afterSeq: z.number().int().min(0).default(0) }),
+    result: z.object({ lines: z.array(RunLogLine) }),
+  },
+  /** The packages the run's model was exported to, newest first. */
+  'runs.exports': { payload: z.object({ runId: id }), result: z.object({ exports: z.array(RunExport) }) },
   'runs.evaluations': {
     payload: z.object({ runId: id }),
     result: z.object({ evaluations: z.array(EvaluationSummary) }),

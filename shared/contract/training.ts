@@ -40,11 +40,19 @@ export const PresetInfo = z.object({
 });
 export type PresetInfo = z.infer<typeof PresetInfo>;
 
+/** What an issue is about, for code that acts on it (the words in `message` are for people and may change). */
+export const ValidationIssueCode = z.enum(['backend-unavailable']);
+export type ValidationIssueCode = z.infer<typeof ValidationIssueCode>;
+
 export const ValidationIssue = z.object({
   severity: z.enum(['error', 'warning']),
   /** 1-based custom layer the problem is about, or null for the whole config. */
   layer: z.number().nullable(),
   message: z.string(),
+  /** Set for issues the UI acts on: 'backend-unavailable' (the chosen backend is not installed here; see `backend`). */
+  code: ValidationIssueCode.optional(),
+  /** With 'backend-unavailable': the config's backend value this machine cannot give ('node' for tfjs-node). */
+  backend: z.string().optional(),
 });
 export type ValidationIssue = z.infer<typeof ValidationIssue>;
 
@@ -128,6 +136,22 @@ export const RunDetail = RunSummary.extend({
 });
 export type RunDetail = z.infer<typeof RunDetail>;
 
+/** Lines of a run's log the catalogue keeps (the newest); older ones are dropped as a run logs more. */
+export const RUN_LOG_KEEP = 2000;
+
+/** One line its train job logged, as the catalogue keeps it; seq orders the lines (runs.log asks for those after one). */
+export const RunLogLine = z.object({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  level: z.enum(['info', 'warn']),
+  message: z.string(),
+});
+export type RunLogLine = z.infer<typeof RunLogLine>;
+
+/** What runs.get answers: the run's record with its stored log (the last RUN_LOG_KEEP lines), for any run. */
+export const RunRecord = RunDetail.extend({ log: z.array(RunLogLine) });
+export type RunRecord = z.infer<typeof RunRecord>;
+
 /** What the worker is doing right now, for the progress bar. */
 export const TrainingStage = z.enum(['starting', 'decoding', 'weights', 'features', 'training', 'evaluating', 'saving']);
 export type TrainingStage = z.infer<typeof TrainingStage>;
@@ -202,7 +226,7 @@ export const trainingRequests = defineRequests({
     }),
     result: z.object({ runs: z.array(RunSummary) }),
   },
-  'runs.get': { payload: z.object({ runId }), result: RunDetail },
+  'runs.get': { payload: z.object({ runId }), result: RunRecord },
 });
 
 // A run is a train job (jobs.start {kind: 'train'}): its progress, log and end arrive as jobs.progress / jobs.log /

@@ -20,6 +20,7 @@ import { TaskCancelled } from '../worker/runner';
 import type { TrainRunProgress, TrainTaskEvent, TrainTaskResult, WorkerImage } from '../../training/worker/task-types';
 import type { EventSink, JobContext, JobKindSpec } from '../kind';
 import { JobFailure } from '../job-failure';
+import { RunLogWriter } from './run-log';
 
 /** A cancelled run whose worker does not stop by itself (stuck in a long kernel) is killed after this. */
 export const CANCEL_GRACE_MS = 60_000;
@@ -53,6 +54,8 @@ interface Active {
   announced: RunOutcome | null;
   /** Ends run() with what was announced, without waiting for the worker (ending the job stops it). */
   stop(): void;
+  /** A line for the live log (jobs.log) and the run's stored log. */
+  log(level: 'info' | 'warn', message: string): void;
 }
 
 function toWorkerImages(examples: TrainingData['train']): WorkerImage[] {
@@ -182,9 +185,15 @@ export class TrainingJobs {
     // Listed from the moment the job is admitted: the live panel shows it while its process starts.
     let stop: () => void = () => undefined;
     const stopped = new Promise<null>((resolve) => (stop = () => resolve(null)));
+    // Every line also goes to the run's stored log, so its page shows it after a reload or from another process.
+    const stored = new RunLogWriter(ctx.db, runId, { onFailure: (message) => ctx.log('warn', message) });
     const entry: Active = {
       runId, name: state.name, preset: state.preset, datasetId: state.datasetId, backend: null,
       baseVersions: bundledBaseVersions(state.config), announced: null, stop: () => stop(),
+      log: (level, message) => {
+        ctx.log(level, message);
+        stored.add(level, message);
+      },
     };
     this.active.set(runId, entry);
     let outcome: RunOutcome | null;
@@ -198,6 +207,8 @@ export class TrainingJobs {
     }
     // Already settled when the app closed first, or a report could not be recorded: that is what was announced.
     const announced = entry.announced ?? this.settle(entry, outcome ?? { status: 'failed', error: 'the run ended without an outcome' });
+    // Before the job's end is announced: a page that reloads the run on jobs.finished gets every line.
+    stored.close();
     const result = resultOf(runId, announced);
     if (announced.status === 'failed') throw new JobFailure(announced.error ?? 'the run failed', result);
     return result;
@@ -217,7 +228,7 @@ export class TrainingJobs {
     if (data.dataHash !== state.dataHash || data.classNames.join('\n') !== state.classNames.join('\n')) {
       return { status: 'failed', error: 'the dataset\'s labels or split changed while this run waited in the queue; start it again' };
     }
-    if (state.madeSplit) ctx.log('info', state.madeSplit);
+    if (state.madeSplit) entry.log('info', state.madeSplit);
     // Run ids can be reused after the newest run is deleted; a leftover folder of that id is not this run's.
     const modelDir = join(ctx.paths.models, `run-${runId}`);
     await rm(modelDir, { recursive: true, force: true });
@@ -267,7 +278,7 @@ export class TrainingJobs {
         ctx.events.emit('training.epoch', { runId, ...event.metrics });
         return;
       case 'log':
-        ctx.log(event.level, event.message);
+        entry.log(event.level, event.message);
         return;
     }
   }

@@ -31,6 +31,20 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
 }
 
+/** "812 bytes", "340 KB", "2.1 MB": a file's size as a person reads it. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return '–';
+  if (bytes < 1024) return plural(bytes, 'byte');
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  const mb = bytes / 1024 / 1024;
+  return mb < 100 ? `${mb.toFixed(1)} MB` : `${Math.round(mb)} MB`;
+}
+
+/** An export target by the name its users know it by. */
+export function exportTargetName(target: 'tfjs' | 'tm' | 'onnx'): string {
+  return target === 'tfjs' ? 'TensorFlow.js' : target === 'tm' ? 'Teachable Machine' : 'ONNX';
+}
+
 /** Keras RandomRotation factor (a fraction of a full turn either way) as the degrees a person sets: 0.2 → 72. */
 export function rotationDegrees(factor: number): number {
   return Math.round(factor * 360 * 10) / 10;

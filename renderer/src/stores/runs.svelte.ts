@@ -3,8 +3,8 @@ import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { jobsStore } from './jobs.svelte';
 import type {
-  ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunDetail,
-  RunSummary,
+  ClassInfo, DatasetSummary, Evaluation, EvaluationSummary, MisclassifiedFilter, MisclassifiedItem, Prediction, RunComparison, RunExport,
+  RunLogLine, RunRecord, RunSummary,
 } from '../../../shared/contract/index';
 
 /** The run a page shows, from the location: `#/runs/<id>` (null on the Runs list). */
@@ -22,6 +22,18 @@ export type EvaluationSourceChoice = 'test' | 'dataset' | 'folder';
 export type SortKey = 'name' | 'preset' | 'status' | 'bestValAccuracy' | 'testAccuracy' | 'durationMs' | 'backend' | 'createdAt';
 
 const MAX_COMPARE = 4;
+/**
+ * How often the page of a run that trains asks for its new stored log lines. Asking the catalogue (not following
+ * jobs.log) also follows a run another process trains, such as the CLI.
+ */
+const PAGE_LOG_POLL_MS = 1500;
+
+/** Lines of `more` after the last of `lines` (by seq), appended: a line answered twice shows once. */
+export function appendLogLines(lines: readonly RunLogLine[], more: readonly RunLogLine[]): RunLogLine[] {
+  const last = lines.at(-1)?.seq ?? 0;
+  const fresh = more.filter((line) => line.seq > last);
+  return fresh.length === 0 ? [...lines] : [...lines, ...fresh];
+}
 
 function compareValues(a: unknown, b: unknown): number {
   // Missing values sort last whatever the direction, so "best first" never starts with a row of dashes.
@@ -65,12 +77,13 @@ class RunsStore {
   /** Wrong predictions of the last folder evaluation (folder files have no catalogue id, so no gallery). */
   folderMistakes = $state<Prediction[]>([]);
 
-  /** The run page: which run, its record (config, versions, epochs) and its evaluations. */
+  /** The run page: which run, its record (config, versions, epochs, stored log), its evaluations and its exports (newest first). */
   pageRunId = $state<number | null>(null);
-  page = $state<{ run: RunDetail; evaluations: EvaluationSummary[] } | null>(null);
+  page = $state<{ run: RunRecord; evaluations: EvaluationSummary[]; exports: RunExport[] } | null>(null);
   pageError = $state<string | null>(null);
 
   private refreshQueued = false;
+  private pageLogTimer: ReturnType<typeof setInterval> | undefined;
   private refreshedListeners = new Set<(runs: RunSummary[]) => void>();
 
   constructor() {
@@ -91,8 +104,48 @@ class RunsStore {
     // A run's row changes as its train job is queued, admitted and ended; an evaluation adds to its run.
     jobsStore.onChange((job, change) => {
       if (job.kind === 'train' || (job.kind === 'evaluate' && change === 'finished')) refreshSoon();
+      // A finished export (or evaluation) of the page's run shows up on its page at once.
       if (change === 'finished' && job.runId !== null) reloadPage(job.runId);
     });
+  }
+
+  /** Whether the page's run is queued or training (its log may still grow). */
+  private pageRunActive(): boolean {
+    const page = this.page;
+    if (page === null || page.run.id !== this.pageRunId) return false;
+    const status = this.runs.find((run) => run.id === page.run.id)?.status ?? page.run.status;
+    return status === 'queued' || status === 'running';
+  }
+
+  /** While the page's run trains, its new stored log lines are asked for every PAGE_LOG_POLL_MS; then the asking stops. */
+  private followPageLog(): void {
+    if (!this.pageRunActive()) {
+      clearInterval(this.pageLogTimer);
+      this.pageLogTimer = undefined;
+      return;
+    }
+    this.pageLogTimer ??= setInterval(() => {
+      if (this.pageRunActive() && this.pageRunId !== null) void this.loadPageLog(this.pageRunId);
+      else this.followPageLog();
+    }, PAGE_LOG_POLL_MS);
+  }
+
+  /** The lines the page's run logged since the last it shows. */
+  private async loadPageLog(runId: number): Promise<void> {
+    const page = this.page;
+    if (page?.run.id !== runId) return;
+    try {
+      const { lines } = await transport.invoke('runs.log', { runId, afterSeq: page.run.log.at(-1)?.seq ?? 0 });
+      const now = this.page;
+      if (now?.run.id === runId && lines.length > 0) this.page = { ...now, run: { ...now.run, log: appendLogLines(now.run.log, lines) } };
+    } catch {
+      // A run deleted meanwhile: the page says so on its next load.
+    }
+  }
+
+  /** The log the run page shows: the lines the catalogue keeps for the run (a reload, a CLI run, a finished run alike). */
+  get pageLog(): RunLogLine[] {
+    return this.page?.run.log ?? [];
   }
 
   /** Opens a run's page (null: back to the list); a run that does not exist says so in words. */
@@ -101,6 +154,7 @@ class RunsStore {
     this.pageError = null;
     if (runId === null) {
       this.page = null;
+      this.followPageLog();
       return;
     }
     if (this.page?.run.id !== runId) this.page = null;
@@ -109,20 +163,16 @@ class RunsStore {
 
   private async loadPage(runId: number): Promise<void> {
     try {
-      const [run, { evaluations }] = await Promise.all([
+      const [run, { evaluations }, { exports }] = await Promise.all([
         transport.invoke('runs.get', { runId }),
         transport.invoke('runs.evaluations', { runId }),
+        transport.invoke('runs.exports', { runId }),
       ]);
-      if (this.pageRunId === runId) this.page = { run, evaluations };
+      if (this.pageRunId === runId) this.page = { run, evaluations, exports };
+      this.followPageLog();
     } catch (error) {
       if (this.pageRunId === runId) this.pageError = `Run ${runId} cannot be shown: ${error instanceof Error ? error.message : String(error)}`;
     }
-  }
-
-  /** The log of a run's train job while this page session has it (jobs.log lines; older runs keep only their notes). */
-  logOf(runId: number): string[] {
-    const job = jobsStore.forRun(runId, 'train');
-    return job ? (jobsStore.logs[job.id] ?? []) : [];
   }
 
   /** "Compare with…" on a run page: this run and another, compared as the Runs list does. */

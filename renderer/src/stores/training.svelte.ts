@@ -5,7 +5,7 @@ import { runsStore } from './runs.svelte';
 import { jobsStore, type TrainFigures } from './jobs.svelte';
 import { DEFAULT_PRESET, presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
 import type {
-  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, RunDetail, SplitInfo,
+  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, RunDetail, SplitInfo, ValidationIssue,
 } from '../../../shared/contract/index';
 
 /**
@@ -36,9 +36,12 @@ function baseParameters(preset: PresetInfo | undefined): number | null {
   return row?.params ?? null;
 }
 
-/** The service's issue for a native backend that is not installed (electron/services/training.ts backendIssue). */
-function nativeMissing(issues: ReadonlyArray<{ severity: string; layer: number | null; message: string }>): { message: string } | undefined {
-  return issues.find((issue) => issue.severity === 'error' && issue.layer === null && /\(tfjs-node\) is not installed/.test(issue.message));
+/**
+ * The service's issue for a backend this machine cannot give (electron/services/training.ts backendIssue), found by its
+ * code and backend, never by its words: rewording the message must not make the Backend list offer it again.
+ */
+function backendMissing(issues: readonly ValidationIssue[], backend: string): ValidationIssue | undefined {
+  return issues.find((issue) => issue.severity === 'error' && issue.code === 'backend-unavailable' && issue.backend === backend);
 }
 
 /** Which split training will use, or that it makes the default one (the backend's rule for a dataset with none). */
@@ -184,6 +187,12 @@ class TrainingStore {
     const job = this.watchedJob;
     const figures = jobsStore.trainFigures(job ?? undefined);
     return figures && job?.status === 'running' ? { ...figures, etaSeconds: job.progress?.etaSeconds ?? null } : null;
+  }
+
+  /** The watched run's time left in the Jobs panel's words ("about 3 min left"); '' while queued or before an estimate is due. */
+  get timeLeft(): string {
+    const job = this.watchedJob;
+    return job ? jobsStore.timeLeftText(job) : '';
   }
 
   /** The watched run's log lines (its train job's jobs.log). */
@@ -346,9 +355,9 @@ class TrainingStore {
       });
       if (seq !== this.validateSeq) return;
       // The service refuses a backend this machine lacks; the choice goes back to auto (it does not stick), saying why.
-      const missing = this.config.backend === 'node' ? nativeMissing(result.issues) : undefined;
+      const missing = backendMissing(result.issues, this.config.backend);
       if (missing) {
-        this.markNativeMissing(missing.message);
+        this.markUnavailable(this.config.backend, missing.message);
         this.config = { ...this.config, backend: 'auto' };
         this.scheduleValidation();
         return;
@@ -359,8 +368,8 @@ class TrainingStore {
     }
   }
 
-  private markNativeMissing(message: string): void {
-    if (!this.unavailableBackends.includes('node')) this.unavailableBackends = [...this.unavailableBackends, 'node'];
+  private markUnavailable(backend: string, message: string): void {
+    if (!this.unavailableBackends.includes(backend)) this.unavailableBackends = [...this.unavailableBackends, backend];
     this.backendNote = message;
   }
 
@@ -368,8 +377,7 @@ class TrainingStore {
   private async probeBackends(): Promise<void> {
     try {
       const result = await transport.invoke('training.validateConfig', { config: { preset: this.config.preset, backend: 'node' }, numClasses: 2 });
-      const missing = nativeMissing(result.issues);
-      if (missing && !this.unavailableBackends.includes('node')) this.unavailableBackends = [...this.unavailableBackends, 'node'];
+      if (backendMissing(result.issues, 'node') && !this.unavailableBackends.includes('node')) this.unavailableBackends = [...this.unavailableBackends, 'node'];
     } catch {
       // the list stays as it is; choosing tfjs-node is still refused in words by validation
     }

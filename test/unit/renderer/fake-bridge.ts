@@ -104,8 +104,13 @@ export class FakeBridge {
       'runs.get': ({ runId }: { runId: number }) => {
         const run = catalogue.runs.find((candidate) => candidate.id === runId);
         if (!run) throw new Error(`Run ${runId} does not exist.`);
-        return { ...run, epochs: [] };
+        return { ...run, epochs: [], log: [] };
       },
+      'runs.log': () => ({ lines: [] }),
+      'runs.exports': () => ({ exports: [] }),
+      'images.byPath': ({ datasetId, relPath }: { datasetId: number; relPath: string }) => ({
+        imageId: [...catalogue.images.values()].find((image) => image.datasetId === datasetId && image.relPath === relPath)?.id ?? null,
+      }),
       'jobs.list': ({ active, kind, limit }: { active?: boolean; kind?: JobKind; limit?: number }) => ({
         jobs: (catalogue.jobs ?? [])
           .filter((job) => !active || job.status === 'queued' || job.status === 'running')

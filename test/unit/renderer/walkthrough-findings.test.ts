@@ -20,7 +20,7 @@ class UploadBridge extends FakeBridge {
       // As electron/services/training.ts answers on a machine without tfjs-node.
       const config = (payload as { config: { backend?: string } }).config;
       const issues = config.backend === 'node'
-        ? [{ severity: 'error', layer: null, message: 'The native backend (tfjs-node) is not installed here: choose auto or WebAssembly.' }]
+        ? [{ severity: 'error', layer: null, code: 'backend-unavailable', backend: 'node', message: 'The native backend (tfjs-node) is not installed here: choose auto or WebAssembly.' }]
         : [];
       return { ok: true, value: { ok: issues.length === 0, issues, layers: [], totalParams: 0, config: null } };
     }
