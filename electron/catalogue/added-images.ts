@@ -31,3 +31,16 @@ export function imageWithContent(db: Database, datasetId: number, contentHash: s
     .get(datasetId, contentHash) as { relPath: string } | undefined;
   return row?.relPath;
 }
+
+/**
+ * The id of the dataset's row at this path under its folder, or null (Try it relabels a dataset photo found by its
+ * path). One lookup on the (dataset_id, rel_path) key; a path given with '/' also finds a row stored with '\\'.
+ */
+export function imageIdAtPath(db: Database, datasetId: number, relPath: string): number | null {
+  const posix = relPath.replace(/\\/g, '/');
+  const id = db
+    .prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path IN (?, ?) ORDER BY id LIMIT 1')
+    .pluck()
+    .get(datasetId, posix, posix.replace(/\//g, '\\')) as number | undefined;
+  return id ?? null;
+}

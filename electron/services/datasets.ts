@@ -24,6 +24,7 @@ import { exportLabelsCsv, exportLabelFolders } from '../dataset/export-labels';
 import { importKind } from '../jobs/kinds/import';
 import { downloadKind } from '../jobs/kinds/download';
 import { AddedCopies, addPhotos, removeAddedPhotos } from '../dataset/add-images';
+import { imageIdAtPath } from '../catalogue/added-images';
 import { UploadStore } from '../export/uploads';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -98,6 +99,10 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     'images.ids': async ({ datasetId, filter, offset, limit }) =>
       queryImageIds(db, datasetId, filter, offset === undefined && limit === undefined ? undefined : { offset: offset ?? 0, limit: limit ?? 200_000 }),
     'images.detail': async ({ imageId }) => imageDetail(db, imageId),
+    'images.byPath': async ({ datasetId, relPath }) => {
+      getDatasetRow(db, datasetId);
+      return { imageId: imageIdAtPath(db, datasetId, relPath) };
+    },
     'images.sample': async ({ datasetId, perClass, seed }) => sampleImages(db, datasetId, perClass, seed),
 
     'classes.create': async ({ datasetId, name, color }) => {

@@ -207,6 +207,11 @@ export const datasetRequests = defineRequests({
     result: z.array(Id),
   },
   'images.detail': { payload: z.object({ imageId: Id }), result: ImageDetail },
+  /** The id of the dataset's row (any status) at a path under its folder ('/' separated), or null: Try it finds a dataset photo by it. */
+  'images.byPath': {
+    payload: z.object({ datasetId: Id, relPath: z.string().min(1).max(4096) }),
+    result: z.object({ imageId: Id.nullable() }),
+  },
   /** Up to `perClass` random decodable images of each class (seeded), for the preview grid. */
   'images.sample': {
     payload: z.object({ datasetId: Id, perClass: z.number().int().min(1).max(20).default(6), seed: z.number().int().default(0) }),

@@ -2,6 +2,7 @@ import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { runsStore } from './runs.svelte';
 import { jobsStore } from './jobs.svelte';
+import { PhotoAdder } from './try-it.svelte';
 import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
 import type {
   ExportFormat, ExportModelInfo, ExportPrediction, ExportResult, ExportTarget, ModelSource, RunSummary,
@@ -14,6 +15,8 @@ export interface TryImage {
   /** blob: URL of the user's own copy, for the thumbnail (nothing is served back). */
   previewUrl: string;
   uploadId: string | null;
+  /** The name the upload stored it under (sanitised, maybe suffixed): what datasets.addImages copies it as. */
+  uploadName: string | null;
   result: ExportPrediction | null;
   error: string | null;
 }
@@ -57,6 +60,8 @@ class ExportStore {
   uploadingModel = $state(false);
   images = $state<TryImage[]>([]);
   predicting = $state(false);
+  /** "Add with its right label" on a card: the same logic as Try it beside training. */
+  readonly adder = new PhotoAdder();
   /** Images being uploaded (a dropped folder can be many). */
   uploadingImages = $state<{ done: number; total: number } | null>(null);
   private predictAgain = false;
@@ -136,6 +141,13 @@ class ExportStore {
   /** Predictions belong to a model: forget them when the model changes. */
   private forgetResults(): void {
     this.images = this.images.map((image) => (image.uploadId ? { ...image, result: null, error: null } : image));
+    // What a card added belonged to the old model's dataset.
+    this.adder.clear();
+  }
+
+  /** The run whose model Try it uses, when it is a run's (its dataset takes a wrong answer's right label). */
+  get tryRun(): RunSummary | null {
+    return this.modelMode === 'run' ? (this.exportableRuns.find((run) => run.id === this.tryRunId) ?? null) : null;
   }
 
   async useRun(runId: number | null): Promise<void> {
@@ -196,13 +208,14 @@ class ExportStore {
     const added: TryImage[] = [];
     this.uploadingImages = { done: 0, total: accepted.length };
     for (const file of accepted) {
-      const entry: TryImage = { key: `local-${crypto.randomUUID()}`, name: file.name, previewUrl: URL.createObjectURL(file), uploadId: null, result: null, error: null };
+      const entry: TryImage = { key: `local-${crypto.randomUUID()}`, name: file.name, previewUrl: URL.createObjectURL(file), uploadId: null, uploadName: null, result: null, error: null };
       if (file.size > MAX_UPLOAD_BYTES) {
         entry.error = `larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`;
       } else {
         try {
           const result = await transport.invoke('export.upload', { name: file.name, data: await toBase64(file) });
           entry.uploadId = result.uploadId;
+          entry.uploadName = result.name;
         } catch (error) {
           entry.error = messageOf(error);
         }
@@ -255,6 +268,7 @@ class ExportStore {
       if (image.uploadId) void transport.invoke('export.discardUpload', { uploadId: image.uploadId }).catch(() => undefined);
     }
     this.images = [];
+    this.adder.clear();
   }
 }
 

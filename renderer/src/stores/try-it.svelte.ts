@@ -15,8 +15,6 @@ export interface TryItem {
   source: ImageSource | null;
   result: Extract<ExportPrediction, { ok: true }> | null;
   error: string | null;
-  /** What became of "add with its right label": the words to show, whether it landed in the dataset, what undo takes back. */
-  added: AddedPhoto | null;
   /** Name, size and modification time of a picked file (or the path): the same photo added again is not a new card. */
   fingerprint: string;
 }
@@ -53,6 +51,8 @@ class TryItStore {
   model = $state<ExportModelInfo | null>(null);
   error = $state<string | null>(null);
   predicting = $state(false);
+  /** What "add with its right label" did for each card (the one logic both Try it panels use). */
+  readonly adder = new PhotoAdder();
   private again = false;
 
   constructor() {
@@ -77,7 +77,8 @@ class TryItStore {
     this.runId = runId;
     this.model = null;
     this.error = null;
-    this.items = this.items.map((item) => ({ ...item, result: null, error: null, added: null }));
+    this.items = this.items.map((item) => ({ ...item, result: null, error: null }));
+    this.adder.clear();
     void this.predictAll();
   }
 
@@ -96,7 +97,7 @@ class TryItStore {
       known.push(fingerprint);
       const item: TryItem = {
         key: `upload-${crypto.randomUUID()}`, name: file.name, previewUrl: URL.createObjectURL(file), source: null,
-        result: null, error: null, added: null, fingerprint,
+        result: null, error: null, fingerprint,
       };
       if (file.size > MAX_UPLOAD_BYTES) item.error = `${file.name} is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB.`;
       else {
@@ -119,7 +120,7 @@ class TryItStore {
     const fresh = paths.filter((path) => !known.has(path));
     this.items = [
       ...fresh.map((path): TryItem => ({
-        key: `path-${path}`, name: path.split(/[\\/]/).pop() ?? path, previewUrl: null, source: { path }, result: null, error: null, added: null, fingerprint: `path\u0000${path}`,
+        key: `path-${path}`, name: path.split(/[\\/]/).pop() ?? path, previewUrl: null, source: { path }, result: null, error: null, fingerprint: `path\u0000${path}`,
       })),
       ...this.items,
     ];
@@ -131,6 +132,7 @@ class TryItStore {
     if (item?.previewUrl) URL.revokeObjectURL(item.previewUrl);
     if (item?.source && 'uploadId' in item.source) void transport.invoke('export.discardUpload', { uploadId: item.source.uploadId }).catch(() => undefined);
     this.items = this.items.filter((candidate) => candidate.key !== key);
+    this.adder.forget(key);
   }
 
   clear(): void {
@@ -186,37 +188,75 @@ class TryItStore {
     const item = this.items.find((candidate) => candidate.key === key);
     const run = this.run;
     if (!item || !run || run.datasetId === null || !item.source) return;
-    const mark = (added: TryItem['added']) => {
-      this.items = this.items.map((candidate) => (candidate.key === key ? { ...candidate, added } : candidate));
-    };
-    // A second key on the same card while the first is under way would copy the photo twice.
-    if (item.added?.text === 'Adding…') return;
-    if (item.added?.done && item.added.imageIds.length > 0) {
-      mark({ ...item.added, text: `Already added as ${item.added.className}: Undo first to give it another class.` });
-      return;
-    }
-    mark({ className, text: 'Adding…', done: false, imageIds: [], datasetId: run.datasetId });
-    mark(await addPhotoToDataset(run.datasetId, className, item.source));
+    await this.adder.add(key, run.datasetId, className, item.source);
   }
 
   /** Takes back a photo this card copied into the dataset. */
   async undoAdd(key: string): Promise<void> {
-    const item = this.items.find((candidate) => candidate.key === key);
-    if (!item?.added?.done || item.added.imageIds.length === 0) return;
-    const undone = await removeAddedPhotos(item.added.datasetId, item.added.imageIds);
-    const added = undone.text === null ? null : { ...item.added, text: undone.text, ...(undone.removed ? { done: false, imageIds: [] } : {}) };
-    this.items = this.items.map((candidate) => (candidate.key === key ? { ...candidate, added } : candidate));
+    await this.adder.undo(key);
+  }
+
+  /** What "add with its right label" did for this card, or null. */
+  addedOf(key: string): AddedPhoto | null {
+    return this.adder.of(key);
   }
 }
 
-/** The catalogue id of a dataset image by its path under the dataset's folder (paged: there is no lookup by path). */
-async function findImage(datasetId: number, relPath: string): Promise<number | null> {
-  for (let offset = 0; ; offset += 1000) {
-    const page = await transport.invoke('images.query', { datasetId, filter: { status: 'all' }, offset, limit: 1000 });
-    const hit = page.items.find((image) => image.relPath.replace(/\\/g, '/') === relPath);
-    if (hit) return hit.id;
-    if (offset + page.items.length >= page.total || page.items.length === 0) return null;
+/**
+ * The one logic behind a Try it card's "add with its right label" and its Undo, for both panels (beside training and
+ * in Export): one add per card at a time, a second class only after Undo, and the words the card shows.
+ */
+export class PhotoAdder {
+  /** Per card key: the words to show, whether it landed in the dataset, what Undo takes back. */
+  added = $state<Record<string, AddedPhoto>>({});
+
+  of(key: string): AddedPhoto | null {
+    return this.added[key] ?? null;
   }
+
+  private set(key: string, added: AddedPhoto | null): void {
+    const next = { ...this.added };
+    if (added === null) delete next[key];
+    else next[key] = added;
+    this.added = next;
+  }
+
+  /** Gives the card's photo this class in the dataset (relabel or copy, addPhotoToDataset). */
+  async add(key: string, datasetId: number, className: string, source: ImageSource): Promise<void> {
+    const earlier = this.of(key);
+    // A second key on the same card while the first is under way would copy the photo twice.
+    if (earlier?.text === ADDING) return;
+    if (earlier?.done && earlier.imageIds.length > 0) {
+      this.set(key, { ...earlier, text: `Already added as ${earlier.className}: Undo first to give it another class.` });
+      return;
+    }
+    this.set(key, { className, text: ADDING, done: false, imageIds: [], datasetId });
+    this.set(key, await addPhotoToDataset(datasetId, className, source));
+  }
+
+  /** Takes back the copy the card added; the card forgets the add (or says why the file stayed). */
+  async undo(key: string): Promise<void> {
+    const earlier = this.of(key);
+    if (!earlier?.done || earlier.imageIds.length === 0) return;
+    const undone = await removeAddedPhotos(earlier.datasetId, earlier.imageIds);
+    this.set(key, undone.text === null ? null : { ...earlier, text: undone.text, ...(undone.removed ? { done: false, imageIds: [] } : {}) });
+  }
+
+  forget(key: string): void {
+    if (key in this.added) this.set(key, null);
+  }
+
+  clear(): void {
+    this.added = {};
+  }
+}
+
+/** The words a card shows while its add is under way. */
+export const ADDING = 'Adding…';
+
+/** The catalogue id of a dataset image by its path under the dataset's folder (one lookup, not a walk through its pages). */
+async function findImage(datasetId: number, relPath: string): Promise<number | null> {
+  return (await transport.invoke('images.byPath', { datasetId, relPath })).imageId;
 }
 
 export interface AddedPhoto {
@@ -244,14 +284,13 @@ export async function addPhotoToDataset(datasetId: number, className: string, so
     if (rel !== null) {
       const imageId = await findImage(dataset.id, rel);
       if (imageId === null) return answer(`Not added: ${rel} is in ${dataset.name}'s folder but not imported yet: Re-import the dataset, then try again.`, false);
+      // The server's datasets.changed refreshes this dataset's counts in the dataset store: no refresh here.
       if ((await datasetStore.relabel(dataset.id, [imageId], target.id)) === null) return answer('Not added: the catalogue refused the label (see the message above).', false);
-      await datasetStore.refresh();
       return answer(`Labelled ${className} in ${dataset.name} (used by the next run).`, true);
     }
     if ('uploadId' in source && !source.name) return answer('Not added: the upload has no file name; add the photo again.', false);
     const image = 'path' in source ? { path: source.path } : { uploadId: source.uploadId, name: source.name! };
     const added = await transport.invoke('datasets.addImages', { datasetId: dataset.id, classId: target.id, images: [image] });
-    await datasetStore.refresh();
     return answer(added.message, true, added.added.map((photo) => photo.imageId));
   } catch (error) {
     return answer(`Not added: ${messageOf(error)}`, false);
@@ -262,7 +301,6 @@ export async function addPhotoToDataset(datasetId: number, className: string, so
 export async function removeAddedPhotos(datasetId: number, imageIds: number[]): Promise<{ removed: boolean; text: string | null }> {
   try {
     const undone = await transport.invoke('datasets.removeAddedImages', { datasetId, imageIds });
-    await datasetStore.refresh();
     const kept = undone.kept.length > 0 ? `Removed from the dataset; ${undone.kept.join(', ')} was changed since, so the file stays in the folder.` : null;
     return { removed: true, text: kept };
   } catch (error) {

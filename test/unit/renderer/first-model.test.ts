@@ -102,7 +102,8 @@ const bridge = new FirstModelBridge({
 installBridge(bridge);
 
 interface Base { kind: string; name: string; alpha: number | null; parameters: number | null }
-interface TryItem { key: string; name: string; result: { className: string } | null; added: { text: string; done: boolean; imageIds: number[] } | null }
+interface TryItem { key: string; name: string; result: { className: string } | null }
+interface Added { text: string; done: boolean; imageIds: number[] }
 let training: {
   config: TrainingConfig; splitNote: string | null; watchedRunId: number | null; readonly base: Base | null;
   loadPresets(): Promise<void>; trainDefault(datasetId: number): Promise<number | null>; setBase(source: string | null): void;
@@ -115,6 +116,7 @@ let runs: {
 let tryIt: {
   items: TryItem[]; readonly hasModel: boolean; follow(runId: number | null): void; addPaths(paths: string[]): Promise<void>;
   addFiles(files: File[]): Promise<void>; addWithLabel(key: string, className: string): Promise<void>; undoAdd(key: string): Promise<void>;
+  addedOf(key: string): Added | null;
 };
 let runIdFromHash: (hash: string) => number | null;
 let app: { error: string | null };
@@ -189,26 +191,50 @@ test('Try it beside training waits for the run\'s model, then answers; a wrong a
   assert.equal(tryIt.items[0]?.result?.className, 'dog');
   assert.deepEqual(bridge.predictions[0], { runId: 1, sources: [{ path: '/photos/pets/cat/a.png' }] });
 
+  const added = () => tryIt.addedOf(tryIt.items[0]!.key);
+  const listsBefore = bridge.count('datasets.list');
+  const queriesBefore = bridge.count('images.query');
   // The photo filed under cat is in fact a dog: one key gives it its right label in the run's dataset.
   await tryIt.addWithLabel(tryIt.items[0]!.key, 'dog');
+  // Found by one lookup of its path, not by paging through the dataset.
+  assert.deepEqual(bridge.calls.filter((c) => c.channel === 'images.byPath').map((c) => c.payload), [{ datasetId: 1, relPath: 'cat/a.png' }]);
+  assert.equal(bridge.count('images.query'), queriesBefore, 'no page of the grid was read to find it');
   assert.equal(bridge.catalogue.images.get(1)?.classId, 11);
-  assert.equal(tryIt.items[0]?.added?.done, true);
-  assert.equal(tryIt.items[0]?.added?.text, 'Labelled dog in pets (used by the next run).');
+  assert.equal(added()?.done, true);
+  assert.equal(added()?.text, 'Labelled dog in pets (used by the next run).');
 
   // An uploaded photo is copied into the dataset under its right class (datasets.addImages), and Undo takes it back.
   await tryIt.addFiles([new File([new Uint8Array([1, 2, 3])], 'new.png', { type: 'image/png' })]);
   await until('the upload is answered', () => tryIt.items[0]?.result !== null);
   await tryIt.addWithLabel(tryIt.items[0]!.key, 'cat');
   assert.deepEqual(bridge.added, [{ datasetId: 1, classId: 10, images: [{ uploadId: 'up-1', name: 'new.png' }] }]);
-  assert.equal(tryIt.items[0]?.added?.done, true);
-  assert.equal(tryIt.items[0]?.added?.text, 'Added cat/new.png as cat, in the training subset of the current split: the next run trains on it.');
+  assert.equal(added()?.done, true);
+  assert.equal(added()?.text, 'Added cat/new.png as cat, in the training subset of the current split: the next run trains on it.');
   // A second key on the same card does not copy it again.
   await tryIt.addWithLabel(tryIt.items[0]!.key, 'dog');
   assert.equal(bridge.added.length, 1);
-  assert.match(tryIt.items[0]!.added!.text, /^Already added as cat: Undo first/);
+  assert.match(added()!.text, /^Already added as cat: Undo first/);
   await tryIt.undoAdd(tryIt.items[0]!.key);
   assert.deepEqual(bridge.added[1], { datasetId: 1, imageIds: [50] });
-  assert.equal(tryIt.items[0]?.added, null);
+  assert.equal(added(), null);
+  // The server's datasets.changed refreshes the one dataset that changed: Try it asked for no list of every dataset.
+  assert.equal(bridge.count('datasets.list'), listsBefore);
+  assert.equal(app.error, null);
+});
+
+test('Try it in Export uses the same add/undo logic as beside training', async () => {
+  const exportModule = (await import(new URL('../../../renderer/src/stores/export.svelte.ts', import.meta.url).href)) as Record<string, unknown>;
+  const tryItModule = (await import(new URL('../../../renderer/src/stores/try-it.svelte.ts', import.meta.url).href)) as Record<string, unknown>;
+  const exportStore = exportModule.exportStore as { adder: { add(key: string, datasetId: number, className: string, source: unknown): Promise<void>; undo(key: string): Promise<void>; of(key: string): Added | null } };
+  assert.ok(exportStore.adder instanceof (tryItModule.PhotoAdder as new () => unknown), 'the store\'s PhotoAdder, not a copy of it');
+  const before = bridge.added.length;
+  await exportStore.adder.add('card-1', 1, 'dog', { uploadId: 'u0000000000000009', name: 'export.png' });
+  assert.deepEqual(bridge.added[before], { datasetId: 1, classId: 11, images: [{ uploadId: 'u0000000000000009', name: 'export.png' }] });
+  await exportStore.adder.add('card-1', 1, 'cat', { uploadId: 'u0000000000000009', name: 'export.png' });
+  assert.match(exportStore.adder.of('card-1')!.text, /^Already added as dog: Undo first/);
+  assert.equal(bridge.added.length, before + 1);
+  await exportStore.adder.undo('card-1');
+  assert.equal(exportStore.adder.of('card-1'), null);
   assert.equal(app.error, null);
 });
 
