@@ -58,10 +58,28 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     // Try it beside training: a photo dropped while the run trains waits for the model, then shows its class bars.
     const photo = await makeImage({ width: 64, height: 64, color: '#cc3322', accent: '#ffffff', variant: 20, format: 'png' });
     await page.getByTestId('train-try-files').setInputFiles({ name: 'new-red.png', mimeType: 'image/png', buffer: photo });
-    const card = page.getByTestId('train-try-card').first();
+    const card = page.getByTestId('train-try').getByTestId('try-result').first();
     await card.waitFor();
 
+    // While it trains, the status line says the time left in the Jobs panel's words (it said "ETA 42 s").
+    const statusLines: string[] = [];
+    const etaTexts: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const status = await page.getByTestId('train-status').innerText({ timeout: 1000 }).catch(() => null);
+        if (status !== null) statusLines.push(status);
+        const eta = await page.getByTestId('train-eta').innerText({ timeout: 200 }).catch(() => null);
+        if (eta !== null) etaTexts.push(eta);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    })();
     await page.getByTestId('train-final-status').getByText('completed').waitFor({ timeout: 240_000 });
+    sampling = false;
+    await sampler;
+    assert.ok(statusLines.length > 0);
+    assert.equal(statusLines.find((line) => /\bETA\b/.test(line)), undefined, 'no "ETA" in the status line');
+    for (const text of etaTexts) assert.match(text, /^(about \d+ (s|min) left|about \d+ h \d+ min left|a few seconds left|estimating time left…)$/);
     const runs = (await app.services.request('runs.list', {})).runs;
     assert.equal(runs.length, 1);
     assert.equal(runs[0]!.status, 'completed');
@@ -82,16 +100,23 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     const redKey = String(classesByPosition.findIndex((c) => c.name === 'red') + 1);
     await card.focus();
     await card.press(redKey);
-    await card.getByTestId('train-try-added').getByText('Added red/new-red.png as red, in the training subset of the current split: the next run trains on it.').waitFor();
+    await card.getByTestId('try-added').getByText('Added red/new-red.png as red, in the training subset of the current split: the next run trains on it.').waitFor();
     assert.deepEqual(readFileSync(join(photos, 'red', 'new-red.png')), photo);
     const split = (await app.services.request('datasets.get', { datasetId })).latestSplit!;
     assert.equal(split.id, runs[0]!.splitId, 'the run\'s split is kept');
     assert.equal(split.perClass.red!.train + split.perClass.red!.val + split.perClass.red!.test, 9);
     await app.screenshot('first-model-try-it-added');
-    await card.getByTestId('train-try-undo').click();
+    // The Dataset view's counts follow (the server's datasets.changed; Try it no longer refreshes every dataset itself).
+    await page.locator('nav a[data-view="dataset"]').click();
+    await page.getByTestId('dataset-counts').getByText('17 images').waitFor({ timeout: 10_000 });
+    await page.locator('nav a[data-view="train"]').click();
+    await card.getByTestId('try-undo').click();
     await until('the copy is taken back', async () => !existsSync(join(photos, 'red', 'new-red.png')), 10_000);
-    await until('the card forgets the add', async () => (await card.getByTestId('train-try-added').count()) === 0, 10_000);
+    await until('the card forgets the add', async () => (await card.getByTestId('try-added').count()) === 0, 10_000);
     assert.equal((await app.services.request('datasets.get', { datasetId })).counts.ok, 16);
+    await page.locator('nav a[data-view="dataset"]').click();
+    await page.getByTestId('dataset-counts').getByText('16 images').waitFor({ timeout: 10_000 });
+    await page.locator('nav a[data-view="train"]').click();
 
     // The run's page opens from Recent runs, with its base as the worker recorded it.
     await page.getByTestId('train-run-open').first().click();
@@ -103,10 +128,34 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     assert.equal(await page.getByTestId('run-page-weights').innerText(), weights.slice(0, 12));
     await app.screenshot('first-model-run-page');
 
+    // After a reload the run page shows the run's real log (it said "The training log is shown while the app that
+    // trained it runs"): the lines its job logged, stored with the run.
+    await page.reload();
+    await page.getByTestId('run-page').waitFor();
+    const log = page.getByTestId('run-page-log');
+    await log.waitFor({ timeout: 10_000 });
+    const logText = await log.innerText();
+    assert.match(logText, /The dataset had no split: made split \d+/);
+    assert.match(logText, /base features: /);
+    assert.match(logText, /test accuracy \d+\.\d% on \d+ images/);
+    const stored = (await app.services.request('runs.get', { runId: runs[0]!.id })).log;
+    assert.equal(await log.locator('span').count(), stored.length, 'every stored line is shown');
+
+    // Its exports: none yet; one made while the page is open (here through the services, as the CLI would in this
+    // process) appears without a reload, with its format, path and size.
+    await page.getByTestId('run-page-no-exports').waitFor();
+    const exported = await app.services.request('export.run', { runId: runs[0]!.id, out: join(app.dir, 'first-model.zip') });
+    const exportRow = page.locator(`[data-testid="run-page-export-row"][data-path="${exported.path}"]`);
+    await exportRow.waitFor({ timeout: 60_000 });
+    assert.match(await exportRow.innerText(), /^TensorFlow\.js \.zip · \d+(\.\d)? (KB|MB) · /);
+    await page.getByTestId('run-page-exports').scrollIntoViewIfNeeded();
+    await app.screenshot('first-model-run-page-log-exports');
+
     // Try it in Export does the same for the run's model.
     await page.locator('nav a[data-view="export"]').click();
     await page.getByTestId('try-images').setInputFiles({ name: 'another red.png', mimeType: 'image/png', buffer: await makeImage({ width: 64, height: 64, color: '#cc3322', variant: 21, format: 'png' }) });
     const exportCard = page.locator('[data-testid="try-result"][data-name="another red.png"]');
+    await exportCard.waitFor();
     await exportCard.getByTestId('try-class').waitFor({ timeout: 60_000 });
     await exportCard.focus();
     await exportCard.press(redKey);
