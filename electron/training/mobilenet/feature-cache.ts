@@ -58,6 +58,7 @@ export class FeatureCache {
   private readonly index = new Map<string, number>(); // digest hex -> record number
   private records = 0;
   private closed = false;
+  private sliceBytesRead = 0;
   private writeQueue: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -157,21 +158,61 @@ export class FeatureCache {
   }
 
   /**
-   * Reads the features of `keys` into `out` (row i at i * featureDim) with synchronous positioned reads, for a batch
-   * being built; throws naming the first key that is not cached. Appends finished (awaited) before are visible.
+   * The record number of each key, or -1 where it is not cached: a run resolves its keys once (one sha256 each) and
+   * then reads rows by number, instead of hashing every key of every batch again.
    */
-  readRowsSync(keys: readonly FeatureKey[], out: Float32Array): void {
+  resolve(keys: readonly FeatureKey[]): Int32Array {
+    this.assertOpen();
+    return Int32Array.from(keys, (key) => this.index.get(featureKeyDigest(key).toString('hex')) ?? -1);
+  }
+
+  /** Bytes read by readSlices/readSlicesSync since the cache was opened (benches and tests watch what a batch costs). */
+  get bytesRead(): number {
+    return this.sliceBytesRead;
+  }
+
+  /**
+   * Copies `length` floats starting at float `offset` of each record in `records` (resolve's numbers) into `out`, row
+   * j at j * length: a head that uses one pooling reads only its half of each 2 x 1280 row. Positioned reads on
+   * libuv's threads, so a batch read ahead overlaps the training step.
+   */
+  async readSlices(records: ArrayLike<number>, offset: number, length: number, out: Float32Array): Promise<void> {
+    const bytes = this.checkSlices(records, offset, length, out);
+    const reads: Array<Promise<void>> = [];
+    for (let j = 0; j < records.length; j++) {
+      reads.push(this.fh.read(bytes, j * length * 4, length * 4, this.slicePosition(records[j], offset)).then(({ bytesRead }) => {
+        this.checkRead(bytesRead, length, records[j]);
+      }));
+    }
+    await Promise.all(reads);
+  }
+
+  /** readSlices with synchronous reads, for a batch nobody prepared (the trainer always prepares its batches). */
+  readSlicesSync(records: ArrayLike<number>, offset: number, length: number, out: Float32Array): void {
+    const bytes = this.checkSlices(records, offset, length, out);
+    for (let j = 0; j < records.length; j++) {
+      this.checkRead(readSync(this.fh.fd, bytes, j * length * 4, length * 4, this.slicePosition(records[j], offset)), length, records[j]);
+    }
+  }
+
+  private checkSlices(records: ArrayLike<number>, offset: number, length: number, out: Float32Array): Buffer {
     this.assertOpen();
     const dim = this.params.featureDim;
-    if (out.length < keys.length * dim) throw new Error(`FeatureCache.readRowsSync: ${keys.length} rows need ${keys.length * dim} values, got ${out.length}`);
-    const bytes = Buffer.from(out.buffer, out.byteOffset, keys.length * dim * 4);
-    keys.forEach((key, i) => {
-      const rec = this.index.get(featureKeyDigest(key).toString('hex'));
-      if (rec === undefined) throw new Error(`the feature cache has no ${key.view} view of image ${key.imageHash.slice(0, 12)}; run again to compute it`);
-      const at = HEADER_BYTES + rec * this.recordBytes + KEY_BYTES;
-      const read = readSync(this.fh.fd, bytes, i * dim * 4, dim * 4, at);
-      if (read !== dim * 4) throw new Error(`the feature cache ${this.filePath} is shorter than its index (record ${rec}); run again to rebuild it`);
-    });
+    if (offset < 0 || length < 0 || offset + length > dim) throw new Error(`FeatureCache: floats ${offset}..${offset + length} are outside a ${dim}-float record`);
+    if (out.length < records.length * length) throw new Error(`FeatureCache: ${records.length} rows need ${records.length * length} values, got ${out.length}`);
+    for (let j = 0; j < records.length; j++) {
+      if (!(records[j] >= 0 && records[j] < this.records)) throw new Error(`FeatureCache: record ${records[j]} is not in the cache`);
+    }
+    return Buffer.from(out.buffer, out.byteOffset, records.length * length * 4);
+  }
+
+  private slicePosition(record: number, offset: number): number {
+    return HEADER_BYTES + record * this.recordBytes + KEY_BYTES + offset * 4;
+  }
+
+  private checkRead(bytesRead: number, length: number, record: number): void {
+    this.sliceBytesRead += bytesRead;
+    if (bytesRead !== length * 4) throw new Error(`the feature cache ${this.filePath} is shorter than its index (record ${record}); run again to rebuild it`);
   }
 
   /** Appends one record per key (rows of `features`, featureDim each) in a single write, then syncs. */

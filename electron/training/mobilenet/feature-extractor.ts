@@ -11,6 +11,7 @@ import { buildFoldedMobileNetV2, type FoldedMobileNetV2 } from './fold-batchnorm
 import { MOBILENET_FEATURE_CHANNELS, type MobileNetAlpha, type PoolingType } from './mobilenet-v2';
 import type { FeatureCache, FeatureKey } from './feature-cache';
 import type { FeatureEmbedder } from './feature-threads';
+import { cachedFeatureRows, featureRowSource, memoryFeatureRows } from './feature-rows';
 import type { ExampleSource } from '../data-pipeline';
 
 /** Layout of a feature row: the max-pooled vector, then the average-pooled vector. */
@@ -315,30 +316,15 @@ export interface FeatureSourceOptions {
 }
 
 /**
- * The trainer's ExampleSource over cached base features: training epoch e reads augmented view e mod K (so
+ * The trainer's ExampleSource over base features in memory: training epoch e reads augmented view e mod K (so
  * epochs 0..K-1 see exactly what image training would), evaluation reads the original view. Inputs are
- * [b, channels] for a head from buildFeatureHead, or [b, ...rowShape].
+ * [b, channels] for a head from buildFeatureHead, or [b, ...rowShape]. (featureRowSource over memoryFeatureRows.)
  */
 export function featureExampleSource(opts: FeatureSourceOptions): ExampleSource {
   const rowShape = opts.rowShape ?? [opts.channels ?? MOBILENET_FEATURE_CHANNELS];
   const c = rowShape.reduce((a, b) => a * b, 1);
-  const size = opts.keys.length;
-  const views = opts.augmented ?? [];
-  for (const f of [opts.original, ...views]) {
-    if (f.length !== size * c) throw new Error(`featureExampleSource: expected ${size} x ${c} features, got ${f.length} values`);
-  }
-  if (opts.labels.length !== size) throw new Error('featureExampleSource: labels and keys differ in length');
-  return {
-    size,
-    labels: opts.labels,
-    keys: opts.keys,
-    inputs(indices, { epoch, training }) {
-      const src = training && views.length ? views[epoch % views.length] : opts.original;
-      const out = new Float32Array(indices.length * c);
-      for (let j = 0; j < indices.length; j++) out.set(src.subarray(indices[j] * c, (indices[j] + 1) * c), j * c);
-      return tf.tensor(out, [indices.length, ...rowShape]);
-    },
-  };
+  const rows = memoryFeatureRows(opts.original, opts.augmented ?? [], c, opts.keys.length);
+  return featureRowSource({ labels: opts.labels, keys: opts.keys, rows, rowShape });
 }
 
 export interface CachedFeatureSourceOptions {
@@ -355,28 +341,14 @@ export interface CachedFeatureSourceOptions {
 }
 
 /**
- * featureExampleSource over the on-disk feature cache: each batch reads its rows from the cache file (positioned
- * reads, from the page cache after the first epoch) and pools them, so nothing per example is held in memory but
- * the cache's index. Same inputs as featureExampleSource over the same features, value for value.
+ * featureExampleSource over the on-disk feature cache (featureRowSource over cachedFeatureRows): keys are resolved
+ * to records once, each batch's rows (only the chosen pooling's half) are read ahead on libuv's threads while the
+ * trainer computes, and nothing per example is held in memory but the record numbers. Same inputs as
+ * featureExampleSource over the same features, value for value.
  */
 export function cachedFeatureSource(opts: CachedFeatureSourceOptions): ExampleSource {
-  const c = MOBILENET_FEATURE_CHANNELS;
-  const dim = opts.cache.params.featureDim;
-  const size = opts.keys.length;
-  const views = opts.augmented ?? [];
-  for (const view of [opts.original, ...views]) {
-    if (view.length !== size) throw new Error(`cachedFeatureSource: expected ${size} feature keys per view, got ${view.length}`);
-  }
-  if (opts.labels.length !== size) throw new Error('cachedFeatureSource: labels and keys differ in length');
-  return {
-    size,
-    labels: opts.labels,
-    keys: opts.keys,
-    inputs(indices, { epoch, training }) {
-      const view = training && views.length ? views[epoch % views.length] : opts.original;
-      const rows = new Float32Array(indices.length * dim);
-      opts.cache.readRowsSync(Array.from(indices, (i) => view[i]), rows);
-      return tf.tensor(selectPooling(rows, indices.length, opts.pooling), [indices.length, c]);
-    },
-  };
+  if (opts.labels.length !== opts.keys.length) throw new Error('cachedFeatureSource: labels and keys differ in length');
+  const rows = cachedFeatureRows({ cache: opts.cache, original: opts.original, augmented: opts.augmented, pooling: opts.pooling });
+  if (opts.original.length !== opts.keys.length) throw new Error(`cachedFeatureSource: expected ${opts.keys.length} feature keys per view, got ${opts.original.length}`);
+  return featureRowSource({ labels: opts.labels, keys: opts.keys, rows, rowShape: [MOBILENET_FEATURE_CHANNELS] });
 }
