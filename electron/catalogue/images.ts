@@ -90,3 +90,12 @@ export function markMissing(db: Database, ids: number[]): void {
   const update = prepared(db, `UPDATE images SET status = 'missing', reason = 'no longer on disk' WHERE id = ?`);
   for (const id of ids) update.run(id);
 }
+
+/**
+ * Content hashes of the images any dataset can still train on (status ok): the decode cache keeps entries of these
+ * only. One pass over the table; called after an import dropped content, not per file.
+ */
+export function liveContentHashes(db: Database): Set<string> {
+  const rows = db.prepare(`SELECT DISTINCT content_hash AS hash FROM images WHERE status = 'ok' AND content_hash IS NOT NULL`).all() as Array<{ hash: string }>;
+  return new Set(rows.map((row) => row.hash));
+}

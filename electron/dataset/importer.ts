@@ -47,6 +47,8 @@ export interface ImportOutcome {
   counters: ImportCounters;
   layout: Layout;
   error: string | null;
+  /** Some image's content left the dataset (went missing, or a file now holds other bytes): caches keyed by it can go. */
+  droppedContent: boolean;
 }
 
 /** Files per transaction: one commit (a WAL sync) per file or per few files dominated the catalogue's share. */
@@ -199,6 +201,7 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
   let processed = 0;
   // The rate counts only files that are actually read (unchanged ones cost nothing).
   let read = 0;
+  let droppedContent = false;
 
   const emit = (phase: ImportProgress['phase'], force = false) => {
     const now = performance.now();
@@ -322,6 +325,8 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
               record.reason = 'exact duplicate';
             }
           }
+          const previous = known.get(record.relPath);
+          if (previous?.status === 'ok' && previous.contentHash !== record.contentHash) droppedContent = true;
           const id = upsertImage(db, datasetId, record);
           if (record.status === 'ok' && record.contentHash) owners.set(record.contentHash, id);
           if (record.status === 'ok') counters.imported++;
@@ -399,13 +404,14 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
 
     if (signal?.aborted) {
       finishImportRow(db, importId, 'cancelled', counters, null);
-      return { status: 'cancelled', counters, layout, error: null };
+      return { status: 'cancelled', counters, layout, error: null, droppedContent };
     }
     emit('finishing', true);
     db.transaction(() => {
       const vanished = [...known.values()].filter((row) => !seen.has(row.relPath) && row.status !== 'missing' && !moved.has(row.id)).map((row) => row.id);
       markMissing(db, vanished);
       counters.missing = vanished.length;
+      if (vanished.length > 0) droppedContent = true;
       if (layout === 'tutorial' && latestSplitId(db, datasetId) === null) {
         // The tutorial layout carries its split in the folders: record it at once, like the tutorial does.
         try {
@@ -418,11 +424,11 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
     finishImportRow(db, importId, 'completed', counters, null);
     processed = total;
     emit('finishing', true);
-    return { status: 'completed', counters, layout, error: null };
+    return { status: 'completed', counters, layout, error: null, droppedContent };
   } catch (error) {
     const aborted = signal?.aborted === true;
     const message = aborted ? null : (error as Error).message;
     finishImportRow(db, importId, aborted ? 'cancelled' : 'failed', counters, message);
-    return { status: aborted ? 'cancelled' : 'failed', counters, layout, error: message };
+    return { status: aborted ? 'cancelled' : 'failed', counters, layout, error: message, droppedContent };
   }
 }

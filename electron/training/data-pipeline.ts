@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { MAX_IMAGE_FILE_BYTES, PIXEL_RULE_VERSION, decodeRgb } from '../imaging/image-policy';
 import { readRegularFile } from '../files/read-regular-file';
+import { pruneDecodeCache, touchDecodeCacheEntry } from './decode-cache-files';
 import { tf, type Tensor } from '../tfjs/tf';
 import {
   augmentInto, augmentRng, augmentVariants, IDENTITY_PARAMS, isIdentityConfig, sampleAugmentParams, type AugmentParams,
@@ -126,6 +127,8 @@ export interface DecodeOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Cap of the on-disk cache, enforced after a pre-pass (default: decodeCacheLimit, the setting or a share of the disk). */
+  cacheLimitBytes?: number;
 }
 
 /**
@@ -198,6 +201,7 @@ export async function decodeImageFile(
     const pixels = cachedPixels(await readFile(diskPath).catch(() => null), height, width);
     if (pixels) {
       caches.memoryCache?.set(key, pixels);
+      await touchDecodeCacheEntry(diskPath);
       return { pixels, contentHash };
     }
   }
@@ -248,10 +252,14 @@ function describeImages(items: readonly ImageItem[], hashes: string[], height: n
   };
 }
 
+/** An entry used more recently than this is not marked used again (one utimes per image per run is enough). */
+const TOUCH_AFTER_MS = 10 * 60 * 1000;
+
 /**
  * The streaming pre-pass: hashes every image and makes sure the on-disk cache holds its pixels at this size (decoding
  * the ones it lacks), without keeping any pixels; memory stays flat however many images there are. A whole cache file
- * is only checked by length here; its checksum is checked when a batch reads it.
+ * is only checked by length here; its checksum is checked when a batch reads it. The entries it uses are marked used,
+ * and afterwards the cache is brought within its cap, least recently used entries first (never this call's own).
  */
 export async function prepareImages(items: readonly ImageItem[], options: DecodeOptions & { cacheDir: string }): Promise<StreamedImages> {
   const { height, width, cacheDir } = options;
@@ -269,8 +277,9 @@ export async function prepareImages(items: readonly ImageItem[], options: Decode
       const pixels = await decodeBytes(bytes, path, height, width);
       options.memoryCache?.set(DecodeCache.key(contentHash, height, width), pixels);
       await writeCacheFile(cacheDir, diskPath, pixels);
-    }
+    } else if (Date.now() - cached.mtimeMs > TOUCH_AFTER_MS) await touchDecodeCacheEntry(diskPath);
   });
+  await pruneDecodeCache(cacheDir, { maxBytes: options.cacheLimitBytes, protect: new Set(hashes) });
   return { ...describeImages(items, hashes, height, width), paths: items.map((it) => it.path), cacheDir };
 }
 

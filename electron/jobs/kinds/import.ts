@@ -1,7 +1,7 @@
 // The import job: a folder of photos into a dataset (new, found by its folder, or named). Runs in the main process
 // (sharp decodes on libuv threads); lane io, one import per dataset at a time, across processes too.
 import { realpath, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { AppError, firstLine } from '../../../shared/errors';
 import type { ImportProgress } from '../../../shared/contract/datasets';
 import type { TaskProgress } from '../../../shared/worker-task';
@@ -17,7 +17,9 @@ import {
   uniqueDatasetName,
 } from '../../catalogue/datasets';
 import { activeJobsFor } from '../../catalogue/jobs';
+import { liveContentHashes } from '../../catalogue/images';
 import { runImport } from '../../dataset/importer';
+import { pruneDecodeCache } from '../../training/decode-cache-files';
 import { IMAGE_EXTENSIONS } from '../../imaging/image-policy';
 import type { JobKindSpec } from '../kind';
 import { JobFailure } from '../job-failure';
@@ -113,6 +115,13 @@ export const importKind: JobKindSpec<'import', ImportState> = {
       thumbnails: ctx.paths.thumbnails,
       onProgress: (progress) => ctx.progress(importJobProgress(progress)),
     });
+    if (outcome.droppedContent) {
+      // Decoded pixels of images that left the catalogue are never read again (issue 17: the decode cache is bounded).
+      const live = liveContentHashes(db);
+      await pruneDecodeCache(join(ctx.paths.cache, 'decoded'), { isLive: (hash) => live.has(hash) }).catch((error: Error) => {
+        ctx.log('warn', `the decode cache could not be pruned (${error.message}); it is tried again after the next import`);
+      });
+    }
     const summary = importSummary(db, state.importId);
     if (outcome.status === 'completed' && isEmpty(datasetSummary(db, state.datasetId).counts)) {
       deleteDataset(db, state.datasetId);
