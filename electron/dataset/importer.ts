@@ -382,7 +382,9 @@ export async function runImport(options: ImportOptions): Promise<ImportOutcome> 
         ready.set(index, await processFile(file, layout, owners, known.get(file.relPath)?.id, vanishedIds, options.thumbnails));
         read++;
         processed++;
-        commitReady(index === todo.length - 1);
+        // Forced only when every file is read: the last index can finish before slower files ahead of it, and forcing
+        // then committed a partial batch (60, 120, 178, 180 instead of 60, 120, 180).
+        commitReady(read === todo.length);
         emit('processing');
       }
     };
