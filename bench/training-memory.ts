@@ -1,5 +1,5 @@
 // Where a training process's memory goes, and whether it stays flat in N (issue 17): for each N, N generated JPEGs
-// (400x300, two classes of seeded stripes and noise, no two alike) are imported into a throwaway catalogue, split
+// (bench/generate-photos.ts: the scale bench's 400x300 photos, two classes, no two alike) are imported into a throwaway catalogue, split
 // 80/20 (train/val), and 1 epoch of cnn at 160 px trains through the real job runtime (jobs.start -> job worker
 // process, with the runtime's threads). A fresh catalogue and worker per N, so each peak is that N's alone.
 //
@@ -8,19 +8,19 @@
 // --batches K cancels each run after K training batches (status "cancelled"): the peak is reached by then (all
 // decoded, every WebAssembly heap at its largest step), for large N on a busy machine; epoch time is then not measured.
 // Reported per N: the job worker process's peak RSS (Linux VmHWM of the process: the worker and all its threads,
-// sampled from /proc while it runs and read last from the worker's own log line), its WebAssembly heap and JS
+// sampled from /proc by bench/_process-tree.ts while it runs and read last from the worker's own log line), its WebAssembly heap and JS
 // memory after decoding and after training (the worker's "memory:" log lines), the epoch's wall time and images/s,
 // and validation accuracy. Writes bench-results/training-memory.json.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { createServices } from '../electron/services/index';
 import { resolvePaths } from '../electron/paths';
 import { importFolder, trainRun } from './_jobs';
+import { generatePhotos } from './generate-photos';
+import { PeakSampler } from './_process-tree';
 import { printTable } from './_table';
-import { mulberry32 } from '../shared/random';
 import { presetDefaults } from '../shared/training-config';
 
 function arg(name: string, fallback: string): string {
@@ -33,68 +33,6 @@ const keep = process.argv.includes('--keep');
 const stopAfterBatches = Number(arg('batches', '0'));
 const ROOT = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MB = 1024 ** 2;
-
-/** One 400x300 JPEG: class 0 horizontal stripes, class 1 vertical, seeded colours, period, phase and noise. */
-async function photo(index: number, label: number): Promise<Buffer> {
-  const width = 400, height = 300;
-  const rng = mulberry32(index * 7919 + label);
-  const period = 12 + Math.floor(rng() * 40);
-  const phase = Math.floor(rng() * period);
-  const a = [rng() * 255, rng() * 255, rng() * 255];
-  const b = [rng() * 255, rng() * 255, rng() * 255];
-  const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const along = label === 0 ? y : x;
-      const c = ((along + phase) % period) < period / 2 ? a : b;
-      const o = (y * width + x) * 3;
-      const noise = (rng() - 0.5) * 40;
-      data[o] = c[0]! + noise;
-      data[o + 1] = c[1]! + noise;
-      data[o + 2] = c[2]! + noise;
-    }
-  }
-  return sharp(data, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
-}
-
-async function generate(folder: string, n: number): Promise<void> {
-  const classes = ['horizontal', 'vertical'];
-  for (const name of classes) mkdirSync(path.join(folder, name), { recursive: true });
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      const i = next++;
-      const label = i % 2;
-      writeFileSync(path.join(folder, classes[label]!, `${String(i).padStart(6, '0')}.jpg`), await photo(i, label));
-    }
-  };
-  await Promise.all([worker(), worker()]);
-}
-
-/** Child processes of this process (the job worker is one), by /proc. */
-function childPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return pids;
-}
-
-function statusKb(pid: number, field: string): number | null {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 interface Row {
   n: number;
@@ -116,20 +54,18 @@ async function measure(n: number): Promise<Row> {
   const work = mkdtempSync(path.join(os.tmpdir(), 'pawprint-training-memory-'));
   const folder = path.join(work, 'photos');
   console.error(`N=${n}: generating ${n} JPEGs in ${folder}`);
-  await generate(folder, n);
+  await generatePhotos({ n, out: folder, seed: 1 });
   const services = createServices({ paths: resolvePaths({ db: path.join(work, 'pawprint.db') }), host: { kind: 'web' } });
   const logs: string[] = [];
-  let peakKb = 0;
-  let threads: number | null = null;
-  const sampler = setInterval(() => {
-    for (const pid of childPids()) {
-      const hwm = statusKb(pid, 'VmHWM');
-      if (hwm !== null && hwm > peakKb) peakKb = hwm;
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const t = /^Threads:\s+(\d+)$/m.exec(status);
-      if (t) threads = Math.max(threads ?? 0, Number(t[1]));
-    }
-  }, 250);
+  // Every process under this one: the job worker (and its threads) is what this bench is about.
+  const sampler = new PeakSampler(process.pid, 250);
+  sampler.start();
+  let stopped = false;
+  const peaks = () => {
+    const tree = sampler.stop();
+    stopped = true;
+    return tree;
+  };
   try {
     const summary = await importFolder(services, { path: folder, name: `memory ${n}` });
     const split = await services.request('splits.create', { datasetId: summary.datasetId, preset: 'stratified', train: 0.8, val: 0.2, test: 0, seed: 1 });
@@ -164,7 +100,10 @@ async function measure(n: number): Promise<Row> {
     const epochMs = run.epochs[0]?.durationMs ?? null;
     const memoryLine = (prefix: string) => logs.find((l) => l.startsWith(prefix))?.replace(/^.*memory: /, '') ?? null;
     const ownPeak = /peak RSS (\d+) MB/.exec(memoryLine('after training') ?? '');
-    const workerPeakMB = Math.max(peakKb / 1024, ownPeak ? Number(ownPeak[1]) : 0) || null;
+    const tree = peaks();
+    const workers = tree.processes.filter((p) => p.role === 'job worker');
+    const workerPeakMB = Math.max(tree.workerMb ?? 0, ownPeak ? Number(ownPeak[1]) : 0) || null;
+    const threads = workers.length === 0 ? null : Math.max(...workers.map((p) => p.maxThreads));
     const train = split.counts.train ?? Math.round(n * 0.8);
     return {
       n, train, status: done.status, workerPeakMB: workerPeakMB === null ? null : Math.round(workerPeakMB), threads,
@@ -172,11 +111,11 @@ async function measure(n: number): Promise<Row> {
       decodeSeconds, epochSeconds: epochMs === null ? (cancelling ? null : totalSeconds) : epochMs / 1000,
       imagesPerSecond: epochMs === null ? null : train / (epochMs / 1000),
       valAccuracy: run.bestValAccuracy,
-      benchPeakMB: Math.round((statusKb(process.pid, 'VmHWM') ?? 0) / 1024),
+      benchPeakMB: tree.mainMb,
       load: os.loadavg().map((l) => l.toFixed(1)).join(' '),
     };
   } finally {
-    clearInterval(sampler);
+    if (!stopped) sampler.stop();
     await services.close();
     if (!keep) rmSync(work, { recursive: true, force: true });
   }
