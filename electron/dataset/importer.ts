@@ -28,7 +28,7 @@ export interface ImportOptions {
   root: string;
   signal?: AbortSignal;
   onProgress?: (progress: ImportProgress) => void;
-  /** Files decoded at once; sharp runs each on a libuv thread, so one more than the cores keeps them all busy. */
+  /** Files read and decoded at once (default importConcurrency()); sharp runs each decode on a libuv thread. */
   concurrency?: number;
   /** Files committed per transaction (default DEFAULT_BATCH_SIZE). */
   batchSize?: number;
@@ -56,10 +56,15 @@ export const DEFAULT_BATCH_SIZE = 500;
 /** A batch is committed after this long even when smaller, so progress and a cancel never wait on a slow folder. */
 const BATCH_MS = 1000;
 
-/** One reader more than the cores (one reads or hashes while the others decode), within libuv's thread pool. */
+/**
+ * Two readers more than the cores, within libuv's thread pool: each file makes about ten thread-pool trips (open,
+ * fstat, read, close, stat, header, decode, thumbnail write and rename) besides its decode, so with one spare reader
+ * the decodes left cores idle. Measured on 3,000 generated photos, 2 cores at load 14-22: 82-95 photos/s with 3
+ * readers, 111-114 with 4, and less CPU per photo.
+ */
 export function importConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(2, Math.min(pool, availableParallelism() + 1));
+  return Math.max(2, Math.min(pool, availableParallelism() + 2));
 }
 
 /** Reasons that describe a moment, not the file: such files are read again on the next import. */
