@@ -89,6 +89,8 @@ export interface StoredHealthReport {
   counts: HealthCounts;
   labelIssues: Array<{ imageId: number; given: string; suggested: string; score: number; selfConfidence: number; flagged?: boolean }>;
   map?: Array<{ imageId: number; x: number; y: number }>;
+  /** How the map was laid out; absent in reports made before UMAP (they were PCA). */
+  mapMethod?: 'umap' | 'pca';
   /** Unlabelled images' suggested labels from the embeddings, least certain first; absent in reports made before them. */
   suggestions?: Array<{ imageId: number; suggested: string; confidence: number; margin: number }>;
   nearDuplicates: Array<{ imageIds: number[]; similarity: number; crossesSplits: boolean }>;
@@ -156,6 +158,7 @@ export function latestHealthReport(db: Database, datasetId: number): HealthRepor
         return now ? [{ ...point, label: now.class_name, subset: now.subset }] : [];
       })
       : null,
+    mapMethod: stored.map ? stored.mapMethod ?? 'pca' : null,
     nearDuplicates: stored.nearDuplicates.flatMap((group) => {
       const images = group.imageIds.map(image).filter((img): img is HealthImage => img !== null);
       return images.length >= 2 ? [{ images, similarity: group.similarity, crossesSplits: group.crossesSplits }] : [];
@@ -174,15 +177,15 @@ export function latestHealthReport(db: Database, datasetId: number): HealthRepor
   };
 }
 
-/** The newest report's label suggestions for images still unlabelled (least certain first), with their source. */
+/** The newest report's label suggestions for images still unlabelled (least certain first); the run fields are the caller's. */
 export function healthSuggestions(db: Database, datasetId: number): HealthSuggestions {
   const dataset = getDatasetRow(db, datasetId);
   const row = db.prepare('SELECT * FROM health_reports WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as ReportRow | undefined;
   const stored = row ? (JSON.parse(row.report_json) as StoredHealthReport) : null;
-  if (!row || !stored?.suggestions) return { source: null, reportId: row?.id ?? null, stale: false, suggestions: [] };
+  if (!row || !stored?.suggestions) return { source: null, reportId: row?.id ?? null, stale: false, suggestions: [], embeddings: false, run: null };
   const rows = sourceRows(db, datasetId);
   const current = new Map(rows.map((r) => [r.id, r]));
-  const classNames = new Set((db.prepare('SELECT name FROM classes WHERE dataset_id = ?').all(datasetId) as Array<{ name: string }>).map((r) => r.name));
+  const classNames = new Set(classNamesOf(db, datasetId));
   return {
     source: 'embeddings',
     reportId: row.id,
@@ -196,7 +199,48 @@ export function healthSuggestions(db: Database, datasetId: number): HealthSugges
         suggested: s.suggested, confidence: s.confidence, margin: s.margin,
       }];
     }),
+    embeddings: true,
+    run: null,
   };
+}
+
+function classNamesOf(db: Database, datasetId: number): string[] {
+  return (db.prepare('SELECT name FROM classes WHERE dataset_id = ? ORDER BY position, id').all(datasetId) as Array<{ name: string }>).map((r) => r.name);
+}
+
+/** A run's prediction of one image, as a predict job answers it (probabilities in `classNames` order). */
+export interface RunPrediction { path: string | null; probabilities: number[] }
+
+/**
+ * Suggestions from a run's predictions (model-assisted labelling from the latest run): each prediction of an image that
+ * is still unlabelled (matched by its absolute path) suggests the most probable class, with that probability as
+ * confidence and its lead over the runner-up as margin; classes the dataset no longer has are skipped. Least certain
+ * first: smallest margin, then lowest confidence, then image id.
+ */
+export function runPredictionSuggestions(db: Database, datasetId: number, classNames: string[], predictions: RunPrediction[]): HealthSuggestions['suggestions'] {
+  const dataset = getDatasetRow(db, datasetId);
+  const unlabelled = new Map(sourceRows(db, datasetId).filter((r) => r.class_name === null).map((r) => [absoluteImagePath(dataset.root_path, r.rel_path), r]));
+  const present = new Set(classNamesOf(db, datasetId));
+  const seen = new Set<number>();
+  const out: HealthSuggestions['suggestions'] = [];
+  for (const prediction of predictions) {
+    const r = prediction.path === null ? undefined : unlabelled.get(prediction.path);
+    if (!r || seen.has(r.id)) continue;
+    const p = prediction.probabilities;
+    let best = 0;
+    for (let j = 1; j < p.length; j++) if (p[j] > p[best]) best = j;
+    let second = -1;
+    for (let j = 0; j < p.length; j++) if (j !== best && (second < 0 || p[j] > p[second])) second = j;
+    const suggested = classNames[best];
+    if (suggested === undefined || !present.has(suggested)) continue;
+    seen.add(r.id);
+    out.push({
+      image: { imageId: r.id, relPath: r.rel_path, path: absoluteImagePath(dataset.root_path, r.rel_path), label: null, subset: r.subset },
+      suggested, confidence: p[best], margin: second < 0 ? p[best] : p[best] - p[second],
+    });
+  }
+  out.sort((a, b) => a.margin - b.margin || a.confidence - b.confidence || a.image.imageId - b.image.imageId);
+  return out;
 }
 
 /** The ids among imageIds that do not belong to the dataset, for a one-line refusal that names them. */

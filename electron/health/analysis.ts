@@ -1,9 +1,10 @@
 // Data health from image embeddings: label issues by confident learning on out-of-fold probabilities of a softmax
 // head, near-duplicate groups by cosine similarity, outliers by k-nearest-neighbour distance, class balance, and a 2-D
-// map (PCA). The big matrix products go through a MatrixEngine: plain loops here (no TensorFlow.js, so the host and
-// tests can run it), TensorFlow.js matMul in the job worker (worker/tf-matrix.ts). Everything is seeded and
-// deterministic, so one dataset gives one answer.
+// map (UMAP on the neighbour scan's lists, PCA for tiny sets). The big matrix products go through a MatrixEngine: plain
+// loops here (no TensorFlow.js, so the host and tests can run it), TensorFlow.js matMul in the job worker
+// (worker/tf-matrix.ts). Everything is seeded and deterministic, so one dataset gives one answer.
 import { mixSeeds, mulberry32, shuffleInPlace } from '../../shared/random';
+import { umapLayout, type NeighbourLists } from './embedding-map';
 
 export interface HealthOptions {
   /** Folds of out-of-fold prediction (2..20). */
@@ -74,8 +75,9 @@ export interface Suggestion { index: number; suggested: number; confidence: numb
 export interface HealthAnalysis {
   /** Candidates, most likely wrong first; `flagged` marks confident learning's issues. */
   labelIssues: LabelIssue[];
-  /** Each image's projection on the embeddings' first two principal components. */
+  /** Each image's place on the 2-D embedding map (UMAP; the first two principal components below UMAP_MIN_POINTS images). */
   map: MapPoint[];
+  mapMethod: 'umap' | 'pca';
   /** One per unlabelled image (when two classes have labels), least certain (smallest margin) first. */
   suggestions: Suggestion[];
   nearDuplicates: DuplicateGroup[];
@@ -428,27 +430,58 @@ export function confidentLearning(probabilities: Float32Array, labels: Int32Arra
   return { issues, thresholds };
 }
 
+/** What one neighbour scan can collect besides kNN distances and duplicate pairs. */
+export interface ScanExtras {
+  /** Keep each image's `keep` nearest others as neighbour lists (the embedding map's UMAP graph). */
+  keep?: number;
+  /**
+   * Labels (class index, -1 = unlabelled) and class count: each unlabelled image's `suggestionNeighbours` most similar
+   * labelled images per class are collected from the same similarities, for neighbourSuggestions's vote.
+   */
+  labels?: Int32Array;
+  classes?: number;
+  suggestionNeighbours?: number;
+}
+
+export interface NeighbourScan {
+  knnDistance: Float64Array;
+  pairs: Array<{ a: number; b: number; similarity: number }>;
+  /** With extras.keep: each image's nearest others. */
+  neighbours: NeighbourLists | null;
+  /** With extras.labels: the suggestions the per-class closest labelled images give (least certain first). */
+  suggestions: Suggestion[] | null;
+}
+
 /**
  * For every image, its `k` most similar others (cosine on unit rows), and every pair at or above `threshold`.
- * Blocked Gram matrix: n^2 * dim / 2 multiply-adds, done once for both duplicates and outliers.
+ * Blocked Gram matrix: n^2 * dim / 2 multiply-adds, done once for duplicates, outliers, the map's neighbour lists and
+ * the suggestions for unlabelled images (extras).
  */
 export function neighbourScan(
   unit: Float32Array, dim: number, k: number, threshold: number, report?: Report, signal?: AbortSignal, engine: MatrixEngine = loopEngine,
-): { knnDistance: Float64Array; pairs: Array<{ a: number; b: number; similarity: number }> } {
+  extras: ScanExtras = {},
+): NeighbourScan {
   const n = unit.length / dim;
   const kk = Math.max(1, Math.min(k, n - 1));
-  // Per row, the kk largest similarities (kept sorted descending in a small array).
-  const top = new Float64Array(n * kk).fill(-Infinity);
-  const insert = (row: number, s: number) => {
-    const base = row * kk;
-    if (s <= top[base + kk - 1]) return;
-    let q = kk - 1;
+  // Per row, the `width` largest similarities (kept sorted descending in a small array) and whose they are; the first
+  // kk make the kNN distance, all of them the neighbour lists.
+  const width = Math.max(kk, Math.min(extras.keep ?? 0, n - 1));
+  const top = new Float64Array(n * width).fill(-Infinity);
+  const topIndex = new Int32Array(n * width).fill(-1);
+  const insert = (row: number, s: number, other: number) => {
+    const base = row * width;
+    if (s <= top[base + width - 1]) return;
+    let q = width - 1;
     while (q > 0 && top[base + q - 1] < s) {
       top[base + q] = top[base + q - 1];
+      topIndex[base + q] = topIndex[base + q - 1];
       q--;
     }
     top[base + q] = s;
+    topIndex[base + q] = other;
   };
+  const votes = extras.labels?.some((label) => label < 0) ? new ClassVotes(extras.labels!, extras.classes ?? 0, extras.suggestionNeighbours ?? 10) : null;
+  const labels = extras.labels;
   const pairs: Array<{ a: number; b: number; similarity: number }> = [];
   // Row blocks against everything after them: the upper triangle once, memory (block x n) bounded for 20,000 images.
   const block = Math.max(16, Math.min(512, Math.floor(4_000_000 / Math.max(1, n))));
@@ -458,15 +491,21 @@ export function neighbourScan(
       signal?.throwIfAborted();
       report?.({ phase: 'comparing', done: i0, total: n });
       const i1 = Math.min(n, i0 + block);
-      const width = n - i0;
+      const columns = n - i0;
       const gram = held.selfProduct(i0, i1, i0);
       for (let i = i0; i < i1; i++) {
-        const row = (i - i0) * width - i0;
+        const row = (i - i0) * columns - i0;
+        const labelled = labels ? labels[i] >= 0 : false;
         for (let j = i + 1; j < n; j++) {
           const s = gram[row + j];
-          insert(i, s);
-          insert(j, s);
+          insert(i, s, j);
+          insert(j, s, i);
           if (s >= threshold) pairs.push({ a: i, b: j, similarity: s });
+          // One side labelled, the other not: a vote for the unlabelled one.
+          if (votes && labelled !== labels![j] >= 0) {
+            if (labelled) votes.add(j, labels![i], s);
+            else votes.add(i, labels![j], s);
+          }
         }
       }
     }
@@ -479,33 +518,46 @@ export function neighbourScan(
     let sum = 0;
     let count = 0;
     for (let q = 0; q < kk; q++) {
-      const s = top[i * kk + q];
+      const s = top[i * width + q];
       if (s === -Infinity) continue;
       sum += 1 - s;
       count++;
     }
     knnDistance[i] = count ? sum / count : 0;
   }
-  return { knnDistance, pairs };
+  let neighbours: NeighbourLists | null = null;
+  if (extras.keep) {
+    const count = Math.min(extras.keep, n - 1);
+    const indices = new Int32Array(n * count), similarities = new Float32Array(n * count);
+    for (let i = 0; i < n; i++) {
+      indices.set(topIndex.subarray(i * width, i * width + count), i * count);
+      similarities.set(top.subarray(i * width, i * width + count), i * count);
+    }
+    neighbours = { count, indices, similarities };
+  }
+  return { knnDistance, pairs, neighbours, suggestions: votes ? votes.suggestions() : null };
 }
 
 /**
- * The rows' projection on their first two principal components, by seeded subspace (power) iteration on the centred
- * data without forming the covariance: 2 x (n x dim) products per round. Signs are fixed (largest loading positive)
- * so one dataset always gives the same picture.
+ * The rows' projection on their first `components` principal components (n x components, row-major), by seeded
+ * subspace (power) iteration on the centred data without forming the covariance: 2 x (n x dim x components) products
+ * per round. Signs are fixed (largest loading positive) so one dataset always gives the same picture.
  */
-export function principalPlane(x: Float32Array, dim: number, seed: number, engine: MatrixEngine = loopEngine, rounds = 30): MapPoint[] {
+export function principalProjection(
+  x: Float32Array, dim: number, components: number, seed: number, engine: MatrixEngine = loopEngine, rounds = 30,
+): Float32Array {
   const n = x.length / dim;
-  if (n === 0) return [];
+  if (n === 0) return new Float32Array(0);
+  const c = components;
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean[k] += x[i * dim + k];
   for (let k = 0; k < dim; k++) mean[k] /= n;
   const rng = mulberry32(mixSeeds(seed, 'health-map'));
-  let v: Float32Array = Float32Array.from({ length: 2 * dim }, () => rng() - 0.5);
+  let v: Float32Array = Float32Array.from({ length: c * dim }, () => rng() - 0.5);
   const orthonormalise = (basis: Float32Array) => {
-    for (let c = 0; c < 2; c++) {
-      const row = basis.subarray(c * dim, (c + 1) * dim);
-      for (let prev = 0; prev < c; prev++) {
+    for (let a = 0; a < c; a++) {
+      const row = basis.subarray(a * dim, (a + 1) * dim);
+      for (let prev = 0; prev < a; prev++) {
         const other = basis.subarray(prev * dim, (prev + 1) * dim);
         let d = 0;
         for (let k = 0; k < dim; k++) d += row[k] * other[k];
@@ -520,11 +572,11 @@ export function principalPlane(x: Float32Array, dim: number, seed: number, engin
   const held = engine.hold(x, n, dim);
   // Centred projections U = (X - 1 mean) Vᵀ.
   const project = (basis: Float32Array) => {
-    const u = held.timesTransposed(basis, 2);
-    for (let c = 0; c < 2; c++) {
+    const u = held.timesTransposed(basis, c);
+    for (let a = 0; a < c; a++) {
       let shift = 0;
-      for (let k = 0; k < dim; k++) shift += mean[k] * basis[c * dim + k];
-      for (let i = 0; i < n; i++) u[i * 2 + c] -= shift;
+      for (let k = 0; k < dim; k++) shift += mean[k] * basis[a * dim + k];
+      for (let i = 0; i < n; i++) u[i * c + a] -= shift;
     }
     return u;
   };
@@ -533,58 +585,177 @@ export function principalPlane(x: Float32Array, dim: number, seed: number, engin
     for (let round = 0; round < rounds; round++) {
       const u = project(v);
       // (X - 1 mean)ᵀ U = Xᵀ U - mean (1ᵀ U)
-      const next = held.transposedTimes(u, 2);
-      for (let c = 0; c < 2; c++) {
+      const next = held.transposedTimes(u, c);
+      for (let a = 0; a < c; a++) {
         let total = 0;
-        for (let i = 0; i < n; i++) total += u[i * 2 + c];
-        for (let k = 0; k < dim; k++) next[c * dim + k] -= mean[k] * total;
+        for (let i = 0; i < n; i++) total += u[i * c + a];
+        for (let k = 0; k < dim; k++) next[a * dim + k] -= mean[k] * total;
       }
       orthonormalise(next);
       v = next;
     }
-    for (let c = 0; c < 2; c++) {
+    for (let a = 0; a < c; a++) {
       let largest = 0;
-      for (let k = 0; k < dim; k++) if (Math.abs(v[c * dim + k]) > Math.abs(v[c * dim + largest])) largest = k;
-      if (v[c * dim + largest] < 0) for (let k = 0; k < dim; k++) v[c * dim + k] = -v[c * dim + k];
+      for (let k = 0; k < dim; k++) if (Math.abs(v[a * dim + k]) > Math.abs(v[a * dim + largest])) largest = k;
+      if (v[a * dim + largest] < 0) for (let k = 0; k < dim; k++) v[a * dim + k] = -v[a * dim + k];
     }
-    const u = project(v);
-    return Array.from({ length: n }, (_, index) => ({ index, x: u[index * 2], y: u[index * 2 + 1] }));
+    return project(v);
   } finally {
     held.dispose();
   }
+}
+
+/** The rows' projection on their first two principal components (the map of sets too small for UMAP). */
+export function principalPlane(x: Float32Array, dim: number, seed: number, engine: MatrixEngine = loopEngine, rounds = 30): MapPoint[] {
+  const u = principalProjection(x, dim, 2, seed, engine, rounds);
+  return Array.from({ length: u.length / 2 }, (_, index) => ({ index, x: u[index * 2], y: u[index * 2 + 1] }));
+}
+
+/** Fewer images than this and the map is the PCA plane: UMAP needs well more points than neighbours. */
+export const UMAP_MIN_POINTS = 32;
+/** Each image's neighbours in the map's UMAP graph (15 with itself, umap-learn's default). */
+export const MAP_NEIGHBOURS = 14;
+/** Principal components the neighbour search of a standalone map works in (cosine on the reduced rows). */
+const MAP_COMPONENTS = 50;
+/** Subspace iteration rounds for those components: neighbours need the dominant subspace, not exact components. */
+const MAP_COMPONENT_ROUNDS = 8;
+
+export interface EmbeddingMap { points: MapPoint[]; method: 'umap' | 'pca' }
+
+/**
+ * The 2-D embedding map of unit rows: UMAP (seeded, started from the PCA plane) on each image's MAP_NEIGHBOURS
+ * nearest others, or the PCA plane below UMAP_MIN_POINTS images. Without `neighbours` (the health analysis passes its
+ * neighbour scan's), they are found by cosine on the first MAP_COMPONENTS principal components. Async: it yields
+ * between UMAP epochs, so progress is sent and a cancel is read.
+ */
+export async function embeddingMap(
+  unit: Float32Array, dim: number, seed: number,
+  options: {
+    engine?: MatrixEngine; neighbours?: NeighbourLists | null; report?: Report; signal?: AbortSignal; epochs?: number; sliceMs?: number;
+  } = {},
+): Promise<EmbeddingMap> {
+  const engine = options.engine ?? loopEngine;
+  const n = unit.length / dim;
+  const plane = principalProjection(unit, dim, 2, seed, engine);
+  const points = (u: Float32Array) => Array.from({ length: n }, (_, index) => ({ index, x: u[index * 2], y: u[index * 2 + 1] }));
+  if (n < UMAP_MIN_POINTS) return { points: points(plane), method: 'pca' };
+  let neighbours = options.neighbours ?? null;
+  if (!neighbours || neighbours.count < MAP_NEIGHBOURS) {
+    const components = Math.min(MAP_COMPONENTS, dim);
+    const reduced = components < dim ? normaliseRows(principalProjection(unit, dim, components, seed, engine, MAP_COMPONENT_ROUNDS), components) : unit;
+    options.signal?.throwIfAborted();
+    neighbours = neighbourScan(reduced, components, 1, Infinity, undefined, options.signal, engine, { keep: MAP_NEIGHBOURS }).neighbours!;
+  } else if (neighbours.count > MAP_NEIGHBOURS) {
+    neighbours = firstNeighbours(neighbours, MAP_NEIGHBOURS);
+  }
+  const layout = await umapLayout(neighbours, plane, {
+    seed, epochs: options.epochs, signal: options.signal, sliceMs: options.sliceMs,
+    report: ({ epoch, epochs }) => options.report?.({ phase: 'mapping', done: epoch, total: epochs }),
+  });
+  return { points: points(layout), method: 'umap' };
+}
+
+function firstNeighbours(lists: NeighbourLists, count: number): NeighbourLists {
+  const n = lists.indices.length / lists.count;
+  const indices = new Int32Array(n * count), similarities = new Float32Array(n * count);
+  for (let i = 0; i < n; i++) {
+    indices.set(lists.indices.subarray(i * lists.count, i * lists.count + count), i * count);
+    similarities.set(lists.similarities.subarray(i * lists.count, i * lists.count + count), i * count);
+  }
+  return { count, indices, similarities };
 }
 
 /** How sharply class closeness turns into a suggestion's confidence (cosine similarities differ by hundredths). */
 const SUGGESTION_TEMPERATURE = 0.05;
 
 /**
+ * Per unlabelled image, the `k` largest similarities to each class's labelled images (sorted descending), fed one
+ * similarity at a time; then the suggestions they give. Shared by the neighbour scan (which sees every pair anyway)
+ * and neighbourSuggestions (on its own).
+ */
+class ClassVotes {
+  private readonly slot: Int32Array;
+  private readonly unlabelled: number[] = [];
+  private readonly top: Float64Array;
+  private readonly perClass: number[];
+  private readonly kk: number[];
+
+  constructor(private readonly labels: Int32Array, private readonly classes: number, private readonly k: number) {
+    this.slot = new Int32Array(labels.length).fill(-1);
+    this.perClass = new Array<number>(classes).fill(0);
+    labels.forEach((label, i) => {
+      if (label >= 0) this.perClass[label]++;
+      else this.slot[i] = this.unlabelled.push(i) - 1;
+    });
+    this.kk = this.perClass.map((count) => Math.min(k, count));
+    this.top = new Float64Array(this.unlabelled.length * classes * k).fill(-Infinity);
+  }
+
+  /** A similarity between unlabelled image `row` and a labelled image of class `label`. */
+  add(row: number, label: number, sim: number): void {
+    const base = (this.slot[row] * this.classes + label) * this.k, last = this.kk[label] - 1;
+    const top = this.top;
+    if (sim <= top[base + last]) return;
+    let q = last;
+    while (q > 0 && top[base + q - 1] < sim) {
+      top[base + q] = top[base + q - 1];
+      q--;
+    }
+    top[base + q] = sim;
+  }
+
+  /**
+   * Each class's closeness is the mean of its kk most similar labelled rows, and a softmax over those (temperature
+   * SUGGESTION_TEMPERATURE) gives confidence and margin. Sorted least certain first: smallest margin, then lowest
+   * confidence, then index. None without two labelled classes.
+   */
+  suggestions(): Suggestion[] {
+    const { classes, k, kk } = this;
+    const present = this.perClass.flatMap((count, j) => (count > 0 ? [j] : []));
+    if (this.unlabelled.length === 0 || present.length < 2) return [];
+    const closeness = new Float64Array(classes);
+    const suggestions: Suggestion[] = this.unlabelled.map((index, u) => {
+      const base = u * classes * k;
+      let highest = -Infinity;
+      for (const j of present) {
+        let sum = 0;
+        for (let q = 0; q < kk[j]; q++) sum += this.top[base + j * k + q];
+        closeness[j] = sum / kk[j];
+        highest = Math.max(highest, closeness[j]);
+      }
+      let total = 0, best = present[0], second = present[1];
+      for (const j of present) total += Math.exp((closeness[j] - highest) / SUGGESTION_TEMPERATURE);
+      for (const j of present) if (closeness[j] > closeness[best]) best = j;
+      for (const j of present) if (j !== best && (second === best || closeness[j] > closeness[second])) second = j;
+      const share = (j: number) => Math.exp((closeness[j] - highest) / SUGGESTION_TEMPERATURE) / total;
+      const confidence = share(best);
+      return { index, suggested: best, confidence, margin: confidence - share(second) };
+    });
+    suggestions.sort((a, b) => a.margin - b.margin || a.confidence - b.confidence || a.index - b.index);
+    return suggestions;
+  }
+}
+
+/**
  * Suggested labels for the unlabelled rows from the labelled ones: each class's closeness is the mean cosine similarity
- * of its `k` most similar labelled rows, and a softmax over those (temperature SUGGESTION_TEMPERATURE) gives
- * confidence and margin. Per class rather than one vote among the k nearest overall, so an image halfway between two
- * classes reads as uncertain even when its very nearest neighbours all share one label. Sorted least certain first:
- * smallest margin, then lowest confidence, then index. Cost: unlabelled x labelled x dim, in blocks.
+ * of its `k` most similar labelled rows, and a softmax over those gives confidence and margin (ClassVotes). Per class
+ * rather than one vote among the k nearest overall, so an image halfway between two classes reads as uncertain even
+ * when its very nearest neighbours all share one label. Sorted least certain first. Cost: unlabelled x labelled x dim,
+ * in blocks; the health analysis gets the same from its neighbour scan instead.
  */
 export function neighbourSuggestions(
   unit: Float32Array, dim: number, labels: Int32Array, classes: number, k = 10, signal?: AbortSignal, engine: MatrixEngine = loopEngine,
 ): Suggestion[] {
   const labelled: number[] = [], unlabelled: number[] = [];
   labels.forEach((label, i) => (label >= 0 ? labelled : unlabelled).push(i));
-  const perClass = new Array<number>(classes).fill(0);
-  for (const row of labelled) perClass[labels[row]]++;
-  const present = perClass.flatMap((count, j) => (count > 0 ? [j] : []));
-  if (unlabelled.length === 0 || present.length < 2) return [];
+  const votes = new ClassVotes(labels, classes, k);
+  if (unlabelled.length === 0 || labelled.length === 0) return votes.suggestions();
   const rowsOf = (indices: number[]) => {
     const out = new Float32Array(indices.length * dim);
     indices.forEach((row, i) => out.set(unit.subarray(row * dim, (row + 1) * dim), i * dim));
     return out;
   };
-  const labelOf = Int32Array.from(labelled, (row) => labels[row]);
-  const kk = perClass.map((count) => Math.min(k, count));
-  // Per class, its kk[j] largest similarities, kept sorted descending at top[j * k ...].
-  const top = new Float64Array(classes * k);
-  const closeness = new Float64Array(classes);
   const held = engine.hold(rowsOf(labelled), labelled.length, dim);
-  const suggestions: Suggestion[] = [];
   try {
     const block = Math.max(16, Math.min(512, Math.floor(4_000_000 / labelled.length)));
     for (let u0 = 0; u0 < unlabelled.length; u0 += block) {
@@ -592,38 +763,13 @@ export function neighbourSuggestions(
       const rows = unlabelled.slice(u0, u0 + block);
       const similarity = held.timesTransposed(rowsOf(rows), rows.length); // labelled x rows
       for (let c = 0; c < rows.length; c++) {
-        top.fill(-Infinity);
-        for (let l = 0; l < labelled.length; l++) {
-          const sim = similarity[l * rows.length + c], j = labelOf[l], base = j * k, last = kk[j] - 1;
-          if (sim <= top[base + last]) continue;
-          let q = last;
-          while (q > 0 && top[base + q - 1] < sim) {
-            top[base + q] = top[base + q - 1];
-            q--;
-          }
-          top[base + q] = sim;
-        }
-        let highest = -Infinity;
-        for (const j of present) {
-          let sum = 0;
-          for (let q = 0; q < kk[j]; q++) sum += top[j * k + q];
-          closeness[j] = sum / kk[j];
-          highest = Math.max(highest, closeness[j]);
-        }
-        let total = 0, best = present[0], second = present[1];
-        for (const j of present) total += Math.exp((closeness[j] - highest) / SUGGESTION_TEMPERATURE);
-        for (const j of present) if (closeness[j] > closeness[best]) best = j;
-        for (const j of present) if (j !== best && (second === best || closeness[j] > closeness[second])) second = j;
-        const share = (j: number) => Math.exp((closeness[j] - highest) / SUGGESTION_TEMPERATURE) / total;
-        const confidence = share(best);
-        suggestions.push({ index: rows[c], suggested: best, confidence, margin: confidence - share(second) });
+        for (let l = 0; l < labelled.length; l++) votes.add(rows[c], labels[labelled[l]], similarity[l * rows.length + c]);
       }
     }
   } finally {
     held.dispose();
   }
-  suggestions.sort((a, b) => a.margin - b.margin || a.confidence - b.confidence || a.index - b.index);
-  return suggestions;
+  return votes.suggestions();
 }
 
 /** Connected groups of near-duplicate pairs; a group's similarity is its weakest linking pair. */
@@ -671,10 +817,13 @@ export function pickOutliers(knnDistance: Float64Array): { outliers: Outlier[]; 
   return { outliers: outliers.slice(0, Math.floor(n / 100) + 1), threshold };
 }
 
-/** The whole analysis. `report` is called between folds and blocks; `signal` cancels between them. */
-export function analyseHealth(
+/**
+ * The whole analysis. `report` is called between folds, blocks and map epochs; `signal` cancels between them (the map's
+ * epochs also yield to the event loop, where a cancel arrives).
+ */
+export async function analyseHealth(
   input: HealthInput, options: HealthOptions = DEFAULT_HEALTH_OPTIONS, report?: Report, signal?: AbortSignal, engine: MatrixEngine = loopEngine,
-): HealthAnalysis {
+): Promise<HealthAnalysis> {
   const { dim, labels, classNames } = input;
   const n = labels.length;
   if (input.embeddings.length !== n * dim) throw new Error(`analyseHealth: ${n} images need ${n * dim} values, got ${input.embeddings.length}`);
@@ -698,16 +847,20 @@ export function analyseHealth(
   const headSeconds = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
-  const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal, engine);
+  // One scan for duplicates, outliers, the map's neighbour lists and the unlabelled images' suggestions.
+  const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal, engine, {
+    keep: n >= UMAP_MIN_POINTS ? MAP_NEIGHBOURS : 0,
+    ...(usable >= 2 ? { labels, classes, suggestionNeighbours: options.neighbours } : {}),
+  });
   const nearDuplicates = duplicateGroups(scan.pairs, input.subsets);
   const { outliers, threshold: outlierThreshold } = pickOutliers(scan.knnDistance);
-  const suggestions = usable >= 2 ? neighbourSuggestions(unit, dim, labels, classes, options.neighbours, signal, engine) : [];
+  const suggestions = scan.suggestions ?? [];
   const similaritySeconds = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
   signal?.throwIfAborted();
   report?.({ phase: 'mapping', done: 0, total: 1 });
-  const map = principalPlane(unit, dim, options.seed, engine);
+  const { points: map, method: mapMethod } = await embeddingMap(unit, dim, options.seed, { engine, neighbours: scan.neighbours, report, signal });
   const mapSeconds = (performance.now() - t0) / 1000;
 
   const flagged = new Array<number>(classes).fill(0);
@@ -730,6 +883,7 @@ export function analyseHealth(
   return {
     labelIssues: issues,
     map,
+    mapMethod,
     suggestions,
     nearDuplicates,
     outliers,

@@ -93,9 +93,13 @@ export const HealthReport = z.object({
   labelledCount: z.number().int(),
   counts: HealthCounts,
   labelIssues: z.array(HealthLabelIssue),
-  /** 2-D embedding map (first two principal components), one point per image; null in reports made before it. */
-  /** Each point carries the image's label and subset now, so the map can colour by them without another request. */
+  /**
+   * 2-D embedding map, one point per image; null in reports made before it. Each point carries the image's label and
+   * subset now, so the map can colour by them without another request.
+   */
   map: z.array(z.object({ imageId: Id, x: z.number(), y: z.number(), label: z.string().nullable(), subset: z.enum(['train', 'val', 'test']).nullable() })).nullable(),
+  /** 'umap': UMAP on the embeddings' nearest neighbours (seeded); 'pca': their first two principal components (sets too small for UMAP). */
+  mapMethod: z.enum(['umap', 'pca']).nullable(),
   nearDuplicates: z.array(HealthDuplicateGroup),
   outliers: z.array(HealthOutlier),
   classes: z.array(HealthClass),
@@ -119,17 +123,28 @@ export const HealthSuggestion = z.object({
 });
 export type HealthSuggestion = z.infer<typeof HealthSuggestion>;
 
+/** Where suggested labels come from: the embeddings' nearest labelled images (a health report) or a run's predictions. */
+export const SuggestionSource = z.enum(['embeddings', 'run']);
+export type SuggestionSource = z.infer<typeof SuggestionSource>;
+
 export const HealthSuggestions = z.object({
   /**
-   * Where the suggestions come from: 'embeddings' = the nearest labelled images (per class) in the latest health
-   * report's embeddings; null = no report with suggestions yet (run a health check with two classes labelled).
+   * Where these suggestions come from: 'embeddings' = the nearest labelled images (per class) in the latest health
+   * report's embeddings; 'run' = the latest finished run's predictions; null = no suggestions from any source yet.
    */
-  source: z.enum(['embeddings']).nullable(),
+  source: SuggestionSource.nullable(),
   reportId: Id.nullable(),
   /** The report's labels changed since: suggestions still stand for images that are unlabelled, but may be improved by a re-run. */
   stale: z.boolean(),
   /** Images that are still unlabelled, least certain first. */
   suggestions: z.array(HealthSuggestion),
+  /** Whether the latest health report has suggestions (the 'embeddings' source can be chosen). */
+  embeddings: z.boolean(),
+  /**
+   * The dataset's latest finished run with a model (the 'run' source), or null without one. `predicted`: how many
+   * images still unlabelled its predictions cover (null before health.predictUnlabelled ran with this run).
+   */
+  run: z.object({ runId: Id, name: z.string(), predicted: z.number().int().nullable() }).nullable(),
 });
 export type HealthSuggestions = z.infer<typeof HealthSuggestions>;
 
@@ -138,6 +153,9 @@ export const ExcludedImage = HealthImage.extend({ reason: z.string(), excludedAt
 export type ExcludedImage = z.infer<typeof ExcludedImage>;
 
 const ImageIds = z.array(Id).min(1).max(100_000);
+
+/** At most this many unlabelled images per health.predictUnlabelled (a predict job's limit). */
+export const MAX_PREDICTED_UNLABELLED = 1000;
 
 export const healthRequests = defineRequests({
   /** Starts a health job (lane cpu: it waits behind a training run); follow it with jobs.progress / jobs.finished. */
@@ -152,8 +170,19 @@ export const healthRequests = defineRequests({
     payload: z.object({ datasetId: Id, imageIds: ImageIds, reason: z.string().min(1).max(200).default('excluded from the Health view') }),
     result: z.object({ excluded: z.number().int() }),
   },
-  /** Suggested labels for the dataset's unlabelled images, least certain first (active learning), and their source. */
-  'health.suggestions': { payload: z.object({ datasetId: Id }), result: HealthSuggestions },
+  /**
+   * Suggested labels for the dataset's unlabelled images, least certain first (active learning), from `source`
+   * (default: the latest run's predictions when it has made them, else the embeddings).
+   */
+  'health.suggestions': { payload: z.object({ datasetId: Id, source: SuggestionSource.optional() }), result: HealthSuggestions },
+  /**
+   * Starts a predict job (follow it with jobs.progress / jobs.finished): the dataset's latest finished run predicts its
+   * unlabelled images (the first MAX_PREDICTED_UNLABELLED of them), for health.suggestions with source 'run'.
+   */
+  'health.predictUnlabelled': {
+    payload: z.object({ datasetId: Id }),
+    result: z.object({ jobId: Id, runId: Id, images: z.number().int(), unlabelled: z.number().int() }),
+  },
   /** Brings excluded images back. */
   'health.include': { payload: z.object({ datasetId: Id, imageIds: ImageIds }), result: z.object({ included: z.number().int() }) },
   /** The dataset's excluded images, newest first (for a grid's show/hide and the Health view's "Excluded" list). */

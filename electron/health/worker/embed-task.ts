@@ -81,9 +81,9 @@ export const embedHealthTask: WorkerTask<EmbedHealthInput, EmbedHealthResult> = 
   // The average-pooled half: what the default head reads, and a smoother similarity than the max-pooled half.
   const embeddings = selectPooling(extracted.data, extracted.count, 'average');
   const analysisStarted = performance.now();
-  // Folds and comparison blocks as one bar: each fold about as long as the whole comparison.
-  const units = input.options.folds + 1;
-  const analysis = analyseHealth(
+  // Folds, comparison blocks and map epochs as one bar: each fold, the whole comparison and the map about alike.
+  const units = input.options.folds + 2;
+  const analysis = await analyseHealth(
     {
       embeddings, dim: MOBILENET_FEATURE_CHANNELS,
       labels: Int32Array.from(input.images, (image) => image.label),
@@ -92,10 +92,12 @@ export const embedHealthTask: WorkerTask<EmbedHealthInput, EmbedHealthResult> = 
     },
     input.options,
     (p) => {
-      const done = p.phase === 'fitting' ? p.done : p.phase === 'comparing' ? input.options.folds + p.done / Math.max(1, p.total) : units;
+      const part = p.done / Math.max(1, p.total);
+      const done = p.phase === 'fitting' ? p.done : p.phase === 'comparing' ? input.options.folds + part : input.options.folds + 1 + part;
       const elapsed = (performance.now() - analysisStarted) / 1000;
       const eta = done > 0 ? (elapsed / done) * (units - done) : null;
-      const words = p.phase === 'fitting' ? `fold ${Math.min(p.done + 1, p.total)} of ${p.total}` : p.phase === 'comparing' ? 'comparing embeddings' : 'drawing the map';
+      const words = p.phase === 'fitting' ? `fold ${Math.min(p.done + 1, p.total)} of ${p.total}`
+        : p.phase === 'comparing' ? 'comparing embeddings' : p.total > 1 ? `drawing the map (epoch ${p.done} of ${p.total})` : 'drawing the map';
       report('analysing', Math.min(units, Math.round(done * 100) / 100), units, eta, words);
     },
     signal,

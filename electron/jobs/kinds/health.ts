@@ -75,6 +75,7 @@ export const healthKind: JobKindSpec<'health', HealthState> = {
       })),
       // Four decimals of a coordinate are finer than any screen; 20,000 points stay about 0.6 MB of JSON.
       map: analysis.map.map((point) => ({ imageId: idOf(point.index), x: round4(point.x), y: round4(point.y) })),
+      mapMethod: analysis.mapMethod,
       suggestions: analysis.suggestions.map((s) => ({
         imageId: idOf(s.index), suggested: source.classNames[s.suggested], confidence: round4(s.confidence), margin: round4(s.margin),
       })),

@@ -127,12 +127,12 @@ test('the analysis on TensorFlow.js matMul gives the loops\' answer, and the sam
   const data = clusters(21, 80, 32);
   const input = { embeddings: data.x, dim: data.dim, labels: data.labels, classNames: data.classNames, subsets: data.subsets };
   const options = { ...DEFAULT_HEALTH_OPTIONS, duplicateThreshold: 0.95 };
-  const loops = analyseHealth(input, options);
+  const loops = await analyseHealth(input, options);
   const engine = tfMatrixEngine(tf);
   const before = tf.memory().numTensors;
-  const one = analyseHealth(input, options, undefined, undefined, engine);
+  const one = await analyseHealth(input, options, undefined, undefined, engine);
   assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
-  const two = analyseHealth(input, options, undefined, undefined, engine);
+  const two = await analyseHealth(input, options, undefined, undefined, engine);
   const strip = (a: typeof one) => ({ ...a, timings: null });
   assert.deepEqual(strip(one), strip(two));
   assert.deepEqual(one.labelIssues.map((i) => [i.index, i.suggested, i.flagged]), loops.labelIssues.map((i) => [i.index, i.suggested, i.flagged]));

@@ -49,9 +49,9 @@ function plantedData(seed: number) {
   };
 }
 
-test('planted label flips rank first, with their true class suggested', () => {
+test('planted label flips rank first, with their true class suggested', async () => {
   const data = plantedData(7);
-  const analysis = analyseHealth(data.input, { ...DEFAULT_HEALTH_OPTIONS, duplicateThreshold: 0.99 });
+  const analysis = await analyseHealth(data.input, { ...DEFAULT_HEALTH_OPTIONS, duplicateThreshold: 0.99 });
   const top = analysis.labelIssues.slice(0, data.flipped.size);
   const hits = top.filter((issue) => data.flipped.has(issue.index)).length;
   assert.ok(hits / data.flipped.size >= 0.8, `precision among the top ${data.flipped.size}: ${hits}`);
@@ -66,9 +66,9 @@ test('planted label flips rank first, with their true class suggested', () => {
   assert.ok(analysis.outOfFoldAccuracy! > 0.85);
 });
 
-test('planted near-duplicates are grouped and a far point is an outlier', () => {
+test('planted near-duplicates are grouped and a far point is an outlier', async () => {
   const data = plantedData(7);
-  const analysis = analyseHealth(data.input, { ...DEFAULT_HEALTH_OPTIONS, duplicateThreshold: 0.99 });
+  const analysis = await analyseHealth(data.input, { ...DEFAULT_HEALTH_OPTIONS, duplicateThreshold: 0.99 });
   for (const [a, b] of data.duplicatePairs) {
     const group = analysis.nearDuplicates.find((g) => g.indices.includes(a));
     assert.ok(group?.indices.includes(b), `pair ${a}-${b} not grouped`);
@@ -81,10 +81,10 @@ test('planted near-duplicates are grouped and a far point is an outlier', () => 
   assert.equal(analysis.outliers[0]?.index, data.outlier);
 });
 
-test('the same seed gives the same answer; another seed gives other folds', () => {
+test('the same seed gives the same answer; another seed gives other folds', async () => {
   const data = plantedData(11);
-  const one = analyseHealth(data.input);
-  const two = analyseHealth(data.input);
+  const one = await analyseHealth(data.input);
+  const two = await analyseHealth(data.input);
   assert.deepEqual(
     { issues: one.labelIssues, groups: one.nearDuplicates, outliers: one.outliers, classes: one.classes },
     { issues: two.labelIssues, groups: two.nearDuplicates, outliers: two.outliers, classes: two.classes },
@@ -98,12 +98,12 @@ test('the same seed gives the same answer; another seed gives other folds', () =
   void mixSeeds;
 });
 
-test('unlabelled images take part in duplicates and outliers only; one class gives no label issues', () => {
+test('unlabelled images take part in duplicates and outliers only; one class gives no label issues', async () => {
   const data = plantedData(3);
   const labels = Int32Array.from(data.input.labels, (l, i) => (i % 2 ? -1 : l));
-  const analysis = analyseHealth({ ...data.input, labels });
+  const analysis = await analyseHealth({ ...data.input, labels });
   assert.ok(analysis.labelIssues.every((issue) => labels[issue.index] >= 0));
-  const single = analyseHealth({ ...data.input, labels: Int32Array.from(data.input.labels, () => 0) });
+  const single = await analyseHealth({ ...data.input, labels: Int32Array.from(data.input.labels, () => 0) });
   assert.deepEqual(single.labelIssues, []);
   assert.equal(single.outOfFoldAccuracy, null);
 });

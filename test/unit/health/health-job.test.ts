@@ -68,6 +68,7 @@ test('health finds the planted flip, stores the report, and reads stale after a 
     // The map has every image once, with finite coordinates, for the Health view's scatter.
     assert.deepEqual(report.map?.map((p) => p.imageId).sort((a, b) => a - b), (await services.request('images.ids', { datasetId })).sort((a, b) => a - b));
     assert.ok(report.map!.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y)) && new Set(report.map!.map((p) => p.x)).size > 1);
+    assert.equal(report.mapMethod, 'umap', '37 images: a UMAP map');
 
     // Accept the suggestion: the report is kept but now stale, and says why.
     const { classes } = await services.request('datasets.get', { datasetId });
@@ -124,7 +125,7 @@ test('a health job cancelled while embedding ends cancelled and stores no report
 test('unlabelled images get suggested labels from the embeddings, least certain first; labelled ones drop out', { skip }, async () => {
   const { fixture, services, datasetId } = await setUp('suggest');
   try {
-    assert.deepEqual(await services.request('health.suggestions', { datasetId }), { source: null, reportId: null, stale: false, suggestions: [] });
+    assert.deepEqual(await services.request('health.suggestions', { datasetId }), { source: null, reportId: null, stale: false, suggestions: [], embeddings: false, run: null });
     // Unlabel three of each class (not the planted flip or copy): their true class is their folder.
     const ids = await services.request('images.ids', { datasetId });
     const details = await Promise.all(ids.map((imageId) => services.request('images.detail', { imageId })));
@@ -136,6 +137,8 @@ test('unlabelled images get suggested labels from the embeddings, least certain 
     const answer = await services.request('health.suggestions', { datasetId });
     assert.equal(answer.source, 'embeddings');
     assert.equal(answer.stale, false);
+    assert.equal(answer.embeddings, true);
+    assert.equal(answer.run, null, 'no run trained on this dataset');
     assert.deepEqual(answer.suggestions.map((s) => s.image.imageId).sort((a, b) => a - b), chosen.map((d) => d.id).sort((a, b) => a - b));
     for (const s of answer.suggestions) assert.equal(s.suggested, s.image.relPath.split('/')[0], `${s.image.relPath} suggested ${s.suggested}`);
     for (let i = 1; i < answer.suggestions.length; i++) assert.ok(answer.suggestions[i - 1].margin <= answer.suggestions[i].margin, 'least certain first');

@@ -2,7 +2,9 @@
 // labelled neighbours, and the list is ordered least certain first (smallest vote margin) for active learning.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyseHealth, DEFAULT_HEALTH_OPTIONS, neighbourSuggestions, normaliseRows } from '../../../electron/health/analysis';
+import {
+  analyseHealth, DEFAULT_HEALTH_OPTIONS, loopEngine, neighbourSuggestions, normaliseRows, type MatrixEngine,
+} from '../../../electron/health/analysis';
 import { mulberry32 } from '../../../shared/random';
 
 const DIM = 16;
@@ -41,13 +43,45 @@ test('margins order a sweep from one class to the other: the middle first, the e
   assert.ok([0, 1].includes(order.at(-1)!) || [0.1, 0.9].includes(order.at(-1)!), `most certain at an end: ${order.join(', ')}`);
 });
 
-test('the health analysis carries suggestions only for unlabelled images, and none without two labelled classes', () => {
+test('the health analysis carries suggestions only for unlabelled images, and none without two labelled classes', async () => {
   const { x, labels, firstUnlabelled } = embeddings(10, [0.1, 0.9]);
-  const analysis = analyseHealth({ embeddings: x, dim: DIM, labels, classNames: ['a', 'b'], subsets: Array(labels.length).fill(null) }, { ...DEFAULT_HEALTH_OPTIONS, folds: 2 });
+  const analysis = await analyseHealth({ embeddings: x, dim: DIM, labels, classNames: ['a', 'b'], subsets: Array(labels.length).fill(null) }, { ...DEFAULT_HEALTH_OPTIONS, folds: 2 });
   assert.deepEqual(analysis.suggestions.map((s) => s.index).sort(), [firstUnlabelled, firstUnlabelled + 1]);
   const oneClass = Int32Array.from(labels, (l) => (l === 1 ? -1 : l));
-  const none = analyseHealth({ embeddings: x, dim: DIM, labels: oneClass, classNames: ['a', 'b'], subsets: Array(labels.length).fill(null) }, { ...DEFAULT_HEALTH_OPTIONS, folds: 2 });
+  const none = await analyseHealth({ embeddings: x, dim: DIM, labels: oneClass, classNames: ['a', 'b'], subsets: Array(labels.length).fill(null) }, { ...DEFAULT_HEALTH_OPTIONS, folds: 2 });
   assert.deepEqual(none.suggestions, []);
   const allLabelled = Int32Array.from(labels, (l, i) => (l < 0 ? i % 2 : l));
   assert.deepEqual(neighbourSuggestions(x, DIM, allLabelled, 2), []);
+});
+
+test('the analysis takes its suggestions from the neighbour scan\'s similarities: no product work beyond an all-labelled analysis', async () => {
+  // Multiply-adds of every product the analysis asks of the engine.
+  let work = 0;
+  const counting: MatrixEngine = {
+    name: 'counting',
+    hold(values, rows, cols) {
+      const held = loopEngine.hold(values, rows, cols);
+      return {
+        timesTransposed: (b, bRows) => ((work += rows * bRows * cols), held.timesTransposed(b, bRows)),
+        transposedTimes: (p, k) => ((work += rows * k * cols), held.transposedTimes(p, k)),
+        selfProduct: (r0, r1, c0) => ((work += (r1 - r0) * (rows - c0) * cols), held.selfProduct(r0, r1, c0)),
+        dispose: () => held.dispose(),
+      };
+    },
+  };
+  const { x, labels } = embeddings(20, [0.05, 0.2, 0.4, 0.5, 0.6, 0.8, 0.95], 5);
+  const input = { embeddings: x, dim: DIM, labels, classNames: ['a', 'b'], subsets: Array(labels.length).fill(null) };
+  const options = { ...DEFAULT_HEALTH_OPTIONS, folds: 2 };
+  const withUnlabelled = await analyseHealth(input, options, undefined, undefined, counting);
+  const workWithUnlabelled = work;
+  work = 0;
+  const allLabelled = Int32Array.from(labels, (l, i) => (l < 0 ? i % 2 : l));
+  const none = await analyseHealth({ ...input, labels: allLabelled }, options, undefined, undefined, counting);
+  assert.deepEqual(none.suggestions, []);
+  assert.equal(workWithUnlabelled, work, `products with suggestions ${workWithUnlabelled} vs without ${work} multiply-adds`);
+  // And they are the suggestions of the standalone computation, in the same order.
+  const alone = neighbourSuggestions(x, DIM, labels, 2, options.neighbours);
+  assert.equal(withUnlabelled.suggestions.length, 7);
+  assert.deepEqual(withUnlabelled.suggestions.map((s) => [s.index, s.suggested]), alone.map((s) => [s.index, s.suggested]));
+  withUnlabelled.suggestions.forEach((s, i) => assert.ok(Math.abs(s.confidence - alone[i]!.confidence) < 1e-9 && Math.abs(s.margin - alone[i]!.margin) < 1e-9));
 });
