@@ -38,7 +38,7 @@ for (const [cls, prefix] of [['cats', 'cat'], ['dogs', 'dog']] as const) {
 }
 
 // A fresh app folder: no catalogue, no downloaded weights, no settings.
-const env = { ...process.env, PAWPRINT_HOME: path.join(work, 'app-data') };
+const env: NodeJS.ProcessEnv = { ...process.env, PAWPRINT_HOME: path.join(work, 'app-data') };
 delete env.PAWPRINT_DB;
 
 function pawprint(args: string[]): { seconds: number; json: unknown } {
