@@ -21,7 +21,7 @@ import { readVerifiedImage } from '../dataset/content';
 import { createSplit } from '../dataset/split';
 import { ensureThumbnail } from '../dataset/thumbnails';
 import { exportLabelsCsv, exportLabelFolders } from '../dataset/export-labels';
-import { importKind } from '../jobs/kinds/import';
+import { importKind, pruneDecodedPixels } from '../jobs/kinds/import';
 import { downloadKind } from '../jobs/kinds/download';
 import { AddedCopies, addPhotos, removeAddedPhotos } from '../dataset/add-images';
 import { imageIdAtPath } from '../catalogue/added-images';
@@ -84,6 +84,8 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
       if (active[0]) throw new AppError('conflict', `Cancel job ${active[0].id} (${active[0].title}) before deleting this dataset.`);
       deleteDataset(db, datasetId);
       changed(datasetId);
+      // Its images' decoded pixels are never read again (issue 17); a failure leaves them to the next prune.
+      await pruneDecodedPixels(db, app.paths.cache).catch(() => undefined);
       return null;
     },
 

@@ -16,6 +16,7 @@ import {
   startImportRow,
   uniqueDatasetName,
 } from '../../catalogue/datasets';
+import type { Database } from '../../catalogue/database';
 import { activeJobsFor } from '../../catalogue/jobs';
 import { liveContentHashes } from '../../catalogue/images';
 import { runImport } from '../../dataset/importer';
@@ -79,6 +80,15 @@ export function importJobProgress(progress: ImportProgress): TaskProgress {
   };
 }
 
+/**
+ * Removes training's decoded pixels of images no longer in the catalogue (they are never read again) and brings the
+ * decode cache within its cap (issue 17): after an import dropped images, and after a dataset is deleted.
+ */
+export async function pruneDecodedPixels(db: Database, cacheRoot: string): Promise<void> {
+  const live = liveContentHashes(db);
+  await pruneDecodeCache(join(cacheRoot, 'decoded'), { isLive: (hash) => live.has(hash) });
+}
+
 const NO_COUNTERS = { scanned: 0, imported: 0, unchanged: 0, duplicates: 0, rejected: 0, missing: 0 };
 
 export const importKind: JobKindSpec<'import', ImportState> = {
@@ -116,9 +126,7 @@ export const importKind: JobKindSpec<'import', ImportState> = {
       onProgress: (progress) => ctx.progress(importJobProgress(progress)),
     });
     if (outcome.droppedContent) {
-      // Decoded pixels of images that left the catalogue are never read again (issue 17: the decode cache is bounded).
-      const live = liveContentHashes(db);
-      await pruneDecodeCache(join(ctx.paths.cache, 'decoded'), { isLive: (hash) => live.has(hash) }).catch((error: Error) => {
+      await pruneDecodedPixels(db, ctx.paths.cache).catch((error: Error) => {
         ctx.log('warn', `the decode cache could not be pruned (${error.message}); it is tried again after the next import`);
       });
     }

@@ -105,3 +105,27 @@ test('an import that drops images removes their decoded pixels, and keeps those 
     await ctx.close();
   }
 });
+
+test('deleting a dataset removes its images\' decoded pixels, and keeps those of photos another dataset still has', async () => {
+  const ctx = openServices();
+  try {
+    const root = join(ctx.dir, 'pets');
+    for (let i = 0; i < 3; i++) await writeImage(join(root, 'cats', `${i}.png`), { width: 20, height: 16, color: '#22aa55', variant: i, format: 'png' });
+    const whole = await importFolder(ctx.services, root);
+    await importFolder(ctx.services, join(root, 'cats'), { name: 'first cats' }); // shares the three photos
+    const only = join(ctx.dir, 'other');
+    await writeImage(join(only, 'x.png'), { width: 20, height: 16, color: '#5522aa', variant: 9, format: 'png' });
+    const other = await importFolder(ctx.services, only);
+    const hashOfDataset = (datasetId: number) => (ctx.services.app.db.prepare(`SELECT content_hash AS hash FROM images WHERE dataset_id = ?`).all(datasetId) as Array<{ hash: string }>).map((row) => row.hash);
+    const cacheDir = join(ctx.services.app.paths.cache, 'decoded');
+    const shared = hashOfDataset(whole.datasetId);
+    const [lone] = hashOfDataset(other.datasetId);
+    for (const hash of [...shared, lone!]) entry(cacheDir, decodeCachePath(cacheDir, hash, SIZE, SIZE).slice(cacheDir.length + 1), 30);
+    await ctx.services.request('datasets.delete', { datasetId: whole.datasetId });
+    assert.deepEqual(names(cacheDir).map((name) => name.slice(0, 64)), [...shared, lone!].sort(), 'photos still in "first cats" and the other dataset keep their pixels');
+    await ctx.services.request('datasets.delete', { datasetId: other.datasetId });
+    assert.ok(!names(cacheDir).some((name) => name.startsWith(lone!)), 'the deleted dataset\'s own photo lost its decoded pixels');
+  } finally {
+    await ctx.close();
+  }
+});
