@@ -11,7 +11,7 @@ import { PIXEL_RULE_VERSION } from '../imaging/image-policy';
 /** The default cap, unless the disk is small: then a share of it (decodeCacheLimit). */
 export const DEFAULT_DECODE_CACHE_BYTES = 4 * 1024 ** 3;
 
-/** Environment setting: the cap in GB (decimal fractions allowed; 0 keeps no decoded pixels on disk between runs). */
+/** Environment setting: the cap in GB (decimal fractions allowed; 0 keeps only what the running training uses). */
 export const DECODE_CACHE_SETTING = 'PAWPRINT_DECODE_CACHE_GB';
 
 /** `<sha256>-<w>x<h>-p<rule>.rgb`, as data-pipeline.ts decodeCachePath names them. */
