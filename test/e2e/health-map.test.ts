@@ -1,6 +1,7 @@
 // Issue 15's embedding map in Chromium, driven with the real mouse: a stored health report whose map places each
 // class in a known corner, so the test knows where every point is drawn. Hovering a point shows its thumbnail, a dragged
-// box selects what it covers, and the selection is labelled and excluded through the map's own controls. A second
+// box selects what it covers, a lasso (mode or Shift) selects inside a free-form outline, and the selection is labelled
+// and excluded through the map's own controls. A second
 // dataset of 20,000 catalogue rows measures what a frame costs while hovering and dragging over 20,000 points.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,7 +60,7 @@ async function screenPoint(page: Page, range: { minX: number; maxX: number; minY
   };
 }
 
-test('the embedding map: hover shows the thumbnail, a dragged box selects, the selection is labelled and excluded', { timeout: 180_000 }, async () => {
+test('the embedding map: hover shows the thumbnail, a dragged box or a lasso selects, the selection is labelled and excluded', { timeout: 180_000 }, async () => {
   await withScreenshotOnFailure(app, 'health-map-mouse', async () => {
     const { page, services } = app;
     const root = join(app.dir, 'corners');
@@ -160,6 +161,32 @@ test('the embedding map: hover shows the thumbnail, a dragged box selects, the s
     } finally {
       await context.close();
     }
+
+    // Lasso: a triangle around left-0, left-1 and left-4 (at (0,0), (2,0), (0,2)) that leaves out left-5 at (2,2),
+    // which any box around the three would take too. Drawn in lasso mode, then again as a Shift-drag in box mode.
+    const drawOutline = async (corners: Array<[number, number]>, shift: boolean) => {
+      const screen = await Promise.all(corners.map(([x, y]) => screenPoint(page, range, x, y)));
+      if (shift) await page.keyboard.down('Shift');
+      await page.mouse.move(screen[0]!.x, screen[0]!.y);
+      await page.mouse.down();
+      for (const corner of [...screen.slice(1), screen[0]!]) await page.mouse.move(corner.x, corner.y, { steps: 8 });
+      await page.mouse.up();
+      if (shift) await page.keyboard.up('Shift');
+    };
+    const triangle: Array<[number, number]> = [[-1, -1], [5, -1], [-1, 3]];
+    await page.getByTestId('map-mode-lasso').click();
+    assert.equal(await page.getByTestId('map-mode-lasso').getAttribute('aria-pressed'), 'true');
+    await drawOutline(triangle, false);
+    await page.getByTestId('map-selection').getByText('3 images selected').waitFor({ timeout: 15_000 });
+    await page.getByTestId('map-selection').getByRole('button', { name: 'Clear' }).click();
+    await page.getByTestId('map-mode-box').click();
+    await drawOutline(triangle, true);
+    await page.getByTestId('map-selection').getByText('3 images selected').waitFor({ timeout: 15_000 });
+    await app.screenshot('health-map-lasso');
+    await page.getByTestId('map-selection').getByRole('button', { name: 'Exclude' }).click();
+    await page.getByTestId('embedding-map').getByText('(9 points)').waitFor();
+    const lassoed = (await services.request('health.excluded', { datasetId })).images.map((image) => image.relPath).filter((rel) => rel.startsWith('left/')).sort();
+    assert.deepEqual(lassoed, ['left/left-0.png', 'left/left-1.png', 'left/left-4.png']);
   });
 });
 

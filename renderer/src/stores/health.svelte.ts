@@ -2,7 +2,9 @@ import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { jobsStore } from './jobs.svelte';
-import type { ExcludedImage, HealthDuplicateGroup, HealthLabelIssue, HealthReport, HealthSuggestions, JobInfo, LabelChange } from '../../../shared/contract/index';
+import type {
+  ExcludedImage, HealthDuplicateGroup, HealthLabelIssue, HealthReport, HealthSuggestion, HealthSuggestions, JobInfo, LabelChange, SuggestionSource,
+} from '../../../shared/contract/index';
 
 /** One undoable fix made in the Health view. */
 export type HealthFix =
@@ -29,9 +31,15 @@ class HealthStore {
 
   /** The Label view's suggested labels for unlabelled images (model-assisted labelling), least certain first. */
   suggestions = $state.raw<(HealthSuggestions & { datasetId: number }) | null>(null);
+  /** The source the user chose in the Label view; null = the default (the run's predictions when made, else the embeddings). */
+  suggestionSource = $state<SuggestionSource | null>(null);
+  /** The predict job making the latest run's suggestions, while it runs. */
+  predictJobId = $state<number | null>(null);
 
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private suggestionsTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Fixes of this store in flight: they read the report and suggestions again when done, so their own datasets.changed is not followed too. */
+  private ownChanges = 0;
 
   constructor() {
     jobsStore.onChange((job, change) => {
@@ -39,9 +47,17 @@ class HealthStore {
         void this.load();
         void this.loadSuggestions();
       }
+      // A finished run is a new source of suggestions for its dataset.
+      if (job.kind === 'train' && change === 'finished' && job.datasetId !== null && job.datasetId === this.suggestions?.datasetId) void this.loadSuggestions();
+      if (job.kind === 'predict' && change === 'finished' && job.id === this.predictJobId) {
+        this.predictJobId = null;
+        if (job.status === 'failed') appStore.report(new Error(`Predicting the unlabelled images failed: ${job.error ?? 'unknown error'}`));
+        void this.loadSuggestions();
+      }
     });
     // A relabel or exclusion anywhere (Label view, CLI) can make the report stale: read it again.
     transport.subscribe('datasets.changed', ({ datasetId }) => {
+      if (this.ownChanges > 0) return;
       // A label set anywhere changes which images are unlabelled.
       if (datasetId === this.suggestions?.datasetId) {
         if (this.suggestionsTimer) clearTimeout(this.suggestionsTimer);
@@ -102,12 +118,61 @@ class HealthStore {
       this.suggestions = null;
       return;
     }
+    if (this.suggestionsTimer) clearTimeout(this.suggestionsTimer);
+    // A source chosen for another dataset does not carry over.
+    if (this.suggestions && this.suggestions.datasetId !== datasetId) this.suggestionSource = null;
     try {
-      const answer = await transport.invoke('health.suggestions', { datasetId });
+      const source = this.suggestionSource;
+      const answer = await transport.invoke('health.suggestions', { datasetId, ...(source ? { source } : {}) });
       if (datasetId === this.datasetId) this.suggestions = { ...answer, datasetId };
     } catch (error) {
       appStore.report(error);
     }
+  }
+
+  /** Shows the suggestions of another source (Label view). */
+  async chooseSuggestionSource(source: SuggestionSource): Promise<void> {
+    this.suggestionSource = source;
+    await this.loadSuggestions();
+  }
+
+  /** Has the latest finished run predict the unlabelled images; its suggestions are shown when the job ends. */
+  async predictUnlabelled(): Promise<void> {
+    const datasetId = this.datasetId;
+    if (datasetId === null || this.predictJobId !== null) return;
+    try {
+      const { jobId } = await transport.invoke('health.predictUnlabelled', { datasetId });
+      this.suggestionSource = 'run';
+      // A job that ended before this answer arrived is not followed: read its suggestions now.
+      const known = jobsStore.get(jobId);
+      if (known && known.status !== 'queued' && known.status !== 'running') await this.loadSuggestions();
+      else this.predictJobId = jobId;
+    } catch (error) {
+      appStore.report(error);
+    }
+  }
+
+  /**
+   * Accepts a suggested label for an unlabelled image (Label view, Enter): labelled through the dataset store, so
+   * Ctrl+Z there undoes it; then the suggestions (and the report, when one is shown) are read once.
+   */
+  async acceptLabelSuggestion(suggestion: HealthSuggestion): Promise<boolean> {
+    const datasetId = this.datasetId;
+    if (datasetId === null) return false;
+    const classId = this.classIdOf(suggestion.suggested);
+    if (classId === undefined) {
+      appStore.report(new Error(`Class "${suggestion.suggested}" no longer exists in this dataset; run the health check again.`));
+      return false;
+    }
+    this.ownChanges++;
+    let changes: LabelChange[] | null;
+    try {
+      changes = await datasetStore.relabel(datasetId, [suggestion.image.imageId], classId);
+    } finally {
+      this.ownChanges--;
+    }
+    await this.refreshAfterOwnChange(datasetId, this.loadedFor === datasetId);
+    return changes !== null;
   }
 
   async run(): Promise<void> {
@@ -195,18 +260,34 @@ class HealthStore {
     this.lastFix = fix.text;
   }
 
-  /** One fix at a time, then the report read again (current labels, excluded images gone, stale flag). */
+  /**
+   * One fix at a time, then the report read again, once (current labels, excluded images gone, stale flag): the
+   * datasets.changed the fix itself causes is not followed as well.
+   */
   private async step(action: () => Promise<void>): Promise<void> {
     if (this.busy) return;
+    const datasetId = this.datasetId;
     this.busy = true;
+    this.ownChanges++;
     try {
       await action();
     } catch (error) {
       appStore.report(error);
     } finally {
+      this.ownChanges--;
       this.busy = false;
     }
-    await this.load();
+    if (datasetId !== null) await this.refreshAfterOwnChange(datasetId, true);
+  }
+
+  /** After this store's own change: the report (when asked) and the suggestions (when shown) are read once each. */
+  private async refreshAfterOwnChange(datasetId: number, report: boolean): Promise<void> {
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    if (this.suggestionsTimer) clearTimeout(this.suggestionsTimer);
+    await Promise.all([
+      report ? this.load() : undefined,
+      this.suggestions?.datasetId === datasetId ? this.loadSuggestions() : undefined,
+    ]);
   }
 }
 
