@@ -636,17 +636,20 @@ export async function embeddingMap(
 ): Promise<EmbeddingMap> {
   const engine = options.engine ?? loopEngine;
   const n = unit.length / dim;
-  const plane = principalProjection(unit, dim, 2, seed, engine);
   const points = (u: Float32Array) => Array.from({ length: n }, (_, index) => ({ index, x: u[index * 2], y: u[index * 2 + 1] }));
-  if (n < UMAP_MIN_POINTS) return { points: points(plane), method: 'pca' };
+  if (n < UMAP_MIN_POINTS) return { points: points(principalProjection(unit, dim, 2, seed, engine)), method: 'pca' };
   let neighbours = options.neighbours ?? null;
+  let plane: Float32Array;
   if (!neighbours || neighbours.count < MAP_NEIGHBOURS) {
     const components = Math.min(MAP_COMPONENTS, dim);
-    const reduced = components < dim ? normaliseRows(principalProjection(unit, dim, components, seed, engine, MAP_COMPONENT_ROUNDS), components) : unit;
+    const projected = components < dim ? principalProjection(unit, dim, components, seed, engine, MAP_COMPONENT_ROUNDS) : unit;
+    // The plane within those components: the same two leading directions, without 30 more passes over all n x dim.
+    plane = principalProjection(projected, components, 2, seed, engine);
     options.signal?.throwIfAborted();
-    neighbours = neighbourScan(reduced, components, 1, Infinity, undefined, options.signal, engine, { keep: MAP_NEIGHBOURS }).neighbours!;
-  } else if (neighbours.count > MAP_NEIGHBOURS) {
-    neighbours = firstNeighbours(neighbours, MAP_NEIGHBOURS);
+    neighbours = neighbourScan(normaliseRows(projected, components), components, 1, Infinity, undefined, options.signal, engine, { keep: MAP_NEIGHBOURS }).neighbours!;
+  } else {
+    plane = principalProjection(unit, dim, 2, seed, engine);
+    if (neighbours.count > MAP_NEIGHBOURS) neighbours = firstNeighbours(neighbours, MAP_NEIGHBOURS);
   }
   const layout = await umapLayout(neighbours, plane, {
     seed, epochs: options.epochs, signal: options.signal, sliceMs: options.sliceMs,
