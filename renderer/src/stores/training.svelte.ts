@@ -7,6 +7,7 @@ import { DEFAULT_PRESET, presetDefaults, type AugmentationConfig, type CustomLay
 import type {
   AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, RunDetail, SplitInfo, ValidationIssue,
 } from '../../../shared/contract/index';
+import { RUN_LOG_KEEP } from '../../../shared/contract/training';
 
 /**
  * Download size of the ImageNet alpha 1.00 backbone (Keras MobileNetV2(alpha=1, include_top=False): 2,257,984 float32
@@ -65,6 +66,25 @@ export interface CurvePoint {
 
 function toPoint(m: EpochMetrics): CurvePoint {
   return { epoch: m.epoch, accuracy: m.accuracy, valAccuracy: m.valAccuracy, loss: m.loss, valLoss: m.valLoss };
+}
+
+/** Both logs cut a message at 2,000 characters (jobs.log's event and the run_log table): lines are compared on that much. */
+const LOG_MESSAGE_MAX = 2000;
+
+/**
+ * How many of the first `live` lines the `stored` log already ends with. The train kind writes each line to jobs.log at
+ * once and to the run's stored log in batches, in the same order, so the live lines heard before the stored log was read
+ * are either in its tail (a prefix of them, already written) or still waiting for their batch.
+ */
+export function storedOverlap(stored: readonly string[], live: readonly string[]): number {
+  const same = (a: string, b: string) => a.slice(0, LOG_MESSAGE_MAX) === b.slice(0, LOG_MESSAGE_MAX);
+  for (let k = Math.min(stored.length, live.length); k > 0; k--) {
+    const tail = stored.length - k;
+    let matches = true;
+    for (let i = 0; i < k && matches; i++) matches = same(stored[tail + i]!, live[i]!);
+    if (matches) return k;
+  }
+  return 0;
 }
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -150,11 +170,21 @@ class TrainingStore {
   unavailableBackends = $state<string[]>([]);
   /** Why a backend choice was taken back, shown under the Backend list. */
   backendNote = $state<string | null>(null);
+  /** The watched run's stored log (runs.get), null until it is answered. */
+  private storedLog = $state<string[] | null>(null);
+  /** The watched run's lines heard live (jobs.log of its train job) since it was watched. */
+  private liveLog = $state<string[]>([]);
+  /** How many of the first live lines the stored log already held when it was read. */
+  private liveInStored = $state(0);
   private validateTimer: ReturnType<typeof setTimeout> | undefined;
   private validateSeq = 0;
   private initialised = false;
 
   constructor() {
+    transport.subscribe('jobs.log', (event) => {
+      if (event.kind !== 'train' || this.watchedRunId === null || jobsStore.forRun(this.watchedRunId, 'train')?.id !== event.id) return;
+      this.liveLog = [...this.liveLog, event.message].slice(-RUN_LOG_KEEP);
+    });
     // training.started is the one report of the backend a run's worker chose; the run's state comes from its job.
     transport.subscribe('training.started', (event) => {
       if (event.runId === this.watchedRunId && event.backend) this.watchedBackend = event.backend;
@@ -195,10 +225,13 @@ class TrainingStore {
     return job ? jobsStore.timeLeftText(job) : '';
   }
 
-  /** The watched run's log lines (its train job's jobs.log). */
+  /**
+   * The watched run's log: the lines the catalogue kept for it (so a reload or reopening Train shows the whole log, not
+   * only what this page heard), then the lines heard live since, each once.
+   */
   get logs(): string[] {
-    const job = this.watchedRunId === null ? undefined : jobsStore.forRun(this.watchedRunId, 'train');
-    return job ? (jobsStore.logs[job.id] ?? []) : [];
+    if (this.storedLog === null) return this.liveLog;
+    return [...this.storedLog, ...this.liveLog.slice(this.liveInStored)].slice(-RUN_LOG_KEEP);
   }
 
   /** The train job of a run while it is queued or running. */
@@ -430,17 +463,29 @@ class TrainingStore {
 
   /** Shows this run's curves: finished epochs from the catalogue, then live ones from events. */
   watch(runId: number): void {
+    const again = runId === this.watchedRunId;
     this.watchedRunId = runId;
     this.curve = [];
     this.watchedStatus = null;
     this.watchedError = null;
     this.watchedBackend = null;
     this.watchedDetail = null;
+    this.storedLog = null;
+    // The lines this page heard of the run's job so far (jobsStore keeps its last ones); watched again (a start after its
+    // job was announced), the lines heard since the first watch stay: some may not be stored yet.
+    if (!again) {
+      const job = jobsStore.forRun(runId, 'train');
+      this.liveLog = job ? [...(jobsStore.logs[job.id] ?? [])] : [];
+    }
+    this.liveInStored = 0;
     void (async () => {
       try {
         const run = await transport.invoke('runs.get', { runId });
         if (this.watchedRunId !== runId) return;
         this.watchedDetail = run;
+        const stored = run.log.map((line) => line.message);
+        this.liveInStored = storedOverlap(stored, this.liveLog);
+        this.storedLog = stored;
         // Epochs that arrived live while this loaded win over the stored ones.
         const live = new Set(this.curve.map((p) => p.epoch));
         this.curve = [...run.epochs.filter((m) => !live.has(m.epoch)).map(toPoint), ...this.curve].sort((a, b) => a.epoch - b.epoch);

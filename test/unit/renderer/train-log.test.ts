@@ -1,0 +1,107 @@
+// Issue 14 follow-up: the Train view's Log panel showed only the lines this page heard live (jobs.log), so after a
+// reload, or opening Train on a run that was already training, it started empty or half-way. It now shows the run's
+// stored log (runs.get) and goes on with the lines heard live, each once, even when lines arrive while the stored log
+// is being read (the train kind writes jobs.log at once and the stored log in batches).
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { register } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FakeBridge, installBridge, jobInfo, runSummary, trainProgress } from './fake-bridge';
+import type { Envelope } from '../../../shared/errors';
+import type { RunLogLine } from '../../../shared/contract/index';
+
+const line = (seq: number, message: string): RunLogLine => ({ seq, at: '2026-01-01T10:00:00.000Z', level: 'info', message });
+
+class StoredLogBridge extends FakeBridge {
+  log: RunLogLine[] = [];
+  /** While set, runs.get waits for it: lines can be heard live while the stored log is being read. */
+  hold: Promise<void> | null = null;
+
+  override async invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
+    const p = payload as { runId?: number };
+    if (channel === 'runs.get') {
+      // The catalogue is read when the request arrives; the answer may come back later.
+      const log = structuredClone(this.log);
+      this.calls.push({ channel, payload });
+      if (this.hold) await this.hold;
+      const run = this.catalogue.runs.find((r) => r.id === p.runId)!;
+      return { ok: true, value: { ...run, epochs: [], config: { preset: 'cnn', mobilenet: {} }, versions: {}, log } };
+    }
+    return super.invoke(channel, payload);
+  }
+}
+
+const bridge = new StoredLogBridge({
+  datasets: [], images: new Map(), runs: [runSummary(1, 1, false), runSummary(2, 1, false), runSummary(3, 1, false)], splits: [], finished: new Map(),
+  jobs: [
+    jobInfo(7, 'train', 'running', { runId: 1, progress: trainProgress(7, 1, 2, 3) }),
+    jobInfo(8, 'train', 'queued', { runId: 2 }),
+    jobInfo(9, 'train', 'queued', { runId: 3 }),
+  ],
+});
+installBridge(bridge);
+
+let training: { watch(runId: number): void; readonly logs: string[] };
+let jobs: { ready(): Promise<void> };
+
+async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(10);
+  }
+}
+
+const heard = (id: number, message: string) => bridge.emit('jobs.log', { id, kind: 'train', level: 'info', message });
+
+before(async () => {
+  register('../../support/svelte-module-hooks.mjs', import.meta.url);
+  const store = async (file: string) => (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, unknown>;
+  jobs = (await store('jobs')).jobsStore as typeof jobs;
+  training = (await store('training')).trainingStore as typeof training;
+  await jobs.ready();
+});
+
+test('after a reload the Log panel shows the run\'s stored log, then the lines heard live', async () => {
+  bridge.log = [line(1, 'decoded 16 images at 160x160'), line(2, 'epoch 1: loss 0.61'), line(3, 'epoch 2: loss 0.48')];
+  training.watch(1);
+  await until('the stored log is shown', () => training.logs.length === 3);
+  assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48']);
+
+  heard(7, 'epoch 3: loss 0.40');
+  heard(42, 'another job\'s line'); // not the watched run's job
+  assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48', 'epoch 3: loss 0.40']);
+});
+
+test('lines heard while the stored log is read show once, whether they were stored by then or not', async () => {
+  bridge.log = [line(11, 'decoded 16 images at 160x160'), line(12, 'epoch 1: loss 0.61')];
+  let answer!: () => void;
+  bridge.hold = new Promise((resolve) => (answer = resolve));
+  training.watch(2);
+  await until('runs.get is asked', () => bridge.calls.some((c) => c.channel === 'runs.get' && (c.payload as { runId: number }).runId === 2));
+  // Heard live before the answer: the first was already in the stored log when it was read, the second was not yet.
+  heard(8, 'epoch 1: loss 0.61');
+  heard(8, 'epoch 2: loss 0.48');
+  assert.deepEqual(training.logs, ['epoch 1: loss 0.61', 'epoch 2: loss 0.48'], 'before the answer, the lines heard live');
+  answer();
+  bridge.hold = null;
+  await until('the stored log is shown', () => training.logs[0] === 'decoded 16 images at 160x160');
+  assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48']);
+  heard(8, 'epoch 3: loss 0.40');
+  assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48', 'epoch 3: loss 0.40']);
+});
+
+test('a line logged twice in a row is kept twice: only lines the stored log already holds are dropped', async () => {
+  bridge.log = [line(21, 'waiting for the CPU lane')];
+  let answer!: () => void;
+  bridge.hold = new Promise((resolve) => (answer = resolve));
+  training.watch(3);
+  await until('runs.get is asked', () => bridge.calls.some((c) => c.channel === 'runs.get' && (c.payload as { runId: number }).runId === 3));
+  heard(9, 'waiting for the CPU lane');
+  heard(9, 'waiting for the CPU lane');
+  answer();
+  bridge.hold = null;
+  await until('the stored log is read', () => training.logs.length === 2);
+  await sleep(20);
+  assert.deepEqual(training.logs, ['waiting for the CPU lane', 'waiting for the CPU lane']);
+});
