@@ -1,6 +1,8 @@
 // Which test files form the slow suite (`npm run test:slow`): those that train models, build MobileNetV2 or run
 // long corpora. Everything else under test/unit is the unit suite, which must stay under 90 s on 2 cores.
 // A new slow test can declare itself by its name instead of a line here: *.slow.test.ts.
+// `npm test` (and so CI) runs the unit and slow suites as one pool, two files at a time, longest first
+// (scripts/test-file-times.json): a move between the suites keeps the unit suite quick for developers and costs CI nothing.
 // Entries are paths or folder prefixes relative to the repository root.
 // Measured once (file wall times at one file at a time, 2 busy cores: /work/briefs/unit-durations.txt); everything
 // left in the unit suite took under 10 s.
