@@ -91,6 +91,8 @@ export interface StoredHealthReport {
   map?: Array<{ imageId: number; x: number; y: number }>;
   /** How the map was laid out; absent in reports made before UMAP (they were PCA). */
   mapMethod?: 'umap' | 'pca';
+  /** mapKeyOf the embeddings the map was drawn from (a later run on the same ones reuses it). */
+  mapKey?: string;
   /** Unlabelled images' suggested labels from the embeddings, least certain first; absent in reports made before them. */
   suggestions?: Array<{ imageId: number; suggested: string; confidence: number; margin: number }>;
   nearDuplicates: Array<{ imageIds: number[]; similarity: number; crossesSplits: boolean }>;
@@ -241,6 +243,35 @@ export function runPredictionSuggestions(db: Database, datasetId: number, classN
   }
   out.sort((a, b) => a.margin - b.margin || a.confidence - b.confidence || a.image.imageId - b.image.imageId);
   return out;
+}
+
+/**
+ * What a map depends on: the images and their contents in order, the base and the seed; not the labels. Two health runs
+ * with the same key have the same embeddings, so the second can take the first one's map.
+ */
+export function mapKeyOf(images: ReadonlyArray<Pick<HealthSourceImage, 'imageId' | 'contentHash'>>, base: string | null, seed: number): string {
+  const hash = createHash('sha256');
+  hash.update(`${base ?? 'bundled'}\n${seed}\n`);
+  for (const image of images) hash.update(`${image.imageId}\t${image.contentHash}\n`);
+  return hash.digest('hex');
+}
+
+/** The newest report's map when it was drawn from embeddings with this key, in `imageIds` order; else null. */
+export function reusableMap(
+  db: Database, datasetId: number, key: string, imageIds: readonly number[],
+): { points: Array<{ index: number; x: number; y: number }>; method: 'umap' | 'pca' } | null {
+  const row = db.prepare('SELECT report_json FROM health_reports WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as { report_json: string } | undefined;
+  if (!row) return null;
+  const stored = JSON.parse(row.report_json) as StoredHealthReport;
+  if (stored.mapKey !== key || !stored.map || !stored.mapMethod || stored.map.length !== imageIds.length) return null;
+  const byId = new Map(stored.map.map((point) => [point.imageId, point]));
+  const points: Array<{ index: number; x: number; y: number }> = [];
+  for (const [index, imageId] of imageIds.entries()) {
+    const point = byId.get(imageId);
+    if (!point) return null;
+    points.push({ index, x: point.x, y: point.y });
+  }
+  return { points, method: stored.mapMethod };
 }
 
 /** The ids among imageIds that do not belong to the dataset, for a one-line refusal that names them. */

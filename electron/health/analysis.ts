@@ -34,6 +34,11 @@ export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
 };
 
 export interface HealthInput {
+  /**
+   * The map of an earlier analysis of the same embeddings (same images, base and seed), in this input's image order:
+   * reused as it is, since the map depends on the embeddings alone and not on the labels.
+   */
+  map?: EmbeddingMap | null;
   /** n x dim embeddings, row-major. */
   embeddings: Float32Array;
   dim: number;
@@ -851,8 +856,9 @@ export async function analyseHealth(
 
   t0 = performance.now();
   // One scan for duplicates, outliers, the map's neighbour lists and the unlabelled images' suggestions.
+  const reuse = input.map && input.map.points.length === n ? input.map : null;
   const scan = neighbourScan(unit, dim, options.neighbours, options.duplicateThreshold, report, signal, engine, {
-    keep: n >= UMAP_MIN_POINTS ? MAP_NEIGHBOURS : 0,
+    keep: n >= UMAP_MIN_POINTS && !reuse ? MAP_NEIGHBOURS : 0,
     ...(usable >= 2 ? { labels, classes, suggestionNeighbours: options.neighbours } : {}),
   });
   const nearDuplicates = duplicateGroups(scan.pairs, input.subsets);
@@ -863,7 +869,7 @@ export async function analyseHealth(
   t0 = performance.now();
   signal?.throwIfAborted();
   report?.({ phase: 'mapping', done: 0, total: 1 });
-  const { points: map, method: mapMethod } = await embeddingMap(unit, dim, options.seed, { engine, neighbours: scan.neighbours, report, signal });
+  const { points: map, method: mapMethod } = reuse ?? await embeddingMap(unit, dim, options.seed, { engine, neighbours: scan.neighbours, report, signal });
   const mapSeconds = (performance.now() - t0) / 1000;
 
   const flagged = new Array<number>(classes).fill(0);

@@ -89,6 +89,7 @@ export const embedHealthTask: WorkerTask<EmbedHealthInput, EmbedHealthResult> = 
       labels: Int32Array.from(input.images, (image) => image.label),
       classNames: input.classNames,
       subsets: input.images.map((image) => image.subset),
+      map: input.map ?? null,
     },
     input.options,
     (p) => {

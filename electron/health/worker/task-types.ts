@@ -1,6 +1,6 @@
 // Input and result of the `embed-health` worker task (issue 15), without code: the job runtime and the health kind
 // import these and must not load TensorFlow.js. Plain JSON values only (they cross IPC).
-import type { HealthAnalysis, HealthOptions } from '../analysis';
+import type { EmbeddingMap, HealthAnalysis, HealthOptions } from '../analysis';
 
 export interface HealthImage {
   path: string;
@@ -18,6 +18,8 @@ export interface EmbedHealthInput {
   images: HealthImage[];
   classNames: string[];
   options: HealthOptions;
+  /** The previous report's map when it was drawn from these very embeddings (images, contents, base, seed): reused. */
+  map?: EmbeddingMap | null;
 }
 
 export interface EmbedHealthResult {

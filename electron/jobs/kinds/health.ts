@@ -5,7 +5,7 @@
 import { AppError } from '../../../shared/errors';
 import type { HealthCounts } from '../../../shared/contract/health';
 import { getDatasetRow } from '../../catalogue/datasets';
-import { healthSource, saveHealthReport, type StoredHealthReport } from '../../catalogue/health';
+import { healthSource, mapKeyOf, reusableMap, saveHealthReport, type StoredHealthReport } from '../../catalogue/health';
 import { DEFAULT_HEALTH_OPTIONS, type HealthOptions } from '../../health/analysis';
 import { chooseHealthBase } from '../../health/base';
 import type { JobKindSpec } from '../kind';
@@ -44,12 +44,16 @@ export const healthKind: JobKindSpec<'health', HealthState> = {
     const source = healthSource(ctx.db, state.datasetId);
     const options: HealthOptions = { ...DEFAULT_HEALTH_OPTIONS, folds: input.folds, seed: input.seed };
     ctx.progress({ phase: 'starting', done: 0, total: source.images.length, etaSeconds: null, message: `${source.images.length} images`, detail: null });
+    // The map depends on the embeddings only: a run on the same images, base and seed (a relabel since) takes the last one.
+    const mapKey = mapKeyOf(source.images, state.basePath, options.seed);
+    const map = reusableMap(ctx.db, state.datasetId, mapKey, source.images.map((image) => image.imageId));
     const answer = await ctx.worker('embed-health', {
       basePath: state.basePath,
       imageSize: IMAGE_SIZE,
       images: source.images.map((image) => ({ path: image.path, contentHash: image.contentHash, label: image.label, subset: image.subset })),
       classNames: source.classNames,
       options,
+      map,
     });
     if (ctx.signal.aborted) throw cancelled();
     const { analysis } = answer;
@@ -76,6 +80,7 @@ export const healthKind: JobKindSpec<'health', HealthState> = {
       // Four decimals of a coordinate are finer than any screen; 20,000 points stay about 0.6 MB of JSON.
       map: analysis.map.map((point) => ({ imageId: idOf(point.index), x: round4(point.x), y: round4(point.y) })),
       mapMethod: analysis.mapMethod,
+      mapKey,
       suggestions: analysis.suggestions.map((s) => ({
         imageId: idOf(s.index), suggested: source.classNames[s.suggested], confidence: round4(s.confidence), margin: round4(s.margin),
       })),

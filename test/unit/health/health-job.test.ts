@@ -87,6 +87,12 @@ test('health finds the planted flip, stores the report, and reads stale after a 
     assert.equal(fresh.stale, false);
     assert.equal(fresh.features.computed, 0);
     assert.equal(fresh.features.fromCache, 37);
+    // The same images, base and seed: the map (which depends on the embeddings alone) is reused, not drawn again.
+    assert.equal(worker.calls.length, 2);
+    const sentMap = (worker.calls[1]!.input as { map?: { points: unknown[]; method: string } | null }).map;
+    assert.equal(sentMap?.method, 'umap', 'the second run was given the first one\'s map');
+    assert.equal(fresh.mapMethod, 'umap');
+    assert.deepEqual(fresh.map?.map(({ imageId, x, y }) => [imageId, x, y]), report.map?.map(({ imageId, x, y }) => [imageId, x, y]));
     assert.ok(!fresh.labelIssues.some((issue) => rel(issue.image.path) === fixture.flipped && issue.given === 'squares'));
   } finally {
     await services.close();
