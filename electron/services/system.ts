@@ -1,7 +1,7 @@
 import { opendir, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
-import { AppError } from '../../shared/errors';
+import { AppError, firstLine } from '../../shared/errors';
 import type { systemRequests } from '../../shared/contract/index';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
@@ -11,23 +11,65 @@ import { IMAGE_EXTENSIONS } from '../imaging/image-policy';
 /** Most entries read per folder when counting its photos: a huge folder costs a bounded time, and reads "10,000+". */
 export const PHOTO_COUNT_LIMIT = 10_000;
 
+/** Folders counted at once: a folder of hundreds of subfolders must not open hundreds of handles (EMFILE) at a time. */
+export const PHOTO_COUNT_CONCURRENCY = 8;
+
+/** A folder's photo count, or why it could not be counted (shown as "?" with this reason on hover). */
+export type PhotoCount = { images: number } | { imagesUnknown: string };
+
+/** Why a folder could not be read, in words (the error's code, not a stack or "EACCES: …"). */
+function unreadableReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read: permission denied';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'cannot be read now: too many files open; open the folder again';
+    case 'ENOENT':
+      return 'no longer there';
+    case 'ELOOP':
+      return 'cannot be read: too many symbolic links';
+    default:
+      return `cannot be read: ${firstLine(error)}`;
+  }
+}
+
 /**
  * The image files directly inside a folder, by extension (what an import would look at; no file is opened), for the
- * folder browser. An unreadable folder counts 0.
+ * folder browser; a folder that cannot be read says why instead of counting 0.
  */
-async function countPhotos(folder: string): Promise<number> {
+export async function countPhotos(folder: string, open: typeof opendir = opendir): Promise<PhotoCount> {
   let count = 0;
   let seen = 0;
   try {
-    const dir = await opendir(folder);
+    const dir = await open(folder);
     for await (const entry of dir) {
       if (++seen > PHOTO_COUNT_LIMIT) break;
       if (entry.isFile() && !entry.name.startsWith('.') && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) count++;
     }
-  } catch {
-    return 0;
+  } catch (error) {
+    return { imagesUnknown: unreadableReason(error) };
   }
-  return count;
+  return { images: count };
+}
+
+/** Counts the photos of each folder, at most `concurrency` folders at a time; answers in the folders' order. */
+export async function countPhotosEach(
+  folders: readonly string[],
+  { concurrency = PHOTO_COUNT_CONCURRENCY, open = opendir }: { concurrency?: number; open?: typeof opendir } = {},
+): Promise<PhotoCount[]> {
+  const counts = new Array<PhotoCount>(folders.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < folders.length) {
+      const index = next++;
+      counts[index] = await countPhotos(folders[index]!, open);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, folders.length)) }, worker));
+  return counts;
 }
 
 export function systemHandlers(app: AppContext): DomainHandlers<typeof systemRequests> {
@@ -51,14 +93,14 @@ export function systemHandlers(app: AppContext): DomainHandlers<typeof systemReq
         if (error instanceof AppError) throw error;
         throw new AppError('not-found', `Cannot open folder ${target}: ${(error as Error).message}`);
       }
-      const listed = await Promise.all(
-        entries
-          .filter((entry) => !entry.name.startsWith('.'))
-          .map(async (entry) => {
-            const path = join(target, entry.name);
-            return entry.isDirectory() ? { name: entry.name, path, isDirectory: true, images: await countPhotos(path) } : { name: entry.name, path, isDirectory: false };
-          }),
-      );
+      const shown = entries.filter((entry) => !entry.name.startsWith('.'));
+      const folders = shown.filter((entry) => entry.isDirectory()).map((entry) => join(target, entry.name));
+      const counts = await countPhotosEach(folders);
+      const countOf = new Map(folders.map((folder, index) => [folder, counts[index]!]));
+      const listed = shown.map((entry) => {
+        const path = join(target, entry.name);
+        return entry.isDirectory() ? { name: entry.name, path, isDirectory: true, ...countOf.get(path) } : { name: entry.name, path, isDirectory: false };
+      });
       listed.sort((a, b) => Number(b.isDirectory) - Number(a.isDirectory) || a.name.localeCompare(b.name));
       const parent = dirname(target);
       return { path: target, parent: parent === target ? null : parent, entries: listed };

@@ -27,6 +27,8 @@ export const DirectoryEntry = z.object({
   isDirectory: z.boolean(),
   /** Folders only: the photos directly inside (by extension; counting stops at 10,000), so Browse shows where they are. */
   images: z.number().int().optional(),
+  /** Folders only, instead of `images`: why the folder could not be counted ("cannot be read: permission denied"). */
+  imagesUnknown: z.string().optional(),
 });
 export const DirectoryListing = z.object({
   path: z.string(),
