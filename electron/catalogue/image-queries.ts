@@ -88,6 +88,34 @@ export function queryImageIds(db: Database, datasetId: number, filter: ImageFilt
   );
 }
 
+/**
+ * The next image needing a label (status ok, no label) after `afterImageId` in a view's order (rel_path), wrapping to
+ * the view's start, and its row in the view (what the grid focuses); null when the view has none. Both lookups walk
+ * images_by_status_path from a rel_path bound: the first hit, then a count of the view's rows before it (index
+ * entries only), never the pages in between (the Label view used to fetch the grid page by page to find it).
+ */
+export function nextUnlabelledImage(db: Database, datasetId: number, filter: ImageFilter, afterImageId: number | null): { imageId: number; index: number } | null {
+  const status = filter.status ?? 'ok';
+  // A class's view holds only labelled images; the rejected, duplicate and missing views hold no decodable ones.
+  if (filter.classId !== undefined && !filter.unlabelled) return null;
+  if (status !== 'ok' && status !== 'all' && status !== 'excluded') return null;
+  const after =
+    afterImageId === null
+      ? undefined
+      : (db.prepare('SELECT rel_path FROM images WHERE id = ? AND dataset_id = ?').get(afterImageId, datasetId) as { rel_path: string } | undefined)?.rel_path;
+  const wanted = filterSql(db, datasetId, { ...filter, unlabelled: true });
+  const okOnly = status === 'ok' ? '' : ` AND i.status = 'ok'`;
+  const firstAfter = (bound: string | undefined) =>
+    db
+      .prepare(`SELECT i.id, i.rel_path AS relPath ${wanted.from}${okOnly}${bound === undefined ? '' : ' AND i.rel_path > ?'} ORDER BY i.rel_path LIMIT 1`)
+      .get(...wanted.params, ...(bound === undefined ? [] : [bound])) as { id: number; relPath: string } | undefined;
+  const found = (after === undefined ? undefined : firstAfter(after)) ?? firstAfter(undefined);
+  if (!found) return null;
+  const view = filterSql(db, datasetId, filter);
+  const index = (db.prepare(`SELECT COUNT(*) AS n ${view.from} AND i.rel_path < ?`).get(...view.params, found.relPath) as { n: number }).n;
+  return { imageId: found.id, index };
+}
+
 interface FullRow {
   id: number;
   dataset_id: number;

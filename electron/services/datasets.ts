@@ -14,7 +14,7 @@ import {
   renameDataset,
   resolveDataset,
 } from '../catalogue/datasets';
-import { countImages, imageDetail, imageFileInfo, queryImageIds, queryImages, sampleImages } from '../catalogue/image-queries';
+import { countImages, imageDetail, imageFileInfo, nextUnlabelledImage, queryImageIds, queryImages, sampleImages } from '../catalogue/image-queries';
 import { createClass, deleteClass, getClass, recolourClass, renameClass, restoreLabels, setLabels } from '../catalogue/labels';
 import { listSplits } from '../catalogue/splits';
 import { readVerifiedImage } from '../dataset/content';
@@ -100,6 +100,10 @@ export function datasetHandlers(app: AppContext): DomainHandlers<typeof datasetR
     },
     'images.ids': async ({ datasetId, filter, offset, limit }) =>
       queryImageIds(db, datasetId, filter, offset === undefined && limit === undefined ? undefined : { offset: offset ?? 0, limit: limit ?? 200_000 }),
+    'images.nextUnlabelled': async ({ datasetId, filter, afterImageId }) => {
+      getDatasetRow(db, datasetId);
+      return nextUnlabelledImage(db, datasetId, filter, afterImageId);
+    },
     'images.detail': async ({ imageId }) => imageDetail(db, imageId),
     'images.byPath': async ({ datasetId, relPath }) => {
       getDatasetRow(db, datasetId);

@@ -206,6 +206,15 @@ export const datasetRequests = defineRequests({
     }),
     result: z.array(Id),
   },
+  /**
+   * The next image needing a label (decodable, unlabelled) after `afterImageId` in the view's order, wrapping to its
+   * start (null: from the start), with its row in the view; null when the view has none. One indexed lookup instead
+   * of the Label view paging through the grid for it.
+   */
+  'images.nextUnlabelled': {
+    payload: z.object({ datasetId: Id, filter: ImageFilter.default({ status: 'ok' }), afterImageId: Id.nullable() }),
+    result: z.object({ imageId: Id, index: z.number().int().min(0) }).nullable(),
+  },
   'images.detail': { payload: z.object({ imageId: Id }), result: ImageDetail },
   /** The id of the dataset's row (any status) at a path under its folder ('/' separated), or null: Try it finds a dataset photo by it. */
   'images.byPath': {

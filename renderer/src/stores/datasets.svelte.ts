@@ -441,21 +441,30 @@ class DatasetStore {
     this.selected.clear();
   }
 
-  /** Focus the next unlabelled image after the focused one (wrapping), loading pages as it goes. */
+  /**
+   * Focus the next unlabelled image after the focused one (wrapping). The catalogue finds it and its row in one
+   * request (images.nextUnlabelled); only the page holding it is then loaded, not every page in between.
+   */
   async nextUnlabelled(): Promise<boolean> {
-    for (let step = 1; step <= this.total; step++) {
-      const index = (this.focusIndex + step) % this.total;
-      const item = await this.fetchItem(index);
-      if (item && item.status === 'ok' && item.classId === null) {
-        this.focusIndex = index;
-        this.selected.clear();
-        this.selected.add(item.id);
-        this.anchorIndex = index;
-        void this.loadDetail(item.id);
-        return true;
-      }
+    if (this.currentId === null || this.total === 0) return false;
+    const datasetId = this.currentId;
+    const version = this.gridVersion;
+    try {
+      const focused = await this.fetchItem(this.focusIndex);
+      const next = await transport.invoke('images.nextUnlabelled', { datasetId, filter: this.apiFilter(), afterImageId: focused?.id ?? null });
+      // The view changed while asking: its answer belongs to another grid.
+      if (!next || version !== this.gridVersion) return false;
+      this.focusIndex = next.index;
+      this.selected.clear();
+      this.selected.add(next.imageId);
+      this.anchorIndex = next.index;
+      void this.fetchItem(next.index);
+      void this.loadDetail(next.imageId);
+      return true;
+    } catch (error) {
+      appStore.report(error);
+      return false;
     }
-    return false;
   }
 
   async loadDetail(imageId: number): Promise<void> {
