@@ -72,6 +72,27 @@ export async function writeClassFolders(root: string, classes: Record<string, { 
   }
 }
 
+/**
+ * root/<class>/<class>-<n>.jpg like writeClassFolders, for tests that need many files rather than many pictures (an
+ * import long enough to time): one JPEG is encoded per class and each file is that JPEG with its index in a comment
+ * segment, so every file decodes to the class's picture yet has its own bytes and content hash. For 2,000 photos of
+ * 320x240: 0.9 s of CPU instead of writeClassFolders' 7.8 s.
+ */
+export async function writeDistinctCopies(root: string, classes: Record<string, { count: number; color: string }>, spec: Omit<ImageSpec, 'color' | 'variant' | 'format'> = {}): Promise<void> {
+  for (const [name, { count, color }] of Object.entries(classes)) {
+    const jpeg = await makeImage({ ...spec, color, format: 'jpeg' });
+    mkdirSync(`${root}/${name}`, { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const text = Buffer.from(`${name} ${i}`, 'latin1');
+      const comment = Buffer.alloc(4 + text.length);
+      comment.writeUInt16BE(0xfffe, 0); // COM marker, then the segment length (which counts itself, not the marker)
+      comment.writeUInt16BE(2 + text.length, 2);
+      text.copy(comment, 4);
+      writeFileSync(`${root}/${name}/${name}-${String(i).padStart(3, '0')}.jpg`, Buffer.concat([jpeg.subarray(0, 2), comment, jpeg.subarray(2)]));
+    }
+  }
+}
+
 /** A PNG whose IHDR claims width x height but holds no pixel data: a "decompression bomb" header. */
 export function pngHeaderOnly(width: number, height: number): Buffer {
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
