@@ -1,6 +1,8 @@
 // The desktop entry: wires the real `electron` module to the window security settings (electron/desktop/), the
 // custom protocols, and the IPC host over the services. The settings themselves live in electron/desktop/ so tests
 // can load this file against a stand-in for Electron (test/support/electron-stand-in.ts).
+// First: sizes libuv's thread pool from the cores before any other module runs (electron/files/thread-pool-size.ts).
+import './files/thread-pool-size';
 import { app, BrowserWindow, dialog, ipcMain, Menu, net, protocol, session, shell } from 'electron';
 import type { MessageBoxOptions } from 'electron';
 import { dirname, join } from 'node:path';

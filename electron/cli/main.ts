@@ -1,3 +1,5 @@
+// First: sizes libuv's thread pool from the cores before any other module runs (electron/files/thread-pool-size.ts).
+import '../files/thread-pool-size';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { createServices } from '../services/index';
