@@ -2,7 +2,7 @@
 // predict job and export.run an export job, each started and awaited here so the channels keep their answers;
 // export.inspect is an unrecorded worker task. Their progress is the jobs' own (jobs.progress): no export events.
 // TensorFlow.js runs only in the job workers, never in this process.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { exportRequests } from '../../shared/contract/index';
 import type { JobFinished, JobResult, JobStart } from '../../shared/contract/jobs';
@@ -14,6 +14,12 @@ import { UploadStore, decodeBase64 } from '../export/uploads';
 import type { AppContext } from './context';
 import type { DomainHandlers } from './types';
 import { downloadsOf } from './downloads';
+import { getDatasetRow } from '../catalogue/datasets';
+import { imageIdAtPath, imageWithContent } from '../catalogue/added-images';
+import { imageDetail } from '../catalogue/image-queries';
+import { contentHashOf } from '../dataset/content';
+import { readRegularFile } from '../files/read-regular-file';
+import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 
 const UPLOAD_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
@@ -66,6 +72,24 @@ export function exportHandlers(app: AppContext): DomainHandlers<typeof exportReq
     'export.discardUpload': async ({ uploadId }) => {
       await uploads.discard(uploadId);
       return null;
+    },
+
+    'export.findInDataset': async ({ datasetId, image }) => {
+      getDatasetRow(app.db, datasetId);
+      let path: string;
+      if ('path' in image) path = resolve(image.path);
+      else {
+        const files = await uploads.files(image.uploadId);
+        const name = image.name ?? files[0];
+        if (name === undefined || !files.includes(name)) throw new AppError('not-found', `Upload ${image.uploadId} has no file${image.name ? ` named ${image.name}` : ''}; add the photo again.`);
+        path = join(uploads.dirOf(image.uploadId), name);
+      }
+      const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES });
+      const relPath = imageWithContent(app.db, datasetId, contentHashOf(bytes));
+      const imageId = relPath === undefined ? null : imageIdAtPath(app.db, datasetId, relPath);
+      if (relPath === undefined || imageId === null) return { image: null };
+      const detail = imageDetail(app.db, imageId);
+      return { image: { imageId, relPath, classId: detail.classId, className: detail.className } };
     },
   };
 }

@@ -149,6 +149,16 @@ export const exportRequests = defineRequests({
     result: UploadResult,
   },
   'export.discardUpload': { payload: z.object({ uploadId: UploadId }), result: z.null() },
+  /**
+   * Try it: the dataset's photo with exactly the bytes of this image (an upload or a file), with its label, or null. A
+   * photo already in the dataset is relabelled there, not copied in again.
+   */
+  'export.findInDataset': {
+    payload: z.object({ datasetId: z.number().int().positive(), image: ImageSource }),
+    result: z.object({
+      image: z.object({ imageId: z.number().int(), relPath: z.string(), classId: z.number().int().nullable(), className: z.string().nullable() }).nullable(),
+    }),
+  },
 });
 
 /** None: an export and a Try-it prediction are jobs, followed through jobs.progress / jobs.finished. */

@@ -118,6 +118,27 @@ test('choose a folder, Import, Train a model, see it working; Try it beside trai
     await page.getByTestId('dataset-counts').getByText('16 images').waitFor({ timeout: 10_000 });
     await page.locator('nav a[data-view="train"]').click();
 
+    // A photo the dataset already holds (here a copy of red/red-003.png under another name) is relabelled in place by
+    // the same one key, and Undo gives it its label back (it was refused: "give it its label there (Dataset view)");
+    // with the label it has already, the card says so.
+    const known = (await app.services.request('images.query', { datasetId, filter: { status: 'ok' }, offset: 0, limit: 100 })).items.find((i) => i.relPath === 'red/red-003.png')!;
+    await page.getByTestId('train-try-files').setInputFiles({ name: 'seen-before.png', mimeType: 'image/png', buffer: readFileSync(join(photos, 'red', 'red-003.png')) });
+    const seen = page.locator('[data-testid="try-result"][data-name="seen-before.png"]');
+    await seen.getByTestId('try-class').waitFor({ timeout: 60_000 });
+    const blueKey = String(classesByPosition.findIndex((c) => c.name === 'blue') + 1);
+    await seen.focus();
+    await seen.press(blueKey);
+    await seen.getByTestId('try-added').getByText('Already in shapes as red/red-003.png: relabelled from red to blue (used by the next run).').waitFor();
+    assert.equal((await app.services.request('images.detail', { imageId: known.id })).className, 'blue');
+    assert.equal(existsSync(join(photos, 'blue', 'seen-before.png')), false, 'not copied in');
+    await seen.getByTestId('try-undo').click();
+    await until('the card forgets the relabel', async () => (await seen.getByTestId('try-added').count()) === 0, 10_000);
+    const restored = (await app.services.request('images.query', { datasetId, filter: { status: 'ok' }, offset: 0, limit: 100 })).items.find((i) => i.id === known.id)!;
+    assert.deepEqual({ classId: restored.classId, labelSource: restored.labelSource }, { classId: known.classId, labelSource: 'folder' });
+    await seen.focus();
+    await seen.press(redKey);
+    await seen.getByTestId('try-added').getByText('Already in shapes as red (red/red-003.png): nothing to change.').waitFor();
+
     // The run's page opens from Recent runs, with its base as the worker recorded it.
     await page.getByTestId('train-run-open').first().click();
     await page.getByTestId('run-page').waitFor();

@@ -3,7 +3,7 @@ import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
 import { runsStore } from './runs.svelte';
 import { MAX_UPLOAD_BYTES } from '../../../shared/contract/index';
-import type { ExportModelInfo, ExportPrediction, ImageSource, RunSummary } from '../../../shared/contract/index';
+import type { ExportModelInfo, ExportPrediction, ImageSource, LabelChange, RunSummary } from '../../../shared/contract/index';
 
 /** One image tried on the followed run's model, with its class bars once predicted. */
 export interface TryItem {
@@ -181,8 +181,8 @@ class TryItStore {
 
   /**
    * A wrong answer, given its right class (one key in the card): an image of the run's dataset (a path under its
-   * folder) is relabelled there at once; a photo from elsewhere (an upload, another folder) is copied into the
-   * dataset under that class (datasets.addImages), and the card offers Undo.
+   * folder, or a photo from elsewhere with the same bytes) is relabelled there at once; any other photo (an upload,
+   * another folder) is copied into the dataset under that class (datasets.addImages). The card offers Undo for both.
    */
   async addWithLabel(key: string, className: string): Promise<void> {
     const item = this.items.find((candidate) => candidate.key === key);
@@ -226,18 +226,23 @@ export class PhotoAdder {
     const earlier = this.of(key);
     // A second key on the same card while the first is under way would copy the photo twice.
     if (earlier?.text === ADDING) return;
-    if (earlier?.done && earlier.imageIds.length > 0) {
-      this.set(key, { ...earlier, text: `Already added as ${earlier.className}: Undo first to give it another class.` });
+    if (earlier && canUndo(earlier)) {
+      this.set(key, { ...earlier, text: `Already ${earlier.imageIds.length > 0 ? 'added' : 'relabelled'} as ${earlier.className}: Undo first to give it another class.` });
       return;
     }
-    this.set(key, { className, text: ADDING, done: false, imageIds: [], datasetId });
+    this.set(key, { className, text: ADDING, done: false, imageIds: [], relabelled: [], datasetId });
     this.set(key, await addPhotoToDataset(datasetId, className, source));
   }
 
-  /** Takes back the copy the card added; the card forgets the add (or says why the file stayed). */
+  /** Takes back what the card did (the copy it added, or the label it changed); the card forgets it (or says why not). */
   async undo(key: string): Promise<void> {
     const earlier = this.of(key);
-    if (!earlier?.done || earlier.imageIds.length === 0) return;
+    if (!earlier || !canUndo(earlier)) return;
+    if (earlier.relabelled.length > 0) {
+      const text = await restoreLabels(earlier.datasetId, earlier.relabelled);
+      this.set(key, text === null ? null : { ...earlier, text });
+      return;
+    }
     const undone = await removeAddedPhotos(earlier.datasetId, earlier.imageIds);
     this.set(key, undone.text === null ? null : { ...earlier, text: undone.text, ...(undone.removed ? { done: false, imageIds: [] } : {}) });
   }
@@ -266,34 +271,85 @@ export interface AddedPhoto {
   done: boolean;
   /** Copies datasets.addImages made (Undo takes them back); empty for a relabelled dataset photo. */
   imageIds: number[];
+  /** The label change of a photo already in the dataset, relabelled in place (Undo restores its label and source). */
+  relabelled: LabelChange[];
   datasetId: number;
 }
 
+/** Whether the card's Undo has something to take back (a copy, or a label it changed). */
+export function canUndo(added: AddedPhoto): boolean {
+  return added.done && (added.imageIds.length > 0 || added.relabelled.length > 0);
+}
+
+/** The dataset's photo with these bytes (a Try it photo from outside its folder may be one of them), or null. */
+async function findByContent(datasetId: number, source: ImageSource): Promise<{ imageId: number; relPath: string; className: string | null } | null> {
+  try {
+    return (await transport.invoke('export.findInDataset', { datasetId, image: source })).image;
+  } catch {
+    // An unreadable file or a lost upload: the add below says why in its own words.
+    return null;
+  }
+}
+
 /**
- * Gives a Try it photo its right class in the dataset (Train view, run page, Export). A photo of the dataset's own
- * folder is relabelled through the dataset store (so the Dataset and Label views' undo takes it back); any other photo
- * is copied in under the class's folder. Answers the words for the card.
+ * Gives a Try it photo its right class in the dataset (Train view, run page, Export). A photo the dataset already holds
+ * (in its folder, or the same bytes from elsewhere) is relabelled in place through the dataset store, and the card's
+ * Undo restores its label and source; one that has the class already is left as it is. Any other photo is copied in
+ * under the class's folder. Answers the words for the card.
  */
 export async function addPhotoToDataset(datasetId: number, className: string, source: ImageSource): Promise<AddedPhoto> {
   const dataset = datasetStore.datasets.find((d) => d.id === datasetId);
   const target = dataset?.classes.find((c) => c.name === className);
-  const answer = (text: string, done: boolean, imageIds: number[] = []): AddedPhoto => ({ className, text, done, imageIds, datasetId });
+  const answer = (text: string, done: boolean, imageIds: number[] = [], relabelled: LabelChange[] = []): AddedPhoto => ({
+    className, text, done, imageIds, relabelled, datasetId,
+  });
   if (!dataset || !target) return answer(`The dataset has no class "${className}" any more.`, false);
+  /** A photo the dataset already holds gets the class in place (undoable), or is left alone when it has it already. */
+  const relabelInPlace = async (found: { imageId: number; relPath: string; className: string | null }, twin: boolean): Promise<AddedPhoto> => {
+    if (found.className === className) return answer(`Already in ${dataset.name} as ${className} (${found.relPath}): nothing to change.`, true);
+    // The server's datasets.changed refreshes this dataset's counts in the dataset store: no refresh here.
+    const changes = await datasetStore.relabel(dataset.id, [found.imageId], target.id);
+    if (changes === null) return answer('Not added: the catalogue refused the label (see the message above).', false);
+    const was = found.className === null ? 'unlabelled' : found.className;
+    const text = twin
+      ? `Already in ${dataset.name} as ${found.relPath}: relabelled from ${was} to ${className} (used by the next run).`
+      : `Labelled ${className} in ${dataset.name} (used by the next run).`;
+    return answer(text, true, [], changes);
+  };
   try {
     const rel = 'path' in source ? relativeTo(dataset.rootPath, source.path) : null;
     if (rel !== null) {
       const imageId = await findImage(dataset.id, rel);
       if (imageId === null) return answer(`Not added: ${rel} is in ${dataset.name}'s folder but not imported yet: Re-import the dataset, then try again.`, false);
-      // The server's datasets.changed refreshes this dataset's counts in the dataset store: no refresh here.
-      if ((await datasetStore.relabel(dataset.id, [imageId], target.id)) === null) return answer('Not added: the catalogue refused the label (see the message above).', false);
-      return answer(`Labelled ${className} in ${dataset.name} (used by the next run).`, true);
+      const classId = await imageClass(imageId);
+      const current = dataset.classes.find((c) => c.id === classId)?.name ?? null;
+      return await relabelInPlace({ imageId, relPath: rel, className: current }, false);
     }
     if ('uploadId' in source && !source.name) return answer('Not added: the upload has no file name; add the photo again.', false);
+    // The same photo already in the dataset (under another name, or from elsewhere): relabelled there, not copied again.
+    const twin = await findByContent(dataset.id, source);
+    if (twin) return await relabelInPlace(twin, true);
     const image = 'path' in source ? { path: source.path } : { uploadId: source.uploadId, name: source.name! };
     const added = await transport.invoke('datasets.addImages', { datasetId: dataset.id, classId: target.id, images: [image] });
     return answer(added.message, true, added.added.map((photo) => photo.imageId));
   } catch (error) {
     return answer(`Not added: ${messageOf(error)}`, false);
+  }
+}
+
+/** The class id of a dataset image now. */
+async function imageClass(imageId: number): Promise<number | null> {
+  return (await transport.invoke('images.detail', { imageId })).classId;
+}
+
+/** Undoes addPhotoToDataset's relabel: the label and its source as they were; words for the card (null: nothing to say). */
+async function restoreLabels(datasetId: number, changes: LabelChange[]): Promise<string | null> {
+  try {
+    const labels = changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource === undefined ? 'manual' as const : change.beforeSource }));
+    await transport.invoke('labels.restore', { datasetId, labels });
+    return null;
+  } catch (error) {
+    return `Undo failed: ${messageOf(error)}`;
   }
 }
 

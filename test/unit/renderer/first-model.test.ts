@@ -42,6 +42,8 @@ const mobilenetPreset: PresetInfo = {
 class FirstModelBridge extends FakeBridge {
   predictions: Array<{ runId: number; sources: unknown[] }> = [];
   added: unknown[] = [];
+  /** Photos whose bytes the dataset already holds (export.findInDataset): upload name or path, to the image's id. */
+  twins = new Map<string, number>();
 
   override async invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
     const p = payload as Record<string, unknown>;
@@ -67,6 +69,12 @@ class FirstModelBridge extends FakeBridge {
     if (channel === 'datasets.removeAddedImages') {
       this.added.push(p);
       return this.answer(channel, payload, { removed: 1, kept: [] });
+    }
+    if (channel === 'export.findInDataset') {
+      const source = p.image as { path?: string; name?: string };
+      const twin = this.catalogue.images.get(this.twins.get(source.path ?? source.name ?? '') ?? 0);
+      const className = this.catalogue.datasets[0]!.classes.find((c) => c.id === twin?.classId)?.name ?? null;
+      return this.answer(channel, payload, { image: twin ? { imageId: twin.id, relPath: twin.relPath, classId: twin.classId, className } : null });
     }
     if (channel === 'export.upload') return this.answer(channel, payload, { uploadId: 'up-1', name: p.name, bytes: 3, files: [p.name] });
     if (channel === 'export.predict') {
@@ -219,6 +227,37 @@ test('Try it beside training waits for the run\'s model, then answers; a wrong a
   assert.equal(added(), null);
   // The server's datasets.changed refreshes the one dataset that changed: Try it asked for no list of every dataset.
   assert.equal(bridge.count('datasets.list'), listsBefore);
+  assert.equal(app.error, null);
+});
+
+test('a Try it photo already in the dataset is relabelled in place by the same one key, undoably; with its label already, the card says so', async () => {
+  // Before: datasets.addImages refused it ("already in "pets" as dog/c.png: give it its label there (Dataset view)").
+  bridge.twins.set('same-as-c.png', 3);
+  await tryIt.addFiles([new File([new Uint8Array([7, 7, 7])], 'same-as-c.png', { type: 'image/png' })]);
+  await until('the upload is answered', () => tryIt.items[0]?.result !== null);
+  const key = tryIt.items[0]!.key;
+  const copies = bridge.added.length;
+  assert.equal(bridge.catalogue.images.get(3)?.classId, 11, 'dog/c.png is a dog in the dataset');
+
+  await tryIt.addWithLabel(key, 'cat');
+  assert.equal(bridge.added.length, copies, 'not copied in again');
+  assert.equal(bridge.catalogue.images.get(3)?.classId, 10, 'the dataset\'s own photo now says cat');
+  assert.equal(tryIt.addedOf(key)?.text, 'Already in pets as dog/c.png: relabelled from dog to cat (used by the next run).');
+  assert.equal(tryIt.addedOf(key)?.done, true);
+
+  await tryIt.undoAdd(key);
+  assert.equal(bridge.catalogue.images.get(3)?.classId, 11, 'Undo gives it its label back');
+  assert.deepEqual(bridge.calls.filter((c) => c.channel === 'labels.restore').at(-1)?.payload, {
+    datasetId: 1, labels: [{ imageId: 3, classId: 11, source: 'manual' }],
+  });
+  assert.equal(tryIt.addedOf(key), null);
+
+  // Its label already: nothing changes, and the card says so.
+  const restores = bridge.count('labels.restore') + bridge.count('labels.assign');
+  await tryIt.addWithLabel(key, 'dog');
+  assert.equal(tryIt.addedOf(key)?.text, 'Already in pets as dog (dog/c.png): nothing to change.');
+  assert.equal(bridge.count('labels.restore') + bridge.count('labels.assign'), restores);
+  assert.equal(bridge.added.length, copies);
   assert.equal(app.error, null);
 });
 
