@@ -10,6 +10,7 @@ import type { ImageRecord, KnownImage } from '../catalogue/images';
 import { applyFolderLabel, ensureClass } from '../catalogue/labels';
 import { latestSplitId } from '../catalogue/splits';
 import { readRegularFile } from '../files/read-regular-file';
+import { ownThreadPoolSize } from '../files/thread-pool-size';
 import { contentHashOf } from './content';
 import { MAX_IMAGE_FILE_BYTES } from '../imaging/image-policy';
 import { detectLayout, folderLabel } from './layout';
@@ -62,9 +63,10 @@ const BATCH_MS = 1000;
  * the decodes left cores idle. Measured on 3,000 generated photos, 2 cores at load 14-22: 82-95 photos/s with 3
  * readers, 111-114 with 4, and less CPU per photo.
  */
-export function importConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(2, Math.min(pool, availableParallelism() + 2));
+export function importConcurrency(pool: number = ownThreadPoolSize, cores: number = availableParallelism()): number {
+  // The pool this process started with, not UV_THREADPOOL_SIZE as it reads now: the entries set that for the processes
+  // they fork, after their own pool had started (electron/files/thread-pool-size.ts).
+  return Math.max(2, Math.min(pool, cores + 2));
 }
 
 /** Reasons that describe a moment, not the file: such files are read again on the next import. */

@@ -17,13 +17,26 @@ export function threadPoolSizeFor(cores: number): number {
   return Math.min(MAX_POOL, Math.max(4, Math.floor(cores) + 2));
 }
 
+/** The size a UV_THREADPOOL_SIZE value gives libuv, or undefined when libuv would ignore it (unset, not a count). */
+function sizeOf(value: string | undefined): number | undefined {
+  const size = Number(value);
+  return value !== undefined && value.trim() !== '' && Number.isInteger(size) && size > 0 ? Math.min(size, 1024) : undefined;
+}
+
 /** Sets UV_THREADPOOL_SIZE from the core count unless the user set it; returns the size in effect for new processes. */
 export function applyThreadPoolSize(env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism()): number {
-  const chosen = Number(env.UV_THREADPOOL_SIZE);
-  if (env.UV_THREADPOOL_SIZE !== undefined && env.UV_THREADPOOL_SIZE.trim() !== '' && Number.isInteger(chosen) && chosen > 0) return chosen;
+  const chosen = sizeOf(env.UV_THREADPOOL_SIZE);
+  if (chosen !== undefined) return chosen;
   const size = threadPoolSizeFor(cores);
   env.UV_THREADPOOL_SIZE = String(size);
   return size;
 }
+
+/**
+ * This process's own pool: the size the variable had when the process started (libuv's 4 when unset), read before
+ * applyThreadPoolSize sets it, since a value set here comes after the ESM loader started the pool. What the importer
+ * may count on for its readers.
+ */
+export const ownThreadPoolSize: number = sizeOf(process.env.UV_THREADPOOL_SIZE) ?? 4;
 
 applyThreadPoolSize();

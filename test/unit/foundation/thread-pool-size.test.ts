@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { applyThreadPoolSize, threadPoolSizeFor } from '../../../electron/files/thread-pool-size';
+import { importConcurrency } from '../../../electron/dataset/importer';
 
 // libuv's thread pool (issue 17): on more than 2 cores the default 4 threads cap an import's readers; the entries set
 // UV_THREADPOOL_SIZE from the core count unless the user did, before any other module runs.
@@ -27,20 +28,30 @@ test('the pool is two threads more than the cores, never below libuv\'s 4; a siz
   assert.equal(applyThreadPoolSize(nonsense, 6), 8, 'a value libuv would ignore is replaced');
 });
 
-/** A child started like the CLI (node --import tsx, the CLI's module), answering its process.env from the test's own code. */
-function cliChildEnv(env: NodeJS.ProcessEnv): string {
+/**
+ * A child started like the CLI (node --import tsx, the CLI's module), answering from the test's own code: its
+ * process.env (what the job workers it forks inherit) and the pool the importer counts on.
+ */
+function cliChild(env: NodeJS.ProcessEnv): { variable: string; ownPool: number } {
   const cli = pathToFileURL(path.join(ROOT, 'electron/cli/main.ts')).href;
-  const child = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(cli)}); process.stdout.write(String(process.env.UV_THREADPOOL_SIZE));`],
-    { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 },
-  );
+  const pool = pathToFileURL(path.join(ROOT, 'electron/files/thread-pool-size.ts')).href;
+  const script = `await import(${JSON.stringify(cli)}); const { ownThreadPoolSize } = await import(${JSON.stringify(pool)});
+    process.stdout.write(JSON.stringify({ variable: String(process.env.UV_THREADPOOL_SIZE), ownPool: ownThreadPoolSize }));`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(child.status, 0, child.stderr);
-  return child.stdout;
+  return JSON.parse(child.stdout) as { variable: string; ownPool: number };
 }
 
-test('a process that loads the CLI gets UV_THREADPOOL_SIZE from its cores before any other CLI module runs', () => {
+test('a process that loads the CLI sets UV_THREADPOOL_SIZE from its cores for what it forks; its own pool stays the one it started with', () => {
   // One child (about 2 s): keeping a size the user chose is the first test's.
   const { UV_THREADPOOL_SIZE: _inherited, ...env } = process.env;
-  assert.equal(cliChildEnv(env), String(threadPoolSizeFor(availableParallelism())));
+  assert.deepEqual(cliChild(env), { variable: String(threadPoolSizeFor(availableParallelism())), ownPool: 4 });
+});
+
+test('the importer runs two readers more than the cores, within the pool its process started with', () => {
+  assert.equal(importConcurrency(4, 2), 4);
+  assert.equal(importConcurrency(4, 8), 4, 'a pool of 4 (the entry set the variable too late for itself) keeps 4 readers');
+  assert.equal(importConcurrency(10, 8), 10, 'a worker or a launch with the variable set gets cores + 2');
+  assert.equal(importConcurrency(64, 8), 10);
+  assert.equal(importConcurrency(1, 1), 2);
 });
