@@ -66,11 +66,12 @@ if (list) {
   console.log(files.join('\n'));
   process.exit(0);
 }
-// Two files at a time for unit and slow: most files keep one core busy (a tfjs model trains on one thread, a process
-// starts, the disk is read), and the few that use both (training threads, sharp's decode pool) share them without a
-// test depending on having the machine to itself. e2e files each drive a Chromium, a server and training workers:
-// one at a time.
-const concurrency = kind === 'e2e' ? 1 : 2;
+// Two files at a time in every suite, on 2 cores. Most unit and slow files keep one core busy (a tfjs model trains on
+// one thread, a process starts, the disk is read) and the few that use both (training threads, sharp's decode pool)
+// share them; no test depends on having the machine to itself. The e2e files each drive a Chromium, a server and
+// training workers, yet the suite is about 295 s of CPU (measured at load 11) and took 256 s one file at a time in CI, so
+// a core sat idle for much of it; two at a time all 29 tests passed at load 11, with memory to spare for two Chromiums.
+const concurrency = 2;
 const runner = fileURLToPath(new URL('./run-test-files.mjs', import.meta.url));
 const env = { ...process.env, ...(record ? { PAWPRINT_RECORD_TEST_TIMES: timesFile } : {}) };
 const child = spawn(process.execPath, ['--import', 'tsx', runner, String(concurrency), ...files], { stdio: 'inherit', env });
