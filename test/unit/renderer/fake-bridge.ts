@@ -1,6 +1,8 @@
 // A stand-in for the Electron preload bridge, so the real stores (and the real transport.ts) run under Node: it
 // answers each channel from a small in-memory catalogue, records every call, and lets a test emit host events.
 // Install it (with the few window members the stores touch) before the first store is imported.
+import { register } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '../../../shared/errors';
 import type {
   DatasetSummary, ImageItem, JobFinished, JobInfo, JobKind, JobProgress, LabelChange, RunSummary, SplitInfo,
@@ -146,6 +148,12 @@ export class FakeBridge {
     };
   }
 
+  /** A subclass's own answer to a call, recorded like every other. */
+  protected respond(channel: string, payload: unknown, value: unknown): Envelope<unknown> {
+    this.calls.push({ channel, payload });
+    return { ok: true, value: structuredClone(value) };
+  }
+
   async invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
     this.calls.push({ channel, payload });
     const handler = this.handlers[channel];
@@ -178,4 +186,24 @@ export function installBridge(bridge: FakeBridge): void {
   Object.assign(globalThis, {
     window: { pawprintBridge: bridge, location: { hash: '', href: 'http://localhost/' }, addEventListener: () => undefined },
   });
+}
+
+let svelteHooks = false;
+
+/** A renderer store module (renderer/src/stores/<file>.svelte.ts), compiled by the Svelte hooks (installed once). */
+export async function loadStore(file: string): Promise<Record<string, unknown>> {
+  if (!svelteHooks) {
+    register('../../support/svelte-module-hooks.mjs', import.meta.url);
+    svelteHooks = true;
+  }
+  return (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, unknown>;
+}
+
+/** Waits until `check` holds (stores answer asynchronously), or fails naming what it waited for. */
+export async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(10);
+  }
 }

@@ -4,9 +4,7 @@
 // model and gives a wrong answer its right label, and a run's page loads from #/runs/<id>.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { register } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeBridge, installBridge, runSummary, splitInfo } from './fake-bridge';
+import { FakeBridge, installBridge, loadStore, runSummary, splitInfo, until } from './fake-bridge';
 import type { Envelope } from '../../../shared/errors';
 import type { ExportPrediction, PresetInfo, RunSummary, SplitInfo } from '../../../shared/contract/index';
 import type { TrainingConfig } from '../../../shared/training-config';
@@ -54,29 +52,29 @@ class FirstModelBridge extends FakeBridge {
         this.catalogue.splits.push({ ...split, datasetId: input.datasetId });
       }
     }
-    if (channel === 'training.presets') return this.answer(channel, payload, { presets: [mobilenetPreset] });
-    if (channel === 'runs.evaluations') return this.answer(channel, payload, { evaluations: [] });
+    if (channel === 'training.presets') return this.respond(channel, payload, { presets: [mobilenetPreset] });
+    if (channel === 'runs.evaluations') return this.respond(channel, payload, { evaluations: [] });
     if (channel === 'datasets.addImages') {
       // The service's answer for one upload copied under the class's folder (test/unit/dataset/add-images.test.ts).
       this.added.push(p);
       const name = (p.images as Array<{ name: string }>)[0]!.name;
       const className = this.catalogue.datasets[0]!.classes.find((c) => c.id === p.classId)!.name;
-      return this.answer(channel, payload, {
+      return this.respond(channel, payload, {
         added: [{ imageId: 50, relPath: `${className}/${name}`, name }], className, splitId: 5,
         message: `Added ${className}/${name} as ${className}, in the training subset of the current split: the next run trains on it.`,
       });
     }
     if (channel === 'datasets.removeAddedImages') {
       this.added.push(p);
-      return this.answer(channel, payload, { removed: 1, kept: [] });
+      return this.respond(channel, payload, { removed: 1, kept: [] });
     }
     if (channel === 'export.findInDataset') {
       const source = p.image as { path?: string; name?: string };
       const twin = this.catalogue.images.get(this.twins.get(source.path ?? source.name ?? '') ?? 0);
       const className = this.catalogue.datasets[0]!.classes.find((c) => c.id === twin?.classId)?.name ?? null;
-      return this.answer(channel, payload, { image: twin ? { imageId: twin.id, relPath: twin.relPath, classId: twin.classId, className } : null });
+      return this.respond(channel, payload, { image: twin ? { imageId: twin.id, relPath: twin.relPath, classId: twin.classId, className } : null });
     }
-    if (channel === 'export.upload') return this.answer(channel, payload, { uploadId: 'up-1', name: p.name, bytes: 3, files: [p.name] });
+    if (channel === 'export.upload') return this.respond(channel, payload, { uploadId: 'up-1', name: p.name, bytes: 3, files: [p.name] });
     if (channel === 'export.predict') {
       const runId = (p.model as { runId: number }).runId;
       const run = this.catalogue.runs.find((r) => r.id === runId);
@@ -88,14 +86,9 @@ class FirstModelBridge extends FakeBridge {
         className: 'dog', predictedIndex: 1, probabilities: [0.2, 0.8], trueIndex: null,
       }));
       const model = { kind: 'pawprint-run', label: run.name, classNames: ['cat', 'dog'], imageSize: { height: 224, width: 224 } };
-      return this.answer(channel, payload, { model, results, accuracy: null, labelled: 0, durationMs: 5 });
+      return this.respond(channel, payload, { model, results, accuracy: null, labelled: 0, durationMs: 5 });
     }
     return super.invoke(channel, payload);
-  }
-
-  private answer(channel: string, payload: unknown, value: unknown): Envelope<unknown> {
-    this.calls.push({ channel, payload });
-    return { ok: true, value: structuredClone(value) };
   }
 }
 
@@ -130,20 +123,11 @@ let runIdFromHash: (hash: string) => number | null;
 let app: { error: string | null };
 
 async function store<T>(file: string, name: string): Promise<T> {
-  const module = (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, T>;
-  return module[name]!;
+  return (await loadStore(file))[name] as T;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
 
 before(async () => {
-  register('../../support/svelte-module-hooks.mjs', import.meta.url);
   training = await store('training', 'trainingStore');
   runs = await store('runs', 'runsStore');
   tryIt = await store('try-it', 'tryItStore');
@@ -262,8 +246,8 @@ test('a Try it photo already in the dataset is relabelled in place by the same o
 });
 
 test('Try it in Export uses the same add/undo logic as beside training', async () => {
-  const exportModule = (await import(new URL('../../../renderer/src/stores/export.svelte.ts', import.meta.url).href)) as Record<string, unknown>;
-  const tryItModule = (await import(new URL('../../../renderer/src/stores/try-it.svelte.ts', import.meta.url).href)) as Record<string, unknown>;
+  const exportModule = await loadStore('export');
+  const tryItModule = await loadStore('try-it');
   const exportStore = exportModule.exportStore as { adder: { add(key: string, datasetId: number, className: string, source: unknown): Promise<void>; undo(key: string): Promise<void>; of(key: string): Added | null } };
   assert.ok(exportStore.adder instanceof (tryItModule.PhotoAdder as new () => unknown), 'the store\'s PhotoAdder, not a copy of it');
   const before = bridge.added.length;

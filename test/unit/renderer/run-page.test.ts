@@ -4,9 +4,8 @@
 // backend this machine lacks is recognised by the issue's code, whatever its words say.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { register } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeBridge, installBridge, jobInfo, runSummary, trainProgress } from './fake-bridge';
+import { FakeBridge, installBridge, jobInfo, loadStore, runSummary, trainProgress, until } from './fake-bridge';
 import type { Envelope } from '../../../shared/errors';
 import type { JobFinished, RunExport, RunLogLine } from '../../../shared/contract/index';
 
@@ -20,10 +19,7 @@ class RunPageBridge extends FakeBridge {
 
   override async invoke(channel: string, payload: unknown): Promise<Envelope<unknown>> {
     const p = payload as Record<string, unknown>;
-    const answer = (value: unknown): Envelope<unknown> => {
-      this.calls.push({ channel, payload });
-      return { ok: true, value: structuredClone(value) };
-    };
+    const answer = (value: unknown): Envelope<unknown> => this.respond(channel, payload, value);
     if (channel === 'runs.get' && p.runId === 1) return answer({ ...this.catalogue.runs[0]!, epochs: [], config: {}, log: this.log });
     if (channel === 'runs.log') return answer({ lines: this.log.filter((l) => l.seq > (p.afterSeq as number)) });
     if (channel === 'runs.exports') return answer({ exports: this.exports });
@@ -53,17 +49,9 @@ let training: {
   update(change: (config: { backend: string }) => void): void; validate(): Promise<void>;
 };
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
 
 before(async () => {
-  register('../../support/svelte-module-hooks.mjs', import.meta.url);
-  const store = async (file: string) => (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, unknown>;
+  const store = loadStore;
   jobs = (await store('jobs')).jobsStore as typeof jobs;
   runs = (await store('runs')).runsStore as typeof runs;
   training = (await store('training')).trainingStore as typeof training;

@@ -4,9 +4,8 @@
 // is being read (the train kind writes jobs.log at once and the stored log in batches).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { register } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeBridge, installBridge, jobInfo, runSummary, trainProgress } from './fake-bridge';
+import { FakeBridge, installBridge, jobInfo, loadStore, runSummary, trainProgress, until } from './fake-bridge';
 import type { Envelope } from '../../../shared/errors';
 import type { RunLogLine } from '../../../shared/contract/index';
 
@@ -21,11 +20,10 @@ class StoredLogBridge extends FakeBridge {
     const p = payload as { runId?: number };
     if (channel === 'runs.get') {
       // The catalogue is read when the request arrives; the answer may come back later.
-      const log = structuredClone(this.log);
-      this.calls.push({ channel, payload });
-      if (this.hold) await this.hold;
       const run = this.catalogue.runs.find((r) => r.id === p.runId)!;
-      return { ok: true, value: { ...run, epochs: [], config: { preset: 'cnn', mobilenet: {} }, versions: {}, log } };
+      const answer = this.respond(channel, payload, { ...run, epochs: [], config: { preset: 'cnn', mobilenet: {} }, versions: {}, log: this.log });
+      if (this.hold) await this.hold;
+      return answer;
     }
     return super.invoke(channel, payload);
   }
@@ -44,19 +42,11 @@ installBridge(bridge);
 let training: { watch(runId: number): void; readonly logs: string[] };
 let jobs: { ready(): Promise<void> };
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
 
 const heard = (id: number, message: string) => bridge.emit('jobs.log', { id, kind: 'train', level: 'info', message });
 
 before(async () => {
-  register('../../support/svelte-module-hooks.mjs', import.meta.url);
-  const store = async (file: string) => (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, unknown>;
+  const store = loadStore;
   jobs = (await store('jobs')).jobsStore as typeof jobs;
   training = (await store('training')).trainingStore as typeof training;
   await jobs.ready();

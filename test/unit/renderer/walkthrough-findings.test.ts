@@ -3,8 +3,7 @@
 // and adding the same photo to Try it again does not add a second card.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { register } from 'node:module';
-import { FakeBridge, installBridge } from './fake-bridge';
+import { FakeBridge, installBridge, loadStore } from './fake-bridge';
 import type { Envelope } from '../../../shared/errors';
 import { formatDuration as sharedFormatDuration, presetSizeLine, trainingStageLine } from '../../../renderer/src/lib/words';
 
@@ -38,8 +37,7 @@ let runsFormatDuration: (ms: number | null) => string;
 let tryIt: { items: Array<{ name: string }>; addFiles(files: File[]): Promise<void>; clear(): void };
 
 before(async () => {
-  register('../../support/svelte-module-hooks.mjs', import.meta.url);
-  const store = async (file: string) => (await import(new URL(`../../../renderer/src/stores/${file}.svelte.ts`, import.meta.url).href)) as Record<string, unknown>;
+  const store = loadStore;
   runsFormatDuration = (await store('runs')).formatDuration as typeof runsFormatDuration;
   tryIt = (await store('try-it')).tryItStore as typeof tryIt;
   training = (await store('training')).trainingStore as typeof training;
