@@ -35,7 +35,11 @@ function labelCounts(db: Database, datasetId: number, classId?: number): Map<num
 }
 
 export function listClasses(db: Database, datasetId: number): ClassInfo[] {
-  const counts = labelCounts(db, datasetId);
+  return classesWithCounts(db, datasetId, labelCounts(db, datasetId));
+}
+
+/** The dataset's classes in order, with their labelled images counted by the caller (the dataset summary's one walk). */
+export function classesWithCounts(db: Database, datasetId: number, counts: Map<number, number>): ClassInfo[] {
   const classes = db
     .prepare('SELECT id, name, color, position FROM classes WHERE dataset_id = ? ORDER BY position, id')
     .all(datasetId) as Array<Omit<ClassInfo, 'count'>>;

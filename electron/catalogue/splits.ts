@@ -3,7 +3,7 @@ import { AppError } from '../../shared/errors';
 import type { SplitInfo, Subset } from '../../shared/contract/datasets';
 import type { Database } from './database';
 
-interface SplitRow {
+export interface SplitRow {
   id: number;
   dataset_id: number;
   method: 'stratified' | 'tutorial';
@@ -82,7 +82,7 @@ export function insertSplit(
 }
 
 function toInfo(db: Database, row: SplitRow): SplitInfo {
-  const rows = db
+  const counted = db
     .prepare(
       `SELECT c.name AS className, sa.subset, COUNT(*) AS n
          FROM split_assignments sa JOIN images i ON i.id = sa.image_id
@@ -92,9 +92,14 @@ function toInfo(db: Database, row: SplitRow): SplitInfo {
         GROUP BY c.id, sa.subset ORDER BY c.position, c.id`,
     )
     .all(row.id) as Array<{ className: string; subset: Subset; n: number }>;
+  return splitInfoOf(row, counted);
+}
+
+/** A split's info from its row and its images counted per class (in class order) and subset. */
+export function splitInfoOf(row: SplitRow, counted: Array<{ className: string; subset: Subset; n: number }>): SplitInfo {
   const counts = { train: 0, val: 0, test: 0 };
   const perClass: SplitInfo['perClass'] = {};
-  for (const { className, subset, n } of rows) {
+  for (const { className, subset, n } of counted) {
     counts[subset] += n;
     (perClass[className] ??= { train: 0, val: 0, test: 0 })[subset] += n;
   }
@@ -118,8 +123,12 @@ export function getSplit(db: Database, splitId: number): SplitInfo {
   return toInfo(db, row);
 }
 
+export function latestSplitRow(db: Database, datasetId: number): SplitRow | undefined {
+  return db.prepare('SELECT * FROM splits WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as SplitRow | undefined;
+}
+
 export function latestSplit(db: Database, datasetId: number): SplitInfo | null {
-  const row = db.prepare('SELECT * FROM splits WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as SplitRow | undefined;
+  const row = latestSplitRow(db, datasetId);
   return row ? toInfo(db, row) : null;
 }
 

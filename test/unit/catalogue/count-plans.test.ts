@@ -4,6 +4,7 @@ import { openDatabase } from '../../../electron/catalogue/database';
 import { datasetSummary, listDatasets } from '../../../electron/catalogue/datasets';
 import { excludeImages } from '../../../electron/catalogue/health';
 import { latestSplit } from '../../../electron/catalogue/splits';
+import { listClasses, setLabels } from '../../../electron/catalogue/labels';
 import { createSplit } from '../../../electron/dataset/split';
 import { buildBigCatalogue } from '../../support/big-catalogue';
 import { withPlans } from '../../support/query-plans';
@@ -43,4 +44,15 @@ test('the excluded images are counted from the exclusions, not by probing each o
   // Driven from image_exclusions (a few rows), each image then found by its primary key.
   assert.match(excluded.plan, /^SCAN x; SEARCH i USING INTEGER PRIMARY KEY \(rowid=\?\)/, excluded.plan);
   assert.doesNotMatch(excluded.plan, /images_by_status_path/, excluded.plan);
+});
+
+test('the summary counts classes and the latest split in one walk of the dataset, with the answers listClasses and latestSplit give', () => {
+  // A relabel after the split: the split counts follow the current labels, as latestSplit's do.
+  setLabels(db, big.datasetId, big.okIds.slice(100, 120).map((imageId) => ({ imageId, classId: big.classIds[2]! })));
+  const { value, queries } = withPlans(db, () => datasetSummary(db, big.datasetId));
+  assert.deepEqual(value.classes, listClasses(db, big.datasetId));
+  assert.deepEqual(value.latestSplit, latestSplit(db, big.datasetId));
+  const walks = queries.filter((query) => /SEARCH i USING COVERING INDEX images_by_status_path \(dataset_id=\? AND status=\?\)/.test(query.plan));
+  assert.equal(walks.length, 1, walks.map((query) => query.sql).join('\n'));
+  assert.ok(!queries.some((query) => /FROM split_assignments sa JOIN/.test(query.sql)), 'no second walk for the split');
 });
