@@ -135,7 +135,7 @@ test('CLI: import --json, datasets, split by name, labels-export as CSV and fold
   mkdirSync(join(folder, 'dogs'), { recursive: true });
   await writeImage(join(folder, 'dogs', 'same.jpg'), { color: '#aa3311', variant: 0 });
   assert.equal(await runCli(['import', folder, '--name', 'pets', '--json', '--db', db], io), 0, err.join('\n'));
-  assert.deepEqual(JSON.parse(out.pop()!), { imported: 7, duplicates: 1, rejected: [], classes: { cats: 4, dogs: 3 } });
+  assert.deepEqual(JSON.parse(out.pop()!), { datasetId: 1, imported: 7, unchanged: 0, duplicates: 1, missing: 0, rejected: [], classes: { cats: 4, dogs: 3 } });
   assert.equal(await runCli(['split', 'pets', '--train', '0.5', '--val', '0.25', '--test', '0.25', '--seed', '2', '--json', '--db', db], io), 0, err.join('\n'));
   assert.equal(JSON.parse(out.pop()!).seed, 2);
   assert.equal(await runCli(['split', 'pets', '--train', 'lots', '--db', db], io), 2);
