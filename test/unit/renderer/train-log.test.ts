@@ -4,7 +4,6 @@
 // is being read (the train kind writes jobs.log at once and the stored log in batches).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeBridge, installBridge, jobInfo, loadStore, runSummary, trainProgress, until } from './fake-bridge';
 import type { Envelope } from '../../../shared/errors';
 import type { RunLogLine } from '../../../shared/contract/index';
@@ -39,7 +38,7 @@ const bridge = new StoredLogBridge({
 });
 installBridge(bridge);
 
-let training: { watch(runId: number): void; readonly logs: string[] };
+let training: { watch(runId: number): void; readonly logs: string[]; watchedDetail: { id: number } | null };
 let jobs: { ready(): Promise<void> };
 
 
@@ -63,19 +62,28 @@ test('after a reload the Log panel shows the run\'s stored log, then the lines h
   assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48', 'epoch 3: loss 0.40']);
 });
 
+/**
+ * Watches a run whose stored log is read while `live` lines of its job are heard (the race a reload meets), and answers
+ * the Log panel's lines before the stored log came back.
+ */
+async function watchHearing(runId: number, jobId: number, live: string[]): Promise<string[]> {
+  let release!: () => void;
+  bridge.hold = new Promise((resolve) => (release = resolve));
+  training.watch(runId);
+  await until('runs.get is asked', () => bridge.calls.some((c) => c.channel === 'runs.get' && (c.payload as { runId: number }).runId === runId));
+  for (const message of live) heard(jobId, message);
+  const before = [...training.logs];
+  release();
+  bridge.hold = null;
+  await until('the stored log is read', () => training.watchedDetail?.id === runId);
+  return before;
+}
+
 test('lines heard while the stored log is read show once, whether they were stored by then or not', async () => {
   bridge.log = [line(11, 'decoded 16 images at 160x160'), line(12, 'epoch 1: loss 0.61')];
-  let answer!: () => void;
-  bridge.hold = new Promise((resolve) => (answer = resolve));
-  training.watch(2);
-  await until('runs.get is asked', () => bridge.calls.some((c) => c.channel === 'runs.get' && (c.payload as { runId: number }).runId === 2));
   // Heard live before the answer: the first was already in the stored log when it was read, the second was not yet.
-  heard(8, 'epoch 1: loss 0.61');
-  heard(8, 'epoch 2: loss 0.48');
-  assert.deepEqual(training.logs, ['epoch 1: loss 0.61', 'epoch 2: loss 0.48'], 'before the answer, the lines heard live');
-  answer();
-  bridge.hold = null;
-  await until('the stored log is shown', () => training.logs[0] === 'decoded 16 images at 160x160');
+  const before = await watchHearing(2, 8, ['epoch 1: loss 0.61', 'epoch 2: loss 0.48']);
+  assert.deepEqual(before, ['epoch 1: loss 0.61', 'epoch 2: loss 0.48'], 'before the answer, the lines heard live');
   assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48']);
   heard(8, 'epoch 3: loss 0.40');
   assert.deepEqual(training.logs, ['decoded 16 images at 160x160', 'epoch 1: loss 0.61', 'epoch 2: loss 0.48', 'epoch 3: loss 0.40']);
@@ -83,15 +91,6 @@ test('lines heard while the stored log is read show once, whether they were stor
 
 test('a line logged twice in a row is kept twice: only lines the stored log already holds are dropped', async () => {
   bridge.log = [line(21, 'waiting for the CPU lane')];
-  let answer!: () => void;
-  bridge.hold = new Promise((resolve) => (answer = resolve));
-  training.watch(3);
-  await until('runs.get is asked', () => bridge.calls.some((c) => c.channel === 'runs.get' && (c.payload as { runId: number }).runId === 3));
-  heard(9, 'waiting for the CPU lane');
-  heard(9, 'waiting for the CPU lane');
-  answer();
-  bridge.hold = null;
-  await until('the stored log is read', () => training.logs.length === 2);
-  await sleep(20);
+  await watchHearing(3, 9, ['waiting for the CPU lane', 'waiting for the CPU lane']);
   assert.deepEqual(training.logs, ['waiting for the CPU lane', 'waiting for the CPU lane']);
 });
