@@ -2,9 +2,7 @@
 // focused one (images.nextUnlabelled) and loads only the page that holds it, instead of paging through the grid.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { register } from 'node:module';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeBridge, installBridge } from './fake-bridge';
+import { FakeBridge, installBridge, loadStore, until } from './fake-bridge';
 import type { Envelope } from '../../../shared/errors';
 import type { ImageItem } from '../../../shared/contract/index';
 
@@ -27,21 +25,16 @@ class GridBridge extends FakeBridge {
     const rows = [...this.catalogue.images.values()].map(({ datasetId: _datasetId, ...item }): ImageItem => item);
     if (channel === 'images.page') {
       const { offset, limit } = payload as { offset: number; limit: number };
-      return this.answer(channel, payload, { offset, items: rows.slice(offset, offset + limit) });
+      return this.respond(channel, payload, { offset, items: rows.slice(offset, offset + limit) });
     }
     if (channel === 'images.nextUnlabelled') {
       const { afterImageId } = payload as { afterImageId: number | null };
       const from = rows.findIndex((row) => row.id === afterImageId) + 1;
       const order = [...rows.slice(from), ...rows.slice(0, from)];
       const next = order.find((row) => row.status === 'ok' && row.classId === null);
-      return this.answer(channel, payload, next ? { imageId: next.id, index: rows.indexOf(next) } : null);
+      return this.respond(channel, payload, next ? { imageId: next.id, index: rows.indexOf(next) } : null);
     }
     return super.invoke(channel, payload);
-  }
-
-  private answer(channel: string, payload: unknown, value: unknown): Envelope<unknown> {
-    this.calls.push({ channel, payload });
-    return { ok: true, value: structuredClone(value) };
   }
 }
 
@@ -58,18 +51,8 @@ let store: {
   itemAt(index: number): ImageItem | undefined;
 };
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
-
 before(async () => {
-  register('../../support/svelte-module-hooks.mjs', import.meta.url);
-  const module = (await import(new URL('../../../renderer/src/stores/datasets.svelte.ts', import.meta.url).href)) as Record<string, typeof store>;
-  store = module.datasetStore!;
+  store = (await loadStore('datasets')).datasetStore as typeof store;
   await store.refresh();
   await until('the first page is loaded', () => store.total === IMAGES && store.itemAt(0) !== undefined);
 });
