@@ -1,11 +1,11 @@
 import { transport } from '../lib/transport';
 import { appStore } from './app.svelte';
 import { datasetStore } from './datasets.svelte';
-import { runsStore } from './runs.svelte';
+import { appendLogLines, runsStore } from './runs.svelte';
 import { jobsStore, type TrainFigures } from './jobs.svelte';
 import { DEFAULT_PRESET, presetDefaults, type AugmentationConfig, type CustomLayer, type PresetName, type Preprocessing, type TrainingConfig } from '../../../shared/training-config';
 import type {
-  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, RunDetail, SplitInfo, ValidationIssue,
+  AugmentPreview, ConfigValidation, DatasetSummary, EpochMetrics, JobInfo, PresetInfo, RunDetail, RunLogLine, SplitInfo, ValidationIssue,
 } from '../../../shared/contract/index';
 import { RUN_LOG_KEEP } from '../../../shared/contract/training';
 
@@ -73,8 +73,8 @@ const LOG_MESSAGE_MAX = 2000;
 
 /**
  * How many of the first `live` lines the `stored` log already ends with. The train kind writes each line to jobs.log at
- * once and to the run's stored log in batches, in the same order, so the live lines heard before the stored log was read
- * are either in its tail (a prefix of them, already written) or still waiting for their batch.
+ * once and to the run's stored log in batches, in the same order, so the last live lines the jobs store keeps are either
+ * in the stored log's tail (a prefix of them, already written) or still waiting for their batch.
  */
 export function storedOverlap(stored: readonly string[], live: readonly string[]): number {
   const same = (a: string, b: string) => a.slice(0, LOG_MESSAGE_MAX) === b.slice(0, LOG_MESSAGE_MAX);
@@ -170,21 +170,13 @@ class TrainingStore {
   unavailableBackends = $state<string[]>([]);
   /** Why a backend choice was taken back, shown under the Backend list. */
   backendNote = $state<string | null>(null);
-  /** The watched run's stored log (runs.get), null until it is answered. */
-  private storedLog = $state<string[] | null>(null);
-  /** The watched run's lines heard live (jobs.log of its train job) since it was watched. */
-  private liveLog = $state<string[]>([]);
-  /** How many of the first live lines the stored log already held when it was read. */
-  private liveInStored = $state(0);
+  /** The watched run's stored log (runs.get, then runs.log for newer lines), null until it is answered. */
+  private storedLog = $state<RunLogLine[] | null>(null);
   private validateTimer: ReturnType<typeof setTimeout> | undefined;
   private validateSeq = 0;
   private initialised = false;
 
   constructor() {
-    transport.subscribe('jobs.log', (event) => {
-      if (event.kind !== 'train' || this.watchedRunId === null || jobsStore.forRun(this.watchedRunId, 'train')?.id !== event.id) return;
-      this.liveLog = [...this.liveLog, event.message].slice(-RUN_LOG_KEEP);
-    });
     // training.started is the one report of the backend a run's worker chose; the run's state comes from its job.
     transport.subscribe('training.started', (event) => {
       if (event.runId === this.watchedRunId && event.backend) this.watchedBackend = event.backend;
@@ -192,6 +184,8 @@ class TrainingStore {
     transport.subscribe('training.epoch', (event) => {
       if (event.runId !== this.watchedRunId) return;
       this.curve = [...this.curve.filter((p) => p.epoch !== event.epoch), toPoint(event)].sort((a, b) => a.epoch - b.epoch);
+      // The jobs store keeps only a run's last lines: the stored log catches up once an epoch, so none is missed between.
+      void this.loadNewerLog(event.runId);
     });
     jobsStore.onChange((job, change, finished) => {
       if (job.kind !== 'train' || job.runId === null) return;
@@ -199,8 +193,9 @@ class TrainingStore {
       if (change === 'finished' && job.runId === this.watchedRunId) {
         this.watchedStatus = finished?.status ?? job.status;
         this.watchedError = finished?.error ?? job.error;
-        // The record now holds the versions the worker wrote (the base it really loaded).
+        // The record now holds the versions the worker wrote (the base it really loaded), and the log its last lines.
         void this.reloadDetail(job.runId);
+        void this.loadNewerLog(job.runId);
       }
     });
   }
@@ -230,8 +225,23 @@ class TrainingStore {
    * only what this page heard), then the lines heard live since, each once.
    */
   get logs(): string[] {
-    if (this.storedLog === null) return this.liveLog;
-    return [...this.storedLog, ...this.liveLog.slice(this.liveInStored)].slice(-RUN_LOG_KEEP);
+    const job = this.watchedRunId === null ? undefined : jobsStore.forRun(this.watchedRunId, 'train');
+    const live = job ? (jobsStore.logs[job.id] ?? []) : [];
+    if (this.storedLog === null) return live;
+    const stored = this.storedLog.map((line) => line.message);
+    return [...stored, ...live.slice(storedOverlap(stored, live))].slice(-RUN_LOG_KEEP);
+  }
+
+  /** The watched run's stored lines after the last one shown (runs.log). */
+  private async loadNewerLog(runId: number): Promise<void> {
+    const stored = this.storedLog;
+    if (this.watchedRunId !== runId || stored === null) return;
+    try {
+      const { lines } = await transport.invoke('runs.log', { runId, afterSeq: stored.at(-1)?.seq ?? 0 });
+      if (this.watchedRunId === runId && this.storedLog !== null && lines.length > 0) this.storedLog = appendLogLines(this.storedLog, lines);
+    } catch {
+      // Deleted meanwhile: the log shown stays.
+    }
   }
 
   /** The train job of a run while it is queued or running. */
@@ -463,7 +473,6 @@ class TrainingStore {
 
   /** Shows this run's curves: finished epochs from the catalogue, then live ones from events. */
   watch(runId: number): void {
-    const again = runId === this.watchedRunId;
     this.watchedRunId = runId;
     this.curve = [];
     this.watchedStatus = null;
@@ -471,21 +480,12 @@ class TrainingStore {
     this.watchedBackend = null;
     this.watchedDetail = null;
     this.storedLog = null;
-    // The lines this page heard of the run's job so far (jobsStore keeps its last ones); watched again (a start after its
-    // job was announced), the lines heard since the first watch stay: some may not be stored yet.
-    if (!again) {
-      const job = jobsStore.forRun(runId, 'train');
-      this.liveLog = job ? [...(jobsStore.logs[job.id] ?? [])] : [];
-    }
-    this.liveInStored = 0;
     void (async () => {
       try {
         const run = await transport.invoke('runs.get', { runId });
         if (this.watchedRunId !== runId) return;
         this.watchedDetail = run;
-        const stored = run.log.map((line) => line.message);
-        this.liveInStored = storedOverlap(stored, this.liveLog);
-        this.storedLog = stored;
+        this.storedLog = run.log;
         // Epochs that arrived live while this loaded win over the stored ones.
         const live = new Set(this.curve.map((p) => p.epoch));
         this.curve = [...run.epochs.filter((m) => !live.has(m.epoch)).map(toPoint), ...this.curve].sort((a, b) => a.epoch - b.epoch);

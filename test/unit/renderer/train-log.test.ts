@@ -24,6 +24,10 @@ class StoredLogBridge extends FakeBridge {
       if (this.hold) await this.hold;
       return answer;
     }
+    if (channel === 'runs.log') {
+      const after = (payload as { afterSeq: number }).afterSeq;
+      return this.respond(channel, payload, { lines: this.log.filter((l) => l.seq > after) });
+    }
     return super.invoke(channel, payload);
   }
 }
@@ -93,4 +97,21 @@ test('a line logged twice in a row is kept twice: only lines the stored log alre
   bridge.log = [line(21, 'waiting for the CPU lane')];
   await watchHearing(3, 9, ['waiting for the CPU lane', 'waiting for the CPU lane']);
   assert.deepEqual(training.logs, ['waiting for the CPU lane', 'waiting for the CPU lane']);
+});
+
+test('more lines than the jobs store keeps between two looks: the stored log catches up at the next epoch, none is missed', async () => {
+  bridge.log = [line(31, 'decoded 16 images at 160x160')];
+  training.watch(1);
+  await until('the stored log is read', () => training.watchedDetail?.id === 1 && training.logs[0] === 'decoded 16 images at 160x160');
+  const batchLines = Array.from({ length: 60 }, (_, i) => `batch ${i + 1}: loss 0.5`);
+  // Heard live and stored (in batches) meanwhile; the jobs store keeps only the last 50 of them.
+  batchLines.forEach((message, i) => {
+    heard(7, message);
+    bridge.log.push(line(32 + i, message));
+  });
+  bridge.emit('training.epoch', { runId: 1, epoch: 4, accuracy: 0.8, valAccuracy: 0.7, loss: 0.5, valLoss: 0.6, durationMs: 1000 });
+  await until('the stored log caught up', () => training.logs.length === 61);
+  assert.deepEqual(training.logs, ['decoded 16 images at 160x160', ...batchLines]);
+  heard(7, 'epoch 4: loss 0.50');
+  assert.deepEqual(training.logs.slice(-2), ['batch 60: loss 0.5', 'epoch 4: loss 0.50']);
 });
