@@ -271,7 +271,7 @@ export interface AddedPhoto {
   done: boolean;
   /** Copies datasets.addImages made (Undo takes them back); empty for a relabelled dataset photo. */
   imageIds: number[];
-  /** The label change of a photo already in the dataset, relabelled in place (Undo restores its label and source). */
+  /** The label change of a photo already in the dataset, relabelled in place (Undo gives it its class back). */
   relabelled: LabelChange[];
   datasetId: number;
 }
@@ -294,7 +294,7 @@ async function findByContent(datasetId: number, source: ImageSource): Promise<{ 
 /**
  * Gives a Try it photo its right class in the dataset (Train view, run page, Export). A photo the dataset already holds
  * (in its folder, or the same bytes from elsewhere) is relabelled in place through the dataset store, and the card's
- * Undo restores its label and source; one that has the class already is left as it is. Any other photo is copied in
+ * Undo gives it its class back; one that has the class already is left as it is. Any other photo is copied in
  * under the class's folder. Answers the words for the card.
  */
 export async function addPhotoToDataset(datasetId: number, className: string, source: ImageSource): Promise<AddedPhoto> {
@@ -342,15 +342,16 @@ async function imageClass(imageId: number): Promise<number | null> {
   return (await transport.invoke('images.detail', { imageId })).classId;
 }
 
-/** Undoes addPhotoToDataset's relabel: the label and its source as they were; words for the card (null: nothing to say). */
+/**
+ * Undoes addPhotoToDataset's relabel: each photo gets its class back, through the dataset store (the one writer of
+ * labels). Words for the card, null when there is nothing to say.
+ */
 async function restoreLabels(datasetId: number, changes: LabelChange[]): Promise<string | null> {
-  try {
-    const labels = changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource === undefined ? 'manual' as const : change.beforeSource }));
-    await transport.invoke('labels.restore', { datasetId, labels });
-    return null;
-  } catch (error) {
-    return `Undo failed: ${messageOf(error)}`;
+  for (const change of changes) {
+    // The dataset store reports a refusal itself.
+    if ((await datasetStore.relabel(datasetId, [change.imageId], change.before)) === null) return 'Undo failed (see the message above).';
   }
+  return null;
 }
 
 /** Undoes addPhotoToDataset's copy: whether it was taken back, and words for the card (null: nothing left to say). */

@@ -231,16 +231,14 @@ test('a Try it photo already in the dataset is relabelled in place by the same o
 
   await tryIt.undoAdd(key);
   assert.equal(bridge.catalogue.images.get(3)?.classId, 11, 'Undo gives it its label back');
-  assert.deepEqual(bridge.calls.filter((c) => c.channel === 'labels.restore').at(-1)?.payload, {
-    datasetId: 1, labels: [{ imageId: 3, classId: 11, source: 'manual' }],
-  });
+  assert.deepEqual(bridge.calls.filter((c) => c.channel === 'labels.assign').at(-1)?.payload, { datasetId: 1, imageIds: [3], classId: 11 });
   assert.equal(tryIt.addedOf(key), null);
 
   // Its label already: nothing changes, and the card says so.
-  const restores = bridge.count('labels.restore') + bridge.count('labels.assign');
+  const writes = bridge.count('labels.assign');
   await tryIt.addWithLabel(key, 'dog');
   assert.equal(tryIt.addedOf(key)?.text, 'Already in pets as dog (dog/c.png): nothing to change.');
-  assert.equal(bridge.count('labels.restore') + bridge.count('labels.assign'), restores);
+  assert.equal(bridge.count('labels.assign'), writes);
   assert.equal(bridge.added.length, copies);
   assert.equal(app.error, null);
 });
