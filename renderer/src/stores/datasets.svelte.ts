@@ -519,6 +519,22 @@ class DatasetStore {
     }
   }
 
+  /**
+   * Takes back label changes made through relabel() in any dataset (Try it's Undo), restoring each label's source too:
+   * a folder label comes back as a folder label, so a re-import keeps following the folder. False when refused.
+   */
+  async restore(datasetId: number, changes: LabelChange[]): Promise<boolean> {
+    try {
+      const labels = changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource ?? ('manual' as const) }));
+      await transport.invoke('labels.restore', { datasetId, labels });
+      if (datasetId === this.currentId) this.applyChanges(changes, 'before');
+      return true;
+    } catch (error) {
+      appStore.report(error);
+      return false;
+    }
+  }
+
   /** Shows new labels in the grid and makes them the newest undo step. */
   private recordChanges(changes: LabelChange[]): void {
     this.applyChanges(changes, 'after');
@@ -556,10 +572,15 @@ class DatasetStore {
   /** Updates loaded rows in place so the grid shows the new labels without refetching. */
   private applyChanges(changes: LabelChange[], side: 'before' | 'after'): void {
     if (changes.length === 0) return;
-    const byId = new Map(changes.map((change) => [change.imageId, change[side]]));
+    // A new label is a person's ('manual'); an undone one shows the source it had before (a folder label stays one).
+    const byId = new Map(changes.map((change) => {
+      const classId = change[side];
+      const source = classId === null ? null : side === 'before' ? change.beforeSource ?? 'manual' : 'manual';
+      return [change.imageId, { classId, labelSource: source }] as const;
+    }));
     const pages: Record<number, ImageItem[]> = {};
     for (const [key, items] of Object.entries(this.pages)) {
-      pages[Number(key)] = items.map((item) => (byId.has(item.id) ? { ...item, classId: byId.get(item.id)!, labelSource: byId.get(item.id) === null ? null : 'manual' } : item));
+      pages[Number(key)] = items.map((item) => { const label = byId.get(item.id); return label ? { ...item, ...label } : item; });
     }
     this.pages = pages;
     if (this.detail && byId.has(this.detail.id)) void this.loadDetail(this.detail.id);

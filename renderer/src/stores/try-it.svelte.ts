@@ -347,11 +347,8 @@ async function imageClass(imageId: number): Promise<number | null> {
  * labels). Words for the card, null when there is nothing to say.
  */
 async function restoreLabels(datasetId: number, changes: LabelChange[]): Promise<string | null> {
-  for (const change of changes) {
-    // The dataset store reports a refusal itself.
-    if ((await datasetStore.relabel(datasetId, [change.imageId], change.before)) === null) return 'Undo failed (see the message above).';
-  }
-  return null;
+  // The dataset store restores each label's source too, and reports a refusal itself.
+  return (await datasetStore.restore(datasetId, changes)) ? null : 'Undo failed (see the message above).';
 }
 
 /** Undoes addPhotoToDataset's copy: whether it was taken back, and words for the card (null: nothing left to say). */

@@ -72,7 +72,7 @@ export class FakeBridge {
         const image = catalogue.images.get(imageId);
         if (!image || image.datasetId !== datasetId) throw new Error(`Image ${imageId} is not in dataset ${datasetId}.`);
         if (image.classId === classId) continue;
-        changes.push({ imageId, before: image.classId, after: classId });
+        changes.push({ imageId, before: image.classId, after: classId, beforeSource: image.labelSource });
         image.classId = classId;
         image.labelSource = classId === null ? null : 'manual';
       }
@@ -97,9 +97,12 @@ export class FakeBridge {
         setLabels(datasetId, imageIds.map((imageId) => ({ imageId, classId }))),
       'labels.set': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null }> }) =>
         setLabels(datasetId, labels),
-      // Undo: the fake catalogue keeps no label sources, so a restore is a set of the classes.
-      'labels.restore': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null }> }) =>
-        setLabels(datasetId, labels.map(({ imageId, classId }) => ({ imageId, classId }))),
+      // Undo: the classes come back with the sources the changes reported (as catalogue/labels.ts restoreLabels does).
+      'labels.restore': ({ datasetId, labels }: { datasetId: number; labels: Array<{ imageId: number; classId: number | null; source: ImageItem['labelSource'] }> }) => {
+        const answer = setLabels(datasetId, labels.map(({ imageId, classId }) => ({ imageId, classId })));
+        for (const { imageId, classId, source } of labels) catalogue.images.get(imageId)!.labelSource = classId === null ? null : source;
+        return answer;
+      },
       'runs.list': () => ({ runs: [...catalogue.runs].sort((a, b) => b.id - a.id) }),
       'training.presets': () => ({ presets: [] }),
       'training.validateConfig': () => ({ ok: true, issues: [], layers: [], totalParams: 0 }),

@@ -231,7 +231,9 @@ test('a Try it photo already in the dataset is relabelled in place by the same o
 
   await tryIt.undoAdd(key);
   assert.equal(bridge.catalogue.images.get(3)?.classId, 11, 'Undo gives it its label back');
-  assert.deepEqual(bridge.calls.filter((c) => c.channel === 'labels.assign').at(-1)?.payload, { datasetId: 1, imageIds: [3], classId: 11 });
+  // Before: undo went through labels.assign, so the folder label came back as a 'manual' one.
+  assert.deepEqual(bridge.calls.filter((c) => c.channel === 'labels.restore').at(-1)?.payload, { datasetId: 1, labels: [{ imageId: 3, classId: 11, source: 'folder' }] });
+  assert.equal(bridge.catalogue.images.get(3)?.labelSource, 'folder', 'and its folder source');
   assert.equal(tryIt.addedOf(key), null);
 
   // Its label already: nothing changes, and the card says so.
