@@ -261,7 +261,7 @@ const TOUCH_AFTER_MS = 10 * 60 * 1000;
  * is only checked by length here; its checksum is checked when a batch reads it. The entries it uses are marked used,
  * and afterwards the cache is brought within its cap, least recently used entries first (never this call's own).
  */
-export async function prepareImages(items: readonly ImageItem[], options: DecodeOptions & { cacheDir: string }): Promise<StreamedImages> {
+export async function prepareImages(items: readonly ImageItem[], options: DecodeOptions & { cacheDir: string; prune?: boolean }): Promise<StreamedImages> {
   const { height, width, cacheDir } = options;
   const n = items.length;
   const hashes = new Array<string>(n);
@@ -279,8 +279,26 @@ export async function prepareImages(items: readonly ImageItem[], options: Decode
       await writeCacheFile(cacheDir, diskPath, pixels);
     } else if (Date.now() - cached.mtimeMs > TOUCH_AFTER_MS) await touchDecodeCacheEntry(diskPath);
   });
-  await pruneDecodeCache(cacheDir, { maxBytes: options.cacheLimitBytes, protect: new Set(hashes) });
+  if (options.prune !== false) await pruneDecodeCache(cacheDir, { maxBytes: options.cacheLimitBytes, protect: new Set(hashes) });
   return { ...describeImages(items, hashes, height, width), paths: items.map((it) => it.path), cacheDir };
+}
+
+/**
+ * The pre-pass of a run's subsets (train, val, test) one after another, then one prune that keeps every subset's
+ * entries: pruning after each subset would protect only that one, so validation's prune could evict the training
+ * entries (the oldest of the run), which every epoch would then decode again. onProgress counts over all subsets.
+ */
+export async function prepareImageSets(sets: ReadonlyArray<readonly ImageItem[]>, options: DecodeOptions & { cacheDir: string }): Promise<StreamedImages[]> {
+  const total = sets.reduce((n, set) => n + set.length, 0);
+  const prepared: StreamedImages[] = [];
+  let before = 0;
+  for (const set of sets) {
+    const offset = before;
+    prepared.push(await prepareImages(set, { ...options, prune: false, onProgress: (done) => options.onProgress?.(offset + done, total) }));
+    before += set.length;
+  }
+  await pruneDecodeCache(options.cacheDir, { maxBytes: options.cacheLimitBytes, protect: new Set(prepared.flatMap((images) => images.contentHashes)) });
+  return prepared;
 }
 
 /**

@@ -39,7 +39,12 @@ export async function decodeCacheLimit(dir: string, env: NodeJS.ProcessEnv = pro
   } catch {
     return DEFAULT_DECODE_CACHE_BYTES; // the folder is not there yet: nothing to bound
   }
-  const room = free + (held ?? (await cacheBytes(dir)));
+  return decodeCacheLimitFor(free, held ?? (await cacheBytes(dir)));
+}
+
+/** The default cap for a disk with `free` bytes free while the cache holds `held`: 4 GB within a quarter to a half of the room. */
+export function decodeCacheLimitFor(free: number, held: number): number {
+  const room = free + held;
   return Math.floor(Math.min(room / 2, Math.max(DEFAULT_DECODE_CACHE_BYTES, room / 4)));
 }
 

@@ -81,12 +81,13 @@ export function importJobProgress(progress: ImportProgress): TaskProgress {
 }
 
 /**
- * Removes training's decoded pixels of images no longer in the catalogue (they are never read again) and brings the
- * decode cache within its cap (issue 17): after an import dropped images, and after a dataset is deleted.
+ * Removes training's decoded pixels of images no longer in the catalogue (they are never read again; issue 17): after
+ * an import dropped images, and after a dataset is deleted. The cap is left to training's pre-pass: an import or a
+ * delete may run beside a training whose entries an LRU eviction here would take away mid-run.
  */
 export async function pruneDecodedPixels(db: Database, cacheRoot: string): Promise<void> {
   const live = liveContentHashes(db);
-  await pruneDecodeCache(join(cacheRoot, 'decoded'), { isLive: (hash) => live.has(hash) });
+  await pruneDecodeCache(join(cacheRoot, 'decoded'), { isLive: (hash) => live.has(hash), maxBytes: Number.POSITIVE_INFINITY });
 }
 
 const NO_COUNTERS = { scanned: 0, imported: 0, unchanged: 0, duplicates: 0, rejected: 0, missing: 0 };

@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { selectBackend, type BackendRequest } from '../../tfjs/backend/select-backend';
-import { DecodeCache, imageCount, imageExampleSource, prepareImages, STREAM_MEMORY_BYTES, type StreamedImages } from '../data-pipeline';
+import { DecodeCache, imageCount, imageExampleSource, prepareImageSets, STREAM_MEMORY_BYTES } from '../data-pipeline';
 import { evaluateModel, imageTrainData, train } from '../trainer';
 import { loadModelFromFolder } from '../../inference/model-folder';
 import { NO_AUGMENTATION } from '../../../shared/training-config';
@@ -59,25 +59,18 @@ async function decodeAll(start: TrainRunStart, emit: Emit, signal: AbortSignal, 
   const { height, width } = start.config.imageSize;
   const subsets = [start.data.train, start.data.val, start.data.test];
   const total = subsets.reduce((n, s) => n + s.length, 0);
-  let before = 0;
   const started = performance.now();
-  const decoded: StreamedImages[] = [];
-  for (const subset of subsets) {
-    const offset = before;
-    // Into the on-disk cache only: batches read their pixels back as training goes, so memory stays flat in N.
-    decoded.push(await prepareImages(toImageItems(subset), {
-      height, width, signal, cacheDir: join(start.paths.cacheDir, 'decoded'),
-      onProgress(done) {
-        const all = offset + done;
-        const rate = all / Math.max(1e-3, (performance.now() - started) / 1000);
-        sendProgress({
-          stage: 'decoding', phase: 'train', epoch: 0, epochs: start.config.epochs, batch: all, batches: total,
-          loss: null, accuracy: null, imagesPerSecond: rate, etaSeconds: (total - all) / Math.max(rate, 1e-6),
-        }, all === total);
-      },
-    }));
-    before += subset.length;
-  }
+  // Into the on-disk cache only: batches read their pixels back as training goes, so memory stays flat in N.
+  const decoded = await prepareImageSets(subsets.map(toImageItems), {
+    height, width, signal, cacheDir: join(start.paths.cacheDir, 'decoded'),
+    onProgress(all) {
+      const rate = all / Math.max(1e-3, (performance.now() - started) / 1000);
+      sendProgress({
+        stage: 'decoding', phase: 'train', epoch: 0, epochs: start.config.epochs, batch: all, batches: total,
+        loss: null, accuracy: null, imagesPerSecond: rate, etaSeconds: (total - all) / Math.max(rate, 1e-6),
+      }, all === total);
+    },
+  });
   emit({ type: 'log', level: 'info', message: `decoded ${total} images at ${width}x${height}` });
   return { train: decoded[0], val: decoded[1], test: decoded[2] };
 }

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, statSync, statfsSync, utimesSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
-import { decodeCachePath, prepareImages, type ImageItem } from '../../../electron/training/data-pipeline';
+import { decodeCachePath, prepareImageSets, prepareImages, type ImageItem } from '../../../electron/training/data-pipeline';
 import {
-  DECODE_CACHE_SETTING, DEFAULT_DECODE_CACHE_BYTES, decodeCacheLimit, pruneDecodeCache,
+  DECODE_CACHE_SETTING, DEFAULT_DECODE_CACHE_BYTES, decodeCacheLimit, decodeCacheLimitFor, pruneDecodeCache,
 } from '../../../electron/training/decode-cache-files';
 import { PIXEL_RULE_VERSION } from '../../../electron/imaging/image-policy';
 import { writeImage } from '../../support/images';
@@ -56,6 +56,25 @@ test('a training pre-pass leaves the cache within its cap: least recently used e
   assert.deepEqual(others.map((name) => name.slice(0, 64)), [hashOf(0), hashOf(4), hashOf(5)], 'the least recently used went first; the one used a minute ago stayed');
 });
 
+test('a run\'s pre-pass over train, val and test keeps every subset\'s entries, even with a cap of 0', async () => {
+  // Before: each subset's pre-pass pruned protecting only itself, so val's prune evicted train's entries (the run's
+  // oldest), which every epoch then decoded again from the source files.
+  const cacheDir = join(temp.path, 'subsets', 'decoded');
+  const sets: ImageItem[][] = [[], [], []];
+  for (let i = 0; i < 6; i++) {
+    const path = join(temp.path, 'subsets', 'photos', `${i}.png`);
+    await writeImage(path, { width: 20, height: 16, color: '#aa5522', accent: '#ffffff', variant: 10 + i, format: 'png' });
+    sets[i % 3]!.push({ key: `image-${i}`, path, label: i % 2 });
+  }
+  entry(cacheDir, `${hashOf(99)}-${SIZE}x${SIZE}-p${PIXEL_RULE_VERSION}.rgb`, 60);
+  const seen: number[] = [];
+  const prepared = await prepareImageSets(sets, { height: SIZE, width: SIZE, cacheDir, cacheLimitBytes: 0, onProgress: (done, total) => seen.push(done, total) });
+  const hashes = prepared.flatMap((images) => images.contentHashes);
+  assert.equal(hashes.length, 6);
+  assert.deepEqual(names(cacheDir), hashes.map((hash) => `${hash}-${SIZE}x${SIZE}-p${PIXEL_RULE_VERSION}.rgb`).sort(), 'all six of the run\'s entries stay; only the other image\'s went');
+  assert.deepEqual(seen.slice(-2), [6, 6], 'progress counts over all subsets');
+});
+
 test('entries of older pixel rules, of images no longer in the catalogue and stale temporary files go; protected entries stay past the cap', async () => {
   const dir = join(temp.path, 'rules', 'decoded');
   entry(dir, `${hashOf(1)}-${SIZE}x${SIZE}-p${PIXEL_RULE_VERSION - 1}.rgb`, 1);
@@ -81,11 +100,17 @@ test('the cap: the setting in gigabytes, refused in words when it is not a numbe
   assert.equal(await decodeCacheLimit(dir, { [DECODE_CACHE_SETTING]: '1.5' }), 1.5e9);
   assert.equal(await decodeCacheLimit(dir, { [DECODE_CACHE_SETTING]: '0' }), 0);
   await assert.rejects(decodeCacheLimit(dir, { [DECODE_CACHE_SETTING]: 'lots' }), /PAWPRINT_DECODE_CACHE_GB must be a number of gigabytes, 0 or more \(got "lots"\); fix or unset it/);
-  const disk = statfsSync(dir);
-  const free = disk.bavail * disk.bsize;
+  // The rule, on fixed figures: 4 GB within a quarter to a half of the room (free space plus what the cache holds).
+  assert.equal(decodeCacheLimitFor(100e9, 0), 25e9, 'a quarter of a big disk');
+  assert.equal(decodeCacheLimitFor(12e9, 0), DEFAULT_DECODE_CACHE_BYTES, '4 GB when a quarter is less');
+  assert.equal(decodeCacheLimitFor(5e9, 1e9), 3e9, 'never more than half the room');
+  // On this disk: other processes write while the test runs, so the free space is read before and after the call.
+  const freeBytes = () => { const disk = statfsSync(dir); return disk.bavail * disk.bsize; };
+  const freeBefore = freeBytes();
   const limit = await decodeCacheLimit(dir, {}, 0);
-  assert.ok(limit <= free / 2 + 1, 'never more than half the free space');
-  assert.equal(limit, Math.floor(Math.min(free / 2, Math.max(DEFAULT_DECODE_CACHE_BYTES, free / 4))), `4 GB, or a quarter of ${free} free bytes`);
+  const freeAfter = freeBytes();
+  const [low, high] = [Math.min(freeBefore, freeAfter), Math.max(freeBefore, freeAfter)];
+  assert.ok(limit >= decodeCacheLimitFor(low, 0) && limit <= decodeCacheLimitFor(high, 0), `${limit} follows the rule for ${low}-${high} free bytes`);
 });
 
 test('an import that drops images removes their decoded pixels, and keeps those of the images still there', async () => {
