@@ -209,6 +209,8 @@ class TryItStore {
 export class PhotoAdder {
   /** Per card key: the words to show, whether it landed in the dataset, what Undo takes back. */
   added = $state<Record<string, AddedPhoto>>({});
+  /** Numbers each add, so an answer arriving after its card was cleared is not shown on whatever the card is now. */
+  private attempts = 0;
 
   of(key: string): AddedPhoto | null {
     return this.added[key] ?? null;
@@ -230,8 +232,11 @@ export class PhotoAdder {
       this.set(key, { ...earlier, text: `Already ${earlier.imageIds.length > 0 ? 'added' : 'relabelled'} as ${earlier.className}: Undo first to give it another class.` });
       return;
     }
-    this.set(key, { className, text: ADDING, done: false, imageIds: [], relabelled: [], datasetId });
-    this.set(key, await addPhotoToDataset(datasetId, className, source));
+    const attempt = ++this.attempts;
+    this.set(key, { className, text: ADDING, done: false, imageIds: [], relabelled: [], datasetId, attempt });
+    const result = await addPhotoToDataset(datasetId, className, source);
+    // The card may have been cleared (another model chosen) or removed meanwhile: its answer belongs to no card now.
+    if (this.of(key)?.attempt === attempt) this.set(key, result);
   }
 
   /** Takes back what the card did (the copy it added, or the label it changed); the card forgets it (or says why not). */
@@ -274,6 +279,8 @@ export interface AddedPhoto {
   /** The label change of a photo already in the dataset, relabelled in place (Undo gives it its class back). */
   relabelled: LabelChange[];
   datasetId: number;
+  /** Set while an add is under way: which one (PhotoAdder numbers them). */
+  attempt?: number;
 }
 
 /** Whether the card's Undo has something to take back (a copy, or a label it changed). */

@@ -261,6 +261,18 @@ test('Try it in Export uses the same add/undo logic as beside training', async (
   assert.equal(app.error, null);
 });
 
+test('an add whose card was cleared meanwhile (another model chosen) does not show its answer on the card', async () => {
+  // Before: the answer was written on the card after the await, whatever had happened to the card since.
+  const tryItModule = await loadStore('try-it');
+  const adder = new (tryItModule.PhotoAdder as new () => { add(key: string, datasetId: number, className: string, source: unknown): Promise<void>; clear(): void; of(key: string): Added | null })();
+  const adding = adder.add('card-9', 1, 'dog', { uploadId: 'u0000000000000010', name: 'late.png' });
+  assert.equal(adder.of('card-9')?.done, false, 'the card says the add is under way');
+  adder.clear();
+  await adding;
+  assert.equal(adder.of('card-9'), null);
+  assert.equal(app.error, null);
+});
+
 test('a run\'s page opens from #/runs/<id> and says in words when the run does not exist', async () => {
   assert.equal(runIdFromHash('#/runs/12'), 12);
   assert.equal(runIdFromHash('#/runs'), null);
