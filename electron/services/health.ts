@@ -30,13 +30,21 @@ function latestModelRun(app: AppContext, datasetId: number): RunSummary | null {
  * not hide them.
  */
 function runSuggestions(app: AppContext, datasetId: number, run: RunSummary): HealthSuggestions['suggestions'] | null {
-  let best: HealthSuggestions['suggestions'] | null = null;
+  // Each candidate costs a walk of the dataset (runPredictionSuggestions): try the jobs with the most predictions first
+  // (newest first on a tie) and stop once no job left could cover more images than the best so far.
+  const candidates: Array<{ classNames: string[]; predictions: Array<{ path: string; probabilities: number[] }> }> = [];
   for (const job of app.jobs.list({ kind: 'predict', limit: PREDICT_JOBS_SEARCHED })) {
     if (job.runId !== run.id || job.status !== 'completed') continue;
     const finished = app.jobs.get(job.id).finished;
     if (finished?.kind !== 'predict' || !finished.result) continue;
-    const { model, results } = finished.result;
-    const suggestions = runPredictionSuggestions(app.db, datasetId, model.classNames, results.flatMap((r) => (r.ok ? [{ path: r.path, probabilities: r.probabilities }] : [])));
+    const predictions = finished.result.results.flatMap((r) => (r.ok ? [{ path: r.path, probabilities: r.probabilities }] : []));
+    candidates.push({ classNames: finished.result.model.classNames, predictions });
+  }
+  candidates.sort((a, b) => b.predictions.length - a.predictions.length);
+  let best: HealthSuggestions['suggestions'] | null = null;
+  for (const candidate of candidates) {
+    if (best !== null && candidate.predictions.length <= best.length) break;
+    const suggestions = runPredictionSuggestions(app.db, datasetId, candidate.classNames, candidate.predictions);
     if (best === null || suggestions.length > best.length) best = suggestions;
   }
   return best;
