@@ -5,7 +5,7 @@
 import { AppError } from '../../shared/errors';
 import { getDatasetRow } from '../catalogue/datasets';
 import {
-  excludedImages, excludeImages, healthSource, healthSuggestions, includeImages, latestHealthReport, runPredictionSuggestions,
+  excludedImages, excludeImages, healthSource, healthSuggestions, includeImages, latestHealthReport, runPredictionSuggestions, type RunPrediction,
 } from '../catalogue/health';
 import { listRuns } from '../catalogue/runs';
 import { healthKind } from '../jobs/kinds/health';
@@ -32,7 +32,7 @@ function latestModelRun(app: AppContext, datasetId: number): RunSummary | null {
 function runSuggestions(app: AppContext, datasetId: number, run: RunSummary): HealthSuggestions['suggestions'] | null {
   // Each candidate costs a walk of the dataset (runPredictionSuggestions): try the jobs with the most predictions first
   // (newest first on a tie) and stop once no job left could cover more images than the best so far.
-  const candidates: Array<{ classNames: string[]; predictions: Array<{ path: string; probabilities: number[] }> }> = [];
+  const candidates: Array<{ classNames: string[]; predictions: RunPrediction[] }> = [];
   for (const job of app.jobs.list({ kind: 'predict', limit: PREDICT_JOBS_SEARCHED })) {
     if (job.runId !== run.id || job.status !== 'completed') continue;
     const finished = app.jobs.get(job.id).finished;
