@@ -354,8 +354,16 @@ async function imageClass(imageId: number): Promise<number | null> {
  * labels). Words for the card, null when there is nothing to say.
  */
 async function restoreLabels(datasetId: number, changes: LabelChange[]): Promise<string | null> {
+  // Only labels still as the card left them: a relabel made since (in the Label view, say) is the user's later word.
+  const current: LabelChange[] = [];
+  try {
+    for (const change of changes) if ((await imageClass(change.imageId)) === change.after) current.push(change);
+  } catch (error) {
+    return `Not undone: ${messageOf(error)}`;
+  }
+  if (current.length === 0) return 'Not undone: the photo was relabelled since; change it in the Label view.';
   // The dataset store restores each label's source too, and reports a refusal itself.
-  return (await datasetStore.restore(datasetId, changes)) ? null : 'Undo failed (see the message above).';
+  return (await datasetStore.restore(datasetId, current)) ? null : 'Undo failed (see the message above).';
 }
 
 /** Undoes addPhotoToDataset's copy: whether it was taken back, and words for the card (null: nothing left to say). */

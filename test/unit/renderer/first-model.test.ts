@@ -261,6 +261,24 @@ test('Try it in Export uses the same add/undo logic as beside training', async (
   assert.equal(app.error, null);
 });
 
+test('a Try it relabel\'s Undo leaves a label changed since alone, and says so', async () => {
+  // Before: Undo restored the card's old label over whatever the photo had been given since.
+  bridge.twins.set('same-as-c-again.png', 3);
+  bridge.catalogue.images.get(3)!.classId = 11;
+  await tryIt.addFiles([new File([new Uint8Array([7, 7, 8])], 'same-as-c-again.png', { type: 'image/png' })]);
+  const item = () => tryIt.items.find((candidate) => candidate.name === 'same-as-c-again.png');
+  await until('the upload is answered', () => (item()?.result ?? null) !== null);
+  const key = item()!.key;
+  await tryIt.addWithLabel(key, 'cat');
+  assert.equal(bridge.catalogue.images.get(3)?.classId, 10);
+  bridge.catalogue.images.get(3)!.classId = 11; // relabelled in the Label view meanwhile
+  const restores = bridge.count('labels.restore');
+  await tryIt.undoAdd(key);
+  assert.equal(bridge.catalogue.images.get(3)?.classId, 11, 'the later label stays');
+  assert.equal(bridge.count('labels.restore'), restores);
+  assert.equal(tryIt.addedOf(key)?.text, 'Not undone: the photo was relabelled since; change it in the Label view.');
+});
+
 test('an add whose card was cleared meanwhile (another model chosen) does not show its answer on the card', async () => {
   // Before: the answer was written on the card after the await, whatever had happened to the card since.
   const tryItModule = await loadStore('try-it');
