@@ -525,8 +525,7 @@ class DatasetStore {
    */
   async restore(datasetId: number, changes: LabelChange[]): Promise<boolean> {
     try {
-      const labels = changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource ?? ('manual' as const) }));
-      await transport.invoke('labels.restore', { datasetId, labels });
+      await transport.invoke('labels.restore', { datasetId, labels: restoredLabels(changes) });
       if (datasetId === this.currentId) this.applyChanges(changes, 'before');
       return true;
     } catch (error) {
@@ -548,9 +547,7 @@ class DatasetStore {
     if (!changes || this.currentId === null) return;
     const datasetId = this.currentId;
     await this.run(async () => {
-      // The label's source comes back too: undoing a change to a folder label leaves a folder label, not a manual one.
-      const labels = changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource === undefined ? 'manual' as const : change.beforeSource }));
-      await transport.invoke('labels.restore', { datasetId, labels });
+      await transport.invoke('labels.restore', { datasetId, labels: restoredLabels(changes) });
       this.applyChanges(changes, 'before');
       this.undoStack = this.undoStack.slice(0, -1);
       this.redoStack = [...this.redoStack, changes];
@@ -681,3 +678,11 @@ class DatasetStore {
 }
 
 export const datasetStore = new DatasetStore();
+
+/**
+ * What labels.restore needs to take changes back: each image's old class with the source it had, so undoing a change
+ * to a folder label leaves a folder label, not a manual one (a change reported without a source was a person's).
+ */
+function restoredLabels(changes: LabelChange[]) {
+  return changes.map((change) => ({ imageId: change.imageId, classId: change.before, source: change.beforeSource === undefined ? 'manual' as const : change.beforeSource }));
+}
