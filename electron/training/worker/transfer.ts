@@ -139,7 +139,9 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   // 2. Features for every view, from the cache where present.
   const extractor = MobileNetFeatureExtractor.create(weights, { imageSize: size });
   const cache = await FeatureCache.open(join(paths.cacheDir, 'features'), extractor.cacheParams);
-  const decodeCache = new DecodeCache(512 * 1024 ** 2);
+  // Extraction takes each photo's views together (below), so this needs to hold only the photos of the batches in
+  // flight; a cache sized for a whole training set would only raise the worker's peak memory at scale.
+  const decodeCache = new DecodeCache(64 * 1024 ** 2);
   const byHash = new Map<string, WorkerImage>();
   for (const image of [...data.train, ...data.val, ...data.test]) byHash.set(image.contentHash, image);
   const augment = !isIdentityConfig(config.augmentation);
@@ -151,9 +153,11 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   // One decode per image even when its plain and augmented views are in the same batch (concurrent decodes of one
   // file would race on the disk cache's temporary file).
   const decoding = new Map<string, Promise<Uint8Array>>();
+  let photoReads = 0;
   const decode = (image: WorkerImage): Promise<Uint8Array> => {
     let pending = decoding.get(image.contentHash);
     if (!pending) {
+      photoReads++;
       pending = decodeImageFile(image.path, size, size, { memoryCache: decodeCache, cacheDir: join(paths.cacheDir, 'decoded') })
         .then((r) => r.pixels)
         .finally(() => decoding.delete(image.contentHash));
@@ -184,7 +188,14 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   for (const image of data.train) trainKeys.push({ imageHash: image.contentHash, view: ORIGINAL_VIEW });
   for (let k = 0; k < views; k++) for (const image of data.train) trainKeys.push({ imageHash: image.contentHash, view: augmentedViewKey(signature, k) });
   const plain = (images: WorkerImage[]) => images.map((image) => ({ imageHash: image.contentHash, view: ORIGINAL_VIEW }));
-  const allKeys = [...trainKeys, ...plain(data.val), ...plain(data.test)];
+  // Extracted photo by photo, each training photo's plain view then its augmented views, so one decode serves all of
+  // them. In trainKeys' order (every photo, then every photo again per view) a training set larger than the memory
+  // cache was read back from the disk cache and hashed once per view. A batch's members change no feature.
+  const extractionKeys: FeatureKey[] = data.train.flatMap((image) => [
+    { imageHash: image.contentHash, view: ORIGINAL_VIEW },
+    ...Array.from({ length: views }, (_, k) => ({ imageHash: image.contentHash, view: augmentedViewKey(signature, k) })),
+  ]);
+  const allKeys = [...extractionKeys, ...plain(data.val), ...plain(data.test)];
 
   const startThreads = featureThreadStarter(ctx.backend, weights, size);
   // Into the cache only: training and evaluation read their batches' rows back from it (cachedFeatureSource), so no
@@ -203,7 +214,7 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
     decodeCache.clear();
   }
   try {
-    return await trainOnFeatures({ start, ctx, weights, cache, extracted, trainKeys, views, signature, loadPixels, baseInfo });
+    return await trainOnFeatures({ start, ctx, weights, cache, extracted: { ...extracted, photoReads }, trainKeys, views, signature, loadPixels, baseInfo });
   } finally {
     await cache.close();
   }
@@ -214,7 +225,8 @@ interface FeatureTraining {
   ctx: TransferContext;
   weights: BaseWeights;
   cache: FeatureCache;
-  extracted: Omit<ExtractedFeatures, 'data'>;
+  /** photoReads: photos read (through the decode caches) to compute the missing features. */
+  extracted: Omit<ExtractedFeatures, 'data'> & { photoReads: number };
   trainKeys: FeatureKey[];
   views: number;
   signature: string;
@@ -234,7 +246,7 @@ async function trainOnFeatures(input: FeatureTraining): Promise<TrainTaskResult>
   if (extracted.threadError) {
     emit({ type: 'log', level: 'warn', message: `feature extraction threads could not start (${extracted.threadError}); extracted on one core instead` });
   }
-  const on = extracted.computed > 0 ? ` on ${extracted.lanes} thread${extracted.lanes === 1 ? '' : 's'}` : '';
+  const on = extracted.computed > 0 ? ` on ${extracted.lanes} thread${extracted.lanes === 1 ? '' : 's'} from ${extracted.photoReads} photo reads` : '';
   emit({ type: 'log', level: 'info', message: `base features: ${extracted.fromCache} from the cache, ${extracted.computed} computed${on}` });
 
   const n = data.train.length;

@@ -161,10 +161,10 @@ export function recordEvents(services: Services): Array<{ name: EventName; paylo
  * What the transfer-learning tests train on: a catalogue in a temp folder with a small seeded 2-class dataset, and a
  * random-weight alpha 0.35 MobileNetV2 base saved at 96x96 as a local model (no download).
  */
-export async function openTransferFixture(prefix: string, options: { immediateProgress?: boolean } = {}) {
+export async function openTransferFixture(prefix: string, options: { immediateProgress?: boolean; perClass?: number } = {}) {
   const dir = tempDir(prefix);
   const services = createServices({ paths: tempPaths(dir.path), host: { kind: 'web' }, jobs: options.immediateProgress ? { progressIntervalMs: 0 } : {} });
-  const { datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: 8, size: 48 });
+  const { datasetId, splitId } = await seedDataset(services.app.db, join(dir.path, 'images'), { perClass: options.perClass ?? 8, size: 48 });
   const baseDir = join(dir.path, 'random-base');
   const base = buildMobileNetV2({ alpha: 0.35, imageSize: 96, includeTop: false });
   await saveModelToFolder(base, baseDir);

@@ -90,7 +90,7 @@ describe('mobilenetv2: a cached run repeats an uncached one exactly', () => {
     const runs = [];
     // The cold run (two batches to compute) uses the extraction threads the app picks: one per core, up to four.
     const threads = defaultFeatureThreads();
-    const coldLog = new RegExp(`base features: 0 from the cache, \\d+ computed on ${threads} threads?$`);
+    const coldLog = new RegExp(`base features: 0 from the cache, \\d+ computed on ${threads} threads? from \\d+ photo reads$`);
     for (const expected of [coldLog, /base features: \d+ from the cache, 0 computed$/]) {
       const events = recordEvents(services);
       const { runId, finished } = await startTrain(services, { datasetId, splitId, config });
