@@ -1,4 +1,5 @@
-// `npm run reproduce -- <dataset> [--epochs N] [--sample N] [--db FILE] [--backend auto|wasm|cpu|node] [--presets ...] [--base DIR]`
+// `npm run reproduce -- <dataset> [--epochs N] [--sample N] [--db FILE] [--backend auto|wasm|cpu|node] [--presets ...] [--base DIR]
+//   [--seeds 1,2,3] [--concurrent]`
 // Trains the tutorial's three CNN presets (cnn, cnn-augment, cnn-normalize) with the tutorial's settings (160x160,
 // Adam 1e-3, batch 32, 20 epochs) through the same services and worker process as the app, and prints a table
 // beside the tutorial's figures. `--presets ...,mobilenetv2` adds the transfer model (its preset's settings), on the
@@ -6,8 +7,12 @@
 // or the app's default. <dataset> is a dataset of the catalogue (name or id) or a folder of class
 // subfolders (imported into a throwaway catalogue, split 70/20/10 stratified, seed 1). --epochs shortens the runs
 // (the table then says so); --sample N uses only the first N images of each class of a folder (a quick check).
+// --seeds trains each preset once per training seed (the split stays at seed 1) and adds each preset's mean and
+// spread: one seed's figure moves by a few of the 400/200 photos when only the order of a sum changes, so comparing two
+// builds' accuracy needs several seeds. --concurrent queues every run at once; the job runtime then runs
+// PAWPRINT_CPU_JOBS of them together, each on its share of the cores (times are then not those of a lone run).
 // Writes bench-results/reproduce.json. Without arguments it prints this usage and exits (so `npm run bench` skips it).
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,11 +43,13 @@ const { values, positionals } = parseArgs({
     presets: { type: 'string' },
     base: { type: 'string' },
     out: { type: 'string' },
+    seeds: { type: 'string' },
+    concurrent: { type: 'boolean' },
   },
 });
 
 if (positionals.length !== 1) {
-  console.log('usage: npm run reproduce -- <dataset name|id|folder> [--epochs N] [--sample N] [--db FILE] [--backend auto|wasm|cpu|node] [--presets cnn,cnn-augment,cnn-normalize,mobilenetv2] [--base MODEL_FOLDER]');
+  console.log('usage: npm run reproduce -- <dataset name|id|folder> [--epochs N] [--sample N] [--db FILE] [--backend auto|wasm|cpu|node] [--presets cnn,cnn-augment,cnn-normalize,mobilenetv2] [--base MODEL_FOLDER] [--seeds 1,2,3] [--concurrent]');
   console.log('(skipped: no dataset given)');
   process.exit(0);
 }
@@ -56,15 +63,30 @@ const presets = values.presets ? values.presets.split(',').map((p) => p.trim()) 
 const base = values.base === undefined ? undefined : resolve(values.base);
 const baseAlpha = base && /0\.35/.test(basename(base)) ? 0.35 : undefined;
 for (const preset of presets) if (!(PRESETS as readonly string[]).includes(preset)) throw new Error(`unknown preset ${preset}`);
+// Training seeds; undefined: the preset's default seed, one run each.
+const seeds = values.seeds === undefined ? [undefined] : values.seeds.split(',').map((text) => {
+  const seed = Number(text.trim());
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`--seeds takes whole numbers 0-4294967295 separated by commas, not "${values.seeds}"`);
+  return seed;
+});
 
-/** A folder of symlinks to the first `n` images of each class folder. */
+/** Mean and sample standard deviation of the known values; null with fewer than one. */
+function meanAndSd(values: Array<number | null | undefined>): { mean: number; sd: number } | null {
+  const known = values.filter((v): v is number => typeof v === 'number');
+  if (known.length === 0) return null;
+  const mean = known.reduce((a, b) => a + b, 0) / known.length;
+  const sd = known.length > 1 ? Math.sqrt(known.reduce((a, b) => a + (b - mean) ** 2, 0) / (known.length - 1)) : 0;
+  return { mean, sd };
+}
+
+/** A folder of copies of the first `n` images of each class folder (the importer never follows a link out of the folder). */
 function sampleFolder(source: string, n: number, into: string): string {
   for (const cls of readdirSync(source)) {
     const dir = join(source, cls);
     if (!statSync(dir).isDirectory()) continue;
     mkdirSync(join(into, cls), { recursive: true });
     for (const file of readdirSync(dir).filter((f) => /\.(jpe?g|png|webp|gif|bmp|tiff?)$/i.test(f)).sort().slice(0, n)) {
-      symlinkSync(join(dir, file), join(into, cls, file));
+      copyFileSync(join(dir, file), join(into, cls, file));
     }
   }
   return into;
@@ -99,25 +121,41 @@ try {
     datasetLabel = `${dataset.name} (catalogue ${paths.databasePath})`;
   }
 
-  const results: Array<{ preset: string; run: RunDetail; seconds: number }> = [];
-  for (const preset of presets) {
+  interface Result { preset: string; seed: number | undefined; run: RunDetail; seconds: number }
+  const runsToTrain: Array<{ preset: string; seed: number | undefined }> = presets.flatMap((preset) => seeds.map((seed) => ({ preset, seed })));
+  const labelOf = new Map<number, string>();
+  const off = services.app.events.onAny((name, payload) => {
+    if (name !== 'training.epoch') return;
+    const m = payload as EventPayload<'training.epoch'>;
+    console.error(`${labelOf.get(m.runId) ?? `run ${m.runId}`} epoch ${m.epoch}: loss ${m.loss?.toFixed(4)} acc ${((m.accuracy ?? 0) * 100).toFixed(1)}% val_acc ${((m.valAccuracy ?? 0) * 100).toFixed(1)}% (${(m.durationMs / 1000).toFixed(1)} s)`);
+  });
+  const trainOne = async ({ preset, seed }: { preset: string; seed: number | undefined }): Promise<Result> => {
     const config: Record<string, unknown> = { preset, backend };
     if (epochs !== undefined) config.epochs = epochs;
+    if (seed !== undefined) config.seed = seed;
     if (preset === 'mobilenetv2' && base) config.mobilenet = { baseSource: base, ...(baseAlpha ? { alpha: baseAlpha } : {}) };
-    const t0 = Date.now();
-    const off = services.app.events.onAny((name, payload) => {
-      if (name === 'training.epoch') {
-        const m = payload as EventPayload<'training.epoch'>;
-        console.error(`${preset} epoch ${m.epoch}: loss ${m.loss?.toFixed(4)} acc ${((m.accuracy ?? 0) * 100).toFixed(1)}% val_acc ${((m.valAccuracy ?? 0) * 100).toFixed(1)}% (${(m.durationMs / 1000).toFixed(1)} s)`);
-      }
+    const label = seed === undefined ? preset : `${preset} seed ${seed}`;
+    // A queued run's time starts when it leaves the queue, not when it was queued.
+    let t0: number | null = null;
+    const done = await trainRun(services, { datasetId, name: `reproduce ${label}`, config }, {
+      progress(progress) {
+        if (progress.phase !== 'queued') t0 ??= Date.now();
+        if (progress.detail?.type === 'train') labelOf.set(progress.detail.runId, label);
+      },
     });
-    const done = await trainRun(services, { datasetId, name: `reproduce ${preset}`, config });
-    const runId = done.runId;
+    const run = await services.request('runs.get', { runId: done.runId });
+    if (done.status !== 'completed') console.error(`${label}: ${done.status} ${done.error ?? ''}`);
+    return { preset, seed, run, seconds: (Date.now() - (t0 ?? Date.now())) / 1000 };
+  };
+  const wholeStarted = Date.now();
+  const results: Result[] = [];
+  try {
+    if (values.concurrent) results.push(...await Promise.all(runsToTrain.map(trainOne)));
+    else for (const item of runsToTrain) results.push(await trainOne(item));
+  } finally {
     off();
-    const run = await services.request('runs.get', { runId });
-    results.push({ preset, run, seconds: (Date.now() - t0) / 1000 });
-    if (done.status !== 'completed') console.error(`${preset}: ${done.status} ${done.error ?? ''}`);
   }
+  const wholeMinutes = (Date.now() - wholeStarted) / 60_000;
 
   const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${(v * 100).toFixed(1)}%`);
   const planned = results[0]?.run.config.epochs ?? 20;
@@ -125,16 +163,26 @@ try {
   console.log(`\nReproducing the tutorial on ${datasetLabel}`);
   console.log(`Pixels: the resize recipe of pixel rule ${PIXEL_RULE_VERSION} (bilinear, half-pixel centres, no antialias)${base ? `; mobilenetv2 base ${base}` : ''}`);
   console.log(`Settings: 160x160, Adam 1e-3, batch 32, ${planned} epochs${shortened ? ` (SHORTENED from the tutorial's 20: figures are not comparable)` : ''}, backend ${results[0]?.run.backend ?? backend}`);
-  const header = ['preset', 'epochs', 'final train acc', 'final val acc', 'val acc at best epoch*', 'test acc', 'tutorial val acc', 's/epoch', 'status'];
+  const header = ['preset', 'seed', 'epochs', 'final train acc', 'final val acc', 'val acc at best epoch*', 'test acc', 'tutorial val acc', 'minutes', 's/epoch', 'status'];
   const rows = results.map(({ preset, run, seconds }) => {
     const last = run.epochs.at(-1);
     return [
-      preset, String(run.epochs.length), pct(last?.accuracy), pct(last?.valAccuracy), `${pct(run.bestValAccuracy)} (${run.bestEpoch ?? '-'})`,
-      pct(run.testAccuracy), TUTORIAL[preset].valAccuracy, run.epochs.length ? (seconds / run.epochs.length).toFixed(1) : '-', run.status,
+      preset, String(run.config.seed), String(run.epochs.length), pct(last?.accuracy), pct(last?.valAccuracy), `${pct(run.bestValAccuracy)} (${run.bestEpoch ?? '-'})`,
+      pct(run.testAccuracy), TUTORIAL[preset].valAccuracy, (seconds / 60).toFixed(1), run.epochs.length ? (seconds / run.epochs.length).toFixed(1) : '-', run.status,
     ];
   });
   printTable(header, rows);
   console.log('* the best epoch is the one with the lowest val_loss; its weights are the saved model that "test acc" evaluates.');
+  const spreads = seeds.length > 1 ? presets.map((preset) => {
+    const mine = results.filter((r) => r.preset === preset && r.run.status === 'completed');
+    return { preset, runs: mine.length, val: meanAndSd(mine.map((r) => r.run.bestValAccuracy)), test: meanAndSd(mine.map((r) => r.run.testAccuracy)) };
+  }) : [];
+  if (spreads.length > 0) {
+    const both = (m: { mean: number; sd: number } | null) => (m === null ? '-' : `${(m.mean * 100).toFixed(1)}% ± ${(m.sd * 100).toFixed(1)}`);
+    console.log('\nOver the seeds (mean ± sample standard deviation, completed runs):');
+    printTable(['preset', 'runs', 'val acc at best epoch', 'test acc'], spreads.map((s) => [s.preset, String(s.runs), both(s.val), both(s.test)]));
+  }
+  console.log(`\nWhole reproduce: ${wholeMinutes.toFixed(1)} minutes${values.concurrent ? ` (runs queued together, ${process.env.PAWPRINT_CPU_JOBS ?? 1} at a time)` : ''}.`);
 
   mkdirSync('bench-results', { recursive: true });
   writeFileSync(values.out ?? 'bench-results/reproduce.json', JSON.stringify({
@@ -144,8 +192,12 @@ try {
     shortened,
     epochs: planned,
     tutorial: TUTORIAL,
+    concurrent: values.concurrent === true,
+    cpuJobs: Number(process.env.PAWPRINT_CPU_JOBS ?? 1),
+    wholeMinutes,
+    spreads,
     results: results.map(({ preset, run, seconds }) => ({
-      preset, runId: run.id, status: run.status, error: run.error, backend: run.backend, versions: run.versions, seconds,
+      preset, seed: run.config.seed, runId: run.id, status: run.status, error: run.error, backend: run.backend, versions: run.versions, seconds,
       bestEpoch: run.bestEpoch, bestValAccuracy: run.bestValAccuracy, testAccuracy: run.testAccuracy, testLoss: run.testLoss, epochs: run.epochs,
     })),
   }, null, 2));
