@@ -14,12 +14,12 @@ export interface ScaleArgs {
   seed: number;
   keep: string | null;
   stages: StageName[];
-  /** Why n is what it is, for the printout ("--n", "default", "plain npm run bench"). */
+  /** Why n is what it is, for the printout ("--n", "default"). */
   nFrom: string;
 }
 
-/** Parses the options; throws one line saying what is wrong. `runAll`: started by a plain `npm run bench`. */
-export function parseScaleArgs(argv: readonly string[], runAll: boolean): ScaleArgs {
+/** Parses the options; throws one line saying what is wrong. */
+export function parseScaleArgs(argv: readonly string[]): ScaleArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -36,7 +36,7 @@ export function parseScaleArgs(argv: readonly string[], runAll: boolean): ScaleA
     if (!Number.isInteger(value) || value < min) throw new Error(`${flag} must be a whole number >= ${min} (got "${text}")`);
     return value;
   };
-  const n = whole('--n', 20, runAll ? 2000 : 20_000);
+  const n = whole('--n', 20, 20_000);
   let stages: StageName[] = [...STAGES];
   if (values.has('--stages')) {
     const asked = values.get('--stages')!.split(',').map((name) => name.trim()).filter(Boolean);
@@ -44,7 +44,7 @@ export function parseScaleArgs(argv: readonly string[], runAll: boolean): ScaleA
     if (unknown.length > 0) throw new Error(`unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`);
     stages = withPrerequisites(asked as StageName[]);
   }
-  return { n, seed: whole('--seed', 0, 1), keep: values.has('--keep') ? path.resolve(values.get('--keep')!) : null, stages, nFrom: values.has('--n') ? '--n' : runAll ? 'plain npm run bench' : 'default' };
+  return { n, seed: whole('--seed', 0, 1), keep: values.has('--keep') ? path.resolve(values.get('--keep')!) : null, stages, nFrom: values.has('--n') ? '--n' : 'default' };
 }
 
 /** The asked stages plus what they need, in pipeline order. */

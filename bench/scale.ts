@@ -9,7 +9,7 @@
 //
 // Photos are generated once per (n, seed) into $PAWPRINT_SCALE_CACHE (default <tmp>/pawprint-scale) and reused.
 // --keep DIR keeps the catalogue, thumbnails, runs and exports in DIR instead of a temporary folder.
-// A plain `npm run bench` (every bench) runs this one at --n 2000, so it stays minutes long. The grid stage needs the
+// A plain `npm run bench` (every bench) runs this one at 20,000 too. The grid stage needs the
 // built renderer (npm run build, or PAWPRINT_RENDERER_DIR). Writes bench-results/scale.json (one entry per n).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
@@ -221,13 +221,12 @@ const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 async function main(): Promise<void> {
   let args: ScaleArgs;
   try {
-    args = parseScaleArgs(process.argv.slice(2), process.env.PAWPRINT_BENCH_ALL === '1');
+    args = parseScaleArgs(process.argv.slice(2));
   } catch (error) {
     console.error(`scale: ${(error as Error).message}`);
     process.exit(2);
   }
   if (process.platform !== 'linux') console.log('scale: peak memory is read from /proc; on this system only this process is measured');
-  if (args.nFrom === 'plain npm run bench') console.log('scale: a plain `npm run bench` runs this bench at --n 2000; `npm run bench -- scale` runs 20,000, `-- scale --n 100000` the full size');
   const { n } = args;
   console.log(`scale: ${n} photos (${args.nFrom}), seed ${args.seed}, stages ${args.stages.join(', ')}; ${cpus().length} CPUs, load ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
   const repoRoot = path.resolve(import.meta.dirname, '..');

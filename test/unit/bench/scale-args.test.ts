@@ -3,23 +3,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STAGES, parseScaleArgs, withPrerequisites } from '../../../bench/_scale-args';
 
-test('20,000 photos by default, 2,000 in a plain `npm run bench`, --n wins over both', () => {
-  assert.equal(parseScaleArgs([], false).n, 20_000);
-  assert.equal(parseScaleArgs([], true).n, 2000);
-  assert.equal(parseScaleArgs([], true).nFrom, 'plain npm run bench');
-  assert.equal(parseScaleArgs(['--n', '100_000'], true).n, 100_000);
-  assert.deepEqual(parseScaleArgs([], false).stages, [...STAGES]);
+test('20,000 photos by default, in a plain `npm run bench` too; --n wins', () => {
+  assert.equal(parseScaleArgs([]).n, 20_000);
+  assert.equal(parseScaleArgs([]).nFrom, 'default');
+  assert.equal(parseScaleArgs(['--n', '100_000']).n, 100_000);
+  assert.equal(parseScaleArgs(['--n', '100_000']).nFrom, '--n');
+  assert.deepEqual(parseScaleArgs([]).stages, [...STAGES]);
 });
 
 test('a stage list gains the stages it needs, in pipeline order', () => {
   assert.deepEqual(withPrerequisites(['export']), ['import', 'split', 'train-cnn', 'export']);
   assert.deepEqual(withPrerequisites(['grid', 'rescan']), ['import', 'rescan', 'grid']);
-  assert.deepEqual(parseScaleArgs(['--stages', 'health, label'], false).stages, ['import', 'split', 'label', 'health']);
+  assert.deepEqual(parseScaleArgs(['--stages', 'health, label']).stages, ['import', 'split', 'label', 'health']);
 });
 
 test('bad options get one line saying what to give', () => {
-  assert.throws(() => parseScaleArgs(['--n', '10'], false), /--n must be a whole number >= 20 \(got "10"\)/);
-  assert.throws(() => parseScaleArgs(['--stages', 'import,train'], false), /unknown stage train \(stages: import, rescan/);
-  assert.throws(() => parseScaleArgs(['--keep'], false), /--keep needs a value/);
-  assert.throws(() => parseScaleArgs(['--size', '3'], false), /unknown option --size/);
+  assert.throws(() => parseScaleArgs(['--n', '10']), /--n must be a whole number >= 20 \(got "10"\)/);
+  assert.throws(() => parseScaleArgs(['--stages', 'import,train']), /unknown stage train \(stages: import, rescan/);
+  assert.throws(() => parseScaleArgs(['--keep']), /--keep needs a value/);
+  assert.throws(() => parseScaleArgs(['--size', '3']), /unknown option --size/);
 });
