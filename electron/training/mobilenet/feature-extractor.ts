@@ -11,6 +11,7 @@ import { buildFoldedMobileNetV2, type FoldedMobileNetV2 } from './fold-batchnorm
 import { MOBILENET_FEATURE_CHANNELS, type MobileNetAlpha, type PoolingType } from './mobilenet-v2';
 import type { FeatureCache, FeatureKey } from './feature-cache';
 import type { FeatureEmbedder } from './feature-threads';
+import { applyViews, type ViewAugmentation } from './view-augment';
 import { cachedFeatureRows, featureRowSource, memoryFeatureRows } from './feature-rows';
 import type { ExampleSource } from '../data-pipeline';
 
@@ -52,7 +53,12 @@ export class MobileNetFeatureExtractor implements FeatureEmbedder {
    * `pixels`: `count` RGB images of imageSize x imageSize, uint8, row-major HWC, already resized (and augmented).
    * Returns count x featureDim floats in the POOLED_LAYOUT. MobileNetV2 preprocessing ([-1, 1]) happens here.
    */
-  async embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
+  async embed(pixels: Uint8Array | Uint8ClampedArray, count: number, views?: ViewAugmentation): Promise<Float32Array> {
+    if (views) {
+      const own = new Uint8Array(pixels);
+      applyViews(own, views);
+      pixels = own;
+    }
     const input = this.toInput(pixels, count, 'embed');
     const s = this.imageSize;
     const pooled = tf.tidy(() => {
@@ -127,12 +133,18 @@ export interface ExtractionProgress {
   etaSeconds: number | null;
 }
 
+/** A batch's plain pixels and how to make its views: the lane running the base augments them (view-augment.ts). */
+export interface PlainPixels {
+  pixels: Uint8Array;
+  views: ViewAugmentation;
+}
+
 export interface ExtractOptions {
   /**
    * Returns the pixels of these views (uint8 RGB HWC at the extractor's size, concatenated in order). Called
    * only for views not in the cache, so cached images are never decoded or augmented.
    */
-  loadPixels: (keys: FeatureKey[], signal?: AbortSignal) => Promise<Uint8Array | Uint8ClampedArray>;
+  loadPixels: (keys: FeatureKey[], signal?: AbortSignal) => Promise<Uint8Array | Uint8ClampedArray | PlainPixels>;
   cache?: FeatureCache;
   batchSize?: number;
   onProgress?: (p: ExtractionProgress) => void;
@@ -238,9 +250,9 @@ async function extract(
     await runBatchesOnLanes(lanes, batches.length, {
       signal,
       load: (bi) => opts.loadPixels(batches[bi].map((i) => keys[i]), signal),
-      compute: async (lane, bi, pixels) => {
+      compute: async (lane, bi, loaded) => {
         const batch = batches[bi];
-        const feats = await lane.embed(pixels, batch.length);
+        const feats = 'views' in loaded ? await lane.embed(loaded.pixels, batch.length, loaded.views) : await lane.embed(loaded, batch.length);
         if (data) batch.forEach((ki, r) => data.set(feats.subarray(r * dim, (r + 1) * dim), ki * dim));
         if (cache) await cache.append(batch.map((i) => keys[i]), feats);
         computed += batch.length;

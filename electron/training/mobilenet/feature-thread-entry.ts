@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { selectBackend } from '../../tfjs/backend/select-backend';
 import { MobileNetFeatureExtractor } from './feature-extractor';
 import type { FeatureThreadReply, FeatureThreadRequest } from './feature-threads';
+import { applyViews } from './view-augment';
 
 if (!parentPort) throw new Error('feature-thread-entry must run in a worker thread');
 const port = parentPort;
@@ -26,6 +27,7 @@ async function handle(message: FeatureThreadRequest): Promise<void> {
   }
   try {
     if (!extractor) throw new Error('the feature thread was not initialised');
+    if (message.views) applyViews(message.pixels, message.views);
     let features = message.bottomBlocks === undefined
       ? await extractor.embed(message.pixels, message.count)
       : await extractor.bottom(message.pixels, message.count, message.bottomBlocks);

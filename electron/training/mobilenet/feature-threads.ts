@@ -1,17 +1,19 @@
 // Feature extraction on several cores. TensorFlow.js's WebAssembly backend runs single-threaded in Node, so one
 // process computes base features on one core; extraction instead starts a few worker threads, each with its own
 // engine and a copy of the folded base, and hands them batches (extractFeatures's `startThreads`, and fine-tuning's
-// frozen-bottom maps). The training worker's own thread then only decodes, augments, caches and reports progress.
+// frozen-bottom maps). The training worker's own thread then only decodes, caches and reports progress; a batch's
+// augmented views are made by the thread that embeds it (view-augment.ts).
 // Same backend, same kernels, same weights: a view's features do not depend on which thread computed them (tested).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BaseWeights } from './base-weights';
 import { awaitThreadStart, threadScript } from '../thread-start';
+import type { ViewAugmentation } from './view-augment';
 
 /** What extraction needs from a thread or from the in-process extractor. */
 export interface FeatureEmbedder {
-  /** Pooled features (MobileNetFeatureExtractor.embed). */
-  embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array>;
+  /** Pooled features (MobileNetFeatureExtractor.embed); with `views`, of the rows' augmented views (applyViews). */
+  embed(pixels: Uint8Array | Uint8ClampedArray, count: number, views?: ViewAugmentation): Promise<Float32Array>;
   /** The frozen bottom's maps for fine-tuning (MobileNetFeatureExtractor.bottom). */
   bottom(pixels: Uint8Array | Uint8ClampedArray, count: number, blocks: number): Promise<Float32Array>;
   dispose(): void;
@@ -20,7 +22,7 @@ export interface FeatureEmbedder {
 export type FeatureThreadRequest =
   | { type: 'init'; weights: BaseWeights; imageSize: number; backend: 'wasm' | 'cpu' }
   /** Pooled features, or with bottomBlocks the map after that many blocks. */
-  | { type: 'embed'; id: number; pixels: Uint8Array; count: number; bottomBlocks?: number };
+  | { type: 'embed'; id: number; pixels: Uint8Array; count: number; bottomBlocks?: number; views?: ViewAugmentation };
 
 export type FeatureThreadReply =
   | { type: 'ready'; backend: string }
@@ -69,22 +71,22 @@ class FeatureThread implements FeatureEmbedder {
     worker.on('exit', (code) => fail(new Error(`a feature extraction thread stopped (exit code ${code})`)));
   }
 
-  embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
-    return this.request(pixels, count);
+  embed(pixels: Uint8Array | Uint8ClampedArray, count: number, views?: ViewAugmentation): Promise<Float32Array> {
+    return this.request(pixels, count, undefined, views);
   }
 
   bottom(pixels: Uint8Array | Uint8ClampedArray, count: number, blocks: number): Promise<Float32Array> {
     return this.request(pixels, count, blocks);
   }
 
-  private request(pixels: Uint8Array | Uint8ClampedArray, count: number, bottomBlocks?: number): Promise<Float32Array> {
+  private request(pixels: Uint8Array | Uint8ClampedArray, count: number, bottomBlocks?: number, views?: ViewAugmentation): Promise<Float32Array> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     // A copy the thread can own: the caller's buffer may be a view into something larger.
     const own = new Uint8Array(pixels);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const request: FeatureThreadRequest = { type: 'embed', id, pixels: own, count, ...(bottomBlocks === undefined ? {} : { bottomBlocks }) };
+      const request: FeatureThreadRequest = { type: 'embed', id, pixels: own, count, ...(bottomBlocks === undefined ? {} : { bottomBlocks }), ...(views ? { views } : {}) };
       this.worker.postMessage(request, [own.buffer]);
     });
   }

@@ -6,14 +6,15 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, type LayersModel } from '../../tfjs/tf';
 import { decodeImageFile, DecodeCache, type ExampleSource } from '../data-pipeline';
-import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
+import { isIdentityConfig } from '../augment';
 import { evaluateModel, train, type TrainData, type TrainResult } from '../trainer';
 import { loadModelFromFolder, saveModelToFolder } from '../../inference/model-folder';
 import { resolveBaseWeights, createMobileNetV2Base, baseVersions, type BaseWeights, type WeightsSource, BaseWeightsError } from '../mobilenet/base-weights';
 import { usesBundledBase } from '../mobilenet/bundled-base';
 import {
-  MobileNetFeatureExtractor, cachedFeatureSource, extractToCache, runBatchesOnLanes, type ExtractedFeatures, type ExtractionProgress,
+  MobileNetFeatureExtractor, cachedFeatureSource, extractToCache, runBatchesOnLanes, type ExtractedFeatures, type ExtractionProgress, type PlainPixels,
 } from '../mobilenet/feature-extractor';
+import { applyViews, type ViewAugmentation } from '../mobilenet/view-augment';
 import { defaultFeatureThreads, startFeatureThreads, type FeatureEmbedder } from '../mobilenet/feature-threads';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../mobilenet/feature-cache';
 import { buildFeatureHead, buildTransferModel, copyHeadWeights, HEAD_DROPOUT, type TransferHeadOptions } from '../mobilenet/mobilenet-v2';
@@ -165,23 +166,29 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
     }
     return pending;
   };
-  const loadPixels = async (keys: FeatureKey[]): Promise<Uint8Array> => {
+  // A batch's plain pixels and, per row, which augmentation makes its view: the lane that embeds the batch applies
+  // them (view-augment.ts), so the augmenting is spread over the feature threads.
+  const loadPlain = async (keys: FeatureKey[]): Promise<PlainPixels> => {
     const per = size * size * 3;
     const out = new Uint8Array(keys.length * per);
+    const rows: ViewAugmentation['rows'] = keys.map(() => null);
     await Promise.all(keys.map(async (key, i) => {
       const image = byHash.get(key.imageHash);
       if (!image) throw new Error(`no image with hash ${key.imageHash}`);
-      const pixels = await decode(image);
-      if (key.view === ORIGINAL_VIEW) {
-        out.set(pixels, i * per);
-        return;
-      }
+      out.set(await decode(image), i * per);
+      if (key.view === ORIGINAL_VIEW) return;
       const k = viewIndex.get(key.view);
       if (k === undefined) throw new Error(`unknown feature view ${key.view}`);
       // View k is exactly what image training would see at epoch k (same seed, same image key).
-      out.set(toUint8(augmentImage(pixels, size, size, 3, config.augmentation, config.seed, k, image.key).pixels), i * per);
+      rows[i] = { epoch: k, imageKey: image.key };
     }));
-    return out;
+    return { pixels: out, views: { config: config.augmentation, seed: config.seed, size, rows } };
+  };
+  /** The views' pixels themselves, for fine-tuning's frozen bottom. */
+  const loadPixels = async (keys: FeatureKey[]): Promise<Uint8Array> => {
+    const { pixels, views: rowViews } = await loadPlain(keys);
+    applyViews(pixels, rowViews);
+    return pixels;
   };
 
   const trainKeys: FeatureKey[] = [];
@@ -203,7 +210,7 @@ export async function runTransfer(start: TrainRunStart, ctx: TransferContext): P
   let extracted;
   try {
     extracted = await extractToCache(extractor, allKeys, {
-      loadPixels, cache, batchSize: 32, signal, startThreads,
+      loadPixels: loadPlain, cache, batchSize: 32, signal, startThreads,
       onProgress: (p: ExtractionProgress) => progress('features', p.done, p.total, p.imagesPerSecond || null, p.etaSeconds, p.done === p.total),
     });
   } catch (error) {

@@ -16,6 +16,7 @@ import {
 import { defaultFeatureThreads, startFeatureThreads } from '../../../electron/training/mobilenet/feature-threads';
 import type { BaseWeights } from '../../../electron/training/mobilenet/base-weights';
 import { randomizeBatchNorm, randomPixels } from './helpers';
+import { applyViews, type ViewAugmentation } from '../../../electron/training/mobilenet/view-augment';
 
 const SIZE = 96;
 const COUNT = 22; // six batches of 4, the last one short
@@ -155,6 +156,29 @@ test('bottom maps for fine-tuning: a thread computes exactly what the in-process
     await assert.rejects(thread.bottom(batch, 3, 18), /blocks must be 0\.\.17/);
   } finally {
     thread.dispose();
+    extractor.dispose();
+  }
+});
+
+test('a thread makes the augmented views it is sent: the features of the views augmented beforehand, bit for bit', async () => {
+  const count = 6;
+  const plain = pixels.slice(0, count * per);
+  const views: ViewAugmentation = {
+    config: { flip: 'both', rotation: 0.2, zoom: 0, brightness: 0, contrast: 0 }, seed: 3, size: SIZE,
+    rows: [null, { epoch: 0, imageKey: 'a' }, { epoch: 1, imageKey: 'a' }, null, { epoch: 3, imageKey: 'b' }, { epoch: 0, imageKey: 'c' }],
+  };
+  const augmented = plain.slice();
+  applyViews(augmented, views);
+  assert.notDeepEqual(augmented.subarray(per, 2 * per), plain.subarray(per, 2 * per), 'the views differ from the plain pixels');
+  const extractor = MobileNetFeatureExtractor.create(weights, { imageSize: SIZE });
+  const [thread] = await startFeatureThreads({ weights, imageSize: SIZE, backend: 'wasm', threads: 1 });
+  try {
+    const expected = await extractor.embed(augmented, count);
+    assert.deepEqual(await thread!.embed(plain, count, views), expected);
+    assert.deepEqual(await extractor.embed(plain, count, views), expected, 'in-process too');
+    assert.deepEqual(plain, pixels.slice(0, count * per), "the caller's pixels are left as they were");
+  } finally {
+    thread!.dispose();
     extractor.dispose();
   }
 });
