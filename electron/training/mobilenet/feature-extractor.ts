@@ -50,7 +50,8 @@ export class MobileNetFeatureExtractor implements FeatureEmbedder {
   }
 
   /**
-   * `pixels`: `count` RGB images of imageSize x imageSize, uint8, row-major HWC, already resized (and augmented).
+   * `pixels`: `count` RGB images of imageSize x imageSize, uint8, row-major HWC, already resized and augmented, or
+   * with `views` augmented here (on a copy).
    * Returns count x featureDim floats in the POOLED_LAYOUT. MobileNetV2 preprocessing ([-1, 1]) happens here.
    */
   async embed(pixels: Uint8Array | Uint8ClampedArray, count: number, views?: ViewAugmentation): Promise<Float32Array> {
@@ -141,7 +142,8 @@ export interface PlainPixels {
 
 export interface ExtractOptions {
   /**
-   * Returns the pixels of these views (uint8 RGB HWC at the extractor's size, concatenated in order). Called
+   * Returns the pixels of these views (uint8 RGB HWC at the extractor's size, concatenated in order), or their plain
+   * pixels and the augmentations that make them (PlainPixels), which the lane embedding the batch then applies. Called
    * only for views not in the cache, so cached images are never decoded or augmented.
    */
   loadPixels: (keys: FeatureKey[], signal?: AbortSignal) => Promise<Uint8Array | Uint8ClampedArray | PlainPixels>;
