@@ -70,9 +70,9 @@ const seeds = values.seeds === undefined ? [undefined] : values.seeds.split(',')
   return seed;
 });
 
-/** Mean and sample standard deviation of the known values; null with fewer than one. */
-function meanAndSd(values: Array<number | null | undefined>): { mean: number; sd: number } | null {
-  const known = values.filter((v): v is number => typeof v === 'number');
+/** Mean and sample standard deviation of the known figures; null when none is known. */
+function meanAndSd(figures: Array<number | null | undefined>): { mean: number; sd: number } | null {
+  const known = figures.filter((v): v is number => typeof v === 'number');
   if (known.length === 0) return null;
   const mean = known.reduce((a, b) => a + b, 0) / known.length;
   const sd = known.length > 1 ? Math.sqrt(known.reduce((a, b) => a + (b - mean) ** 2, 0) / (known.length - 1)) : 0;
