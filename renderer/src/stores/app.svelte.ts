@@ -67,18 +67,34 @@ class AppStore {
    * Lists a folder for Browse (Dataset import, Train's base): the one asked for, else the last folder browsed, else
    * the home folder. A start folder that is gone falls back quietly; a folder the user opened that fails is reported.
    */
-  async browse(path?: string, options: { start?: boolean } = {}): Promise<DirectoryListing | null> {
+  async browse(path?: string, options: { start?: boolean; isCurrent?: () => boolean } = {}): Promise<DirectoryListing | null> {
     const tries: Array<string | undefined> = options.start ? [...new Set([path, this.lastFolder ?? undefined].filter((p) => p)), undefined] : [path];
+    const current = options.isCurrent ?? (() => true);
     for (const [index, candidate] of tries.entries()) {
       try {
         const listing = await transport.invoke('system.listDirectory', candidate ? { path: candidate } : {});
+        if (!current()) return null;
         this.rememberFolder(listing.path);
         return listing;
       } catch (error) {
+        if (!current()) return null;
         if (index === tries.length - 1) this.report(error);
       }
     }
     return null;
+  }
+
+  /**
+   * One Browse panel's listings: browse, except that an answer overtaken by the panel's later request is dropped
+   * (null), neither shown nor remembered. A slow opening listing could otherwise replace the folder the user opened
+   * since (an e2e run under load saw the typed folder above another folder's empty listing).
+   */
+  folderBrowser(): (path?: string, options?: { start?: boolean }) => Promise<DirectoryListing | null> {
+    let latest = 0;
+    return (path, options = {}) => {
+      const request = ++latest;
+      return this.browse(path, { ...options, isCurrent: () => request === latest });
+    };
   }
 
   rememberFolder(path: string): void {
