@@ -2,7 +2,7 @@
 // trainer's ExampleSource. Augmented view k of an image is exactly what image training would feed at epoch k
 // (augment.ts seeds by (seed, epoch, image key)), rounded to uint8.
 import { createHash } from 'node:crypto';
-import { augmentImage, isIdentityConfig, toUint8 } from '../augment';
+import { isIdentityConfig } from '../augment';
 import type { DecodedImages, ExampleSource } from '../data-pipeline';
 import type { AugmentationConfig } from '../../../shared/training-config';
 import { ORIGINAL_VIEW, augmentedViewKey, type FeatureCache, type FeatureKey } from './feature-cache';
@@ -66,17 +66,15 @@ export async function featureSourceFromImages(images: DecodedImages, opts: Featu
     batchSize: opts.batchSize,
     onProgress: opts.onProgress,
     signal: opts.signal,
+    // Plain pixels and each row's augmentation: the lane that embeds the batch makes the views (view-augment.ts).
     loadPixels: async (batch) => {
       const out = new Uint8Array(batch.length * per);
-      batch.forEach((k, j) => {
+      const rows = batch.map((k, j) => {
         const w = where.get(`${k.imageHash}\0${k.view}`)!;
-        const src = images.pixels[w.image];
-        const px = w.view < 0
-          ? src
-          : toUint8(augmentImage(src, images.height, images.width, 3, opts.augmentation, opts.seed, w.view, images.keys[w.image]).pixels);
-        out.set(px, j * per);
+        out.set(images.pixels[w.image], j * per);
+        return w.view < 0 ? null : { epoch: w.view, imageKey: images.keys[w.image] };
       });
-      return out;
+      return { pixels: out, views: { config: opts.augmentation, seed: opts.seed, size: images.height, rows } };
     },
   });
   const rows = (v: number) => result.data.subarray((v + 1) * n * result.featureDim, (v + 2) * n * result.featureDim);
