@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyseHealth, DEFAULT_HEALTH_OPTIONS, stratifiedFolds } from '../../../electron/health/analysis';
+import { analyseHealth, DEFAULT_HEALTH_OPTIONS, normaliseRows, stratifiedFolds } from '../../../electron/health/analysis';
 import { mixSeeds, mulberry32 } from '../../../shared/random';
 
 // Synthetic embeddings: three classes as Gaussian clusters, 15 labels flipped, 10 near-copies (tiny noise) and one
@@ -79,6 +79,21 @@ test('planted near-duplicates are grouped and a far point is an outlier', async 
   const crossing = analysis.nearDuplicates.find((g) => g.indices.includes(3));
   assert.equal(crossing?.crossesSplits, true);
   assert.equal(analysis.outliers[0]?.index, data.outlier);
+});
+
+test('embeddingsReusable: the analysis normalises the caller\'s rows in place and answers as it does on a copy; otherwise it leaves them alone', async () => {
+  const data = plantedData(11);
+  const original = data.input.embeddings.slice();
+  const copied = await analyseHealth(data.input);
+  assert.deepEqual(data.input.embeddings, original);
+  const reused = await analyseHealth({ ...data.input, embeddings: original.slice(), embeddingsReusable: true });
+  assert.deepEqual(
+    { issues: reused.labelIssues, groups: reused.nearDuplicates, outliers: reused.outliers, classes: reused.classes, map: reused.map },
+    { issues: copied.labelIssues, groups: copied.nearDuplicates, outliers: copied.outliers, classes: copied.classes, map: copied.map },
+  );
+  const scratch = original.slice();
+  await analyseHealth({ ...data.input, embeddings: scratch, embeddingsReusable: true });
+  assert.deepEqual(scratch, normaliseRows(original, data.input.dim));
 });
 
 test('the same seed gives the same answer; another seed gives other folds', async () => {

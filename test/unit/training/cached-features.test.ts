@@ -6,6 +6,7 @@ import { tf, type Tensor } from '../../../electron/tfjs/tf';
 import { FeatureCache, ORIGINAL_VIEW, augmentedViewKey, type FeatureKey } from '../../../electron/training/mobilenet/feature-cache';
 import { cachedFeatureSource, featureExampleSource, selectPooling } from '../../../electron/training/mobilenet/feature-extractor';
 import { MOBILENET_FEATURE_CHANNELS } from '../../../electron/training/mobilenet/mobilenet-v2';
+import { readPooledRows } from '../../../electron/training/mobilenet/feature-rows';
 import { batchPlan } from '../../../electron/training/data-pipeline';
 import { mulberry32 } from '../../../shared/random';
 import { tempDir } from '../../support/temp';
@@ -62,6 +63,29 @@ test('cachedFeatureSource gives the in-memory feature source\'s inputs for every
       cache, labels: [0], keys: ['x'], original: [{ imageHash: 'f'.repeat(64), view: ORIGINAL_VIEW }], pooling: 'average',
     });
     assert.throws(() => missing.inputs([0], { epoch: 0, training: false }), /feature cache has no original view of image ffffffffffff/);
+  } finally {
+    await cache.close();
+  }
+});
+
+test('readPooledRows reads one pooling\'s half of each key\'s record in key order, across read blocks; a missing key is an error in words', async () => {
+  const cache = await FeatureCache.open(temp.path + '/pooled', { weightsId: 'p'.repeat(64), imageSize: 96, featureDim: DIM, layout: 'max+avg' });
+  try {
+    // More rows than one read block (2,048), appended in two batches whose order is not the keys' order.
+    const n = 2100;
+    const rng = mulberry32(9);
+    const keys: FeatureKey[] = Array.from({ length: n }, (_, i) => ({ imageHash: `${i}`.padStart(64, 'b'), view: ORIGINAL_VIEW }));
+    const features = Float32Array.from({ length: n * DIM }, () => rng() * 4 - 2);
+    await cache.append(keys.slice(1000), features.slice(1000 * DIM));
+    await cache.append(keys.slice(0, 1000), features.slice(0, 1000 * DIM));
+    for (const pooling of ['average', 'max'] as const) {
+      assert.deepEqual(await readPooledRows(cache, keys, pooling), selectPooling(features, n, pooling), pooling);
+    }
+    const reversed = [...keys].reverse();
+    const reversedRows = await readPooledRows(cache, reversed, 'average');
+    assert.deepEqual(reversedRows.subarray(0, MOBILENET_FEATURE_CHANNELS), selectPooling(features, n, 'average').subarray((n - 1) * MOBILENET_FEATURE_CHANNELS));
+    await assert.rejects(readPooledRows(cache, [...keys.slice(0, 3), { imageHash: 'e'.repeat(64), view: ORIGINAL_VIEW }], 'average'),
+      /feature cache has no original view of image eeeeeeeeeeee/);
   } finally {
     await cache.close();
   }
