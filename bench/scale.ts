@@ -39,6 +39,8 @@ export interface StageResult {
   peaks: TreePeaks | null;
   notes: Record<string, unknown>;
   error: string | null;
+  /** When the stage ended (ISO 8601). */
+  date?: string;
 }
 
 /** Runs one stage under the memory sampler; a throw becomes the stage's error, never the bench's. */
@@ -232,6 +234,11 @@ async function main(): Promise<void> {
   const repoRoot = path.resolve(import.meta.dirname, '..');
   const results: StageResult[] = [];
   const machine = { cpus: cpus().length, loadAverageAtStart: loadavg().map((v) => round(v, 2)), totalMemoryMb: Math.round(totalmem() / 2 ** 20), freeMemoryMbAtStart: Math.round(freemem() / 2 ** 20) };
+  // Written after every stage: a run at 100,000 takes hours, and one stopped part-way keeps what it measured.
+  const record = (result: StageResult) => {
+    results.push({ ...result, date: new Date().toISOString() });
+    writeResults(repoRoot, args, machine, results);
+  };
 
   let folder = '';
   const generate = await runStage('generate photos', n, async (notes) => {
@@ -243,7 +250,7 @@ async function main(): Promise<void> {
     }
     else return 0;
   });
-  results.push(generate);
+  record(generate);
   if (!generate.ok) return finish(repoRoot, args, machine, results);
 
   const work = args.keep ?? path.join(tmpdir(), `pawprint-scale-run-${process.pid}`);
@@ -256,13 +263,13 @@ async function main(): Promise<void> {
   try {
     for (const stage of args.stages) {
       if (stage !== 'import' && datasetId === null) {
-        results.push(skipped(stage, 'import'));
+        record(skipped(stage, 'import'));
         continue;
       }
       const dataset = datasetId!;
       switch (stage) {
         case 'import':
-          results.push(await runStage('import (first)', n, async (notes) => {
+          record(await runStage('import (first)', n, async (notes) => {
             const finished = await runJob(services, { kind: 'import', input: { path: folder, name: `scale-${n}` } });
             if (finished.kind !== 'import' || !finished.result) throw new Error('the import answered no summary');
             datasetId = finished.result.datasetId;
@@ -272,7 +279,7 @@ async function main(): Promise<void> {
           }));
           break;
         case 'rescan':
-          results.push(await runStage('re-scan (unchanged)', n, async (notes) => {
+          record(await runStage('re-scan (unchanged)', n, async (notes) => {
             const finished = await runJob(services, { kind: 'import', input: { path: folder, datasetId: dataset } });
             if (finished.kind !== 'import' || !finished.result) throw new Error('the re-scan answered no summary');
             notes.unchanged = finished.result.unchanged;
@@ -281,7 +288,7 @@ async function main(): Promise<void> {
           break;
         case 'thumbnails':
           // The grid's thumbnails, made (or found made by the import) through the media resolver the hosts serve.
-          results.push(await runStage('thumbnails (all)', n, async (notes) => {
+          record(await runStage('thumbnails (all)', n, async (notes) => {
             const ids = await services.request('images.ids', { datasetId: dataset });
             let next = 0;
             let missing = 0;
@@ -296,7 +303,7 @@ async function main(): Promise<void> {
           }));
           break;
         case 'split':
-          results.push(await runStage('split 70/20/10', n, async (notes) => {
+          record(await runStage('split 70/20/10', n, async (notes) => {
             const split = await services.request('splits.create', { datasetId: dataset, train: 0.7, val: 0.2, test: 0.1, seed: 1 });
             splitId = split.id;
             notes.counts = split.counts;
@@ -304,7 +311,7 @@ async function main(): Promise<void> {
           break;
         case 'label':
           // A 1,000-image selection moved to another class, then put back as it was (the undo the UI would send).
-          results.push(await runStage(`label ${LABEL_SELECTION} selected`, LABEL_SELECTION, async (notes) => {
+          record(await runStage(`label ${LABEL_SELECTION} selected`, LABEL_SELECTION, async (notes) => {
             const summary = await services.request('datasets.get', { datasetId: dataset });
             const target = summary.classes[0];
             if (!target) throw new Error('the dataset has no classes');
@@ -324,7 +331,7 @@ async function main(): Promise<void> {
           }));
           break;
         case 'grid':
-          results.push(await runStage('grid in Chromium', null, async (notes) => {
+          record(await runStage('grid in Chromium', null, async (notes) => {
             const measures = await measureGrid(services);
             for (const [key, value] of Object.entries(measures)) notes[key] = round(value);
           }));
@@ -333,11 +340,11 @@ async function main(): Promise<void> {
         case 'train-mobilenet': {
           const preset = stage === 'train-cnn' ? 'cnn' : 'mobilenetv2';
           if (splitId === null) {
-            results.push(skipped(stage, 'split'));
+            record(skipped(stage, 'split'));
             break;
           }
           const split = splitId;
-          results.push(await runStage(stage === 'train-cnn' ? 'train cnn 160 px, 1 epoch' : 'train mobilenetv2, 1 epoch, cold cache', null, async (notes) => {
+          record(await runStage(stage === 'train-cnn' ? 'train cnn 160 px, 1 epoch' : 'train mobilenetv2, 1 epoch, cold cache', null, async (notes) => {
             const finished = await runJob(services, { kind: 'train', input: { datasetId: dataset, splitId: split, name: `scale ${preset}`, config: preset === 'cnn' ? { preset, epochs: 1, imageSize: { height: 160, width: 160 } } : { preset, epochs: 1 } } });
             if (finished.kind !== 'train' || !finished.result) throw new Error('the training job answered no result');
             if (preset === 'cnn') cnnRunId = finished.result.runId;
@@ -350,7 +357,7 @@ async function main(): Promise<void> {
           break;
         }
         case 'health':
-          results.push(await runStage('health', n, async (notes) => {
+          record(await runStage('health', n, async (notes) => {
             const { jobId } = await services.request('health.run', { datasetId: dataset });
             const finished = await services.app.jobs.wait(jobId);
             if (finished.status !== 'completed') throw new Error(`health job ${finished.status}: ${finished.error ?? 'no reason given'}`);
@@ -360,12 +367,12 @@ async function main(): Promise<void> {
           break;
         case 'export':
           if (cnnRunId === null) {
-            results.push(skipped(stage, 'train-cnn'));
+            record(skipped(stage, 'train-cnn'));
             break;
           }
           {
             const runId = cnnRunId;
-            results.push(await runStage('export cnn (tfjs zip)', null, async (notes) => {
+            record(await runStage('export cnn (tfjs zip)', null, async (notes) => {
               const finished = await runJob(services, { kind: 'export', input: { runId, target: 'tfjs', out: path.join(work, 'exports', 'scale-cnn.zip'), overwrite: true } });
               if (finished.kind !== 'export' || !finished.result) throw new Error('the export answered no result');
               notes.result = finished.result;
@@ -383,12 +390,18 @@ async function main(): Promise<void> {
 }
 
 function finish(repoRoot: string, args: ScaleArgs, machine: Record<string, unknown>, results: StageResult[]): void {
+  const file = writeResults(repoRoot, args, machine, results);
   const cell = (value: number | null | undefined, digits = 1) => (value === null || value === undefined ? '-' : value.toFixed(digits));
   console.log('');
   printTable(['stage', 'seconds', 'images/s', 'main MB', 'worker MB', 'chromium MB', 'notes'], results.map((r) => [
     r.stage, cell(r.seconds), cell(r.imagesPerSecond), cell(r.peaks?.mainMb, 0), cell(r.peaks?.workerMb, 0), cell(r.peaks?.chromiumMb, 0),
     r.error ?? summariseNotes(r.notes),
   ]));
+  console.log(`\nwrote ${path.relative(repoRoot, file)} (n = ${args.n})`);
+}
+
+/** Writes bench-results/scale.json with this run's stages so far; returns its path. */
+function writeResults(repoRoot: string, args: ScaleArgs, machine: Record<string, unknown>, results: StageResult[]): string {
   const resultsDir = path.join(repoRoot, 'bench-results');
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, 'scale.json');
@@ -402,14 +415,14 @@ function finish(repoRoot: string, args: ScaleArgs, machine: Record<string, unkno
   }
   const date = new Date().toISOString();
   const measured = results.filter((r) => r.stage !== 'generate photos' || r.imagesPerSecond !== null || !r.ok);
-  const stages = measured.map((r) => ({ ...r, date, seconds: r.seconds === null ? null : round(r.seconds, 2), imagesPerSecond: r.imagesPerSecond === null ? null : round(r.imagesPerSecond) }));
+  const stages = measured.map((r) => ({ ...r, date: r.date ?? date, seconds: r.seconds === null ? null : round(r.seconds, 2), imagesPerSecond: r.imagesPerSecond === null ? null : round(r.imagesPerSecond) }));
   const earlier = (previous.runs?.[String(args.n)]?.stages ?? []).filter((old) => !stages.some((r) => r.stage === old.stage));
   const run = {
     date, n: args.n, seed: args.seed, machine: { ...machine, loadAverageAtEnd: loadavg().map((v) => round(v, 2)) },
     stages: [...earlier, ...stages],
   };
   writeFileSync(file, JSON.stringify({ bench: 'scale', runs: { ...(previous.runs ?? {}), [String(args.n)]: run } }, null, 2) + '\n');
-  console.log(`\nwrote ${path.relative(repoRoot, file)} (n = ${args.n})`);
+  return file;
 }
 
 function summariseNotes(notes: Record<string, unknown>): string {
