@@ -100,7 +100,10 @@ export interface HealthAnalysis {
   timings: { headSeconds: number; similaritySeconds: number; mapSeconds: number };
 }
 
-/** A row-major rows x cols matrix held for repeated products (uploaded once to whatever does the arithmetic). */
+/**
+ * A row-major rows x cols matrix held for repeated products (uploaded once to whatever does the arithmetic). The
+ * holder may read the caller's values again until dispose, so they stay unchanged until then.
+ */
 export interface HeldMatrix {
   /** A · Bᵀ for B (bRows x cols, row-major): rows x bRows. */
   timesTransposed(b: Float32Array, bRows: number): Float32Array;

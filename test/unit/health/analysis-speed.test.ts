@@ -7,6 +7,7 @@ import {
 import { tfMatrixEngine } from '../../../electron/health/worker/tf-matrix';
 import { tf } from '../../../electron/tfjs/tf';
 import { selectBackend } from '../../../electron/tfjs/backend/select-backend';
+import { setNativeKernelsEnabled } from '../../../electron/tfjs/backend/native-kernels';
 import { mulberry32 } from '../../../shared/random';
 
 // The health analysis made fast (all folds' heads in one pass, products on TensorFlow.js in the worker, blocked
@@ -140,4 +141,33 @@ test('the analysis on TensorFlow.js matMul gives the loops\' answer, and the sam
   assert.deepEqual(one.nearDuplicates.map((g) => g.indices), loops.nearDuplicates.map((g) => g.indices));
   assert.deepEqual(one.outliers.map((o) => o.index), loops.outliers.map((o) => o.index));
   assert.ok(one.labelIssues.some((i) => i.flagged) && one.map.length === data.labels.length);
+});
+
+for (const kernels of ['with', 'without'] as const) test(`the TensorFlow.js engine's products match the loops', with Gram blocks built from several row chunks (${kernels} the C kernels)`, async () => {
+  await selectBackend('auto');
+  setNativeKernelsEnabled(kernels === 'with');
+  const rng = mulberry32(8);
+  const rows = 53, cols = 19, k = 4;
+  const x = Float32Array.from({ length: rows * cols }, () => rng() * 2 - 1);
+  const p = Float32Array.from({ length: rows * k }, () => rng() * 2 - 1);
+  const b = Float32Array.from({ length: 6 * cols }, () => rng() * 2 - 1);
+  const loops = loopEngine.hold(x, rows, cols);
+  const before = tf.memory().numTensors;
+  // Chunks of 7 rows: every Gram block below spans several, the last one short.
+  const held = tfMatrixEngine(tf, { gramRowsPerProduct: 7 }).hold(x, rows, cols);
+  const close = (got: Float32Array, want: Float32Array, what: string) => {
+    assert.equal(got.length, want.length, what);
+    got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4, `${what} [${i}]: ${v} vs ${want[i]}`));
+  };
+  try {
+    close(held.transposedTimes(p, k), Float32Array.from(loops.transposedTimes(p, k)), 'Pᵀ·A');
+    close(held.timesTransposed(b, 6), Float32Array.from(loops.timesTransposed(b, 6)), 'A·Bᵀ');
+    for (const [r0, r1, c0] of [[0, 16, 0], [16, 32, 16], [40, 53, 40], [50, 53, 3]]) {
+      close(held.selfProduct(r0, r1, c0), Float32Array.from(loops.selfProduct(r0, r1, c0)), `Gram ${r0}..${r1} from ${c0}`);
+    }
+  } finally {
+    held.dispose();
+    setNativeKernelsEnabled(true);
+  }
+  assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
 });
