@@ -458,7 +458,8 @@ export interface ScanExtras {
 
 export interface NeighbourScan {
   knnDistance: Float64Array;
-  pairs: Array<{ a: number; b: number; similarity: number }>;
+  /** The pairs at or above the threshold, joined into groups. */
+  duplicates: DuplicateLinker;
   /** With extras.keep: each image's nearest others. */
   neighbours: NeighbourLists | null;
   /** With extras.labels: the suggestions the per-class closest labelled images give (least certain first). */
@@ -495,7 +496,7 @@ export function neighbourScan(
   };
   const votes = extras.labels?.some((label) => label < 0) ? new ClassVotes(extras.labels!, extras.classes ?? 0, extras.suggestionNeighbours ?? 10) : null;
   const labels = extras.labels;
-  const pairs: Array<{ a: number; b: number; similarity: number }> = [];
+  const duplicates = new DuplicateLinker(n);
   // Row blocks against everything after them: the upper triangle once, memory (block x n) bounded for 20,000 images.
   const block = Math.max(16, Math.min(512, Math.floor(4_000_000 / Math.max(1, n))));
   const held = engine.hold(unit, n, dim);
@@ -513,7 +514,7 @@ export function neighbourScan(
           const s = gram[row + j];
           insert(i, s, j);
           insert(j, s, i);
-          if (s >= threshold) pairs.push({ a: i, b: j, similarity: s });
+          if (s >= threshold) duplicates.link(i, j, s);
           // One side labelled, the other not: a vote for the unlabelled one.
           if (votes && labelled !== labels![j] >= 0) {
             if (labelled) votes.add(j, labels![i], s);
@@ -548,7 +549,7 @@ export function neighbourScan(
     }
     neighbours = { count, indices, similarities };
   }
-  return { knnDistance, pairs, neighbours, suggestions: votes ? votes.suggestions() : null };
+  return { knnDistance, duplicates, neighbours, suggestions: votes ? votes.suggestions() : null };
 }
 
 /**
@@ -788,35 +789,65 @@ export function neighbourSuggestions(
   return votes.suggestions();
 }
 
+/**
+ * Near-duplicate pairs joined into groups as the scan finds them (union-find over image indices): memory grows with
+ * the images, not with the pairs, which grow with the square of a group's size (groups of hundreds of look-alike
+ * photos are millions of pairs). A group's similarity is its weakest linking pair.
+ */
+export class DuplicateLinker {
+  private readonly parent: Int32Array;
+  private readonly weakest: Float64Array;
+  /** Pairs linked so far. */
+  pairs = 0;
+
+  constructor(readonly size: number) {
+    this.parent = new Int32Array(size).fill(-1); // -1: in no pair
+    this.weakest = new Float64Array(size).fill(1);
+  }
+
+  private find(v: number): number {
+    let root = v;
+    while (this.parent[root] !== root) root = this.parent[root];
+    while (this.parent[v] !== root) {
+      const next = this.parent[v];
+      this.parent[v] = root;
+      v = next;
+    }
+    return root;
+  }
+
+  link(a: number, b: number, similarity: number): void {
+    if (this.parent[a] < 0) this.parent[a] = a;
+    if (this.parent[b] < 0) this.parent[b] = b;
+    const ra = this.find(a), rb = this.find(b);
+    const root = Math.min(ra, rb);
+    this.weakest[root] = Math.min(this.weakest[ra], this.weakest[rb], similarity);
+    this.parent[Math.max(ra, rb)] = root;
+    this.pairs++;
+  }
+
+  /** The groups, most similar first (then by first image); each group's images ascending. */
+  groups(subsets: Array<string | null>): DuplicateGroup[] {
+    const members = new Map<number, number[]>();
+    for (let v = 0; v < this.size; v++) {
+      if (this.parent[v] < 0) continue;
+      const root = this.find(v);
+      (members.get(root) ?? members.set(root, []).get(root)!).push(v);
+    }
+    const groups = [...members.entries()].map(([root, indices]) => {
+      const splits = new Set(indices.map((i) => subsets[i]).filter((s): s is string => s !== null));
+      return { indices, similarity: this.weakest[root], crossesSplits: splits.size > 1 };
+    });
+    groups.sort((x, y) => y.similarity - x.similarity || x.indices[0] - y.indices[0]);
+    return groups;
+  }
+}
+
 /** Connected groups of near-duplicate pairs; a group's similarity is its weakest linking pair. */
 export function duplicateGroups(pairs: Array<{ a: number; b: number; similarity: number }>, subsets: Array<string | null>): DuplicateGroup[] {
-  const parent = new Map<number, number>();
-  const find = (v: number): number => {
-    let r = v;
-    while (parent.get(r)! !== r) r = parent.get(r)!;
-    parent.set(v, r);
-    return r;
-  };
-  const weakest = new Map<number, number>();
-  for (const { a, b } of pairs) {
-    if (!parent.has(a)) parent.set(a, a);
-    if (!parent.has(b)) parent.set(b, b);
-    const ra = find(a), rb = find(b);
-    if (ra !== rb) parent.set(Math.max(ra, rb), Math.min(ra, rb));
-  }
-  const members = new Map<number, number[]>();
-  for (const v of parent.keys()) (members.get(find(v)) ?? members.set(find(v), []).get(find(v))!).push(v);
-  for (const { a, b, similarity } of pairs) {
-    const r = find(a);
-    if (find(b) === r) weakest.set(r, Math.min(weakest.get(r) ?? 1, similarity));
-  }
-  const groups = [...members.entries()].map(([root, indices]) => {
-    indices.sort((x, y) => x - y);
-    const splits = new Set(indices.map((i) => subsets[i]).filter((s): s is string => s !== null));
-    return { indices, similarity: weakest.get(root) ?? 1, crossesSplits: splits.size > 1 };
-  });
-  groups.sort((x, y) => y.similarity - x.similarity || x.indices[0] - y.indices[0]);
-  return groups;
+  const linker = new DuplicateLinker(subsets.length);
+  for (const { a, b, similarity } of pairs) linker.link(a, b, similarity);
+  return linker.groups(subsets);
 }
 
 /** Images whose kNN distance is far above the rest: median + 3 * MAD (scaled), at most 1% of the images plus one. */
@@ -869,7 +900,7 @@ export async function analyseHealth(
     keep: n >= UMAP_MIN_POINTS && !reuse ? MAP_NEIGHBOURS : 0,
     ...(usable >= 2 ? { labels, classes, suggestionNeighbours: options.neighbours } : {}),
   });
-  const nearDuplicates = duplicateGroups(scan.pairs, input.subsets);
+  const nearDuplicates = scan.duplicates.groups(input.subsets);
   const { outliers, threshold: outlierThreshold } = pickOutliers(scan.knnDistance);
   const suggestions = scan.suggestions ?? [];
   const similaritySeconds = (performance.now() - t0) / 1000;

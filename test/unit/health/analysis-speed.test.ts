@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  analyseHealth, confidentLearning, DEFAULT_HEALTH_OPTIONS, fitSoftmaxAndPredict, loopEngine, neighbourScan,
+  analyseHealth, confidentLearning, DEFAULT_HEALTH_OPTIONS, duplicateGroups, fitSoftmaxAndPredict, loopEngine, neighbourScan,
   outOfFoldProbabilities, principalPlane, stratifiedFolds, type HeldMatrix, type MatrixEngine,
 } from '../../../electron/health/analysis';
 import { tfMatrixEngine } from '../../../electron/health/worker/tf-matrix';
@@ -78,7 +78,13 @@ test('the blocked similarity scan finds the pairs and neighbour distances of the
   const sim = (a: number, b: number) => { let s = 0; for (let k = 0; k < dim; k++) s += unit[a * dim + k] * unit[b * dim + k]; return s; };
   const expectedPairs: string[] = [];
   for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (sim(a, b) >= 0.97) expectedPairs.push(`${a}-${b}`);
-  assert.deepEqual(scan.pairs.map((p) => `${p.a}-${p.b}`).sort(), expectedPairs.sort());
+  assert.equal(scan.duplicates.pairs, expectedPairs.length);
+  const subsets = Array<string | null>(n).fill(null);
+  const expected = expectedPairs.map((pair) => pair.split('-').map(Number)).map(([a, b]) => ({ a, b, similarity: sim(a, b) }));
+  const groups = scan.duplicates.groups(subsets);
+  assert.ok(groups.length > 0, 'the scan found near-duplicates');
+  assert.deepEqual(groups.map((g) => g.indices), duplicateGroups(expected, subsets).map((g) => g.indices));
+  groups.forEach((g, i) => assert.ok(Math.abs(g.similarity - duplicateGroups(expected, subsets)[i].similarity) < 1e-5));
   for (const i of [0, 349, 350, 699]) {
     const others = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).map((j) => 1 - sim(i, j)).sort((a, b) => a - b);
     const expected = others.slice(0, 4).reduce((t, v) => t + v, 0) / 4;
@@ -170,4 +176,46 @@ for (const kernels of ['with', 'without'] as const) test(`the TensorFlow.js engi
     setNativeKernelsEnabled(true);
   }
   assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+});
+
+test('near-duplicate groups joined pair by pair are the connected groups of the pairs, each as similar as its weakest pair', () => {
+  const rng = mulberry32(12);
+  const n = 300;
+  const pairs = Array.from({ length: 260 }, () => {
+    const a = Math.floor(rng() * n);
+    return { a, b: (a + 1 + Math.floor(rng() * 5)) % n, similarity: 0.87 + rng() * 0.13 };
+  });
+  const subsets = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 'val' : i % 5 === 0 ? null : 'train'));
+  // Reference: components by graph search over the pairs.
+  const adjacent = new Map<number, number[]>();
+  for (const { a, b } of pairs) {
+    (adjacent.get(a) ?? adjacent.set(a, []).get(a)!).push(b);
+    (adjacent.get(b) ?? adjacent.set(b, []).get(b)!).push(a);
+  }
+  const component = new Map<number, number>();
+  for (const start of [...adjacent.keys()].sort((x, y) => x - y)) {
+    if (component.has(start)) continue;
+    const stack = [start];
+    component.set(start, start);
+    while (stack.length) {
+      for (const next of adjacent.get(stack.pop()!)!) {
+        if (component.has(next)) continue;
+        component.set(next, start);
+        stack.push(next);
+      }
+    }
+  }
+  const expected = new Map<number, { indices: number[]; similarity: number }>();
+  for (const [v, root] of component) (expected.get(root) ?? expected.set(root, { indices: [], similarity: 1 }).get(root)!).indices.push(v);
+  for (const { a, similarity } of pairs) {
+    const group = expected.get(component.get(a)!)!;
+    group.similarity = Math.min(group.similarity, similarity);
+  }
+  const groups = duplicateGroups(pairs, subsets);
+  const want = [...expected.values()].map((g) => ({
+    indices: g.indices.sort((x, y) => x - y), similarity: g.similarity,
+    crossesSplits: new Set(g.indices.map((i) => subsets[i]).filter((s) => s !== null)).size > 1,
+  })).sort((x, y) => y.similarity - x.similarity || x.indices[0] - y.indices[0]);
+  assert.ok(want.length > 5 && want.some((g) => g.indices.length > 3), 'groups of several sizes');
+  assert.deepEqual(groups, want);
 });
