@@ -22,7 +22,8 @@ export function tfMatrixEngine(tf: Tf, opts: { gramRowsPerProduct?: number } = {
       const a = tf.tensor2d(values, [rows, cols]);
       // Pᵀ·A with P transposed inside the product where the backend reads a transposed operand in place (Pawprint's
       // C kernels: 3x faster than the kept copy below for 20,000 images; libtensorflow; the CPU backend); tfjs's own
-      // WebAssembly kernels would transpose P and repack all of A on every call, so there A's transpose is kept.
+      // WebAssembly kernels would transpose P and repack all of A on every call, so there A's transpose is kept (tf.keep:
+      // it is made inside a product's tidy).
       const inPlace = tf.getBackend() !== 'wasm' || nativeKernels(tf.backend()) !== null;
       let aT: import('@tensorflow/tfjs').Tensor2D | null = null;
       const transposed = () => (aT ??= tf.keep(tf.transpose(a)));
