@@ -843,13 +843,6 @@ export class DuplicateLinker {
   }
 }
 
-/** Connected groups of near-duplicate pairs; a group's similarity is its weakest linking pair. */
-export function duplicateGroups(pairs: Array<{ a: number; b: number; similarity: number }>, subsets: Array<string | null>): DuplicateGroup[] {
-  const linker = new DuplicateLinker(subsets.length);
-  for (const { a, b, similarity } of pairs) linker.link(a, b, similarity);
-  return linker.groups(subsets);
-}
-
 /** Images whose kNN distance is far above the rest: median + 3 * MAD (scaled), at most 1% of the images plus one. */
 export function pickOutliers(knnDistance: Float64Array): { outliers: Outlier[]; threshold: number } {
   const n = knnDistance.length;

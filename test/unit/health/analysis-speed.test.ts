@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  analyseHealth, confidentLearning, DEFAULT_HEALTH_OPTIONS, duplicateGroups, fitSoftmaxAndPredict, loopEngine, neighbourScan,
+  analyseHealth, confidentLearning, DEFAULT_HEALTH_OPTIONS, DuplicateLinker, fitSoftmaxAndPredict, loopEngine, neighbourScan,
   outOfFoldProbabilities, principalPlane, stratifiedFolds, type HeldMatrix, type MatrixEngine,
 } from '../../../electron/health/analysis';
 import { tfMatrixEngine } from '../../../electron/health/worker/tf-matrix';
@@ -12,6 +12,13 @@ import { mulberry32 } from '../../../shared/random';
 
 // The health analysis made fast (all folds' heads in one pass, products on TensorFlow.js in the worker, blocked
 // similarities) must give the figures of the plain per-fold loops, the same answer for one seed, and more.
+
+/** The groups a linker makes of these pairs, linked in order. */
+function duplicateGroups(pairs: Array<{ a: number; b: number; similarity: number }>, subsets: Array<string | null>) {
+  const linker = new DuplicateLinker(subsets.length);
+  for (const { a, b, similarity } of pairs) linker.link(a, b, similarity);
+  return linker.groups(subsets);
+}
 
 function gaussian(rng: () => number): number {
   return Math.sqrt(-2 * Math.log(Math.max(rng(), 1e-12))) * Math.cos(2 * Math.PI * rng());
