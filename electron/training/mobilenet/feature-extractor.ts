@@ -8,7 +8,7 @@ import type { Tensor4D } from '@tensorflow/tfjs'; // types only: the runtime com
 import type { BaseWeights } from './base-weights';
 import { createMobileNetV2Base } from './base-weights';
 import { buildFoldedMobileNetV2, type FoldedMobileNetV2 } from './fold-batchnorm';
-import { MOBILENET_FEATURE_CHANNELS, type MobileNetAlpha, type PoolingType } from './mobilenet-v2';
+import { MOBILENET_FEATURE_CHANNELS, poolingOffset, type MobileNetAlpha, type PoolingType } from './mobilenet-v2';
 import type { FeatureCache, FeatureKey } from './feature-cache';
 import type { FeatureEmbedder } from './feature-threads';
 import { applyViews, type ViewAugmentation } from './view-augment';
@@ -116,7 +116,7 @@ export function selectPooling(features: Float32Array, count: number, pooling: Po
   const c = MOBILENET_FEATURE_CHANNELS;
   if (features.length !== count * 2 * c) throw new Error(`selectPooling: expected ${count} x ${2 * c} values, got ${features.length}`);
   const out = new Float32Array(count * c);
-  const offset = pooling === 'max' ? 0 : c;
+  const offset = poolingOffset(pooling);
   for (let r = 0; r < count; r++) out.set(features.subarray(r * 2 * c + offset, r * 2 * c + offset + c), r * c);
   return out;
 }

@@ -6,7 +6,7 @@ import { tf } from '../../tfjs/tf';
 // Types only: the data pipeline loads sharp, which must stay out of the feature threads that load this module.
 import type { ExampleSource } from '../data-pipeline';
 import type { FeatureCache, FeatureKey } from './feature-cache';
-import { MOBILENET_FEATURE_CHANNELS, type PoolingType } from './mobilenet-v2';
+import { MOBILENET_FEATURE_CHANNELS, poolingOffset, type PoolingType } from './mobilenet-v2';
 
 /** The view a batch reads: -1 for the original, k for augmented view k. */
 export type FeatureView = number;
@@ -66,6 +66,13 @@ export function memoryFeatureRows(original: Float32Array, augmented: readonly Fl
   };
 }
 
+/** Where `pooling`'s half starts in the cache's records, which must hold both halves (max+avg). */
+function pooledHalfOffset(cache: FeatureCache, pooling: PoolingType, who: string): number {
+  const c = MOBILENET_FEATURE_CHANNELS;
+  if (cache.params.featureDim !== 2 * c) throw new Error(`${who}: the cache holds ${cache.params.featureDim} floats per view, not max+avg's ${2 * c}`);
+  return poolingOffset(pooling);
+}
+
 /** Rows kept in memory by default: a few batches and their read-ahead (1,280 floats each: 5 KB a row). */
 const DEFAULT_HELD_ROWS = 4096;
 /** Batches that must fit at once: the one being built, data-pipeline's READ_AHEAD_BATCHES (2) and one to spare. */
@@ -89,9 +96,7 @@ export function cachedFeatureRows(opts: {
 }): FeatureRows {
   const { cache } = opts;
   const c = MOBILENET_FEATURE_CHANNELS;
-  if (cache.params.featureDim !== 2 * c) throw new Error(`cachedFeatureRows: the cache holds ${cache.params.featureDim} floats per view, not max+avg's ${2 * c}`);
-  // POOLED_LAYOUT: the max-pooled half first, then the average-pooled half.
-  const offset = opts.pooling === 'max' ? 0 : c;
+  const offset = pooledHalfOffset(cache, opts.pooling, 'cachedFeatureRows');
   const views = [opts.original, ...(opts.augmented ?? [])];
   const size = opts.original.length;
   for (const view of views) {
@@ -181,8 +186,7 @@ const POOLED_READ_BLOCK = 2048;
  */
 export async function readPooledRows(cache: FeatureCache, keys: readonly FeatureKey[], pooling: PoolingType, signal?: AbortSignal): Promise<Float32Array> {
   const c = MOBILENET_FEATURE_CHANNELS;
-  if (cache.params.featureDim !== 2 * c) throw new Error(`readPooledRows: the cache holds ${cache.params.featureDim} floats per view, not max+avg's ${2 * c}`);
-  const offset = pooling === 'max' ? 0 : c;
+  const offset = pooledHalfOffset(cache, pooling, 'readPooledRows');
   const records = cache.resolve(keys);
   const missing = records.indexOf(-1);
   if (missing >= 0) throw new Error(`the feature cache has no ${keys[missing].view} view of image ${keys[missing].imageHash.slice(0, 12)}`);

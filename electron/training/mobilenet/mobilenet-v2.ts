@@ -165,6 +165,11 @@ export function buildMobileNetV2(opts: MobileNetV2Options): LayersModel {
 /** Same spelling as MobilenetConfig.headPooling in shared/training-config.ts. */
 export type PoolingType = 'max' | 'average';
 
+/** Where a pooling's half starts in a pooled feature record (POOLED_LAYOUT: the max-pooled half, then the average). */
+export function poolingOffset(pooling: PoolingType): number {
+  return pooling === 'max' ? 0 : MOBILENET_FEATURE_CHANNELS;
+}
+
 /** The head's Dropout rate when not given (the tutorial's Dropout(0.2)). */
 export const HEAD_DROPOUT = 0.2;
 
