@@ -1,5 +1,6 @@
 // Convolution gradient kernels for Pawprint's WebAssembly training backend (issue 16), in C with WebAssembly
-// SIMD (128-bit), compiled by scripts/build-native.mjs with clang + wasm-ld into native/build/conv-kernels.wasm.
+// SIMD (128-bit), compiled by scripts/build-native.mjs with clang + wasm-ld into native/build/conv-kernels.wasm
+// and, with relaxed SIMD, conv-kernels-relaxed.wasm (see MADD).
 //
 // The module has no memory of its own: it imports tfjs-backend-wasm's memory, so it reads and writes tensors
 // where the backend keeps them (no copies). For that it must never touch memory it does not own: no data
@@ -11,6 +12,16 @@ typedef int i32;
 
 #define EXPORT(name) __attribute__((export_name(name)))
 #define INLINE static inline __attribute__((always_inline))
+
+// acc + x * y. Built twice (scripts/build-native.mjs): with plain SIMD a multiply then an add, rounded twice, the
+// same on every machine; with relaxed SIMD (-mrelaxed-simd, conv-kernels-relaxed.wasm) one f32x4.relaxed_madd, which
+// V8 turns into a fused multiply-add where the CPU has one: half the arithmetic instructions of the inner loops
+// (about 1.2x per training step here), rounded once, so its last bits may differ between machines with and without FMA.
+#ifdef __wasm_relaxed_simd__
+#define MADD(x, y, acc) ((v128_t)__builtin_wasm_relaxed_madd_f32x4((__f32x4)(x), (__f32x4)(y), (__f32x4)(acc)))
+#else
+#define MADD(x, y, acc) wasm_f32x4_add((acc), wasm_f32x4_mul((x), (y)))
+#endif
 
 INLINE i32 max_i(i32 a, i32 b) { return a > b ? a : b; }
 INLINE i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
@@ -28,22 +39,22 @@ INLINE void strip_tile8(i32 tc, const float *xs, i32 xstep, const float *ds, i32
     v128_t d0 = wasm_v128_load(dp);
     v128_t d1 = wasm_v128_load(dp + 4);
     v128_t x0 = wasm_f32x4_splat(xp[0]);
-    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0));
-    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
+    a00 = MADD(x0, d0, a00);
+    a01 = MADD(x0, d1, a01);
     if (tc > 1) {
       v128_t x1 = wasm_f32x4_splat(xp[1]);
-      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0));
-      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
+      a10 = MADD(x1, d0, a10);
+      a11 = MADD(x1, d1, a11);
     }
     if (tc > 2) {
       v128_t x2 = wasm_f32x4_splat(xp[2]);
-      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0));
-      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
+      a20 = MADD(x2, d0, a20);
+      a21 = MADD(x2, d1, a21);
     }
     if (tc > 3) {
       v128_t x3 = wasm_f32x4_splat(xp[3]);
-      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0));
-      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
+      a30 = MADD(x3, d0, a30);
+      a31 = MADD(x3, d1, a31);
     }
   }
   float *o = dwk + ci * CO + co;
@@ -148,17 +159,17 @@ INLINE void fwd_block4(const float *x, const float *w, float *y, i32 n, i32 oh, 
       for (i32 k = 0; k < K; k++, wp += CO) {
         const v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
         v128_t s = wasm_f32x4_splat(x0[k]);
-        a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, w0));
-        a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, w1));
+        a00 = MADD(s, w0, a00);
+        a01 = MADD(s, w1, a01);
         s = wasm_f32x4_splat(x1[k]);
-        a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, w0));
-        a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, w1));
+        a10 = MADD(s, w0, a10);
+        a11 = MADD(s, w1, a11);
         s = wasm_f32x4_splat(x2[k]);
-        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, w0));
-        a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, w1));
+        a20 = MADD(s, w0, a20);
+        a21 = MADD(s, w1, a21);
         s = wasm_f32x4_splat(x3[k]);
-        a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, w0));
-        a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, w1));
+        a30 = MADD(s, w0, a30);
+        a31 = MADD(s, w1, a31);
       }
     }
   }
@@ -186,8 +197,8 @@ static void fwd_column(const float *x, const float *w, float *y, i32 n, i32 oh, 
       const float *wp = w + ((kh * FW + kw) * C) * CO + co;
       for (i32 ci = 0; ci < C; ci++, wp += CO) {
         const v128_t s = wasm_f32x4_splat(xp[ci]);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(wp)));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(wp + 4)));
+        a0 = MADD(s, wasm_v128_load(wp), a0);
+        a1 = MADD(s, wasm_v128_load(wp + 4), a1);
       }
     }
   }
@@ -285,16 +296,16 @@ INLINE void nn_tile2x16(i32 two, const float *A, i32 sam, i32 sak, const float *
   for (i32 k = k0; k < k1; k++, ap0 += sak, ap1 += sak, bp += N) {
     const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4), b2 = wasm_v128_load(bp + 8), b3 = wasm_v128_load(bp + 12);
     const v128_t s0 = wasm_f32x4_splat(ap0[0]);
-    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s0, b0));
-    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s0, b1));
-    a02 = wasm_f32x4_add(a02, wasm_f32x4_mul(s0, b2));
-    a03 = wasm_f32x4_add(a03, wasm_f32x4_mul(s0, b3));
+    a00 = MADD(s0, b0, a00);
+    a01 = MADD(s0, b1, a01);
+    a02 = MADD(s0, b2, a02);
+    a03 = MADD(s0, b3, a03);
     if (two) {
       const v128_t s1 = wasm_f32x4_splat(ap1[0]);
-      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s1, b0));
-      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s1, b1));
-      a12 = wasm_f32x4_add(a12, wasm_f32x4_mul(s1, b2));
-      a13 = wasm_f32x4_add(a13, wasm_f32x4_mul(s1, b3));
+      a10 = MADD(s1, b0, a10);
+      a11 = MADD(s1, b1, a11);
+      a12 = MADD(s1, b2, a12);
+      a13 = MADD(s1, b3, a13);
     }
   }
   wasm_v128_store(c0, a00); wasm_v128_store(c0 + 4, a01); wasm_v128_store(c0 + 8, a02); wasm_v128_store(c0 + 12, a03);
@@ -355,17 +366,17 @@ void matmul_nt(const float *A, const float *B, float *C, i32 M, i32 K, i32 N) {
       for (i32 k = 0; k < k4; k += 4) {
         const v128_t x0 = wasm_v128_load(a0 + k), x1 = wasm_v128_load(a1 + k);
         v128_t w = wasm_v128_load(b0 + k);
-        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(x0, w));
-        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(x1, w));
+        s00 = MADD(x0, w, s00);
+        s10 = MADD(x1, w, s10);
         w = wasm_v128_load(b1 + k);
-        s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(x0, w));
-        s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(x1, w));
+        s01 = MADD(x0, w, s01);
+        s11 = MADD(x1, w, s11);
         w = wasm_v128_load(b2 + k);
-        s02 = wasm_f32x4_add(s02, wasm_f32x4_mul(x0, w));
-        s12 = wasm_f32x4_add(s12, wasm_f32x4_mul(x1, w));
+        s02 = MADD(x0, w, s02);
+        s12 = MADD(x1, w, s12);
         w = wasm_v128_load(b3 + k);
-        s03 = wasm_f32x4_add(s03, wasm_f32x4_mul(x0, w));
-        s13 = wasm_f32x4_add(s13, wasm_f32x4_mul(x1, w));
+        s03 = MADD(x0, w, s03);
+        s13 = MADD(x1, w, s13);
       }
       float r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
       float r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);

@@ -6,8 +6,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 export const NATIVE_WASM = 'conv-kernels.wasm';
+/** The same kernels built with relaxed SIMD (fused multiply-add); used instead where the engine runs them. */
+export const NATIVE_RELAXED_WASM = 'conv-kernels-relaxed.wasm';
 
 export interface NativeConvKernels {
   /** See native/conv-kernels.c. Pointers are byte offsets into the backend's heap. */
@@ -37,11 +40,18 @@ type WasmMemory = object;
 interface WasmApi {
   Memory: abstract new (...args: never[]) => WasmMemory;
   Module: (new (bytes: Uint8Array) => object) & { exports(module: object): { name: string; kind: string }[] };
+  validate(bytes: Uint8Array): boolean;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-interface Loaded { module: object; file: string }
+interface Loaded {
+  module: object;
+  file: string;
+  relaxed: boolean;
+  /** The module instantiated on each backend heap it has run on. */
+  instances: WeakMap<WasmMemory, NativeConvKernels>;
+}
 
 /** Inside an Electron asar archive a .wasm must be read from its unpacked twin (as in select-backend.ts). */
 function unpackedAsarPath(p: string): string {
@@ -52,7 +62,7 @@ function unpackedAsarPath(p: string): string {
 
 let loaded: Loaded | null | undefined;
 let reason = '';
-const instances = new WeakMap<WasmMemory, NativeConvKernels>();
+let build: 'auto' | 'plain' = 'auto';
 
 /** Where the built module may be: PAWPRINT_NATIVE_DIR, next to the sources, the project folder, a packaged app. */
 function candidates(): string[] {
@@ -74,6 +84,39 @@ function candidates(): string[] {
   return [...new Set(out.map((d) => unpackedAsarPath(path.resolve(d))))];
 }
 
+/**
+ * The relaxed-SIMD build (fused multiply-add, see MADD in native/conv-kernels.c) where this engine runs it: Electron's
+ * V8 does by default; Node 20's only behind --experimental-wasm-relaxed-simd, which is turned on here for that (V8
+ * reads it when it compiles a module; it changes nothing else). PAWPRINT_RELAXED_SIMD=0 keeps the plain build, whose
+ * arithmetic is the same on every machine. Returns why the relaxed build is not used when it is not.
+ */
+function relaxedModule(dir: string): { module: object; file: string } | string {
+  if (process.env.PAWPRINT_RELAXED_SIMD === '0') return 'relaxed SIMD turned off (PAWPRINT_RELAXED_SIMD=0)';
+  if (build === 'plain') return 'plain build chosen';
+  const file = path.join(dir, NATIVE_RELAXED_WASM);
+  if (!existsSync(file)) return `${NATIVE_RELAXED_WASM} not built (needs clang >= 16)`;
+  const bytes = readFileSync(file);
+  if (!WA.validate(bytes)) {
+    try {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // An engine without the flag: the check below says so.
+    }
+    if (!WA.validate(bytes)) return `this engine (V8 ${process.versions.v8}) does not run relaxed SIMD`;
+  }
+  try {
+    return { module: new WA.Module(bytes), file };
+  } catch (e) {
+    return `${file} could not be compiled: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+function missingKernels(module: object): string[] {
+  // A module built from older sources lacks newer kernels: use none rather than fail mid-training.
+  const exported = new Set(WA.Module.exports(module).map((e) => e.name));
+  return KERNEL_NAMES.filter((name) => !exported.has(name));
+}
+
 function load(): Loaded | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
@@ -87,17 +130,22 @@ function load(): Loaded | null {
     reason = `Pawprint C kernels not built (${NATIVE_WASM} not in ${searched.join(', ')}; run "node scripts/build-native.mjs" with clang and lld installed)`;
     return null;
   }
+  const relaxed = relaxedModule(path.dirname(file));
+  if (typeof relaxed !== 'string' && missingKernels(relaxed.module).length === 0) {
+    loaded = { ...relaxed, relaxed: true, instances: new WeakMap() };
+    reason = `Pawprint C kernels from ${relaxed.file} (relaxed SIMD: fused multiply-add)`;
+    return loaded;
+  }
+  const whyPlain = typeof relaxed === 'string' ? relaxed : `${relaxed.file} is out of date`;
   try {
     const module = new WA.Module(readFileSync(file));
-    // A module built from older sources lacks newer kernels: use none rather than fail mid-training.
-    const exported = new Set(WA.Module.exports(module).map((e) => e.name));
-    const missing = KERNEL_NAMES.filter((name) => !exported.has(name));
+    const missing = missingKernels(module);
     if (missing.length) {
       reason = `Pawprint C kernels in ${file} are out of date (no ${missing.join(', ')}); run "node scripts/build-native.mjs"`;
       return null;
     }
-    loaded = { module, file };
-    reason = `Pawprint C kernels from ${file}`;
+    loaded = { module, file, relaxed: false, instances: new WeakMap() };
+    reason = `Pawprint C kernels from ${file} (plain SIMD; ${whyPlain})`;
   } catch (e) {
     reason = `Pawprint C kernels in ${file} could not be compiled: ${e instanceof Error ? e.message : String(e)}`;
   }
@@ -118,6 +166,15 @@ export function setNativeKernelsEnabled(on: boolean): void {
   enabled = on;
 }
 
+/**
+ * Which build to load from now on: 'auto' (relaxed SIMD where the engine runs it) or 'plain' (multiply then add,
+ * the same on every machine). For tests and benches that compare the two in one process.
+ */
+export function setNativeKernelBuild(choice: 'auto' | 'plain'): void {
+  build = choice;
+  loaded = undefined;
+}
+
 /** The C kernels bound to this backend's memory, or null (then use the other kernels). */
 export function nativeKernels(backend: unknown): NativeConvKernels | null {
   if (!enabled) return null;
@@ -128,12 +185,12 @@ export function nativeKernels(backend: unknown): NativeConvKernels | null {
     reason = 'Pawprint C kernels unused: the WebAssembly backend does not expose its memory';
     return null;
   }
-  let kernels = instances.get(memory);
+  let kernels = mod.instances.get(memory);
   if (!kernels) {
     try {
       const instance = new WA.Instance(mod.module, { env: { memory } });
       kernels = instance.exports as unknown as NativeConvKernels;
-      instances.set(memory, kernels);
+      mod.instances.set(memory, kernels);
     } catch (e) {
       reason = `Pawprint C kernels could not be instantiated: ${e instanceof Error ? e.message : String(e)}`;
       loaded = null;
@@ -144,7 +201,7 @@ export function nativeKernels(backend: unknown): NativeConvKernels | null {
 }
 
 /** Whether the C kernels are available, and from where or why not (recorded with the backend choice). */
-export function nativeKernelStatus(): { available: boolean; detail: string } {
+export function nativeKernelStatus(): { available: boolean; relaxed: boolean; detail: string } {
   const mod = load();
-  return { available: mod !== null, detail: reason };
+  return { available: mod !== null, relaxed: mod?.relaxed === true, detail: reason };
 }

@@ -159,7 +159,10 @@ async function tryWasm(versions: Record<string, string>, info: Partial<BackendIn
   if (!ok || tf.getBackend() !== 'wasm') return 'the WebAssembly backend failed to start (see the log for the error)';
   versions['tfjs-backend-wasm'] = wasm.version_wasm ?? 'unknown';
   info.threads = wasm.getThreadsCount?.() ?? 1;
-  info.nativeKernels = nativeKernelStatus().detail;
+  const kernels = nativeKernelStatus();
+  info.nativeKernels = kernels.detail;
+  // In the versions, so every run record says which arithmetic ran (the relaxed build's last bits depend on the CPU).
+  versions['pawprint-kernels'] = kernels.available ? (kernels.relaxed ? 'C, relaxed SIMD (fused multiply-add)' : 'C, plain SIMD') : 'none (tfjs kernels)';
   return null;
 }
 

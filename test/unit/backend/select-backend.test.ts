@@ -130,6 +130,11 @@ describe('selectBackend', () => {
     assert.equal(tf.getBackend(), 'wasm');
     assert.deepEqual(info.fallbackReasons, []);
     assert.equal(info.versions['tfjs-backend-wasm'], '4.22.0');
+    // Which kernel build ran goes into every run record with the versions; the relaxed one wherever it was built
+    // (this Node needs the V8 flag the loader turns on).
+    const built = (file: string) => existsSync(path.join(process.cwd(), 'native', 'build', file));
+    const expected = built('conv-kernels-relaxed.wasm') ? 'C, relaxed SIMD (fused multiply-add)' : built('conv-kernels.wasm') ? 'C, plain SIMD' : 'none (tfjs kernels)';
+    assert.equal(info.versions['pawprint-kernels'], expected, info.nativeKernels);
     const before = tf.memory().numTensors;
     assert.ok(Number.isFinite(convTrainingStepLoss()));
     assert.equal(tf.memory().numTensors, before);
