@@ -3,10 +3,11 @@ import path from 'node:path';
 
 export const STAGES = ['import', 'rescan', 'thumbnails', 'split', 'label', 'grid', 'train-cnn', 'train-mobilenet', 'health', 'export'] as const;
 export type StageName = (typeof STAGES)[number];
-/** What each stage needs run before it (run too when a --stages list leaves it out). */
+/** What each stage needs run before it (run too when a --stages list leaves it out). Export needs a trained run:
+ * `cnn`'s, or `mobilenetv2`'s when only that one is asked for (withPrerequisites). */
 const NEEDS: Record<StageName, StageName[]> = {
   import: [], rescan: ['import'], thumbnails: ['import'], split: ['import'], label: ['import'], grid: ['import'],
-  'train-cnn': ['split'], 'train-mobilenet': ['split'], health: ['split'], export: ['train-cnn'],
+  'train-cnn': ['split'], 'train-mobilenet': ['split'], health: ['split'], export: [],
 };
 
 export interface ScaleArgs {
@@ -56,5 +57,6 @@ export function withPrerequisites(asked: readonly StageName[]): StageName[] {
     NEEDS[stage].forEach(add);
   };
   asked.forEach(add);
+  if (wanted.has('export') && !wanted.has('train-mobilenet')) add('train-cnn');
   return STAGES.filter((stage) => wanted.has(stage));
 }

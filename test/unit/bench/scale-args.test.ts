@@ -13,6 +13,9 @@ test('20,000 photos by default, in a plain `npm run bench` too; --n wins', () =>
 
 test('a stage list gains the stages it needs, in pipeline order', () => {
   assert.deepEqual(withPrerequisites(['export']), ['import', 'split', 'train-cnn', 'export']);
+  // Export takes the mobilenetv2 run when that is the only training asked for (a 100,000 run can skip cnn's half hour).
+  assert.deepEqual(withPrerequisites(['export', 'train-mobilenet']), ['import', 'split', 'train-mobilenet', 'export']);
+  assert.deepEqual(withPrerequisites(['train-mobilenet', 'train-cnn', 'export']), ['import', 'split', 'train-cnn', 'train-mobilenet', 'export']);
   assert.deepEqual(withPrerequisites(['grid', 'rescan']), ['import', 'rescan', 'grid']);
   assert.deepEqual(parseScaleArgs(['--stages', 'health, label']).stages, ['import', 'split', 'label', 'health']);
 });
