@@ -175,6 +175,29 @@ export function setNativeKernelBuild(choice: 'auto' | 'plain'): void {
   loaded = undefined;
 }
 
+const calls = new Map<keyof NativeConvKernels, number>();
+
+/**
+ * The exports, each counting its calls: tests tell which kernel ran from the counts rather than from timings, and a
+ * count per whole-tensor kernel call costs nothing beside the kernel.
+ */
+function counted(exports: NativeConvKernels): NativeConvKernels {
+  const wrapped: Partial<Record<keyof NativeConvKernels, (...args: number[]) => void>> = {};
+  for (const name of KERNEL_NAMES) {
+    const kernel = exports[name] as (...args: number[]) => void;
+    wrapped[name] = (...args: number[]) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      kernel(...args);
+    };
+  }
+  return wrapped as unknown as NativeConvKernels;
+}
+
+/** How many times each C kernel has run in this process (all builds and heaps together). */
+export function nativeKernelCalls(): Record<keyof NativeConvKernels, number> {
+  return Object.fromEntries(KERNEL_NAMES.map((name) => [name, calls.get(name) ?? 0])) as Record<keyof NativeConvKernels, number>;
+}
+
 /** The C kernels bound to this backend's memory, or null (then use the other kernels). */
 export function nativeKernels(backend: unknown): NativeConvKernels | null {
   if (!enabled) return null;
@@ -189,7 +212,7 @@ export function nativeKernels(backend: unknown): NativeConvKernels | null {
   if (!kernels) {
     try {
       const instance = new WA.Instance(mod.module, { env: { memory } });
-      kernels = instance.exports as unknown as NativeConvKernels;
+      kernels = counted(instance.exports as unknown as NativeConvKernels);
       mod.instances.set(memory, kernels);
     } catch (e) {
       reason = `Pawprint C kernels could not be instantiated: ${e instanceof Error ? e.message : String(e)}`;
