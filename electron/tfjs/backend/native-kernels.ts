@@ -193,7 +193,7 @@ function counted(exports: NativeConvKernels): NativeConvKernels {
   return wrapped as unknown as NativeConvKernels;
 }
 
-/** How many times each C kernel has run in this process (all builds and heaps together). */
+/** How many times each C kernel has run in this thread (all builds and heaps together; a worker thread counts its own). */
 export function nativeKernelCalls(): Record<keyof NativeConvKernels, number> {
   return Object.fromEntries(KERNEL_NAMES.map((name) => [name, calls.get(name) ?? 0])) as Record<keyof NativeConvKernels, number>;
 }
