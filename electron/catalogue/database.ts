@@ -191,9 +191,28 @@ function openConnection(path: string, list: readonly Migration[], readonly: bool
 
 export function openDatabase(path: string, list: readonly Migration[] = defaultMigrations, options: OpenOptions = {}): Database {
   const readonly = path !== ':memory:' && (options.readonly === true || mustOpenReadonly(path));
-  try {
-    return openConnection(path, list, readonly);
-  } catch (error) {
-    throw describeCatalogueError(error, path, { opening: true }) ?? error;
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return openConnection(path, list, readonly);
+    } catch (error) {
+      // Where waiting could deadlock (openers racing to turn a brand-new file into WAL) SQLite answers busy at once,
+      // without the busy timeout: the whole open is tried again, within the same timeout.
+      if (isBusy(error) && Date.now() < deadline) {
+        sleepSync(Math.min(200, 10 * attempt));
+        continue;
+      }
+      throw describeCatalogueError(error, path, { opening: true }) ?? error;
+    }
   }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** Opening is synchronous (better-sqlite3), so the pause between tries blocks this thread, briefly. */
+function sleepSync(milliseconds: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, milliseconds);
 }
