@@ -102,7 +102,8 @@ test('the Health view finds a planted flip and a planted duplicate and fixes one
     await page.keyboard.press('Control+z');
     await page.getByTestId('health-last-fix').getByText(/^undone:/).waitFor();
     assert.equal(await labelOf(flippedId), 'squares');
-    assert.equal(await first.getByTestId('health-issue-now').count(), 0);
+    // The catalogue answers before the page has redrawn the issue: wait for its "now" label to go, don't sample it.
+    await first.getByTestId('health-issue-now').waitFor({ state: 'detached', timeout: 10_000 });
     await first.click();
     await page.keyboard.press('Enter');
     await first.getByTestId('health-issue-now').getByText('circles').waitFor();
