@@ -102,7 +102,7 @@ export function describeCatalogueError(error: unknown, path: string, options: { 
   if (typeof code !== 'string') return null;
   if (code === 'SQLITE_NOTADB') return new AppError('unsupported', `${path} is not a Pawprint catalogue (not an SQLite database)`);
   if (code.startsWith('SQLITE_READONLY')) return new AppError('unavailable', `the catalogue is read-only: ${path}`);
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+  if (isBusy(error)) {
     return new AppError('unavailable', `the catalogue is busy (another process holds a lock on it): ${path}; try again once that process finishes`);
   }
   if (code.startsWith('SQLITE_CORRUPT')) return new AppError('failed', `the catalogue is damaged (SQLite reports it corrupt): ${path}; restore it from a backup`);
@@ -208,7 +208,7 @@ export function openDatabase(path: string, list: readonly Migration[] = defaultM
 }
 
 function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
+  const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 

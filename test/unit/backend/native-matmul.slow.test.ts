@@ -2,7 +2,7 @@
 // BatchMatMul, against the CPU backend: the cnn presets' Dense layer (16 x 10,368 . 10,368 x 128) forward and both
 // gradients, and the tiling's edges (odd row counts, columns that are not a multiple of 16, K that spans several
 // blocks and is not a multiple of 4, a broadcast batch). Also checks which path ran, from the C kernels' call counts
-// (the speed against the XNNPACK path they replace is bench/peer-kernels.ts's).
+// (their speed shows in the peer bench's training steps, not in a unit test).
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
