@@ -29,10 +29,13 @@ export interface NativeConvKernels {
   matmul_nt(a: number, b: number, c: number, M: number, K: number, N: number): void;
   /** y[r][c] = x[r][c] + b[c], C a multiple of 4. */
   add_channel_bias(x: number, b: number, y: number, rows: number, C: number): void;
+  /** y = act(x . w + b) for x [M][K], w [K][CO], b [CO] or 0 (no bias); CO a multiple of 8; act 0 none, 1 relu, 2 relu6. */
+  conv2d_pointwise(x: number, w: number, b: number, y: number, M: number, K: number, CO: number, act: number): void;
 }
 
 const KERNEL_NAMES: readonly (keyof NativeConvKernels)[] = [
   'conv2d_backprop_filter', 'conv2d_forward', 'max_pool_grad_2x2', 'matmul_nn', 'matmul_nt', 'add_channel_bias',
+  'conv2d_pointwise',
 ];
 
 // The WebAssembly JS API, typed here because this project's TypeScript libs (no DOM) do not declare it.

@@ -16,7 +16,7 @@ test('an out-of-date C kernel module is reported by name and not used', async ()
   const { nativeKernelStatus } = await import('../../../electron/tfjs/backend/native-kernels');
   const status = nativeKernelStatus();
   assert.equal(status.available, false);
-  assert.match(status.detail, /out of date \(no conv2d_backprop_filter, .*add_channel_bias\); run "node scripts\/build-native.mjs"/);
+  assert.match(status.detail, /out of date \(no conv2d_backprop_filter, .*add_channel_bias, conv2d_pointwise\); run "node scripts\/build-native.mjs"/);
   temp.cleanup();
 });
 
