@@ -1,8 +1,8 @@
 // Pawprint's fused pointwise convolution (native/conv-kernels.c: conv2d_pointwise) behind the WebAssembly backend's
 // FusedConv2D, against the CPU backend on both builds: MobileNetV2's expand and project layers (bias, relu6 or
 // none), the tiling's edges (8 output channels, 16 + 16 + 8, an odd number of pixels, one input channel, inputs
-// longer than a block), and the convolutions it must leave to the original kernel. Which path ran is read from the
-// C kernels' call counts.
+// longer than a block), and the convolutions it must leave to the original kernel; also training's unfused 1x1
+// Conv2D and its input gradient, which use it too. Which path ran is read from the C kernels' call counts.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -14,6 +14,7 @@ import {
 import { randomValues, sameOnBoth, setupBackends } from './helpers';
 
 type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
+type Tensor = import('@tensorflow/tfjs').Tensor;
 type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'prelu';
 const built = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_WASM));
 const skipPlain = built ? false : `${NATIVE_WASM} not built (node scripts/build-native.mjs needs clang and lld)`;
@@ -81,6 +82,23 @@ for (const { name, choice, skip } of builds) describe(`Pawprint C pointwise conv
   for (const c of cases) {
     test(`FusedConv2D matches the CPU backend: ${c.what}, x ${c.x.join('x')} filter ${c.f.join('x')} ${c.activation}`, { skip }, async () => {
       await sameOnBoth(c.what, () => fused(c), 1e-5);
+    });
+  }
+
+  // Training's unfused 1x1 convolutions (MobileNetV2 fine-tuning): the forward and the input gradient.
+  for (const [x, f] of [[[2, 4, 5, 16], [1, 1, 16, 24]], [[1, 3, 3, 40], [1, 1, 40, 8]]] as const) {
+    test(`Conv2D 1x1 and its input gradient match the CPU backend: x ${x.join('x')} filter ${f.join('x')}`, { skip }, async () => {
+      const conv = (input: Tensor) => tf.conv2d(input as Tensor4D, tensor([...f], 2, 0.5) as Tensor4D, 1, 'same');
+      await sameOnBoth('forward', () => conv(tensor([...x], 1)), 1e-5);
+      await sameOnBoth('input gradient', () => tf.grad((input: Tensor) => tf.sum(tf.mul(conv(input), tensor([...x.slice(0, 3), f[3]], 5))))(tensor([...x], 1)), 1e-5);
+      await tf.setBackend('wasm');
+      try {
+        const before = nativeKernelCalls().conv2d_pointwise;
+        tf.tidy(() => tf.grad((input: Tensor) => tf.sum(conv(input)))(tensor([...x], 1)).dataSync());
+        assert.equal(nativeKernelCalls().conv2d_pointwise - before, 2, 'the forward and the input gradient ran in C');
+      } finally {
+        await tf.setBackend('cpu');
+      }
     });
   }
 
