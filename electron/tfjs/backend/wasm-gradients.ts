@@ -232,8 +232,7 @@ function fusedConv2D(args: KernelArgs): TensorInfo {
   const { x, filter, bias, preluActivationWeights } = inputs;
   const act = POINTWISE_ACTIVATIONS[(attrs.activation as string | undefined) ?? 'linear'];
   const pointwise = native && act !== undefined && !preluActivationWeights && x.dtype === 'float32' && filter.dtype === 'float32'
-    && (attrs.dataFormat ?? 'NHWC') === 'NHWC' && x.shape.length === 4 && filter.shape[0] === 1 && filter.shape[1] === 1
-    && filter.shape[3]! % 8 === 0 && (!bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
+    && (attrs.dataFormat ?? 'NHWC') === 'NHWC' && x.shape.length === 4 && filter.shape.length === 4 && filter.shape[3]! % 8 === 0 && (!bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]));
   if (!pointwise) return original.kernelFunc(args) as TensorInfo;
   const info = convInfo(x.shape, filter.shape, attrs.strides as Pair, (attrs.dilations as Pair | undefined) ?? 1, attrs.pad as Pad,
     attrs.dimRoundingMode as Rounding, false, attrs.dataFormat);

@@ -1,8 +1,11 @@
 // Shared helpers for the backend tests: run the same computation on the CPU and WebAssembly backends
 // from identical input values and compare the results.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import { selectBackend } from '../../../electron/tfjs/backend/select-backend';
+import { NATIVE_RELAXED_WASM, NATIVE_WASM } from '../../../electron/tfjs/backend/native-kernels';
 
 export type Tensor = import('@tensorflow/tfjs').Tensor;
 
@@ -74,3 +77,14 @@ export async function sameOnBoth(label: string, fn: () => Tensor, tolerance: num
   if (tolerance === 0) assert.equal(err, 0, `${label}: differs from the CPU backend`);
   else assert.ok(err < tolerance, `${label}: relative error ${err.toExponential(2)} >= ${tolerance}`);
 }
+
+const builtHere = (file: string) => existsSync(path.join(process.cwd(), 'native', 'build', file));
+const skipPlain = builtHere(NATIVE_WASM) ? false : `${NATIVE_WASM} not built (node scripts/build-native.mjs needs clang and lld)`;
+const skipRelaxed = skipPlain
+  || (builtHere(NATIVE_RELAXED_WASM) ? false : `${NATIVE_RELAXED_WASM} not built (relaxed SIMD needs clang >= 16: apt-get install clang-16 lld-16)`);
+
+/** The two builds of Pawprint's C kernels a test runs on (setNativeKernelBuild's choice), each skipped with the reason when not built. */
+export const NATIVE_BUILDS = [
+  { name: 'relaxed SIMD', choice: 'auto', relaxed: true, skip: skipRelaxed },
+  { name: 'plain SIMD', choice: 'plain', relaxed: false, skip: skipPlain },
+] as const;

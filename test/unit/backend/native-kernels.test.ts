@@ -5,22 +5,12 @@
 // on both builds: relaxed SIMD (fused multiply-add, preferred where the engine runs it) and plain SIMD.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
-import { nativeKernels, nativeKernelStatus, NATIVE_RELAXED_WASM, NATIVE_WASM, setNativeKernelBuild } from '../../../electron/tfjs/backend/native-kernels';
-import { randomValues, sameOnBoth, setupBackends, type Tensor } from './helpers';
+import { nativeKernels, nativeKernelStatus, setNativeKernelBuild } from '../../../electron/tfjs/backend/native-kernels';
+import { NATIVE_BUILDS, randomValues, sameOnBoth, setupBackends, type Tensor } from './helpers';
 
 const TOLERANCE = 1e-4;
 type Shape4 = [number, number, number, number];
-const built = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_WASM));
-const skipPlain = built ? false : `${NATIVE_WASM} not built (node scripts/build-native.mjs needs clang and lld)`;
-const relaxedBuilt = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_RELAXED_WASM));
-const skipRelaxed = skipPlain || (relaxedBuilt ? false : `${NATIVE_RELAXED_WASM} not built (relaxed SIMD needs clang >= 16: apt-get install clang-16 lld-16)`);
-const builds = [
-  { name: 'relaxed SIMD', choice: 'auto', relaxed: true, skip: skipRelaxed },
-  { name: 'plain SIMD', choice: 'plain', relaxed: false, skip: skipPlain },
-] as const;
 
 before(async () => {
   await setupBackends();
@@ -41,7 +31,7 @@ const cases: Case[] = [
   { x: [1, 7, 7, 4], f: [1, 1, 4, 5], stride: 1, pad: 'valid' }, // only the scalar output-channel path
 ];
 
-for (const { name, choice, relaxed, skip } of builds) describe(`Pawprint C kernels, ${name}`, () => {
+for (const { name, choice, relaxed, skip } of NATIVE_BUILDS) describe(`Pawprint C kernels, ${name}`, () => {
   before(() => setNativeKernelBuild(choice));
 
   test('are built and bound to the WebAssembly backend', { skip }, async () => {

@@ -5,25 +5,15 @@
 // Conv2D and its input gradient, which use it too. Which path ran is read from the C kernels' call counts.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { tf } from '../../../electron/tfjs/tf';
 import {
-  NATIVE_RELAXED_WASM, NATIVE_WASM, nativeKernelCalls, nativeKernelStatus, setNativeKernelBuild, setNativeKernelsEnabled,
+  nativeKernelCalls, nativeKernelStatus, setNativeKernelBuild, setNativeKernelsEnabled,
 } from '../../../electron/tfjs/backend/native-kernels';
-import { randomValues, sameOnBoth, setupBackends } from './helpers';
+import { NATIVE_BUILDS, randomValues, sameOnBoth, setupBackends } from './helpers';
 
 type Tensor4D = import('@tensorflow/tfjs').Tensor4D;
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Activation = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'prelu';
-const built = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_WASM));
-const skipPlain = built ? false : `${NATIVE_WASM} not built (node scripts/build-native.mjs needs clang and lld)`;
-const relaxedBuilt = existsSync(path.join(process.cwd(), 'native', 'build', NATIVE_RELAXED_WASM));
-const skipRelaxed = skipPlain || (relaxedBuilt ? false : `${NATIVE_RELAXED_WASM} not built (relaxed SIMD needs clang >= 16)`);
-const builds = [
-  { name: 'relaxed SIMD', choice: 'auto', skip: skipRelaxed },
-  { name: 'plain SIMD', choice: 'plain', skip: skipPlain },
-] as const;
 
 before(async () => {
   await setupBackends();
@@ -76,7 +66,7 @@ function fused(c: Case) {
   });
 }
 
-for (const { name, choice, skip } of builds) describe(`Pawprint C pointwise convolution, ${name}`, () => {
+for (const { name, choice, skip } of NATIVE_BUILDS) describe(`Pawprint C pointwise convolution, ${name}`, () => {
   before(() => setNativeKernelBuild(choice));
 
   for (const c of cases) {
